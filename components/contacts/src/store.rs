@@ -1,0 +1,174 @@
+//! SQLite access for contacts: migrations on first use, keyset-paged lists,
+//! and inserts that append their change event in the same transaction.
+
+use anyhow::{Context, Result};
+use contacts_domain::{schema, Contact, ListQuery, NewContact};
+use spin_sdk::sqlite::{Connection, QueryResult, Value};
+
+pub fn open() -> Result<Connection> {
+    let db = Connection::open_default().context("open database")?;
+    migrate(&db)?;
+    Ok(db)
+}
+
+fn current_version(db: &Connection) -> Result<i64> {
+    let r = db.execute(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?",
+        &[Value::Text(schema::COMPONENT.into())],
+    )?;
+    Ok(r.rows.first().and_then(|row| row.get::<i64>(0)).unwrap_or(0))
+}
+
+fn migrate(db: &Connection) -> Result<()> {
+    let current = match current_version(db) {
+        Ok(v) => v,
+        Err(_) => {
+            db.execute(schema::CREATE_MIGRATIONS_TABLE, &[])?;
+            current_version(db)?
+        }
+    };
+    if current >= schema::latest() {
+        return Ok(());
+    }
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    let result = (|| -> Result<()> {
+        // Another request may have migrated while we waited for the write lock.
+        let current = current_version(db)?;
+        for (version, statements) in schema::pending(current) {
+            for s in *statements {
+                db.execute(s, &[]).with_context(|| format!("migration {version}"))?;
+            }
+            db.execute(
+                "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
+                &[Value::Text(schema::COMPONENT.into()), Value::Integer(*version), Value::Text(now())],
+            )?;
+        }
+        Ok(())
+    })();
+    finish(db, result)
+}
+
+/// COMMIT on success, ROLLBACK on failure.
+fn finish<T>(db: &Connection, result: Result<T>) -> Result<T> {
+    match result {
+        Ok(v) => {
+            db.execute("COMMIT", &[])?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            Err(e)
+        }
+    }
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn new_id() -> String {
+    let bytes = wasi::random::random::get_random_bytes(10);
+    let mut random = [0u8; 10];
+    random.copy_from_slice(&bytes[..10]);
+    edge_http::ids::new_id(contacts_domain::ID_PREFIX, chrono::Utc::now().timestamp_millis() as u64, random)
+}
+
+const COLUMNS: &str = "id, first_name, last_name, email, phone, company, created_at, updated_at, version";
+
+fn text(v: &Option<String>) -> Value {
+    v.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
+}
+
+fn rows(r: QueryResult) -> Vec<Contact> {
+    r.rows
+        .iter()
+        .map(|row| Contact {
+            id: row.get::<&str>(0).unwrap_or_default().to_string(),
+            first_name: row.get::<&str>(1).map(String::from),
+            last_name: row.get::<&str>(2).map(String::from),
+            email: row.get::<&str>(3).map(String::from),
+            phone: row.get::<&str>(4).map(String::from),
+            company: row.get::<&str>(5).map(String::from),
+            created_at: row.get::<&str>(6).unwrap_or_default().to_string(),
+            updated_at: row.get::<&str>(7).unwrap_or_default().to_string(),
+            version: row.get::<i64>(8).unwrap_or(1),
+        })
+        .collect()
+}
+
+/// Newest first; fetches `limit + 1` rows so the caller knows if there is more.
+pub fn list(db: &Connection, q: &ListQuery) -> Result<Vec<Contact>> {
+    let mut sql = format!("SELECT {COLUMNS} FROM contacts");
+    let mut params = Vec::new();
+    let mut conds = Vec::new();
+    if let Some(after) = &q.after_id {
+        conds.push("id < ?");
+        params.push(Value::Text(after.clone()));
+    }
+    if let Some(p) = q.like_pattern() {
+        conds.push("search_text LIKE ? ESCAPE '\\'");
+        params.push(Value::Text(p));
+    }
+    if !conds.is_empty() {
+        sql.push_str(" WHERE ");
+        sql.push_str(&conds.join(" AND "));
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ?");
+    params.push(Value::Integer(q.limit as i64 + 1));
+    Ok(rows(db.execute(&sql, &params)?))
+}
+
+pub fn get(db: &Connection, id: &str) -> Result<Option<Contact>> {
+    let r = db.execute(&format!("SELECT {COLUMNS} FROM contacts WHERE id = ?"), &[Value::Text(id.into())])?;
+    Ok(rows(r).into_iter().next())
+}
+
+pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&str>) -> Result<Contact> {
+    let now = now();
+    let mut contact = Contact {
+        id: new_id(),
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        company: c.company.clone(),
+        created_at: now.clone(),
+        updated_at: now.clone(),
+        version: 1,
+    };
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    let result = (|| -> Result<Contact> {
+        // Under the write lock: ids stay in creation order even within a millisecond.
+        let last = db.execute("SELECT MAX(id) FROM contacts", &[])?;
+        let last = last.rows.first().and_then(|r| r.get::<&str>(0));
+        contact.id = edge_http::ids::monotonic(std::mem::take(&mut contact.id), last);
+        db.execute(
+            "INSERT INTO contacts (id, first_name, last_name, email, phone, company, search_text, created_at, updated_at, version)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            &[
+                Value::Text(contact.id.clone()),
+                text(&c.first_name),
+                text(&c.last_name),
+                text(&c.email),
+                text(&c.phone),
+                text(&c.company),
+                Value::Text(c.search_text()),
+                Value::Text(now.clone()),
+                Value::Text(now.clone()),
+            ],
+        )?;
+        db.execute(
+            "INSERT INTO contacts_events (at, actor, request_id, entity, entity_id, action, before, after)
+             VALUES (?, ?, ?, 'contact', ?, 'created', NULL, ?)",
+            &[
+                Value::Text(now.clone()),
+                Value::Text(actor.into()),
+                request_id.map_or(Value::Null, |r| Value::Text(r.into())),
+                Value::Text(contact.id.clone()),
+                Value::Text(serde_json::to_string(&contact)?),
+            ],
+        )?;
+        Ok(contact)
+    })();
+    finish(db, result)
+}

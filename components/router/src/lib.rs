@@ -1,0 +1,134 @@
+//! The public entry of the app. Resolves the tenant, assigns a request id, bounds
+//! request size, and dispatches over `*.spin.internal` to the private feature
+//! components (`/api/v1/<area>/...`) or to `web` (everything else).
+
+mod dispatch;
+
+use dispatch::{target_for, Target};
+use edge_http::{Problem, Reply};
+use futures::StreamExt;
+use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Request, Response};
+use spin_sdk::{http_component, variables};
+
+/// Headers a client may never set: the platform's own, and hop-by-hop ones.
+fn forwardable(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    !(n.starts_with("edge-")
+        || n.starts_with("spin-")
+        || matches!(
+            n.as_str(),
+            "host" | "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "te"
+                | "trailer" | "upgrade" | "http2-settings" | "content-length"
+        ))
+}
+
+fn reply_to_response(reply: Reply, request_id: &str) -> Response {
+    let mut b = Response::builder();
+    b.status(reply.status);
+    for (k, v) in reply.headers {
+        b.header(k, v);
+    }
+    b.header("x-request-id", request_id);
+    b.body(reply.body).build()
+}
+
+fn problem(p: Problem, request_id: &str) -> Response {
+    reply_to_response(p.with_request_id(Some(request_id)).into(), request_id)
+}
+
+#[http_component]
+async fn handle(req: IncomingRequest) -> Response {
+    let headers: Vec<(String, Vec<u8>)> = req.headers().entries();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .and_then(|(_, v)| String::from_utf8(v.clone()).ok())
+    };
+    // The host assigns ids at the edge; on other hosts we make one.
+    let request_id = header("x-request-id").unwrap_or_else(dispatch::fresh_request_id);
+
+    let tenant = variables::get("tenant_id").unwrap_or_default();
+    if tenant.is_empty() {
+        return problem(
+            Problem::new(404, "unknown-tenant", "Unknown tenant", "No workspace is served at this address. Check the URL."),
+            &request_id,
+        );
+    }
+
+    let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
+    let path = path_and_query.split('?').next().unwrap_or("/").to_string();
+    let target = match target_for(&path) {
+        Ok(t) => t,
+        Err(p) => return problem(p, &request_id),
+    };
+
+    let limit: usize = variables::get("max_body_bytes").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 20);
+    if let Some(len) = header("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        if len > limit {
+            return problem(Problem::payload_too_large(limit), &request_id);
+        }
+    }
+    let method = req.method();
+    let mut body = Vec::new();
+    let mut stream = req.into_body_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                body.extend_from_slice(&bytes);
+                if body.len() > limit {
+                    return problem(Problem::payload_too_large(limit), &request_id);
+                }
+            }
+            Err(_) => return problem(Problem::bad_request("The request body could not be read"), &request_id),
+        }
+    }
+
+    let url = format!("http://{}.spin.internal{path_and_query}", target.component());
+    let mut out = Request::builder();
+    out.method(method.clone()).uri(url);
+    for (k, v) in &headers {
+        if forwardable(k) {
+            if let Ok(v) = String::from_utf8(v.clone()) {
+                out.header(k.clone(), v);
+            }
+        }
+    }
+    // Trusted internal headers: only the router sets them.
+    out.header("edge-tenant", tenant.clone());
+    out.header("x-request-id", request_id.clone());
+    if !matches!(method, Method::Get | Method::Head) || !body.is_empty() {
+        out.body(body);
+    }
+    let resp: Response = match spin_sdk::http::send(out.build()).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("router: request {request_id}: {target:?} failed: {e}");
+            return problem(
+                Problem::new(502, "upstream-failed", "Service unavailable", "A part of the application did not answer. Try again."),
+                &request_id,
+            );
+        }
+    };
+    finish(resp, &request_id, &target)
+}
+
+/// Copies the feature's response back with the edge's headers added.
+fn finish(resp: Response, request_id: &str, target: &Target) -> Response {
+    let mut b = Response::builder();
+    b.status(*resp.status());
+    for (k, v) in resp.headers() {
+        if forwardable(k) || k.eq_ignore_ascii_case("content-length") {
+            if let Some(s) = v.as_str() {
+                b.header(k, s);
+            }
+        }
+    }
+    b.header("x-request-id", request_id);
+    b.header("x-content-type-options", "nosniff");
+    b.header("referrer-policy", "same-origin");
+    if matches!(target, Target::Web) {
+        b.header("x-frame-options", "DENY");
+    }
+    b.body(resp.into_body()).build().into_response()
+}

@@ -1,0 +1,40 @@
+//! One module per host capability, Spin-"factor" style. Each links its WIT into the
+//! linker once (`link`), checks the manifest against the runtime config when the
+//! app loads (`validate`), and contributes a small per-request state.
+
+pub mod key_value;
+pub mod outbound_http;
+pub mod sqlite;
+pub mod variables;
+
+use crate::runtime_config::RuntimeConfig;
+use std::path::PathBuf;
+
+/// Where a request's stores live: the app's runtime config (single deployment,
+/// as `spin up`), or one tenant's directory. Chosen per request by the host; a
+/// component only ever names labels, so it cannot reach another tenant's files.
+#[derive(Debug, Clone)]
+pub enum StorageScope {
+    App(std::sync::Arc<RuntimeConfig>),
+    Tenant(PathBuf),
+    /// The request named no known tenant: there is no storage at all.
+    Unbound,
+}
+
+impl StorageScope {
+    pub fn key_value_path(&self, label: &str) -> Option<PathBuf> {
+        match self {
+            StorageScope::App(rc) => rc.key_value.get(label).cloned(),
+            StorageScope::Tenant(dir) => Some(dir.join("kv").join(format!("{label}.db"))),
+            StorageScope::Unbound => None,
+        }
+    }
+
+    pub fn sqlite_path(&self, label: &str) -> Option<PathBuf> {
+        match self {
+            StorageScope::App(rc) => rc.sqlite.get(label).cloned(),
+            StorageScope::Tenant(dir) => Some(dir.join("sqlite").join(format!("{label}.db"))),
+            StorageScope::Unbound => None,
+        }
+    }
+}

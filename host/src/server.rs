@@ -1,0 +1,238 @@
+//! The HTTP trigger: accepts connections, resolves tenant and route, sets Spin's
+//! request headers, runs the component, logs one line per request, and shuts down
+//! gracefully (in-flight requests finish; new connections are refused).
+
+use crate::app::{App, CallError, SPIN_HEADERS};
+use crate::state::CallContext;
+use crate::tenancy::Tenancy;
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use wasmtime_wasi_http::WasiBody;
+
+pub const HEALTH_PATH: &str = "/.well-known/spin/health";
+
+pub struct Server {
+    pub app: Arc<App>,
+    pub tenancy: Option<Tenancy>,
+}
+
+static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// A request id: from a well-formed `x-request-id`, or a fresh one.
+fn request_id(req: &Request<Incoming>) -> String {
+    if let Some(v) = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()) {
+        if (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return v.to_string();
+        }
+    }
+    let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_micros() as u64;
+    format!("{:012x}{:06x}{:04x}", t, n & 0xff_ffff, std::process::id() & 0xffff)
+}
+
+fn text(status: StatusCode, body: &'static str) -> Response<WasiBody> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "text/plain; charset=utf-8")
+        .body(Full::new(Bytes::from_static(body.as_bytes())).map_err(|e| match e {}).boxed_unsync())
+        .unwrap_or_default()
+}
+
+fn problem(status: StatusCode, kind: &str, detail: &str, request_id: &str) -> Response<WasiBody> {
+    let body = serde_json::json!({
+        "type": format!("https://edge-crm.dev/problems/{kind}"),
+        "title": status.canonical_reason().unwrap_or("Error"),
+        "status": status.as_u16(),
+        "detail": detail,
+        "request_id": request_id,
+    });
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/problem+json")
+        .header("x-request-id", request_id)
+        .body(Full::new(Bytes::from(body.to_string())).map_err(|e| match e {}).boxed_unsync())
+        .unwrap_or_default()
+}
+
+impl Server {
+    pub async fn handle(self: Arc<Self>, mut req: Request<Incoming>, client: SocketAddr) -> Response<WasiBody> {
+        let started = Instant::now();
+        let path = req.uri().path().to_string();
+        if path == HEALTH_PATH {
+            return text(StatusCode::OK, "OK");
+        }
+        let rid = request_id(&req);
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri().authority().map(|a| a.as_str()))
+            .unwrap_or("localhost")
+            .to_string();
+        let tenant = self.tenancy.as_ref().and_then(|t| t.resolve(&host));
+
+        let Some((route, component, matched)) = self.app.router.route(&path) else {
+            self.log(&rid, &req, tenant.as_deref(), None, 404, started, None);
+            return text(StatusCode::NOT_FOUND, "Not Found");
+        };
+        let component = component.to_string();
+
+        // Spin's request headers; anything a client sent under these names is dropped.
+        let full_url = format!("http://{host}{}", req.uri().path_and_query().map_or("/", |p| p.as_str()));
+        let h = req.headers_mut();
+        let spoofed: Vec<_> = h.keys().filter(|k| k.as_str().starts_with("spin-")).cloned().collect();
+        for k in spoofed {
+            h.remove(k);
+        }
+        debug_assert!(SPIN_HEADERS.iter().all(|n| !h.contains_key(*n)));
+        let mut set = |name: &str, value: &str| {
+            if let (Ok(n), Ok(v)) = (http::HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+                h.insert(n, v);
+            }
+        };
+        set("spin-full-url", &full_url);
+        set("spin-path-info", &matched.path_info);
+        set("spin-matched-route", &route.raw);
+        set("spin-raw-component-route", &route.raw);
+        set("spin-component-route", &route.base());
+        set("spin-base-path", "/");
+        set("spin-client-addr", &client.to_string());
+        for (name, value) in &matched.params {
+            set(&format!("spin-path-match-{name}"), value);
+        }
+        set("x-request-id", &rid);
+        // wasi:http needs an absolute URI authority; a relative one gets the Host header.
+        let mut bound = Vec::new();
+        if self.tenancy.is_some() && self.app.manifest.variables.contains_key(&self.app.opts.tenant_variable) {
+            bound.push((self.app.opts.tenant_variable.clone(), tenant.clone().unwrap_or_default()));
+        }
+        let call = CallContext {
+            request_id: rid.clone(),
+            scope: Arc::new(self.app.scope_for(tenant.as_deref())),
+            tenant: tenant.clone(),
+            bound_variables: bound,
+            depth: 0,
+            deadline: Instant::now() + self.app.opts.request_timeout,
+            client_addr: client.to_string(),
+        };
+        let (parts, body) = req.into_parts();
+        let method = parts.method.clone();
+        let req = Request::from_parts(parts, body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync());
+
+        let result = self.app.handle(&component, req, call).await;
+        let (resp, err) = match result {
+            Ok(mut r) => {
+                r.headers_mut().entry("x-request-id").or_insert_with(|| HeaderValue::from_str(&rid).unwrap_or(HeaderValue::from_static("-")));
+                (r, None)
+            }
+            Err(e) => {
+                let (status, kind) = match &e {
+                    CallError::Timeout => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+                    _ => (StatusCode::INTERNAL_SERVER_ERROR, "component-failed"),
+                };
+                let detail = match &e {
+                    CallError::Timeout => "The request took too long and was stopped.",
+                    _ => "The request failed inside the application. It has been logged.",
+                };
+                let msg = e.to_string();
+                (problem(status, kind, detail, &rid), Some(msg))
+            }
+        };
+        self.log_parts(&rid, &method, &path, tenant.as_deref(), Some(&component), resp.status().as_u16(), started, err.as_deref());
+        resp
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log(&self, rid: &str, req: &Request<Incoming>, tenant: Option<&str>, component: Option<&str>, status: u16, started: Instant, err: Option<&str>) {
+        self.log_parts(rid, req.method(), req.uri().path(), tenant, component, status, started, err)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn log_parts(&self, rid: &str, method: &http::Method, path: &str, tenant: Option<&str>, component: Option<&str>, status: u16, started: Instant, err: Option<&str>) {
+        let mut m = serde_json::Map::new();
+        m.insert("request_id".into(), rid.into());
+        m.insert("method".into(), method.as_str().into());
+        m.insert("path".into(), path.into());
+        m.insert("tenant".into(), tenant.map_or(serde_json::Value::Null, Into::into));
+        m.insert("component".into(), component.map_or(serde_json::Value::Null, Into::into));
+        m.insert("status".into(), status.into());
+        m.insert("duration_us".into(), (started.elapsed().as_micros() as u64).into());
+        if let Some(e) = err {
+            m.insert("level".into(), "error".into());
+            m.insert("error".into(), e.into());
+        }
+        crate::log::request(m);
+    }
+}
+
+/// Serves until SIGINT/SIGTERM, then drains in-flight requests (up to `drain`).
+pub async fn serve(server: Arc<Server>, listener: TcpListener, drain: Duration, quiet: bool) -> Result<()> {
+    let addr = listener.local_addr().context("listener address")?;
+    crate::log::event("info", "serving", &[("listen", &addr.to_string()), ("app", &server.app.manifest.name)]);
+    if !quiet {
+        println!("Serving http://{addr}");
+    }
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let reaper = {
+        let pools = server.app.pools.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                pools.reap();
+            }
+        })
+    };
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, client) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        crate::log::event("warn", "accept failed", &[("error", &e.to_string())]);
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let server = server.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let server = server.clone();
+                    async move { Ok::<_, std::convert::Infallible>(server.handle(req, client).await) }
+                });
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .keep_alive(true)
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = sigterm.recv() => break,
+        }
+    }
+    drop(listener);
+    crate::log::event("info", "shutting down: draining in-flight requests", &[]);
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(drain) => {
+            crate::log::event("warn", "drain timeout; closing remaining connections", &[]);
+        }
+    }
+    reaper.abort();
+    crate::log::event("info", "stopped", &[]);
+    Ok(())
+}

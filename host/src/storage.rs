@@ -1,0 +1,317 @@
+//! Storage backends behind traits, so the key-value and SQLite capabilities never
+//! know which backend serves them. Today: Spin's file-backed stores (SQLite files),
+//! with pooled connections that are closed when idle, so an idle tenant costs no
+//! open files.
+
+use anyhow::{Context, Result};
+use rusqlite::{types::ValueRef, Connection, OpenFlags};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+// ---- SQLite connection pools ---------------------------------------------------
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum DbKind {
+    /// A Spin key-value store file (`spin_key_value` table).
+    KeyValue,
+    /// A database the component owns entirely.
+    Sql,
+}
+
+struct Pool {
+    path: PathBuf,
+    kind: DbKind,
+    idle: Mutex<Vec<(Connection, Instant)>>,
+}
+
+/// All open databases of the host, keyed by file.
+pub struct Pools {
+    pools: Mutex<HashMap<PathBuf, Arc<Pool>>>,
+    /// How long an unused connection stays open.
+    idle_timeout: Duration,
+}
+
+/// A connection checked out of a pool; returned (rolled back if a transaction was
+/// left open) when dropped.
+pub struct PooledConn {
+    conn: Option<Connection>,
+    pool: Arc<Pool>,
+}
+
+impl std::ops::Deref for PooledConn {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl Drop for PooledConn {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            if !conn.is_autocommit() {
+                // A guest that trapped or forgot COMMIT never leaves a half transaction behind.
+                if conn.execute_batch("ROLLBACK").is_err() {
+                    return; // drop the connection rather than reuse a confused one
+                }
+            }
+            if let Ok(mut idle) = self.pool.idle.lock() {
+                idle.push((conn, Instant::now()));
+            }
+        }
+    }
+}
+
+impl Pools {
+    pub fn new(idle_timeout: Duration) -> Arc<Pools> {
+        Arc::new(Pools { pools: Mutex::new(HashMap::new()), idle_timeout })
+    }
+
+    pub fn get(&self, path: &Path, kind: DbKind) -> Result<PooledConn> {
+        let pool = {
+            let mut pools = self.pools.lock().map_err(|_| anyhow::anyhow!("pool lock poisoned"))?;
+            pools
+                .entry(path.to_path_buf())
+                .or_insert_with(|| {
+                    Arc::new(Pool { path: path.to_path_buf(), kind, idle: Mutex::new(Vec::new()) })
+                })
+                .clone()
+        };
+        let reused = pool.idle.lock().ok().and_then(|mut idle| idle.pop()).map(|(c, _)| c);
+        let conn = match reused {
+            Some(c) => c,
+            None => open(&pool.path, pool.kind)?,
+        };
+        Ok(PooledConn { conn: Some(conn), pool })
+    }
+
+    /// Closes connections idle for longer than the timeout; forgets empty pools.
+    pub fn reap(&self) {
+        let now = Instant::now();
+        let Ok(mut pools) = self.pools.lock() else { return };
+        pools.retain(|_, pool| {
+            if let Ok(mut idle) = pool.idle.lock() {
+                idle.retain(|(_, used)| now.duration_since(*used) < self.idle_timeout);
+                !idle.is_empty() || Arc::strong_count(pool) > 1
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Number of connections currently open and idle (for tests and metrics).
+    pub fn idle_connections(&self) -> usize {
+        self.pools
+            .lock()
+            .map(|p| p.values().map(|pool| pool.idle.lock().map(|i| i.len()).unwrap_or(0)).sum())
+            .unwrap_or(0)
+    }
+
+    /// Closes everything for paths under `dir` (a tenant being removed or moved).
+    pub fn close_under(&self, dir: &Path) {
+        if let Ok(mut pools) = self.pools.lock() {
+            pools.retain(|p, _| !p.starts_with(dir));
+        }
+    }
+}
+
+fn open(path: &Path, kind: DbKind) -> Result<Connection> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )
+    .with_context(|| format!("cannot open {}", path.display()))?;
+    // WAL: readers never block the writer, and a crash mid-write loses nothing committed.
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; \
+         PRAGMA busy_timeout=5000;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    if kind == DbKind::KeyValue {
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS spin_key_value (
+                store TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+                PRIMARY KEY (store, key))",
+        )?;
+    }
+    Ok(conn)
+}
+
+// ---- key-value ----------------------------------------------------------------------
+
+pub trait KeyValueBackend: Send + Sync {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
+    fn set(&self, key: &str, value: &[u8]) -> Result<()>;
+    fn delete(&self, key: &str) -> Result<()>;
+    fn exists(&self, key: &str) -> Result<bool>;
+    fn keys(&self) -> Result<Vec<String>>;
+}
+
+/// Spin's `type = "spin"` key-value store: one SQLite file, one row per key.
+pub struct SpinKeyValue {
+    pub pools: Arc<Pools>,
+    pub path: PathBuf,
+    pub label: String,
+}
+
+impl SpinKeyValue {
+    fn conn(&self) -> Result<PooledConn> {
+        self.pools.get(&self.path, DbKind::KeyValue)
+    }
+}
+
+impl KeyValueBackend for SpinKeyValue {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+        let c = self.conn()?;
+        let mut stmt = c.prepare_cached("SELECT value FROM spin_key_value WHERE store=?1 AND key=?2")?;
+        let mut rows = stmt.query((&self.label, key))?;
+        Ok(match rows.next()? {
+            Some(row) => Some(row.get(0)?),
+            None => None,
+        })
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<()> {
+        let c = self.conn()?;
+        c.prepare_cached(
+            "INSERT INTO spin_key_value (store, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT(store, key) DO UPDATE SET value=excluded.value",
+        )?
+        .execute((&self.label, key, value))?;
+        Ok(())
+    }
+    fn delete(&self, key: &str) -> Result<()> {
+        let c = self.conn()?;
+        c.prepare_cached("DELETE FROM spin_key_value WHERE store=?1 AND key=?2")?
+            .execute((&self.label, key))?;
+        Ok(())
+    }
+    fn exists(&self, key: &str) -> Result<bool> {
+        Ok(self.get(key)?.is_some())
+    }
+    fn keys(&self) -> Result<Vec<String>> {
+        let c = self.conn()?;
+        let mut stmt = c.prepare_cached("SELECT key FROM spin_key_value WHERE store=?1")?;
+        let keys = stmt.query_map([&self.label], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(keys)
+    }
+}
+
+// ---- SQL --------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlValue {
+    Integer(i64),
+    Real(f64),
+    Text(String),
+    Blob(Vec<u8>),
+    Null,
+}
+
+#[derive(Debug, Default)]
+pub struct SqlRows {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<SqlValue>>,
+}
+
+pub trait SqlConnection: Send {
+    fn execute(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String>;
+}
+
+/// Spin's `type = "spin"` SQLite database: a local file.
+pub struct SpinSqlite {
+    conn: PooledConn,
+}
+
+impl SpinSqlite {
+    pub fn open(pools: &Pools, path: &Path) -> Result<SpinSqlite> {
+        Ok(SpinSqlite { conn: pools.get(path, DbKind::Sql)? })
+    }
+}
+
+impl SqlConnection for SpinSqlite {
+    fn execute(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
+        let mut stmt = self.conn.prepare_cached(statement).map_err(|e| e.to_string())?;
+        let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+        let params = params.iter().map(|p| match p {
+            SqlValue::Integer(i) => rusqlite::types::Value::Integer(*i),
+            SqlValue::Real(f) => rusqlite::types::Value::Real(*f),
+            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
+            SqlValue::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
+            SqlValue::Null => rusqlite::types::Value::Null,
+        });
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params))
+            .map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+            let mut values = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                values.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                    ValueRef::Null => SqlValue::Null,
+                    ValueRef::Integer(i) => SqlValue::Integer(i),
+                    ValueRef::Real(f) => SqlValue::Real(f),
+                    ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+                });
+            }
+            out.push(values);
+        }
+        Ok(SqlRows { columns, rows: out })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("edge-storage-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn kv_roundtrip_and_label_isolation() {
+        let pools = Pools::new(Duration::from_secs(60));
+        let path = tmp("kv").join("kv.db");
+        let a = SpinKeyValue { pools: pools.clone(), path: path.clone(), label: "a".into() };
+        let b = SpinKeyValue { pools: pools.clone(), path, label: "b".into() };
+        a.set("k", b"v1").unwrap();
+        a.set("k", b"v2").unwrap();
+        assert_eq!(a.get("k").unwrap().as_deref(), Some(&b"v2"[..]));
+        assert!(b.get("k").unwrap().is_none());
+        assert_eq!(a.keys().unwrap(), vec!["k"]);
+        a.delete("k").unwrap();
+        assert!(!a.exists("k").unwrap());
+    }
+
+    #[test]
+    fn abandoned_transactions_roll_back_and_idle_connections_close() {
+        let pools = Pools::new(Duration::from_millis(0));
+        let path = tmp("sql").join("db.sqlite");
+        {
+            let mut c = SpinSqlite::open(&pools, &path).unwrap();
+            c.execute("CREATE TABLE t (x INTEGER)", &[]).unwrap();
+            c.execute("BEGIN", &[]).unwrap();
+            c.execute("INSERT INTO t VALUES (?)", &[SqlValue::Integer(1)]).unwrap();
+            // dropped without COMMIT, as a trapping guest would
+        }
+        let mut c = SpinSqlite::open(&pools, &path).unwrap();
+        let r = c.execute("SELECT count(*) AS n FROM t", &[]).unwrap();
+        assert_eq!(r.columns, vec!["n"]);
+        assert_eq!(r.rows, vec![vec![SqlValue::Integer(0)]]);
+        drop(c);
+        assert_eq!(pools.idle_connections(), 1);
+        std::thread::sleep(Duration::from_millis(5));
+        pools.reap();
+        assert_eq!(pools.idle_connections(), 0);
+    }
+}

@@ -1,0 +1,267 @@
+// App shell: navigation, global search, theme, keyboard shortcuts, routes.
+
+import { h, mount, icon, debounce, isTypingTarget, openModal, tenantName, pageTitle } from './ui.js';
+import { route, notFound, start, navigate, onNavigate, currentView } from './router.js';
+import { contactListView, contactDetailView, openCreateContactDialog, emptyState } from './contacts.js';
+
+const AREAS = [
+  { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
+  {
+    key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o',
+    blurb: 'One record per organisation, with its people, deals and tickets together and duplicates merged.',
+  },
+  {
+    key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p',
+    blurb: 'Deals moving stage by stage, with time in stage, stale-deal alerts, won/lost reasons and a forecast.',
+  },
+  {
+    key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm',
+    blurb: 'Segments built from sales and service data, email campaigns with consent handling, and their measured return.',
+  },
+  {
+    key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd',
+    blurb: 'Complaints and tickets with owners, SLA clocks and escalation, which customers can follow in the portal.',
+  },
+  {
+    key: 'automations', label: 'Automations', path: '/automations', icon: 'zap', g: 'a',
+    blurb: 'Lead-capture forms and workflow rules triggered by dates and events, such as renewal reminders.',
+  },
+  {
+    key: 'settings', label: 'Settings', path: '/settings', icon: 'settings', g: 's',
+    blurb: 'Users and roles, API keys, custom fields and workspace preferences.',
+  },
+];
+
+const main = document.getElementById('main');
+const search = document.querySelector('[data-testid="search"]');
+const nav = document.getElementById('sidenav');
+const menuButton = document.querySelector('.menu-button');
+const scrim = document.querySelector('.scrim');
+
+// ---------------------------------------------------------------------------
+// Static chrome: icons, tenant, navigation
+
+document.querySelectorAll('[data-icon]').forEach((el) => {
+  el.replaceChildren(icon(el.dataset.icon, { size: Number(el.dataset.size) || 16 }));
+});
+
+const tenant = tenantName();
+document.querySelectorAll('[data-testid="tenant-name"]').forEach((el) => {
+  el.textContent = tenant;
+  el.title = `Workspace: ${location.hostname}`;
+});
+
+mount(nav.querySelector('ul'), AREAS.map((a) => h('li', null,
+  h('a', { href: a.path, class: 'nav-link', dataset: { nav: a.key, testid: `nav-${a.key}` } },
+    icon(a.icon, { size: 18 }),
+    h('span', { class: 'nav-label' }, a.label),
+    a.blurb ? h('span', { class: 'nav-badge', 'aria-label': '(coming soon)' }, 'Soon') : null,
+  ),
+)));
+
+function setNavOpen(open) {
+  document.body.classList.toggle('nav-open', open);
+  menuButton.setAttribute('aria-expanded', String(open));
+  menuButton.setAttribute('aria-label', open ? 'Close navigation' : 'Open navigation');
+  scrim.hidden = !open;
+  if (open) nav.querySelector('[aria-current="page"], a')?.focus();
+}
+menuButton.addEventListener('click', () => setNavOpen(!document.body.classList.contains('nav-open')));
+scrim.addEventListener('click', () => setNavOpen(false));
+window.matchMedia('(min-width: 721px)').addEventListener('change', (e) => { if (e.matches) setNavOpen(false); });
+
+// ---------------------------------------------------------------------------
+// Theme: system (default) → light → dark, stored in localStorage.
+
+const THEME_KEY = 'edgecrm.theme';
+const themeButton = document.querySelector('[data-testid="theme-toggle"]');
+const THEMES = {
+  system: { icon: 'monitor', label: 'System', next: 'light' },
+  light: { icon: 'sun', label: 'Light', next: 'dark' },
+  dark: { icon: 'moon', label: 'Dark', next: 'system' },
+};
+function readTheme() {
+  try { const t = localStorage.getItem(THEME_KEY); return t === 'light' || t === 'dark' ? t : 'system'; } catch { return 'system'; }
+}
+function applyTheme(theme) {
+  if (theme === 'system') delete document.documentElement.dataset.theme;
+  else document.documentElement.dataset.theme = theme;
+  try {
+    if (theme === 'system') localStorage.removeItem(THEME_KEY);
+    else localStorage.setItem(THEME_KEY, theme);
+  } catch { /* private mode: the choice lasts for this page only */ }
+  const t = THEMES[theme];
+  themeButton.replaceChildren(icon(t.icon, { size: 18 }));
+  themeButton.setAttribute('aria-label', `Theme: ${t.label}. Switch to ${THEMES[t.next].label.toLowerCase()}`);
+  themeButton.title = `Theme: ${t.label}`;
+  themeButton.dataset.theme = theme;
+}
+applyTheme(readTheme());
+themeButton.addEventListener('click', () => applyTheme(THEMES[readTheme()].next));
+
+// ---------------------------------------------------------------------------
+// Global search (filters the contacts list)
+
+const runSearch = debounce((value) => {
+  const view = currentView();
+  if (view?.setQuery) view.setQuery(value);
+  else if (value.trim()) navigate(`/contacts?q=${encodeURIComponent(value.trim())}`, { focus: false });
+}, 250);
+
+search.addEventListener('input', () => runSearch(search.value));
+search.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    runSearch.flush(search.value);
+  } else if (e.key === 'Escape') {
+    e.preventDefault();
+    if (search.value) { search.value = ''; runSearch.flush(''); } else search.blur();
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Routes
+
+function redirect(path) {
+  queueMicrotask(() => navigate(path, { replace: true, focus: false }));
+  return null;
+}
+
+route('/', () => redirect('/contacts'));
+route('/index.html', () => redirect('/contacts'));
+route('/contacts', ({ query, nav: kind }) => {
+  const q = query.get('q') || '';
+  if (document.activeElement !== search) search.value = q;
+  return contactListView(main, { q, nav: kind });
+});
+route('/contacts/:id', ({ params }) => contactDetailView(main, params.id));
+
+for (const area of AREAS.filter((a) => a.blurb)) {
+  route(area.path, () => comingSoonView(area));
+}
+
+notFound(({ path }) => {
+  pageTitle('Page not found');
+  mount(main, emptyState({
+    testid: 'not-found',
+    iconName: 'search',
+    title: 'Page not found',
+    text: `Nothing lives at ${path}. It may have moved, or the link is mistyped.`,
+    actions: [h('a', { class: 'btn btn-primary', href: '/contacts' }, 'Go to contacts')],
+  }));
+  return null;
+});
+
+function comingSoonView(area) {
+  pageTitle(area.label);
+  mount(main,
+    h('div', { class: 'page-header' },
+      h('div', { class: 'page-heading' }, h('h1', { class: 'page-title', tabindex: '-1' }, area.label))),
+    emptyState({
+      testid: 'coming-soon',
+      iconName: area.icon,
+      title: `${area.label} is coming soon`,
+      text: area.blurb,
+      actions: [h('a', { class: 'btn', href: '/contacts' }, 'Go to contacts')],
+    }),
+  );
+  return null;
+}
+
+onNavigate(({ path, focus }) => {
+  const areaKey = path.split('/')[1] || 'contacts';
+  nav.querySelectorAll('a[data-nav]').forEach((a) => {
+    if (a.dataset.nav === areaKey) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  });
+  setNavOpen(false);
+  if (focus && document.activeElement !== search) {
+    const target = main.querySelector('h1[tabindex], h2[tabindex]') || main;
+    target.focus({ preventScroll: true });
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Keyboard shortcuts
+
+const SHORTCUTS = [
+  { keys: ['/'], text: 'Search contacts' },
+  { keys: ['n'], text: 'New contact' },
+  ...AREAS.map((a) => ({ keys: ['g', a.g], text: `Go to ${a.label.toLowerCase()}` })),
+  { keys: ['?'], text: 'Show keyboard shortcuts' },
+  { keys: ['Esc'], text: 'Close a dialog or clear the search' },
+];
+const G_TARGETS = Object.fromEntries(AREAS.map((a) => [a.g, a.path]));
+
+function newContact() {
+  const view = currentView();
+  if (view?.openCreate) { view.openCreate(); return; }
+  openCreateContactDialog({
+    onCreated: (c) => navigate(`/contacts/${encodeURIComponent(c.id)}`),
+  });
+}
+
+function showShortcuts() {
+  if (document.querySelector('dialog.help-dialog')) return;
+  const dialog = h('dialog', { class: 'dialog help-dialog', 'aria-labelledby': 'help-title', dataset: { testid: 'shortcuts-dialog' } },
+    h('header', { class: 'dialog-header' },
+      h('h2', { id: 'help-title' }, 'Keyboard shortcuts'),
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', autofocus: true, onclick: () => dialog.close() }, icon('x')),
+    ),
+    h('div', { class: 'dialog-body' },
+      h('dl', { class: 'shortcut-list' },
+        SHORTCUTS.map((s) => h('div', { class: 'shortcut' },
+          h('dt', null, s.keys.map((k, i) => [i ? h('span', { class: 'muted then' }, 'then') : null, h('kbd', null, k)])),
+          h('dd', null, s.text),
+        )),
+      ),
+      h('p', { class: 'muted form-hint' }, 'Shortcuts are off while you type in a field.'),
+    ),
+  );
+  openModal(dialog);
+}
+
+document.querySelector('[data-testid="shortcuts-button"]').addEventListener('click', showShortcuts);
+
+let gPressedAt = 0;
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && document.body.classList.contains('nav-open')) {
+    setNavOpen(false);
+    menuButton.focus();
+    return;
+  }
+  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+  if (isTypingTarget(e.target) || document.querySelector('dialog[open]')) return;
+
+  if (gPressedAt && Date.now() - gPressedAt < 1500) {
+    gPressedAt = 0;
+    const dest = G_TARGETS[e.key.toLowerCase()];
+    if (dest) { e.preventDefault(); navigate(dest); }
+    return;
+  }
+  gPressedAt = 0;
+
+  switch (e.key) {
+    case '/':
+      e.preventDefault();
+      search.focus();
+      search.select();
+      break;
+    case 'n':
+    case 'N':
+      if (e.shiftKey) return;
+      e.preventDefault();
+      newContact();
+      break;
+    case 'g':
+      gPressedAt = Date.now();
+      break;
+    case '?':
+      e.preventDefault();
+      showShortcuts();
+      break;
+    default:
+  }
+});
+
+start();

@@ -1,0 +1,223 @@
+//! Harness for end-to-end tests: starts the real `edge-host` binary on a free
+//! loopback port with real wasm components and real SQLite files in a scratch
+//! directory, and talks to it over real HTTP.
+//!
+//! `cargo xtask test` builds everything first and points `EDGE_HOST_BIN` at the host.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub use loopback_http::Response;
+
+pub fn repo_root() -> PathBuf {
+    std::env::var_os("EDGE_REPO_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."))
+}
+
+pub fn host_bin() -> PathBuf {
+    std::env::var_os("EDGE_HOST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target/release/edge-host"))
+}
+
+/// A fresh directory for one test (removed first if left over); unique per call,
+/// since tests in one binary run in parallel.
+pub fn scratch(name: &str) -> PathBuf {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = repo_root().join("target/e2e").join(format!("{name}-{}-{n}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("create scratch dir");
+    d
+}
+
+/// Compiled components are cached across tests (the cache is safe to share).
+fn shared_cache() -> PathBuf {
+    repo_root().join("target/e2e/compiled-cache")
+}
+
+/// Compiles both apps' components once per test binary, so parallel tests do
+/// not all compile the same components at once on a cold machine.
+fn warm_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let state = std::env::temp_dir().join(format!("edge-e2e-warm-{}", std::process::id()));
+        for manifest in ["spin.toml", "tests/apps/probe/spin.toml"] {
+            let _ = Command::new(host_bin())
+                .args(["check", "-f"])
+                .arg(repo_root().join(manifest))
+                .arg("--state-dir")
+                .arg(&state)
+                .arg("--cache-dir")
+                .arg(shared_cache())
+                .stdout(Stdio::null())
+                .status();
+        }
+        let _ = std::fs::remove_dir_all(state);
+    });
+}
+
+pub fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port")
+}
+
+pub struct HostConfig {
+    pub manifest: PathBuf,
+    pub runtime_config: Option<PathBuf>,
+    pub tenants: Option<PathBuf>,
+    pub state_dir: PathBuf,
+    pub env: Vec<(String, String)>,
+    pub extra_args: Vec<String>,
+}
+
+impl HostConfig {
+    /// The conformance probe app in single-deployment mode (like `spin up`).
+    pub fn probe(scratch: &Path) -> HostConfig {
+        HostConfig {
+            manifest: repo_root().join("tests/apps/probe/spin.toml"),
+            runtime_config: None,
+            tenants: None,
+            state_dir: scratch.join("state"),
+            env: vec![],
+            extra_args: vec![],
+        }
+    }
+
+    /// The real Edge CRM app serving tenants from `scratch/tenants`.
+    pub fn crm(scratch: &Path) -> HostConfig {
+        HostConfig {
+            manifest: repo_root().join("spin.toml"),
+            runtime_config: Some(repo_root().join("runtime-config.toml")),
+            tenants: Some(scratch.join("tenants")),
+            state_dir: scratch.join("state"),
+            env: vec![],
+            extra_args: vec![],
+        }
+    }
+}
+
+pub struct TestHost {
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl TestHost {
+    pub fn start(cfg: HostConfig) -> TestHost {
+        Self::try_start(cfg).unwrap_or_else(|(code, log)| panic!("host failed to start ({code:?}):\n{log}"))
+    }
+
+    /// Starts the host and waits until it is healthy; on failure returns its exit code and log.
+    pub fn try_start(cfg: HostConfig) -> Result<TestHost, (Option<i32>, String)> {
+        warm_cache();
+        let addr = free_addr();
+        std::fs::create_dir_all(&cfg.state_dir).expect("state dir");
+        let log = cfg.state_dir.join(format!("host-{}.log", addr.port()));
+        let mut cmd = Command::new(host_bin());
+        cmd.arg("up")
+            .arg("-f")
+            .arg(&cfg.manifest)
+            .arg("--listen")
+            .arg(addr.to_string())
+            .arg("--state-dir")
+            .arg(&cfg.state_dir)
+            .arg("--cache-dir")
+            .arg(shared_cache())
+            .args(&cfg.extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"));
+        if let Some(rc) = &cfg.runtime_config {
+            cmd.arg("--runtime-config-file").arg(rc);
+        }
+        if let Some(t) = &cfg.tenants {
+            std::fs::create_dir_all(t).expect("tenants dir");
+            cmd.arg("--tenants-dir").arg(t);
+        }
+        for (k, v) in &cfg.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn edge-host (run `cargo xtask test`, which builds it)");
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err((status.code(), std::fs::read_to_string(&log).unwrap_or_default()));
+            }
+            if let Ok(r) = loopback_http::request(addr, "GET", "/.well-known/spin/health", &[("host", "localhost")], b"") {
+                if r.status == 200 {
+                    return Ok(TestHost { addr, child: Some(child), log });
+                }
+            }
+            if started.elapsed() > Duration::from_secs(90) {
+                let _ = child.kill();
+                return Err((None, "timed out waiting for health".into()));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    pub fn get(&self, host: &str, path: &str) -> Response {
+        self.request("GET", host, path, &[], b"")
+    }
+
+    pub fn post_json(&self, host: &str, path: &str, body: &serde_json::Value) -> Response {
+        self.request("POST", host, path, &[("content-type", "application/json")], body.to_string().as_bytes())
+    }
+
+    pub fn request(&self, method: &str, host: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+        let mut all = vec![("host", host)];
+        all.extend_from_slice(headers);
+        loopback_http::request(self.addr, method, path, &all, body)
+            .unwrap_or_else(|e| panic!("{method} {path} on {host}: {e}"))
+    }
+
+    /// Sends SIGTERM and waits for a clean exit; returns the exit code.
+    pub fn stop(mut self) -> Option<i32> {
+        let mut child = self.child.take()?;
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Ok(Some(s)) = child.try_wait() {
+                return s.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = child.kill();
+        child.wait().ok().and_then(|s| s.code())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Provisions a tenant with the host's own command.
+pub fn create_tenant(tenants: &Path, name: &str) {
+    let out = Command::new(host_bin())
+        .args(["tenant", "create", "--tenants-dir"])
+        .arg(tenants)
+        .arg(name)
+        .output()
+        .expect("run edge-host tenant create");
+    assert!(out.status.success(), "tenant create failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+pub fn json(r: &Response) -> serde_json::Value {
+    serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", r.status, r.text()))
+}

@@ -1,0 +1,222 @@
+//! `cargo xtask bench`: starts the real host on loopback with release builds,
+//! drives it with a closed-loop load generator, and prints each figure beside its
+//! DESIGN.md target. Figures are reported, never asserted.
+
+use crate::{build, host_bin, repo_root, say, seed, target_dir, wait_healthy};
+use anyhow::{bail, Context, Result};
+use std::net::{SocketAddr, TcpListener};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Host(Child);
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        // SIGTERM for a graceful stop, then make sure.
+        let _ = Command::new("kill").arg(self.0.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_addr() -> Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+fn start(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr) -> Result<Host> {
+    let mut cmd = Command::new(host_bin());
+    cmd.current_dir(repo_root())
+        .args(["up", "-f", manifest, "--listen", &addr.to_string(), "--cache-dir"])
+        .arg(cache)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if let Some(t) = tenants {
+        cmd.arg("--tenants-dir").arg(t);
+    }
+    Ok(Host(cmd.spawn().context("start host")?))
+}
+
+/// Spawn to first 200 from a real route.
+fn first_response(addr: SocketAddr, path: &str, host: &str) -> Result<Duration> {
+    let started = Instant::now();
+    loop {
+        if let Ok(r) = loopback_http::request(addr, "GET", path, &[("host", host)], b"") {
+            if r.status == 200 {
+                return Ok(started.elapsed());
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            bail!("no response from {addr}{path}");
+        }
+        std::thread::sleep(Duration::from_micros(500));
+    }
+}
+
+pub struct Load {
+    pub rps: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+    pub errors: u64,
+}
+
+/// `conns` keep-alive connections in a closed loop for `secs`.
+fn load(addr: SocketAddr, host: &str, path: &str, conns: usize, secs: f64) -> Result<Load> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut handles = Vec::new();
+    let started = Instant::now();
+    for _ in 0..conns {
+        let stop = stop.clone();
+        let (host, path) = (host.to_string(), path.to_string());
+        handles.push(std::thread::spawn(move || -> (Vec<Duration>, u64) {
+            let mut lat = Vec::with_capacity(100_000);
+            let mut errors = 0;
+            let Ok(mut c) = loopback_http::Conn::open(addr) else { return (lat, 1) };
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                match c.request("GET", &path, &[("host", &host)], b"") {
+                    Ok(r) if r.status == 200 => lat.push(t.elapsed()),
+                    Ok(_) => errors += 1,
+                    Err(_) => {
+                        errors += 1;
+                        match loopback_http::Conn::open(addr) {
+                            Ok(n) => c = n,
+                            Err(_) => return (lat, errors),
+                        }
+                    }
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    std::thread::sleep(Duration::from_secs_f64(secs));
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for h in handles {
+        let (l, e) = h.join().map_err(|_| anyhow::anyhow!("load thread panicked"))?;
+        all.extend(l);
+        errors += e;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    all.sort();
+    if all.is_empty() {
+        bail!("no successful requests to {path}");
+    }
+    let pct = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)];
+    Ok(Load { rps: all.len() as f64 / elapsed, p50: pct(0.5), p99: pct(0.99), errors })
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let secs = if quick { 2.0 } else { 6.0 };
+    let seed_n = if quick { 2_000 } else { 10_000 };
+    build()?;
+    let work = target_dir().join("bench");
+    let _ = std::fs::remove_dir_all(&work);
+    let tenants = work.join("tenants");
+    let cache = work.join("cache");
+    std::fs::create_dir_all(&tenants)?;
+    crate::run(Command::new(host_bin()).args(["tenant", "create", "--tenants-dir"]).arg(&tenants).arg("bench").stdout(Stdio::null()))?;
+    let host = "bench.localhost";
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+
+    // Start-up: cold (empty compiled-component cache), then warm.
+    let addr = free_addr()?;
+    let cold = {
+        let _h = start("spin.toml", Some(&tenants), &cache, addr)?;
+        first_response(addr, "/api/v1/contacts?limit=1", host)?
+    };
+    let addr = free_addr()?;
+    let h = start("spin.toml", Some(&tenants), &cache, addr)?;
+    let warm = first_response(addr, "/api/v1/contacts?limit=1", host)?;
+    rows.push(("host start → first response (compiled cache warm)".into(), ms(warm), "< 100 ms".into()));
+    rows.push(("host start → first response (cold: compiling)".into(), ms(cold), "-".into()));
+
+    say(&format!("seeding {seed_n} contacts through the API"));
+    let bodies = seed::contacts(seed_n);
+    let t = Instant::now();
+    // Four writers: creates through router → contacts → SQLite.
+    let chunks: Vec<Vec<String>> = bodies.chunks(seed_n / 4).map(|c| c.to_vec()).collect();
+    let handles: Vec<_> = chunks.into_iter().map(|c| std::thread::spawn(move || seed::post_all(addr, host, &c))).collect();
+    for h in handles {
+        h.join().map_err(|_| anyhow::anyhow!("seed thread panicked"))??;
+    }
+    let create_rps = seed_n as f64 / t.elapsed().as_secs_f64();
+    rows.push((format!("create contact (4 writers, {seed_n} rows)"), format!("{create_rps:.0} req/s"), "-".into()));
+
+    wait_healthy(addr, Duration::from_secs(5))?;
+    for (label, path, target) in [
+        ("trivial route: router → web (static file)", "/favicon.svg", "≥ 5,000 req/s"),
+        ("list 50 contacts: router → contacts → SQLite", "/api/v1/contacts?limit=50", "≥ 5,000 req/s, p99 < 10 ms"),
+        ("list 50 contacts filtered (q=ada)", "/api/v1/contacts?limit=50&q=ada", "p99 < 10 ms"),
+    ] {
+        say(&format!("load: {label}"));
+        let l = load(addr, host, path, 16, secs)?;
+        rows.push((
+            label.into(),
+            format!("{:.0} req/s, p50 {}, p99 {}{}", l.rps, ms(l.p50), ms(l.p99), if l.errors > 0 { format!(", {} errors", l.errors) } else { String::new() }),
+            target.into(),
+        ));
+    }
+    drop(h);
+
+    // One hop, no storage: comparable with `wasmtime serve` on a hello component.
+    let addr = free_addr()?;
+    let probe_cache = work.join("probe-cache");
+    let _p = start("tests/apps/probe/spin.toml", None, &probe_cache, addr)?;
+    first_response(addr, "/exact", "localhost")?;
+    say("load: single component (probe /exact)");
+    let l = load(addr, "localhost", "/exact", 16, secs)?;
+    rows.push((
+        "single component, no storage (probe)".into(),
+        format!("{:.0} req/s, p50 {}, p99 {}", l.rps, ms(l.p50), ms(l.p99)),
+        "≈ wasmtime serve: 10,000 req/s, p99 3.1 ms".into(),
+    ));
+    drop(_p);
+
+    for component in ["router", "contacts"] {
+        let out = Command::new(host_bin())
+            .current_dir(repo_root())
+            .args(["bench-instantiate", "-f", "spin.toml", "--cache-dir"])
+            .arg(&cache)
+            .args(["--component", component, "-n", if quick { "5000" } else { "20000" }])
+            .output()?;
+        if !out.status.success() {
+            bail!("bench-instantiate failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).context("bench-instantiate output")?;
+        rows.push((
+            format!("instantiation overhead ({component})"),
+            format!("p50 {} µs, p99 {} µs", v["p50_us"], v["p99_us"]),
+            "< 50 µs".into(),
+        ));
+    }
+
+    let w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(10);
+    let w2 = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(10);
+    println!("\nEdge CRM benchmarks ({} cores, loopback, release; 16 connections, {secs}s per load)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!("| {:w$} | {:w2$} | target |", "metric", "measured");
+    println!("|{}|{}|--------|", "-".repeat(w + 2), "-".repeat(w2 + 2));
+    for (a, b, c) in &rows {
+        println!("| {a:w$} | {b:w2$} | {c} |");
+    }
+    let json: Vec<_> = rows.iter().map(|(a, b, c)| serde_json::json!({"metric": a, "measured": b, "target": c})).collect();
+    let out = target_dir().join("bench-results.json");
+    std::fs::write(&out, serde_json::to_vec_pretty(&json)?)?;
+    println!("\n(also written to {})", out.display());
+    Ok(())
+}
