@@ -67,6 +67,10 @@ fn a_listed_store_without_configuration_is_a_startup_error() {
     cfg.runtime_config = Some(rc);
     let h = TestHost::start(cfg);
     assert_eq!(h.get("localhost", "/").status, 200);
+    // The same for SQLite databases.
+    let sql_manifest = manifest.replace("key_value_stores = [\"default\", \"cache\"]", "sqlite_databases = [\"analytics\"]");
+    let log = start_err(&dir, &sql_manifest, None);
+    assert!(log.contains("`analytics`") && log.contains("[sqlite_database.analytics]"), "{log}");
     // An unsupported backend type is refused, naming the table.
     let log = start_err(&dir, &manifest, Some("[key_value_store.cache]\ntype = \"redis\"\npath = \"x\"\n"));
     assert!(log.contains("[key_value_store.cache]") && log.contains("redis"), "{log}");

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod browser;
+
 pub use loopback_http::Response;
 
 pub fn repo_root() -> PathBuf {

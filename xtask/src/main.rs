@@ -142,6 +142,9 @@ pub fn wait_healthy(addr: std::net::SocketAddr, timeout: Duration) -> Result<Dur
 
 fn test(args: &[String]) -> Result<()> {
     build()?;
+    say("building the probe as a wasm32-wasip1 core module (host adapts it on load)");
+    toolchain::setup()?.build_wasip1(&["probe"])?;
+    toolchain::ensure_browser()?;
     let root = repo_root();
     say("running all tests (unit + end-to-end)");
     let mut cmd = Command::new(cargo());

@@ -74,17 +74,54 @@ pub fn setup() -> Result<Toolchain> {
     Ok(Toolchain::DebianBuildStd)
 }
 
+/// Debian's Chromium and chromedriver for the browser tests; installed when we
+/// are root and they are missing, otherwise named.
+pub fn ensure_browser() -> Result<()> {
+    if Path::new("/usr/bin/chromedriver").exists() && Path::new("/usr/bin/chromium").exists() {
+        return Ok(());
+    }
+    let is_root = Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false);
+    if !is_root {
+        bail!("the browser tests need Chromium: run `sudo apt-get install -y chromium chromium-driver`");
+    }
+    say("installing chromium and chromium-driver for the browser tests");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"])
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
 impl Toolchain {
     /// Builds the components and leaves each at `target/wasm32-wasip2/release/<name>.wasm`
     /// in the repo (where spin.toml points), whatever the cargo target dir is.
     pub fn build_components(&self, names: &[&str]) -> Result<()> {
+        self.build_for(TARGET, names)
+    }
+
+    /// Builds for `wasm32-wasip1` too: the host must load core modules as Spin
+    /// does (the end-to-end tests run the probe built this way).
+    pub fn build_wasip1(&self, names: &[&str]) -> Result<()> {
+        if let Toolchain::Rustup = self {
+            let has = Command::new("rustc")
+                .args(["--print", "target-libdir", "--target", "wasm32-wasip1"])
+                .output()
+                .map(|o| std::path::Path::new(String::from_utf8_lossy(&o.stdout).trim()).join("self-contained").exists())
+                .unwrap_or(false);
+            if !has {
+                run(Command::new("rustup").args(["target", "add", "wasm32-wasip1"]))?;
+            }
+        }
+        self.build_for("wasm32-wasip1", names)
+    }
+
+    fn build_for(&self, target: &str, names: &[&str]) -> Result<()> {
         let root = repo_root();
         // Its own target dir: a different rustc must not invalidate the host's build.
         let wasm_target = target_dir().join("wasm");
         let mut cmd = match self {
             Toolchain::Rustup => {
                 let mut c = Command::new(crate::cargo());
-                c.args(["build", "--target", TARGET, "--release"]);
+                c.args(["build", "--target", target, "--release"]);
                 c
             }
             Toolchain::DebianBuildStd => {
@@ -97,7 +134,7 @@ impl Toolchain {
                     .env_remove("RUSTUP_TOOLCHAIN")
                     .env_remove("CARGO")
                     .env_remove("RUSTDOC")
-                    .args(["build", "-Zbuild-std=std,panic_abort", "--target", TARGET, "--release"]);
+                    .args(["build", "-Zbuild-std=std,panic_abort", "--target", target, "--release"]);
                 c
             }
         };
@@ -106,10 +143,10 @@ impl Toolchain {
             cmd.args(["-p", n]);
         }
         run(&mut cmd)?;
-        let out = root.join("target").join(TARGET).join("release");
+        let out = root.join("target").join(target).join("release");
         std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
         for n in names {
-            let built = wasm_target.join(TARGET).join("release").join(format!("{n}.wasm"));
+            let built = wasm_target.join(target).join("release").join(format!("{n}.wasm"));
             let dest = out.join(format!("{n}.wasm"));
             if built != dest {
                 std::fs::copy(&built, &dest).with_context(|| format!("cannot copy {}", built.display()))?;

@@ -7,7 +7,7 @@ use crate::manifest::AppManifest;
 use crate::runtime_config::RuntimeConfig;
 use crate::state::RequestState;
 use crate::storage::{KeyValueBackend, SpinKeyValue};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 pub struct KvStore(Box<dyn KeyValueBackend>);
@@ -19,17 +19,7 @@ pub fn link(linker: &mut Linker<RequestState>) -> Result<()> {
 
 /// Every label a component lists must have a store (Spin fails at start-up too).
 pub fn validate(manifest: &AppManifest, rc: &RuntimeConfig, per_tenant: bool) -> Result<()> {
-    for c in manifest.components.values() {
-        for label in &c.key_value_stores {
-            if !per_tenant && !rc.key_value.contains_key(label) {
-                bail!(
-                    "component `{}` uses key-value store `{label}`, which is not configured: add [key_value_store.{label}] to the runtime config",
-                    c.id
-                );
-            }
-        }
-    }
-    Ok(())
+    super::check_labels(manifest, "key-value store", "key_value_store", |c| &c.key_value_stores, &rc.key_value, per_tenant)
 }
 
 fn other(e: anyhow::Error) -> Error {

@@ -6,7 +6,7 @@ use crate::manifest::AppManifest;
 use crate::runtime_config::RuntimeConfig;
 use crate::state::RequestState;
 use crate::storage::{SpinSqlite, SqlConnection, SqlValue};
-use anyhow::{bail, Result};
+use anyhow::Result;
 use wasmtime::component::{HasSelf, Linker, Resource};
 
 pub struct SqlConn(Box<dyn SqlConnection>);
@@ -16,18 +16,9 @@ pub fn link(linker: &mut Linker<RequestState>) -> Result<()> {
     Ok(())
 }
 
+/// Every label a component lists must have a store (Spin fails at start-up too).
 pub fn validate(manifest: &AppManifest, rc: &RuntimeConfig, per_tenant: bool) -> Result<()> {
-    for c in manifest.components.values() {
-        for label in &c.sqlite_databases {
-            if !per_tenant && !rc.sqlite.contains_key(label) {
-                bail!(
-                    "component `{}` uses SQLite database `{label}`, which is not configured: add [sqlite_database.{label}] to the runtime config",
-                    c.id
-                );
-            }
-        }
-    }
-    Ok(())
+    super::check_labels(manifest, "SQLite database", "sqlite_database", |c| &c.sqlite_databases, &rc.sqlite, per_tenant)
 }
 
 impl sqlite::Host for RequestState {}
