@@ -11,12 +11,10 @@ pub async fn instantiate(app: Arc<App>, component: &str, iterations: u32) -> Res
     let c = app.components.get(component).cloned().with_context(|| format!("no component `{component}`"))?;
     let call = CallContext {
         request_id: "bench".into(),
-        tenant: None,
         scope: Arc::new(app.scope_for(None)),
         bound_variables: vec![],
         depth: 0,
         deadline: Instant::now() + Duration::from_secs(3600),
-        client_addr: "127.0.0.1:0".into(),
     };
     let mut samples = Vec::with_capacity(iterations as usize);
     for _ in 0..iterations.min(1000) {

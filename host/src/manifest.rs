@@ -24,9 +24,13 @@ pub struct VariableDef {
     pub default: Option<String>,
     #[serde(default)]
     pub required: bool,
+    /// The host logs no variable values at all, so secrets need no special path.
     #[serde(default)]
+    #[allow(dead_code)]
     pub secret: bool,
-    pub description: Option<String>,
+    /// Documentation only.
+    #[serde(rename = "description")]
+    pub _description: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,7 +137,7 @@ struct RawComponent {
 #[serde(untagged)]
 enum RawSource {
     Path(String),
-    Other(toml::Value),
+    Remote { url: String },
 }
 
 #[derive(Deserialize)]
@@ -188,8 +192,8 @@ impl AppManifest {
             let field = |f: &str| format!("{file}: field `component.{id}.{f}`");
             let source = match rc.source {
                 RawSource::Path(p) => base.join(p),
-                RawSource::Other(_) => bail!(
-                    "{}: only a local path is supported (remote `url` sources need network access)",
+                RawSource::Remote { url } => bail!(
+                    "{}: only a local path is supported; fetch `{url}` first",
                     field("source")
                 ),
             };

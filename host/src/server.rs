@@ -121,11 +121,9 @@ impl Server {
         let call = CallContext {
             request_id: rid.clone(),
             scope: Arc::new(self.app.scope_for(tenant.as_deref())),
-            tenant: tenant.clone(),
             bound_variables: bound,
             depth: 0,
             deadline: Instant::now() + self.app.opts.request_timeout,
-            client_addr: client.to_string(),
         };
         let (parts, body) = req.into_parts();
         let method = parts.method.clone();

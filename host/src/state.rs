@@ -15,14 +15,12 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 #[derive(Clone, Debug)]
 pub struct CallContext {
     pub request_id: String,
-    pub tenant: Option<String>,
     pub scope: Arc<StorageScope>,
     /// Variables the host binds for this request (e.g. `tenant_id`).
     pub bound_variables: Vec<(String, String)>,
     /// Chaining depth: 0 for a request from outside.
     pub depth: u8,
     pub deadline: Instant,
-    pub client_addr: String,
 }
 
 pub struct RequestState {

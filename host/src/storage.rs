@@ -100,19 +100,13 @@ impl Pools {
         });
     }
 
-    /// Number of connections currently open and idle (for tests and metrics).
+    /// Number of connections currently open and idle.
+    #[cfg(test)]
     pub fn idle_connections(&self) -> usize {
         self.pools
             .lock()
             .map(|p| p.values().map(|pool| pool.idle.lock().map(|i| i.len()).unwrap_or(0)).sum())
             .unwrap_or(0)
-    }
-
-    /// Closes everything for paths under `dir` (a tenant being removed or moved).
-    pub fn close_under(&self, dir: &Path) {
-        if let Ok(mut pools) = self.pools.lock() {
-            pools.retain(|p, _| !p.starts_with(dir));
-        }
     }
 }
 

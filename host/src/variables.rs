@@ -50,8 +50,9 @@ pub fn template_refs(t: &str) -> Result<Vec<String>> {
 /// Resolved app-level values (defaults + environment), shared by every request.
 #[derive(Debug)]
 pub struct AppVariables {
+    /// Resolved values. Never logged: secrets are only ever returned to the
+    /// components that declare them.
     values: HashMap<String, String>,
-    secrets: Vec<String>,
     components: HashMap<String, BTreeMap<String, Vec<Part>>>,
 }
 
@@ -70,8 +71,7 @@ impl AppVariables {
         bound: &[&str],
     ) -> Result<Arc<AppVariables>> {
         let mut values = HashMap::new();
-        let mut secrets = Vec::new();
-        for (name, VariableDef { default, required, secret, .. }) in &manifest.variables {
+        for (name, VariableDef { default, required, .. }) in &manifest.variables {
             let env_name = format!("SPIN_VARIABLE_{}", name.to_ascii_uppercase());
             let value = env(&env_name).or_else(|| default.clone());
             match value {
@@ -85,9 +85,6 @@ impl AppVariables {
                 ),
                 None => {}
             }
-            if *secret {
-                secrets.push(name.clone());
-            }
         }
         let mut components = HashMap::new();
         for (id, c) in &manifest.components {
@@ -97,11 +94,7 @@ impl AppVariables {
             }
             components.insert(id.clone(), templates);
         }
-        Ok(Arc::new(AppVariables { values, secrets, components }))
-    }
-
-    pub fn is_secret(&self, name: &str) -> bool {
-        self.secrets.iter().any(|s| s == name)
+        Ok(Arc::new(AppVariables { values, components }))
     }
 
     /// The value of a component's variable, with `overrides` (per-request bindings) first.
@@ -180,7 +173,6 @@ variables = { message = "{{ greeting }}, {{ tenant_id }}!", key = "{{api_key}}" 
             "hello, acme!"
         );
         assert_eq!(vars.get("c", "key", &[]).unwrap(), "s3cret");
-        assert!(vars.is_secret("api_key"));
         assert_eq!(vars.get("c", "greeting", &[]), Err(VarError::Undefined("greeting".into())));
         assert_eq!(vars.get("c", "Bad-Name", &[]), Err(VarError::InvalidName("Bad-Name".into())));
 
