@@ -8,6 +8,7 @@ mod bindings;
 mod factors;
 mod log;
 mod manifest;
+mod operator;
 mod outbound;
 mod routing;
 mod runtime_config;
@@ -76,6 +77,13 @@ enum Cmd {
         /// Seconds to let in-flight requests finish on shutdown.
         #[arg(long, default_value_t = 10)]
         drain_secs: u64,
+        /// Serve the operator API (tenant lifecycle) on this address; needs
+        /// EDGE_OPERATOR_TOKEN. Never reachable through tenant hosts.
+        #[arg(long)]
+        operator_listen: Option<String>,
+        /// Where operator exports go (default: <tenants-dir>/../exports).
+        #[arg(long)]
+        exports_dir: Option<PathBuf>,
     },
     /// Load and validate the app without serving.
     Check {
@@ -100,6 +108,7 @@ enum Cmd {
 
 #[derive(Subcommand)]
 enum TenantCmd {
+    /// Provision a tenant: its directory, storage and record.
     Create {
         #[arg(long = "tenants-dir")]
         tenants_dir: PathBuf,
@@ -108,10 +117,63 @@ enum TenantCmd {
         display_name: String,
         #[arg(long, default_value = "local")]
         region: String,
+        /// trial, standard or enterprise.
+        #[arg(long, default_value = "standard")]
+        plan: String,
     },
     List {
         #[arg(long = "tenants-dir")]
         tenants_dir: PathBuf,
+    },
+    /// Refuse the tenant's requests (data kept).
+    Suspend {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+    },
+    Resume {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+    },
+    /// Change the tenant's plan (limits).
+    Plan {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+        plan: String,
+    },
+    /// A consistent snapshot (SQLite backup + JSON), taken while the tenant serves.
+    Export {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Create a tenant from an export (checksums verified first).
+    Restore {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Remove every byte of a suspended tenant.
+    Delete {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+    },
+    /// Spin/SpinKube deployment artefacts for the tenant.
+    Artefacts {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value = "registry.example.com/edge-crm:latest")]
+        image: String,
     },
 }
 
@@ -144,15 +206,33 @@ fn run() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.cmd {
-        Cmd::Up { app: a, listen, drain_secs } => {
+        Cmd::Up { app: a, listen, drain_secs, operator_listen, exports_dir } => {
+            let token = std::env::var("EDGE_OPERATOR_TOKEN").unwrap_or_default();
+            if operator_listen.is_some() && token.len() < 16 {
+                anyhow::bail!("--operator-listen needs EDGE_OPERATOR_TOKEN (at least 16 characters) in the environment");
+            }
             let app = load(&a)?;
             app::start_epoch_ticker(&app.engine);
-            let tenancy = a.tenants_dir.clone().map(|dir| tenancy::Tenancy { dir, domains: a.tenant_domains.clone() });
+            let tenancy = a.tenants_dir.clone().map(|dir| tenancy::Tenancy::new(dir, a.tenant_domains.clone()));
             let server = Arc::new(server::Server { app, tenancy });
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
+                if let Some(op_addr) = operator_listen {
+                    let op_listener = tokio::net::TcpListener::bind(&op_addr)
+                        .await
+                        .with_context(|| format!("cannot listen on {op_addr}"))?;
+                    let exports_dir = exports_dir.unwrap_or_else(|| {
+                        a.tenants_dir.as_ref().and_then(|d| d.parent()).unwrap_or(std::path::Path::new(".")).join("exports")
+                    });
+                    let op = Arc::new(operator::Operator { server: server.clone(), token, exports_dir });
+                    tokio::spawn(async move {
+                        if let Err(e) = operator::serve(op, op_listener).await {
+                            log::event("error", "operator API stopped", &[("error", &format!("{e:#}"))]);
+                        }
+                    });
+                }
                 server::serve(server, listener, Duration::from_secs(drain_secs), false).await
             })
         }
@@ -161,21 +241,48 @@ fn run() -> Result<()> {
             println!("{}: {} components, {} routes: OK", a.manifest.display(), app.components.len(), app.manifest.triggers.len());
             Ok(())
         }
-        Cmd::Tenant { cmd: TenantCmd::Create { tenants_dir, name, display_name, region } } => {
-            let display = if display_name.is_empty() { name.clone() } else { display_name };
-            let rec = tenants::create(&tenants_dir, &name, &display, &region)?;
-            println!("{}", serde_json::to_string_pretty(&rec)?);
-            Ok(())
-        }
-        Cmd::Tenant { cmd: TenantCmd::List { tenants_dir } } => {
-            for t in tenants::list(&tenants_dir)? {
-                println!("{}\t{}\t{}\t{}", t.name, t.region, t.plan, t.state);
-            }
-            Ok(())
-        }
+        Cmd::Tenant { cmd } => tenant_cmd(cmd),
         Cmd::BenchInstantiate { app: a, component, iterations } => {
             let app = load(&a)?;
             rt.block_on(bench::instantiate(app, &component, iterations))
+        }
+    }
+}
+
+fn tenant_cmd(cmd: TenantCmd) -> Result<()> {
+    let print = |rec: &tenants::TenantRecord| -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(rec)?);
+        Ok(())
+    };
+    match cmd {
+        TenantCmd::Create { tenants_dir, name, display_name, region, plan } => {
+            print(&tenants::create(&tenants_dir, &name, &display_name, &region, &plan)?)
+        }
+        TenantCmd::List { tenants_dir } => {
+            println!("NAME\tREGION\tPLAN\tSTATE\tDISPLAY NAME");
+            for t in tenants::list(&tenants_dir)? {
+                println!("{}\t{}\t{}\t{:?}\t{}", t.name, t.region, t.plan, t.state, t.display_name);
+            }
+            Ok(())
+        }
+        TenantCmd::Suspend { tenants_dir, name } => print(&tenants::set_state(&tenants_dir, &name, tenants::TenantState::Suspended)?),
+        TenantCmd::Resume { tenants_dir, name } => print(&tenants::set_state(&tenants_dir, &name, tenants::TenantState::Active)?),
+        TenantCmd::Plan { tenants_dir, name, plan } => print(&tenants::set_plan(&tenants_dir, &name, &plan)?),
+        TenantCmd::Export { tenants_dir, name, out } => {
+            println!("{}", tenants::export(&tenants_dir, &name, &out)?.display());
+            Ok(())
+        }
+        TenantCmd::Restore { tenants_dir, name, from } => print(&tenants::restore(&tenants_dir, &name, &from)?),
+        TenantCmd::Delete { tenants_dir, name } => {
+            tenants::delete(&tenants_dir, &name)?;
+            println!("deleted tenant `{name}`");
+            Ok(())
+        }
+        TenantCmd::Artefacts { tenants_dir, name, out, image } => {
+            for p in tenants::artefacts(&tenants_dir, &name, &image, &out)? {
+                println!("{}", p.display());
+            }
+            Ok(())
         }
     }
 }

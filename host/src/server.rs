@@ -4,7 +4,7 @@
 
 use crate::app::{App, CallError, SPIN_HEADERS};
 use crate::state::CallContext;
-use crate::tenancy::Tenancy;
+use crate::tenancy::{Resolution, Tenancy};
 use anyhow::{Context, Result};
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -67,6 +67,13 @@ fn problem(status: StatusCode, kind: &str, detail: &str, request_id: &str) -> Re
 }
 
 impl Server {
+    /// Drops cached tenant state after a lifecycle change.
+    pub fn forget_tenant(&self, name: &str) {
+        if let Some(t) = &self.tenancy {
+            t.forget(name);
+        }
+    }
+
     pub async fn handle(self: Arc<Self>, mut req: Request<Incoming>, client: SocketAddr) -> Response<WasiBody> {
         let started = Instant::now();
         let path = req.uri().path().to_string();
@@ -81,7 +88,23 @@ impl Server {
             .or_else(|| req.uri().authority().map(|a| a.as_str()))
             .unwrap_or("localhost")
             .to_string();
-        let tenant = self.tenancy.as_ref().and_then(|t| t.resolve(&host));
+        let tenant = match self.tenancy.as_ref().map(|t| t.resolve(&host)) {
+            None | Some(Resolution::Unknown) => None,
+            Some(Resolution::Active(rec)) => Some(rec.name),
+            Some(Resolution::Suspended(name)) => {
+                let r = problem(StatusCode::FORBIDDEN, "tenant-suspended", "This workspace is suspended. Contact your administrator.", &rid);
+                self.log(&rid, &req, Some(&name), None, 403, started, None);
+                return r;
+            }
+            Some(Resolution::Limited(name, retry)) => {
+                let mut r = problem(StatusCode::TOO_MANY_REQUESTS, "rate-limited", "Too many requests for this workspace's plan. Slow down and retry.", &rid);
+                if let Ok(v) = HeaderValue::from_str(&retry.to_string()) {
+                    r.headers_mut().insert("retry-after", v);
+                }
+                self.log(&rid, &req, Some(&name), None, 429, started, None);
+                return r;
+            }
+        };
 
         let Some((route, component, matched)) = self.app.router.route(&path) else {
             self.log(&rid, &req, tenant.as_deref(), None, 404, started, None);
@@ -185,12 +208,15 @@ pub async fn serve(server: Arc<Server>, listener: TcpListener, drain: Duration, 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let reaper = {
-        let pools = server.app.pools.clone();
+        let server = server.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
             loop {
                 tick.tick().await;
-                pools.reap();
+                server.app.pools.reap();
+                if let Some(t) = &server.tenancy {
+                    t.reap(Duration::from_secs(60));
+                }
             }
         })
     };

@@ -100,6 +100,13 @@ impl Pools {
         });
     }
 
+    /// Closes everything for paths under `dir` (a tenant being deleted).
+    pub fn close_under(&self, dir: &Path) {
+        if let Ok(mut pools) = self.pools.lock() {
+            pools.retain(|p, _| !p.starts_with(dir));
+        }
+    }
+
     /// Number of connections currently open and idle.
     #[cfg(test)]
     pub fn idle_connections(&self) -> usize {

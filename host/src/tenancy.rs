@@ -1,13 +1,32 @@
 //! Tenant resolution from the request host: `acme.localhost:3000` and
 //! `acme.crm.example.com` name tenant `acme` when `localhost` / `crm.example.com`
-//! are configured tenant domains. A tenant exists when its directory does.
+//! are configured tenant domains. Records are cached for a second, so a suspend
+//! from the CLI or the operator API takes effect within a second; each tenant
+//! also gets its plan's request rate.
 
-use std::path::{Path, PathBuf};
+use crate::tenants::{self, TenantRecord, TenantState};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-#[derive(Debug, Clone)]
+const RECORD_TTL: Duration = Duration::from_secs(1);
+
 pub struct Tenancy {
     pub dir: PathBuf,
     pub domains: Vec<String>,
+    records: Mutex<HashMap<String, (Option<TenantRecord>, Instant)>>,
+    buckets: Mutex<HashMap<String, Bucket>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution {
+    /// The host names no tenant (or a tenant that does not exist).
+    Unknown,
+    Active(TenantRecord),
+    Suspended(String),
+    /// Over the plan's request rate; retry after this many seconds.
+    Limited(String, u64),
 }
 
 /// Tenant names: lowercase DNS labels.
@@ -18,18 +37,10 @@ pub fn valid_tenant_name(name: &str) -> bool {
         && !name.ends_with('-')
 }
 
-impl Tenancy {
-    /// The tenant named by a Host header value, if it is one of ours and exists.
-    pub fn resolve(&self, host: &str) -> Option<String> {
-        let name = tenant_label(host, &self.domains)?;
-        is_provisioned(&self.dir, &name).then_some(name)
-    }
-}
-
 /// The tenant label of a host under one of `domains`, whether or not it exists.
 pub fn tenant_label(host: &str, domains: &[String]) -> Option<String> {
     let host = host.trim().to_ascii_lowercase();
-    // Strip the port (IPv6 literals never name a tenant).
+    // IPv6 literals never name a tenant.
     if host.starts_with('[') {
         return None;
     }
@@ -40,8 +51,93 @@ pub fn tenant_label(host: &str, domains: &[String]) -> Option<String> {
     })
 }
 
-fn is_provisioned(dir: &Path, name: &str) -> bool {
-    dir.join(name).join("tenant.json").is_file()
+/// A token bucket: `rate` per second, bursts up to `capacity`.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    capacity: f64,
+    rate: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(per_minute: u32) -> Bucket {
+        let rate = per_minute as f64 / 60.0;
+        let capacity = (rate * 10.0).max(10.0);
+        Bucket { tokens: capacity, capacity, rate, last: Instant::now() }
+    }
+
+    /// Takes a token, or says how many seconds until one is available.
+    fn take(&mut self, now: Instant) -> Result<(), u64> {
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(((1.0 - self.tokens) / self.rate).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+impl Tenancy {
+    pub fn new(dir: PathBuf, domains: Vec<String>) -> Tenancy {
+        Tenancy { dir, domains, records: Mutex::new(HashMap::new()), buckets: Mutex::new(HashMap::new()) }
+    }
+
+    fn record(&self, name: &str) -> Option<TenantRecord> {
+        let now = Instant::now();
+        if let Ok(cache) = self.records.lock() {
+            if let Some((rec, at)) = cache.get(name) {
+                if now.duration_since(*at) < RECORD_TTL {
+                    return rec.clone();
+                }
+            }
+        }
+        let rec = tenants::get(&self.dir, name).ok().flatten();
+        if let Ok(mut cache) = self.records.lock() {
+            cache.insert(name.to_string(), (rec.clone(), now));
+        }
+        rec
+    }
+
+    /// Drops cached state (after the operator API changes a tenant).
+    pub fn forget(&self, name: &str) {
+        if let Ok(mut c) = self.records.lock() {
+            c.remove(name);
+        }
+        if let Ok(mut b) = self.buckets.lock() {
+            b.remove(name);
+        }
+    }
+
+    /// Forgets tenants not seen for a while: idle tenants cost nothing.
+    pub fn reap(&self, idle: Duration) {
+        let now = Instant::now();
+        if let Ok(mut c) = self.records.lock() {
+            c.retain(|_, (_, at)| now.duration_since(*at) < idle);
+        }
+        if let Ok(mut b) = self.buckets.lock() {
+            b.retain(|_, bucket| now.duration_since(bucket.last) < idle);
+        }
+    }
+
+    pub fn resolve(&self, host: &str) -> Resolution {
+        let Some(name) = tenant_label(host, &self.domains) else { return Resolution::Unknown };
+        let Some(rec) = self.record(&name) else { return Resolution::Unknown };
+        if rec.state == TenantState::Suspended {
+            return Resolution::Suspended(name);
+        }
+        let per_minute = tenants::plan(&rec.plan).map_or(600, |p| p.requests_per_minute);
+        let verdict = match self.buckets.lock() {
+            Ok(mut b) => b.entry(name.clone()).or_insert_with(|| Bucket::new(per_minute)).take(Instant::now()),
+            Err(_) => Ok(()),
+        };
+        match verdict {
+            Ok(()) => Resolution::Active(rec),
+            Err(retry) => Resolution::Limited(name, retry),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -59,5 +155,16 @@ mod tests {
         assert_eq!(tenant_label("acmelocalhost", &d), None);
         assert_eq!(tenant_label("../x.localhost", &d), None);
         assert_eq!(tenant_label("[::1]:3000", &d), None);
+    }
+
+    #[test]
+    fn buckets_refill_at_the_plan_rate() {
+        let mut b = Bucket::new(600); // 10/s, burst 100
+        let t0 = Instant::now();
+        for _ in 0..100 {
+            assert!(b.take(t0).is_ok());
+        }
+        assert_eq!(b.take(t0), Err(1));
+        assert!(b.take(t0 + Duration::from_millis(150)).is_ok());
     }
 }

@@ -166,7 +166,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let tenants = work.join("tenants");
     let cache = work.join("cache");
     std::fs::create_dir_all(&tenants)?;
-    crate::run(Command::new(host_bin()).args(["tenant", "create", "--tenants-dir"]).arg(&tenants).arg("bench").stdout(Stdio::null()))?;
+    crate::run(Command::new(host_bin()).args(["tenant", "create", "--tenants-dir"]).arg(&tenants).args(["bench", "--plan", "internal"]).stdout(Stdio::null()))?;
     let host = "bench.localhost";
     let mut rows: Vec<(String, String, String)> = Vec::new();
 

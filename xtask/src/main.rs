@@ -105,11 +105,13 @@ fn up(args: &[String]) -> Result<()> {
         say("provisioning tenant `demo`");
         run(Command::new(host_bin()).args(["tenant", "create", "--tenants-dir"]).arg(&tenants).args(["demo", "--display-name", "Demo Company"]))?;
     }
+    let token = operator_token()?;
     let mut child = Command::new(host_bin())
         .current_dir(&root)
         .args(["up", "-f", "spin.toml", "--runtime-config-file", "runtime-config.toml", "--tenants-dir"])
         .arg(&tenants)
-        .args(["--listen", &listen])
+        .args(["--listen", &listen, "--operator-listen", "127.0.0.1:3001"])
+        .env("EDGE_OPERATOR_TOKEN", &token)
         .spawn()
         .context("cannot start the host")?;
     let addr = listen.parse().context("--listen must be IP:PORT")?;
@@ -119,12 +121,29 @@ fn up(args: &[String]) -> Result<()> {
         say(&format!("seeded {n} sample contacts"));
     }
     let port = addr.port();
-    println!("\n  Edge CRM is running.\n\n    App:     http://demo.localhost:{port}/\n    Portal:  http://demo.localhost:{port}/portal/\n    API:     curl http://demo.localhost:{port}/api/v1/contacts\n\n  Sign-in arrives with the identity milestone; the demo tenant is open locally.\n  Another tenant: target/release/edge-host tenant create --tenants-dir .data/tenants acme\n  Stop with Ctrl-C.\n");
+    println!("\n  Edge CRM is running.\n\n    App:     http://demo.localhost:{port}/\n    Portal:  http://demo.localhost:{port}/portal/\n    API:     curl http://demo.localhost:{port}/api/v1/contacts\n\n  Sign-in arrives with the identity milestone; the demo tenant is open locally.\n\n    Operator API: http://127.0.0.1:3001/v1/tenants  (Authorization: Bearer {token})\n    Another tenant: curl -H 'Authorization: Bearer {token}' -d '{{\"name\":\"acme\"}}' http://127.0.0.1:3001/v1/tenants\n                    then http://acme.localhost:{port}/\n\n  Stop with Ctrl-C.\n");
     let status = child.wait()?;
     if !status.success() {
         bail!("host exited with {status}");
     }
     Ok(())
+}
+
+/// The local operator token, made once and kept in `.data/operator-token`.
+fn operator_token() -> Result<String> {
+    let path = repo_root().join(".data").join("operator-token");
+    if let Ok(t) = std::fs::read_to_string(&path) {
+        if t.trim().len() >= 16 {
+            return Ok(t.trim().to_string());
+        }
+    }
+    let mut bytes = [0u8; 16];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::create_dir_all(path.parent().context("has parent")?)?;
+    std::fs::write(&path, &token)?;
+    Ok(token)
 }
 
 pub fn wait_healthy(addr: std::net::SocketAddr, timeout: Duration) -> Result<Duration> {

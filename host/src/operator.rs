@@ -1,0 +1,187 @@
+//! The operator API: tenant provisioning and lifecycle over HTTP, on its own
+//! listener (never reachable through a tenant host) and behind a bearer token.
+
+use crate::server::Server;
+use crate::tenants::{self, TenantState};
+use anyhow::Result;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::Deserialize;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+type Body = Full<Bytes>;
+
+fn reply(status: StatusCode, value: serde_json::Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(value.to_string())))
+        .unwrap_or_default()
+}
+
+fn problem(status: StatusCode, kind: &str, detail: &str) -> Response<Body> {
+    let mut r = reply(
+        status,
+        serde_json::json!({
+            "type": format!("https://edge-crm.dev/problems/{kind}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+        }),
+    );
+    r.headers_mut().insert("content-type", http::HeaderValue::from_static("application/problem+json"));
+    r
+}
+
+/// Constant-time comparison, so the token cannot be guessed byte by byte.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    name: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default = "default_region")]
+    region: String,
+    #[serde(default = "default_plan")]
+    plan: String,
+}
+
+fn default_region() -> String {
+    "local".into()
+}
+fn default_plan() -> String {
+    "standard".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanChange {
+    plan: String,
+}
+
+pub struct Operator {
+    pub server: Arc<Server>,
+    pub token: String,
+    pub exports_dir: std::path::PathBuf,
+}
+
+impl Operator {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+        let authorized = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| same(t.trim().as_bytes(), self.token.as_bytes()));
+        if !authorized {
+            let mut r = problem(StatusCode::UNAUTHORIZED, "unauthorized", "Send the operator token as `Authorization: Bearer <token>`");
+            r.headers_mut().insert("www-authenticate", http::HeaderValue::from_static("Bearer"));
+            return r;
+        }
+        let Some(tenancy) = self.server.tenancy.as_ref() else {
+            return problem(StatusCode::CONFLICT, "no-tenancy", "This host serves a single deployment (start it with --tenants-dir)");
+        };
+        let dir = tenancy.dir.clone();
+        let method = req.method().clone();
+        let path = req.uri().path().trim_end_matches('/').to_string();
+        let body = match Limited::new(req.into_body(), 64 << 10).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Bodies are limited to 64 KiB"),
+        };
+        let this = self.clone();
+        let (m, p) = (method.clone(), path.clone());
+        let result: Result<Response<Body>, Response<Body>> = tokio::task::spawn_blocking(move || {
+            let (method, path) = (m, p);
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            let fail = |e: anyhow::Error| {
+                let msg = format!("{e:#}");
+                let status = if msg.contains("no tenant") {
+                    StatusCode::NOT_FOUND
+                } else if msg.contains("already exists") || msg.contains("is active") {
+                    StatusCode::CONFLICT
+                } else {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                };
+                problem(status, "tenant-operation", &msg)
+            };
+            match (&method, segments.as_slice()) {
+                (&Method::GET, ["v1", "plans"]) => Ok(reply(StatusCode::OK, serde_json::json!({ "items": tenants::PLANS }))),
+                (&Method::GET, ["v1", "tenants"]) => {
+                    let items = tenants::list(&dir).map_err(fail)?;
+                    Ok(reply(StatusCode::OK, serde_json::json!({ "items": items, "next_cursor": null })))
+                }
+                (&Method::POST, ["v1", "tenants"]) => {
+                    let t: NewTenant = serde_json::from_slice(&body)
+                        .map_err(|e| problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string()))?;
+                    let rec = tenants::create(&dir, &t.name, &t.display_name, &t.region, &t.plan).map_err(fail)?;
+                    this.server.forget_tenant(&rec.name);
+                    Ok(reply(StatusCode::CREATED, to_json(&rec)))
+                }
+                (&Method::GET, ["v1", "tenants", name]) => match tenants::get(&dir, name).map_err(fail)? {
+                    Some(rec) => Ok(reply(StatusCode::OK, to_json(&rec))),
+                    None => Err(problem(StatusCode::NOT_FOUND, "not-found", "No such tenant")),
+                },
+                (&Method::POST, ["v1", "tenants", name, action @ ("suspend" | "resume")]) => {
+                    let state = if *action == "suspend" { TenantState::Suspended } else { TenantState::Active };
+                    let rec = tenants::set_state(&dir, name, state).map_err(fail)?;
+                    this.server.forget_tenant(name);
+                    Ok(reply(StatusCode::OK, to_json(&rec)))
+                }
+                (&Method::PUT, ["v1", "tenants", name, "plan"]) => {
+                    let p: PlanChange = serde_json::from_slice(&body)
+                        .map_err(|e| problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string()))?;
+                    let rec = tenants::set_plan(&dir, name, &p.plan).map_err(fail)?;
+                    this.server.forget_tenant(name);
+                    Ok(reply(StatusCode::OK, to_json(&rec)))
+                }
+                (&Method::POST, ["v1", "tenants", name, "export"]) => {
+                    let out = tenants::export(&dir, name, &this.exports_dir).map_err(fail)?;
+                    Ok(reply(StatusCode::CREATED, serde_json::json!({ "path": out })))
+                }
+                (&Method::DELETE, ["v1", "tenants", name]) => {
+                    tenants::delete(&dir, name).map_err(fail)?;
+                    this.server.forget_tenant(name);
+                    this.server.app.pools.close_under(&dir.join(name));
+                    Ok(Response::builder().status(StatusCode::NO_CONTENT).body(Full::new(Bytes::new())).unwrap_or_default())
+                }
+                _ => Err(problem(StatusCode::NOT_FOUND, "not-found", "No such operator route")),
+            }
+        })
+        .await
+        .unwrap_or_else(|_| Err(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "operation failed")));
+        let resp = result.unwrap_or_else(|r| r);
+        crate::log::event(
+            "info",
+            "operator request",
+            &[("method", method.as_str()), ("path", &path), ("status", resp.status().as_str())],
+        );
+        resp
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+pub async fn serve(op: Arc<Operator>, listener: TcpListener) -> Result<()> {
+    crate::log::event("info", "operator API serving", &[("listen", &listener.local_addr()?.to_string())]);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let op = op.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let op = op.clone();
+                async move { Ok::<_, std::convert::Infallible>(op.handle(req).await) }
+            });
+            let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
