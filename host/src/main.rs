@@ -226,7 +226,8 @@ fn run() -> Result<()> {
                     let exports_dir = exports_dir.unwrap_or_else(|| {
                         a.tenants_dir.as_ref().and_then(|d| d.parent()).unwrap_or(std::path::Path::new(".")).join("exports")
                     });
-                    let op = Arc::new(operator::Operator { server: server.clone(), token, exports_dir });
+                    let public_port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                    let op = Arc::new(operator::Operator { server: server.clone(), token, exports_dir, public_port });
                     tokio::spawn(async move {
                         if let Err(e) = operator::serve(op, op_listener).await {
                             log::event("error", "operator API stopped", &[("error", &format!("{e:#}"))]);

@@ -46,6 +46,11 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 #[serde(deny_unknown_fields)]
 struct NewTenant {
     name: String,
+    /// The first user: an owner, invited by a link sent through the tenant's outbox.
+    #[serde(default)]
+    owner_email: Option<String>,
+    #[serde(default)]
+    owner_name: String,
     #[serde(default)]
     display_name: String,
     #[serde(default = "default_region")]
@@ -71,9 +76,63 @@ pub struct Operator {
     pub server: Arc<Server>,
     pub token: String,
     pub exports_dir: std::path::PathBuf,
+    /// Port of the public listener, for links in emails (`http://<tenant>.<domain>:<port>`).
+    pub public_port: u16,
+}
+
+/// Runs the identity component's provisioning route for a new tenant.
+async fn provision_owner(op: &Operator, tenant: &str, email: &str, name: &str) -> Result<serde_json::Value, String> {
+    let app = &op.server.app;
+    if !app.has_component("identity") {
+        return Err("this app has no identity component".into());
+    }
+    let domain = op.server.tenancy.as_ref().and_then(|t| t.domains.first().cloned()).unwrap_or_else(|| "localhost".into());
+    let body = serde_json::json!({ "email": email, "name": name }).to_string();
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("http://identity.spin.internal/internal/owner")
+        .header("content-type", "application/json")
+        .header("edge-tenant", tenant)
+        .header("edge-base-url", format!("http://{tenant}.{domain}:{}", op.public_port))
+        .header("x-request-id", format!("provision-{tenant}"))
+        .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync())
+        .map_err(|e| e.to_string())?;
+    let call = crate::state::CallContext {
+        request_id: format!("provision-{tenant}"),
+        scope: Arc::new(app.scope_for(Some(tenant))),
+        bound_variables: vec![(app.opts.tenant_variable.clone(), tenant.to_string())],
+        depth: 0,
+        deadline: std::time::Instant::now() + app.opts.request_timeout,
+    };
+    let resp = app.handle_internal("identity", req, call).await.map_err(|e| e.to_string())?;
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if status.is_success() { Ok(v) } else { Err(format!("{status}: {v}")) }
 }
 
 impl Operator {
+    async fn invite_owner(&self, resp: Response<Body>) -> Response<Body> {
+        // Full<Bytes> cannot fail to collect.
+        let Ok(bytes) = resp.into_body().collect().await.map(|b| b.to_bytes());
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let (Some(name), Some(email)) = (v["name"].as_str().map(String::from), v["owner"]["email"].as_str().map(String::from)) else {
+            return reply(StatusCode::CREATED, v);
+        };
+        let owner_name = v["owner"]["name"].as_str().unwrap_or("").to_string();
+        match provision_owner(self, &name, &email, &owner_name).await {
+            Ok(out) => {
+                v["owner"] = out;
+                reply(StatusCode::CREATED, v)
+            }
+            Err(e) => {
+                crate::log::event("error", "owner invitation failed", &[("tenant", &name), ("error", &e)]);
+                v["owner"] = serde_json::json!({ "error": e });
+                reply(StatusCode::CREATED, v)
+            }
+        }
+    }
+
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
         let authorized = req
             .headers()
@@ -121,9 +180,18 @@ impl Operator {
                 (&Method::POST, ["v1", "tenants"]) => {
                     let t: NewTenant = serde_json::from_slice(&body)
                         .map_err(|e| problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string()))?;
+                    if let Some(e) = &t.owner_email {
+                        if !e.contains('@') {
+                            return Err(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "owner_email is not an email address"));
+                        }
+                    }
                     let rec = tenants::create(&dir, &t.name, &t.display_name, &t.region, &t.plan).map_err(fail)?;
                     this.server.forget_tenant(&rec.name);
-                    Ok(reply(StatusCode::CREATED, to_json(&rec)))
+                    let mut v = to_json(&rec);
+                    if let Some(email) = t.owner_email {
+                        v["owner"] = serde_json::json!({ "email": email, "name": t.owner_name });
+                    }
+                    Ok(reply(StatusCode::CREATED, v))
                 }
                 (&Method::GET, ["v1", "tenants", name]) => match tenants::get(&dir, name).map_err(fail)? {
                     Some(rec) => Ok(reply(StatusCode::OK, to_json(&rec))),
@@ -157,7 +225,11 @@ impl Operator {
         })
         .await
         .unwrap_or_else(|_| Err(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "operation failed")));
-        let resp = result.unwrap_or_else(|r| r);
+        let mut resp = result.unwrap_or_else(|r| r);
+        // A new tenant with an owner: invite the owner (async: runs a component).
+        if method == Method::POST && path == "/v1/tenants" && resp.status() == StatusCode::CREATED {
+            resp = self.invite_owner(resp).await;
+        }
         crate::log::event(
             "info",
             "operator request",

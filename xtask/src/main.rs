@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Components built for wasm32-wasip2 (the probe is the host's conformance app).
-pub const COMPONENTS: &[&str] = &["router", "contacts", "web", "probe"];
+pub const COMPONENTS: &[&str] = &["router", "contacts", "identity", "web", "probe"];
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()

@@ -3,7 +3,12 @@
 use edge_http::Problem;
 
 /// API areas and the private component that owns each.
-pub const AREAS: &[(&str, &str)] = &[("contacts", "contacts")];
+pub const AREAS: &[(&str, &str)] = &[
+    ("contacts", "contacts"),
+    ("auth", "identity"),
+    ("users", "identity"),
+    ("outbox", "identity"),
+];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -62,6 +67,8 @@ mod tests {
     fn dispatch_table() {
         assert_eq!(target_for("/api/v1/contacts").unwrap(), Target::Api("contacts"));
         assert_eq!(target_for("/api/v1/contacts/c_1").unwrap(), Target::Api("contacts"));
+        assert_eq!(target_for("/api/v1/auth/sign-in").unwrap(), Target::Api("identity"));
+        assert_eq!(target_for("/internal/owner").unwrap(), Target::Web, "internal routes are never dispatched");
         assert_eq!(target_for("/").unwrap(), Target::Web);
         assert_eq!(target_for("/contacts/c_1").unwrap(), Target::Web);
         assert_eq!(target_for("/apiary").unwrap(), Target::Web);

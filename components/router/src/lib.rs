@@ -96,6 +96,12 @@ async fn handle(req: IncomingRequest) -> Response {
     }
     // Trusted internal headers: only the router sets them.
     out.header("edge-tenant", tenant.clone());
+    if let Some(addr) = header("spin-client-addr") {
+        out.header("edge-client-addr", addr);
+    }
+    if let Some(base) = header("spin-full-url").as_deref().and_then(base_url) {
+        out.header("edge-base-url", base);
+    }
     out.header("x-request-id", request_id.clone());
     if !matches!(method, Method::Get | Method::Head) || !body.is_empty() {
         out.body(body);
@@ -111,6 +117,13 @@ async fn handle(req: IncomingRequest) -> Response {
         }
     };
     finish(resp, &request_id, &target)
+}
+
+/// `scheme://authority` of a full URL (where links in emails should point).
+fn base_url(full: &str) -> Option<String> {
+    let (scheme, rest) = full.split_once("://")?;
+    let authority = rest.split('/').next()?;
+    (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
 }
 
 /// Copies the feature's response back with the edge's headers added.

@@ -53,8 +53,12 @@ pub fn is_valid(prefix: &str, s: &str) -> bool {
 
 /// Opaque cursors: base64url of the text they carry, so clients do not parse them.
 pub fn encode_cursor(text: &str) -> String {
+    encode_cursor_bytes(text.as_bytes())
+}
+
+/// Unpadded base64url of any bytes.
+pub fn encode_cursor_bytes(bytes: &[u8]) -> String {
     const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let bytes = text.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
         let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | (*b as u32) << (16 - 8 * i));

@@ -1,0 +1,278 @@
+//! The identity component's tables: users, one-time tokens (invitations and
+//! password resets), the outbox, and its change events.
+
+use anyhow::{Context, Result};
+use identity_domain::Role;
+use serde::Serialize;
+use spin_sdk::sqlite::{Connection, QueryResult, Value};
+
+pub const COMPONENT: &str = "identity";
+
+const MIGRATIONS: &[(i64, &[&str])] = &[(
+    1,
+    &[
+        "CREATE TABLE users (
+            id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+            role TEXT NOT NULL, state TEXT NOT NULL, password_hash TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_sign_in_at TEXT,
+            version INTEGER NOT NULL DEFAULT 1
+        ) STRICT",
+        "CREATE TABLE one_time_tokens (
+            digest TEXT PRIMARY KEY, kind TEXT NOT NULL, user_id TEXT NOT NULL REFERENCES users(id),
+            expires_at INTEGER NOT NULL, used_at INTEGER
+        ) STRICT",
+        // Every email the tenant sends goes through here; with no provider
+        // configured it stays captured (status `captured`) for operators to read.
+        "CREATE TABLE outbox (
+            id TEXT PRIMARY KEY, to_addr TEXT NOT NULL, subject TEXT NOT NULL,
+            body_text TEXT NOT NULL, created_at TEXT NOT NULL, status TEXT NOT NULL
+        ) STRICT",
+        "CREATE TABLE identity_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL,
+            request_id TEXT, entity TEXT NOT NULL, entity_id TEXT NOT NULL, action TEXT NOT NULL,
+            before TEXT, after TEXT
+        ) STRICT",
+    ],
+)];
+
+pub fn open() -> Result<Connection> {
+    let db = Connection::open_default().context("open database")?;
+    migrate(&db)?;
+    Ok(db)
+}
+
+fn version(db: &Connection) -> Result<i64> {
+    let r = db.execute(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?",
+        &[Value::Text(COMPONENT.into())],
+    )?;
+    Ok(r.rows.first().and_then(|row| row.get::<i64>(0)).unwrap_or(0))
+}
+
+fn migrate(db: &Connection) -> Result<()> {
+    let current = match version(db) {
+        Ok(v) => v,
+        Err(_) => {
+            db.execute(contacts_domain::schema::CREATE_MIGRATIONS_TABLE, &[])?;
+            version(db)?
+        }
+    };
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current >= latest {
+        return Ok(());
+    }
+    tx(db, || {
+        let current = version(db)?;
+        for (v, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+            for s in *statements {
+                db.execute(s, &[])?;
+            }
+            db.execute(
+                "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
+                &[Value::Text(COMPONENT.into()), Value::Integer(*v), Value::Text(now())],
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// Runs `f` in a write transaction.
+pub fn tx<T>(db: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    db.execute("BEGIN IMMEDIATE", &[])?;
+    match f() {
+        Ok(v) => {
+            db.execute("COMMIT", &[])?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = db.execute("ROLLBACK", &[]);
+            Err(e)
+        }
+    }
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub fn unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+pub fn random<const N: usize>() -> [u8; N] {
+    let bytes = wasi::random::random::get_random_bytes(N as u64);
+    let mut out = [0u8; N];
+    out.copy_from_slice(&bytes[..N]);
+    out
+}
+
+pub fn new_id(prefix: &str) -> String {
+    edge_http::ids::new_id(prefix, chrono::Utc::now().timestamp_millis() as u64, random::<10>())
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub state: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub last_sign_in_at: Option<String>,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+}
+
+const USER_COLS: &str = "id, email, name, role, state, created_at, updated_at, last_sign_in_at, password_hash";
+
+fn users(r: QueryResult) -> Vec<User> {
+    r.rows
+        .iter()
+        .map(|row| User {
+            id: row.get::<&str>(0).unwrap_or_default().into(),
+            email: row.get::<&str>(1).unwrap_or_default().into(),
+            name: row.get::<&str>(2).unwrap_or_default().into(),
+            role: Role::parse(row.get::<&str>(3).unwrap_or_default()).unwrap_or(Role::ReadOnly),
+            state: row.get::<&str>(4).unwrap_or_default().into(),
+            created_at: row.get::<&str>(5).unwrap_or_default().into(),
+            updated_at: row.get::<&str>(6).unwrap_or_default().into(),
+            last_sign_in_at: row.get::<&str>(7).map(String::from),
+            password_hash: row.get::<&str>(8).map(String::from),
+        })
+        .collect()
+}
+
+pub fn user_by_email(db: &Connection, email: &str) -> Result<Option<User>> {
+    let r = db.execute(&format!("SELECT {USER_COLS} FROM users WHERE email = ?"), &[Value::Text(email.to_lowercase())])?;
+    Ok(users(r).into_iter().next())
+}
+
+pub fn user_by_id(db: &Connection, id: &str) -> Result<Option<User>> {
+    let r = db.execute(&format!("SELECT {USER_COLS} FROM users WHERE id = ?"), &[Value::Text(id.into())])?;
+    Ok(users(r).into_iter().next())
+}
+
+pub fn list_users(db: &Connection) -> Result<Vec<User>> {
+    Ok(users(db.execute(&format!("SELECT {USER_COLS} FROM users ORDER BY created_at, id"), &[])?))
+}
+
+pub fn count_active_users(db: &Connection) -> Result<i64> {
+    let r = db.execute("SELECT count(*) FROM users WHERE state != 'deactivated'", &[])?;
+    Ok(r.rows.first().and_then(|row| row.get::<i64>(0)).unwrap_or(0))
+}
+
+pub fn event(db: &Connection, actor: &str, request_id: Option<&str>, entity_id: &str, action: &str, before: Option<&User>, after: Option<&User>) -> Result<()> {
+    let j = |u: Option<&User>| u.and_then(|u| serde_json::to_string(u).ok()).map_or(Value::Null, Value::Text);
+    db.execute(
+        "INSERT INTO identity_events (at, actor, request_id, entity, entity_id, action, before, after) VALUES (?, ?, ?, 'user', ?, ?, ?, ?)",
+        &[
+            Value::Text(now()),
+            Value::Text(actor.into()),
+            request_id.map_or(Value::Null, |r| Value::Text(r.into())),
+            Value::Text(entity_id.into()),
+            Value::Text(action.into()),
+            j(before),
+            j(after),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn insert_user(db: &Connection, email: &str, name: &str, role: Role, state: &str) -> Result<User> {
+    let now = now();
+    let user = User {
+        id: new_id("u"),
+        email: email.to_lowercase(),
+        name: name.into(),
+        role,
+        state: state.into(),
+        created_at: now.clone(),
+        updated_at: now,
+        last_sign_in_at: None,
+        password_hash: None,
+    };
+    db.execute(
+        "INSERT INTO users (id, email, name, role, state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &[
+            Value::Text(user.id.clone()),
+            Value::Text(user.email.clone()),
+            Value::Text(user.name.clone()),
+            Value::Text(role.as_str().into()),
+            Value::Text(user.state.clone()),
+            Value::Text(user.created_at.clone()),
+            Value::Text(user.updated_at.clone()),
+        ],
+    )?;
+    Ok(user)
+}
+
+pub fn update_user(db: &Connection, u: &User) -> Result<()> {
+    db.execute(
+        "UPDATE users SET name = ?, role = ?, state = ?, password_hash = ?, last_sign_in_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+        &[
+            Value::Text(u.name.clone()),
+            Value::Text(u.role.as_str().into()),
+            Value::Text(u.state.clone()),
+            u.password_hash.clone().map_or(Value::Null, Value::Text),
+            u.last_sign_in_at.clone().map_or(Value::Null, Value::Text),
+            Value::Text(now()),
+            Value::Text(u.id.clone()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Stores a one-time token's digest; returns nothing (the caller holds the token).
+pub fn insert_token(db: &Connection, digest: &str, kind: &str, user_id: &str, ttl_secs: i64) -> Result<()> {
+    db.execute(
+        "INSERT INTO one_time_tokens (digest, kind, user_id, expires_at) VALUES (?, ?, ?, ?)",
+        &[Value::Text(digest.into()), Value::Text(kind.into()), Value::Text(user_id.into()), Value::Integer(unix() + ttl_secs)],
+    )?;
+    Ok(())
+}
+
+/// Uses a one-time token: the user id if it is valid, unused and unexpired.
+pub fn use_token(db: &Connection, digest: &str, kind: &str) -> Result<Option<String>> {
+    let r = db.execute(
+        "UPDATE one_time_tokens SET used_at = ? WHERE digest = ? AND kind = ? AND used_at IS NULL AND expires_at > ? RETURNING user_id",
+        &[Value::Integer(unix()), Value::Text(digest.into()), Value::Text(kind.into()), Value::Integer(unix())],
+    )?;
+    Ok(r.rows.first().and_then(|row| row.get::<&str>(0)).map(String::from))
+}
+
+pub fn send_email(db: &Connection, to: &str, subject: &str, body: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO outbox (id, to_addr, subject, body_text, created_at, status) VALUES (?, ?, ?, ?, ?, 'captured')",
+        &[Value::Text(new_id("m")), Value::Text(to.into()), Value::Text(subject.into()), Value::Text(body.into()), Value::Text(now())],
+    )?;
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub struct OutboxItem {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub body_text: String,
+    pub created_at: String,
+    pub status: String,
+}
+
+pub fn outbox(db: &Connection, limit: i64) -> Result<Vec<OutboxItem>> {
+    let r = db.execute(
+        "SELECT id, to_addr, subject, body_text, created_at, status FROM outbox ORDER BY id DESC LIMIT ?",
+        &[Value::Integer(limit)],
+    )?;
+    Ok(r.rows
+        .iter()
+        .map(|row| OutboxItem {
+            id: row.get::<&str>(0).unwrap_or_default().into(),
+            to: row.get::<&str>(1).unwrap_or_default().into(),
+            subject: row.get::<&str>(2).unwrap_or_default().into(),
+            body_text: row.get::<&str>(3).unwrap_or_default().into(),
+            created_at: row.get::<&str>(4).unwrap_or_default().into(),
+            status: row.get::<&str>(5).unwrap_or_default().into(),
+        })
+        .collect())
+}
