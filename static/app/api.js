@@ -6,8 +6,43 @@
 
 export const API_BASE = '/api/v1';
 
+/** Problem type the server uses when a request needs a signed-in session. */
+export const PROBLEM_UNAUTHENTICATED = 'https://edge-crm.dev/problems/unauthenticated';
+
+// ---------------------------------------------------------------------------
+// CSRF: the session's double-submit token, echoed in `x-csrf-token` on every
+// state-changing request. Kept in memory and in sessionStorage (per tab, so a
+// reload keeps it; it is not readable by other sites and ends with the tab).
+
+const CSRF_KEY = 'edgecrm.csrf';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+let csrfToken = null;
+try { csrfToken = sessionStorage.getItem(CSRF_KEY) || null; } catch { /* storage unavailable */ }
+
+export function getCsrfToken() { return csrfToken; }
+
+export function setCsrfToken(token) {
+  csrfToken = typeof token === 'string' && token ? token : null;
+  try {
+    if (csrfToken) sessionStorage.setItem(CSRF_KEY, csrfToken);
+    else sessionStorage.removeItem(CSRF_KEY);
+  } catch { /* private mode: memory only */ }
+}
+
+/**
+ * Called when a request comes back 401 with the "unauthenticated" problem
+ * type. Return true when it took care of it (e.g. went to the sign-in page);
+ * the ApiError is then marked `handled` so views do not toast it as well.
+ */
+let unauthenticatedHandler = () => {
+  const next = location.pathname + location.search;
+  location.assign(`/sign-in?next=${encodeURIComponent(next)}`);
+  return true;
+};
+export function onUnauthenticated(fn) { unauthenticatedHandler = fn; }
+
 export class ApiError extends Error {
-  constructor({ status = 0, type, title, detail, errors, requestId, body } = {}) {
+  constructor({ status = 0, type, title, detail, errors, requestId, body, retryAfter } = {}) {
     super(detail || title || (status ? `Request failed with status ${status}` : 'Network error'));
     this.name = 'ApiError';
     this.status = status;
@@ -18,6 +53,10 @@ export class ApiError extends Error {
     this.errors = Array.isArray(errors) ? errors.filter((e) => e && typeof e === 'object') : [];
     this.requestId = requestId || null;
     this.body = body;
+    /** Seconds to wait before retrying (from Retry-After), or null. */
+    this.retryAfter = Number.isFinite(retryAfter) ? retryAfter : null;
+    /** Set when the app already reacted (e.g. redirected to sign-in). */
+    this.handled = false;
   }
 
   /** Per-field messages: { email: ['is not a valid email address'], ... } */
@@ -33,6 +72,19 @@ export class ApiError extends Error {
   get isValidation() { return this.status === 422 || (this.status === 400 && this.errors.length > 0); }
   get isNotFound() { return this.status === 404; }
   get isNetwork() { return this.status === 0; }
+  get isUnauthenticated() { return this.status === 401; }
+  get isForbidden() { return this.status === 403; }
+  get isGone() { return this.status === 410; }
+  get isRateLimited() { return this.status === 429; }
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+function parseRetryAfter(value) {
+  if (!value) return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 function defaultTitle(status) {
@@ -41,6 +93,7 @@ function defaultTitle(status) {
   if (status === 401) return 'Signed out';
   if (status === 403) return 'Not allowed';
   if (status === 404) return 'Not found';
+  if (status === 410) return 'Link expired';
   if (status === 409) return 'Conflict';
   if (status === 412) return 'Changed by someone else';
   if (status === 413) return 'Request too large';
@@ -64,14 +117,21 @@ function buildUrl(path, query) {
  * request('GET', '/api/v1/contacts', { query: { limit: 50 } })
  * Resolves to { data, status, headers, requestId }; rejects with ApiError
  * (or the AbortError when `signal` aborts).
+ *
+ * State-changing methods carry `x-csrf-token` when a token is known. A 401
+ * "unauthenticated" answer goes to the sign-in page unless `authRedirect` is
+ * false (the auth endpoints themselves, which handle 401 on their own).
  */
-export async function request(method, path, { query, body, headers = {}, signal } = {}) {
+export async function request(method, path, { query, body, headers = {}, signal, authRedirect = true, csrfRetry = true } = {}) {
+  const verb = method.toUpperCase();
   const init = {
-    method,
-    headers: { Accept: 'application/json, application/problem+json', ...headers },
+    method: verb,
+    headers: { Accept: 'application/json, application/problem+json' },
     credentials: 'same-origin',
     signal,
   };
+  if (!SAFE_METHODS.has(verb) && csrfToken) init.headers['x-csrf-token'] = csrfToken;
+  Object.assign(init.headers, headers);
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -107,7 +167,7 @@ export async function request(method, path, { query, body, headers = {}, signal 
 
   if (!res.ok) {
     const p = data && typeof data === 'object' ? data : {};
-    throw new ApiError({
+    const err = new ApiError({
       status: res.status,
       type: p.type,
       title: p.title,
@@ -115,7 +175,29 @@ export async function request(method, path, { query, body, headers = {}, signal 
       errors: p.errors,
       requestId,
       body: data,
+      retryAfter: parseRetryAfter(res.headers.get('retry-after')),
     });
+    // A stale CSRF token (e.g. the user signed in again in another tab): the
+    // request was refused before doing anything, so fetch the session's
+    // current token and try once more.
+    if (res.status === 403 && err.type.endsWith('/csrf') && csrfRetry && !SAFE_METHODS.has(verb)) {
+      let fresh = false;
+      try {
+        await me({ signal });
+        fresh = true;
+      } catch (e) {
+        if (e?.name === 'AbortError') throw e;
+        if (e?.status === 401 && authRedirect) {
+          try { e.handled = unauthenticatedHandler(e) === true; } catch (x) { console.error(x); }
+          throw e;
+        }
+      }
+      if (fresh) return request(method, path, { query, body, headers, signal, authRedirect, csrfRetry: false });
+    }
+    if (authRedirect && res.status === 401 && err.type === PROBLEM_UNAUTHENTICATED) {
+      try { err.handled = unauthenticatedHandler(err) === true; } catch (e) { console.error(e); }
+    }
+    throw err;
   }
   return { data, status: res.status, headers: res.headers, requestId };
 }
@@ -161,3 +243,95 @@ export async function createContact(fields, { idempotencyKey = newIdempotencyKey
 }
 
 export { newIdempotencyKey };
+
+// ---------------------------------------------------------------------------
+// Staff identity. These calls answer 401 themselves (wrong password, no
+// session), so they never trigger the sign-in redirect.
+
+/** Remember the CSRF token of a {user, csrf_token} answer; → the user. */
+function sessionFrom(data) {
+  if (data && typeof data === 'object' && 'csrf_token' in data) setCsrfToken(data.csrf_token);
+  return data?.user || null;
+}
+
+/** → User; rejects with a 401 ApiError when nobody is signed in. */
+export async function me({ signal } = {}) {
+  try {
+    const { data } = await request('GET', `${API_BASE}/auth/me`, { signal, authRedirect: false });
+    return sessionFrom(data);
+  } catch (err) {
+    if (err?.status === 401) setCsrfToken(null);
+    throw err;
+  }
+}
+
+export async function signIn({ email, password }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/auth/sign-in`, { body: { email, password }, signal, authRedirect: false });
+  return sessionFrom(data);
+}
+
+export async function signOut() {
+  try {
+    await request('POST', `${API_BASE}/auth/sign-out`, { authRedirect: false });
+  } catch (err) {
+    if (err?.status !== 401) throw err; // 401: the session had already ended
+  }
+  setCsrfToken(null);
+}
+
+export async function signOutEverywhere() {
+  try {
+    await request('POST', `${API_BASE}/auth/sign-out-everywhere`, { authRedirect: false });
+  } catch (err) {
+    if (err?.status !== 401) throw err; // 401: the session had already ended
+  }
+  setCsrfToken(null);
+}
+
+export async function acceptInvite({ token, name, password }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/auth/accept-invite`, { body: { token, name, password }, signal, authRedirect: false });
+  return sessionFrom(data);
+}
+
+export async function requestPasswordReset({ email }, { signal } = {}) {
+  await request('POST', `${API_BASE}/auth/request-password-reset`, { body: { email }, signal, authRedirect: false });
+}
+
+export async function resetPassword({ token, password }, { signal } = {}) {
+  await request('POST', `${API_BASE}/auth/reset-password`, { body: { token, password }, signal, authRedirect: false });
+}
+
+// ---------------------------------------------------------------------------
+// Users (owner/admin) and the outbox
+
+function page(data) {
+  return { items: Array.isArray(data?.items) ? data.items : [], next_cursor: data?.next_cursor ?? null };
+}
+
+/** → { items: User[], next_cursor } */
+export async function listUsers({ cursor, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/users`, { query: { cursor }, signal });
+  return page(data);
+}
+
+/** → User (state "invited") */
+export async function inviteUser({ email, name, role }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/users/invitations`, { body: { email, name, role }, signal });
+  return data;
+}
+
+export async function updateUser(id, fields, { signal } = {}) {
+  const { data } = await request('PATCH', `${API_BASE}/users/${encodeURIComponent(id)}`, { body: fields, signal });
+  return data;
+}
+
+export async function deactivateUser(id, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/users/${encodeURIComponent(id)}/deactivate`, { signal });
+  return data;
+}
+
+/** → { items: [{id, to, subject, body_text, created_at, status}], next_cursor } */
+export async function listOutbox({ cursor, limit, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/outbox`, { query: { cursor, limit }, signal });
+  return page(data);
+}

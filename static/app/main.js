@@ -1,8 +1,13 @@
 // App shell: navigation, global search, theme, keyboard shortcuts, routes.
 
-import { h, mount, icon, debounce, isTypingTarget, openModal, tenantName, pageTitle } from './ui.js';
+import { h, mount, icon, debounce, isTypingTarget, openModal, tenantName, pageTitle, toast } from './ui.js';
 import { route, notFound, start, navigate, onNavigate, currentView } from './router.js';
 import { contactListView, contactDetailView, openCreateContactDialog, emptyState } from './contacts.js';
+import * as api from './api.js';
+import * as session from './session.js';
+import { signInView, acceptInviteView, resetPasswordView, isAuthPath } from './auth.js';
+import { settingsView } from './settings.js';
+import { mountUserMenu } from './usermenu.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
@@ -26,10 +31,7 @@ const AREAS = [
     key: 'automations', label: 'Automations', path: '/automations', icon: 'zap', g: 'a',
     blurb: 'Lead-capture forms and workflow rules triggered by dates and events, such as renewal reminders.',
   },
-  {
-    key: 'settings', label: 'Settings', path: '/settings', icon: 'settings', g: 's',
-    blurb: 'Users and roles, API keys, custom fields and workspace preferences.',
-  },
+  { key: 'settings', label: 'Settings', path: '/settings', icon: 'settings', g: 's' },
 ];
 
 const main = document.getElementById('main');
@@ -69,6 +71,34 @@ function setNavOpen(open) {
 menuButton.addEventListener('click', () => setNavOpen(!document.body.classList.contains('nav-open')));
 scrim.addEventListener('click', () => setNavOpen(false));
 window.matchMedia('(min-width: 721px)').addEventListener('change', (e) => { if (e.matches) setNavOpen(false); });
+
+// ---------------------------------------------------------------------------
+// Session: who is signed in (top bar account menu), CSRF token, and the
+// redirect to the sign-in page when the server says the session has ended.
+
+const userSlot = h('div', { class: 'user-slot' });
+document.querySelector('.topbar-actions').append(userSlot);
+const userMenu = mountUserMenu(userSlot);
+
+let redirectingToSignIn = false;
+api.onUnauthenticated(() => {
+  // Only a session that existed can have "ended"; a first visit just signs in.
+  const wasSignedIn = session.getSession().status === 'signed-in';
+  session.signedOut();
+  if (isAuthPath(location.pathname)) return false;
+  if (redirectingToSignIn) return true;
+  redirectingToSignIn = true;
+  const next = location.pathname + location.search;
+  // After the failing call has settled: the view it belongs to is replaced.
+  queueMicrotask(() => {
+    redirectingToSignIn = false;
+    navigate(`/sign-in?next=${encodeURIComponent(next)}`);
+    if (wasSignedIn) toast('Your session has ended. Sign in to continue.', { title: 'Signed out' });
+  });
+  return true;
+});
+
+session.loadSession();
 
 // ---------------------------------------------------------------------------
 // Theme: system (default) → light → dark, stored in localStorage.
@@ -136,6 +166,15 @@ route('/contacts', ({ query, nav: kind }) => {
 });
 route('/contacts/:id', ({ params }) => contactDetailView(main, params.id));
 
+// Staff identity (full-page, without the app navigation).
+route('/sign-in', (ctx) => signInView(main, ctx));
+route('/accept-invite', (ctx) => acceptInviteView(main, ctx));
+route('/reset-password', (ctx) => resetPasswordView(main, ctx));
+
+route('/settings', () => redirect('/settings/users'));
+route('/settings/users', () => settingsView(main, { section: 'users' }));
+route('/settings/outbox', () => settingsView(main, { section: 'outbox' }));
+
 for (const area of AREAS.filter((a) => a.blurb)) {
   route(area.path, () => comingSoonView(area));
 }
@@ -168,14 +207,21 @@ function comingSoonView(area) {
   return null;
 }
 
-onNavigate(({ path, focus }) => {
+onNavigate(({ path, focus, nav: kind }) => {
+  const authPage = isAuthPath(path);
+  document.body.classList.toggle('auth-mode', authPage);
+  userMenu.update(path + location.search);
   const areaKey = path.split('/')[1] || 'contacts';
   nav.querySelectorAll('a[data-nav]').forEach((a) => {
     if (a.dataset.nav === areaKey) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   });
   setNavOpen(false);
-  if (focus && document.activeElement !== search) {
+  // Sign-in style pages put the cursor in their first field.
+  const autofocus = main.querySelector('[data-autofocus]');
+  if (autofocus && (focus || kind === 'initial')) {
+    autofocus.focus({ preventScroll: true });
+  } else if (focus && document.activeElement !== search) {
     const target = main.querySelector('h1[tabindex], h2[tabindex]') || main;
     target.focus({ preventScroll: true });
   }
@@ -232,6 +278,7 @@ document.addEventListener('keydown', (e) => {
   }
   if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
   if (isTypingTarget(e.target) || document.querySelector('dialog[open]')) return;
+  if (document.body.classList.contains('auth-mode')) return; // no app shortcuts on sign-in pages
 
   if (gPressedAt && Date.now() - gPressedAt < 1500) {
     gPressedAt = 0;

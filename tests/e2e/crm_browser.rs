@@ -3,31 +3,43 @@
 //! errors, save), and the detail page shows it. Screenshots are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{create_tenant, json, scratch, HostConfig, TestHost};
+use e2e::{json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
 use serde_json::json;
 
-fn crm_with_contacts(name: &str, n: usize) -> TestHost {
-    let dir = scratch(name);
-    let cfg = HostConfig::crm(&dir);
-    create_tenant(cfg.tenants.as_ref().unwrap(), "demo");
-    let h = TestHost::start(cfg);
+/// A host with tenant `demo`, its owner, and `n` contacts.
+fn crm_with_contacts(name: &str, n: usize) -> (TestHost, Client) {
+    let h = TestHost::start(HostConfig::crm(&scratch(name)));
+    let mut owner = h.signed_in_owner("demo");
     for i in 0..n {
-        let r = h.post_json(
-            "demo.localhost",
+        let r = owner.post_json(
             "/api/v1/contacts",
             &json!({"first_name": format!("Person{i:02}"), "last_name": "Example", "email": format!("p{i}@example.com"), "company": "Northwind Traders"}),
         );
         assert_eq!(r.status, 201);
     }
-    h
+    (h, owner)
+}
+
+/// Signs in through the sign-in page and waits for the contacts list.
+fn sign_in(b: &Browser, base: &str, email: &str, password: &str) {
+    b.goto(&format!("{base}/contacts"));
+    // Not signed in: the app sends us to the sign-in page.
+    b.find("[data-testid=sign-in-form]");
+    b.type_text(&b.find("[data-testid=sign-in-email]"), email);
+    b.type_text(&b.find("[data-testid=sign-in-password]"), password);
+    b.click(&b.find("[data-testid=sign-in-submit]"));
+    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
 }
 
 #[test]
 fn create_a_contact_in_the_browser() {
-    let h = crm_with_contacts("browser-create", 12);
+    let (h, mut owner) = crm_with_contacts("browser-create", 12);
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 800, false);
-    b.goto(&format!("{base}/"));
+    b.goto(&format!("{base}/contacts"));
+    b.find("[data-testid=sign-in-form]");
+    b.screenshot("sign-in");
+    sign_in(&b, &base, "owner@demo.example", OWNER_PASSWORD);
     b.find("[data-testid=contacts-table]");
     assert_eq!(b.wait_count("[data-testid=contact-row]", 12), 12);
     assert!(b.url().ends_with("/contacts"), "{}", b.url());
@@ -55,7 +67,7 @@ fn create_a_contact_in_the_browser() {
     assert!(first_row.as_str().unwrap_or("").contains("Grace"), "{first_row}");
 
     // It is really stored, in this tenant.
-    let list = json(&h.get("demo.localhost", "/api/v1/contacts?q=grace"));
+    let list = json(&owner.get("/api/v1/contacts?q=grace"));
     assert_eq!(list["items"][0]["email"], "grace@navy.example");
 
     // The detail page.
@@ -67,10 +79,10 @@ fn create_a_contact_in_the_browser() {
 
 #[test]
 fn phone_width_and_dark_mode_render() {
-    let h = crm_with_contacts("browser-phone", 3);
+    let (h, _) = crm_with_contacts("browser-phone", 3);
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(400, 860, true);
-    b.goto(&format!("{base}/contacts"));
+    sign_in(&b, &base, "owner@demo.example", OWNER_PASSWORD);
     b.wait_count("[data-testid=contact-row]", 3);
     let bg = b.js("return getComputedStyle(document.body).backgroundColor");
     b.screenshot("contacts-phone-dark");
@@ -78,4 +90,76 @@ fn phone_width_and_dark_mode_render() {
     let rgb: Vec<u32> = bg.as_str().unwrap_or("").chars().filter(|c| c.is_ascii_digit() || *c == ',').collect::<String>().split(',').filter_map(|s| s.parse().ok()).collect();
     assert!(rgb.len() >= 3 && rgb[..3].iter().sum::<u32>() < 300, "background {bg}");
     b.find("[data-testid=menu-button]");
+}
+
+/// Issue 3's browser journey: sign in, invite a colleague, they accept the
+/// emailed link, and both sign out.
+#[test]
+fn sign_in_invite_accept_and_sign_out() {
+    let (h, _) = crm_with_contacts("browser-invite", 2);
+    let base = format!("http://demo.localhost:{}", h.addr.port());
+    let b = Browser::start(1280, 800, false);
+
+    // A wrong password is refused on the page.
+    b.goto(&format!("{base}/sign-in"));
+    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
+    b.type_text(&b.find("[data-testid=sign-in-password]"), "not the password");
+    b.click(&b.find("[data-testid=sign-in-submit]"));
+    b.find("[data-testid=form-error]");
+
+    sign_in(&b, &base, "owner@demo.example", OWNER_PASSWORD);
+    b.goto(&format!("{base}/settings/users"));
+    b.wait_count("[data-testid=user-row]", 1);
+    b.click(&b.find("[data-testid=invite-user]"));
+    b.type_text(&b.find("[data-testid=invite-email]"), "sam@demo.example");
+    b.type_text(&b.find("[data-testid=invite-name]"), "Sam Sales");
+    b.js("const s = document.querySelector('[data-testid=invite-role]'); s.value = 'sales'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    b.click(&b.find("[data-testid=send-invite]"));
+    b.wait_count("[data-testid=user-row]", 2);
+    b.screenshot("settings-users");
+
+    // The invitation is in the outbox (no mail provider locally).
+    b.goto(&format!("{base}/settings/outbox"));
+    b.wait_count("[data-testid=outbox-row]", 2);
+    let link = b
+        .js("const a = [...document.querySelectorAll('[data-testid=outbox-link]')].map(a => a.href).find(h => h.includes('accept-invite') && document.body.innerText.includes('sam@demo.example')); return a || '';")
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(link.contains("/accept-invite?token="), "invitation link in the outbox: {link:?}");
+    b.screenshot("settings-outbox");
+
+    // The owner signs out.
+    b.click(&b.find("[data-testid=user-menu]"));
+    b.click(&b.find("[data-testid=sign-out]"));
+    b.find("[data-testid=sign-in-form]");
+
+    // The newest invitation is Sam's: accept it.
+    let sams = {
+        let mut owner = Client::new(h.addr, "demo");
+        assert_eq!(owner.sign_in("owner@demo.example", OWNER_PASSWORD).status, 200);
+        let items = json(&owner.get("/api/v1/outbox"));
+        let body = items["items"].as_array().unwrap().iter().find(|m| m["to"] == "sam@demo.example").unwrap()["body_text"].as_str().unwrap().to_string();
+        body.split_whitespace().find(|w| w.contains("accept-invite?token=")).unwrap().to_string()
+    };
+    b.goto(&sams);
+    b.find("[data-testid=accept-invite-form]");
+    b.type_text(&b.find("[data-testid=accept-name]"), "Sam Sales");
+    b.type_text(&b.find("[data-testid=accept-password]"), "sam's browser passphrase");
+    b.type_text(&b.find("[data-testid=accept-confirm]"), "sam's browser passphrase");
+    b.screenshot("accept-invite");
+    b.click(&b.find("[data-testid=accept-submit]"));
+    b.find("[data-testid=user-menu]");
+    let role = b.text(&b.find("[data-testid=user-role]"));
+    assert!(role.to_lowercase().contains("sales"), "{role}");
+
+    // Sales cannot manage users.
+    b.goto(&format!("{base}/settings/users"));
+    b.find("[data-testid=settings-need-admin]");
+
+    b.click(&b.find("[data-testid=user-menu]"));
+    b.click(&b.find("[data-testid=sign-out]"));
+    b.find("[data-testid=sign-in-form]");
+    let mut sam = Client::new(h.addr, "demo");
+    assert_eq!(sam.sign_in("sam@demo.example", "sam's browser passphrase").status, 200);
 }

@@ -1,53 +1,51 @@
 //! The contacts API through router → contacts → SQLite, conventions included.
 
-use e2e::{create_tenant, json, scratch, HostConfig, TestHost};
+use e2e::{json, scratch, Client, HostConfig, TestHost};
 use serde_json::json;
 
-const T: &str = "demo.localhost";
-
-fn crm(name: &str) -> TestHost {
-    let dir = scratch(name);
-    let cfg = HostConfig::crm(&dir);
-    create_tenant(cfg.tenants.as_ref().unwrap(), "demo");
-    TestHost::start(cfg)
+/// A host with tenant `demo` and its owner signed in.
+fn crm(name: &str) -> (TestHost, Client) {
+    let h = TestHost::start(HostConfig::crm(&scratch(name)));
+    let c = h.signed_in_owner("demo");
+    (h, c)
 }
 
 #[test]
 fn create_get_and_list() {
-    let h = crm("contacts-crud");
-    let r = h.post_json(T, "/api/v1/contacts", &json!({"first_name": " Ada ", "last_name": "Lovelace", "email": "ADA@Example.com"}));
+    let (_h, mut c) = crm("contacts-crud");
+    let r = c.post_json("/api/v1/contacts", &json!({"first_name": " Ada ", "last_name": "Lovelace", "email": "ADA@Example.com"}));
     assert_eq!(r.status, 201, "{}", r.text());
-    let c = json(&r);
-    let id = c["id"].as_str().unwrap();
+    let created = json(&r);
+    let id = created["id"].as_str().unwrap();
     assert!(id.starts_with("c_"));
-    assert_eq!(c["first_name"], "Ada");
-    assert_eq!(c["email"], "ada@example.com");
-    assert_eq!(c["version"], 1);
+    assert_eq!(created["first_name"], "Ada");
+    assert_eq!(created["email"], "ada@example.com");
+    assert_eq!(created["version"], 1);
     assert_eq!(r.header("location"), Some(format!("/api/v1/contacts/{id}").as_str()));
     assert!(r.header("x-request-id").is_some());
 
-    let r = h.get(T, &format!("/api/v1/contacts/{id}"));
+    let r = c.get(&format!("/api/v1/contacts/{id}"));
     assert_eq!(r.status, 200);
     assert_eq!(r.header("etag"), Some("\"1\""));
     assert_eq!(json(&r)["last_name"], "Lovelace");
 
-    let list = json(&h.get(T, "/api/v1/contacts"));
+    let list = json(&c.get("/api/v1/contacts"));
     assert_eq!(list["items"][0]["id"], id);
     assert!(list["next_cursor"].is_null());
 }
 
 #[test]
 fn pagination_walks_every_row_once_newest_first() {
-    let h = crm("contacts-pages");
+    let (_h, mut c) = crm("contacts-pages");
     let mut created = Vec::new();
     for i in 0..7 {
-        let r = h.post_json(T, "/api/v1/contacts", &json!({"first_name": format!("P{i}")}));
+        let r = c.post_json("/api/v1/contacts", &json!({"first_name": format!("P{i}")}));
         created.push(json(&r)["id"].as_str().unwrap().to_string());
     }
     let mut seen = Vec::new();
     let mut path = "/api/v1/contacts?limit=3".to_string();
     loop {
-        let page = json(&h.get(T, &path));
+        let page = json(&c.get(&path));
         for item in page["items"].as_array().unwrap() {
             seen.push(item["id"].as_str().unwrap().to_string());
         }
@@ -62,12 +60,12 @@ fn pagination_walks_every_row_once_newest_first() {
 
 #[test]
 fn search_filters_by_name_email_and_company() {
-    let h = crm("contacts-search");
-    for (f, e, c) in [("Grace", "grace@navy.example", "Navy"), ("Alan", "alan@bletchley.example", "Bletchley"), ("Ada", "ada@engine.example", "Analytical")] {
-        assert_eq!(h.post_json(T, "/api/v1/contacts", &json!({"first_name": f, "email": e, "company": c})).status, 201);
+    let (_h, mut c) = crm("contacts-search");
+    for (f, e, co) in [("Grace", "grace@navy.example", "Navy"), ("Alan", "alan@bletchley.example", "Bletchley"), ("Ada", "ada@engine.example", "Analytical")] {
+        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": f, "email": e, "company": co})).status, 201);
     }
-    let names = |q: &str| -> Vec<String> {
-        json(&h.get(T, &format!("/api/v1/contacts?q={q}")))["items"]
+    let mut names = |q: &str| -> Vec<String> {
+        json(&c.get(&format!("/api/v1/contacts?q={q}")))["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -82,8 +80,8 @@ fn search_filters_by_name_email_and_company() {
 
 #[test]
 fn bad_input_gets_problem_json_and_changes_nothing() {
-    let h = crm("contacts-bad");
-    let r = h.post_json(T, "/api/v1/contacts", &json!({"email": "nope", "phone": "call me"}));
+    let (_h, mut c) = crm("contacts-bad");
+    let r = c.post_json("/api/v1/contacts", &json!({"email": "nope", "phone": "call me"}));
     assert_eq!(r.status, 422);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     let p = json(&r);
@@ -91,24 +89,57 @@ fn bad_input_gets_problem_json_and_changes_nothing() {
     let fields: Vec<_> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
     assert!(fields.contains(&"email".to_string()) && fields.contains(&"phone".to_string()), "{p}");
 
-    let r = h.request("POST", T, "/api/v1/contacts", &[("content-type", "application/json")], b"{not json");
+    let r = c.raw("POST", "/api/v1/contacts", &[("content-type", "application/json")], b"{not json");
     assert_eq!(r.status, 400);
-    let r = h.request("POST", T, "/api/v1/contacts", &[("content-type", "text/plain")], b"hi");
+    let r = c.raw("POST", "/api/v1/contacts", &[("content-type", "text/plain")], b"hi");
     assert_eq!(r.status, 415);
-    let r = h.post_json(T, "/api/v1/contacts", &json!({"first_name": "x", "unknown_field": 1}));
+    let r = c.post_json("/api/v1/contacts", &json!({"first_name": "x", "unknown_field": 1}));
     assert_eq!(r.status, 400, "unknown fields are rejected, not ignored");
-    assert_eq!(h.get(T, "/api/v1/contacts?limit=0").status, 422);
-    assert_eq!(h.get(T, "/api/v1/contacts?limit=201").status, 422);
-    assert_eq!(h.get(T, "/api/v1/contacts?cursor=garbage!").status, 422);
-    assert_eq!(h.get(T, "/api/v1/contacts/c_doesnotexist").status, 404);
-    assert_eq!(h.request("DELETE", T, "/api/v1/contacts", &[], b"").status, 405);
-    assert_eq!(h.get(T, "/api/v1/nosuch").status, 404);
+    assert_eq!(c.get("/api/v1/contacts?limit=0").status, 422);
+    assert_eq!(c.get("/api/v1/contacts?limit=201").status, 422);
+    assert_eq!(c.get("/api/v1/contacts?cursor=garbage!").status, 422);
+    assert_eq!(c.get("/api/v1/contacts/c_doesnotexist").status, 404);
+    assert_eq!(c.raw("DELETE", "/api/v1/contacts", &[], b"").status, 405);
+    assert_eq!(c.get("/api/v1/nosuch").status, 404);
 
     // Over the router's body limit: refused before any component sees it.
     let big = vec![b'a'; 1_100_000];
-    let r = h.request("POST", T, "/api/v1/contacts", &[("content-type", "application/json")], &big);
+    let r = c.raw("POST", "/api/v1/contacts", &[("content-type", "application/json")], &big);
     assert_eq!(r.status, 413);
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
 
-    assert_eq!(json(&h.get(T, "/api/v1/contacts"))["items"].as_array().unwrap().len(), 0);
+    assert_eq!(json(&c.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn the_api_requires_a_session_and_the_right_role() {
+    let (h, mut owner) = crm("contacts-auth");
+    let mut anon = Client::new(h.addr, "demo");
+    let r = anon.get("/api/v1/contacts");
+    assert_eq!(r.status, 401);
+    assert_eq!(json(&r)["type"], "https://edge-crm.dev/problems/unauthenticated");
+    assert_eq!(anon.post_json("/api/v1/contacts", &json!({"first_name": "X"})).status, 401);
+    // A forged cookie is nobody.
+    anon.cookie = Some("forged".into());
+    assert_eq!(anon.get("/api/v1/contacts").status, 401);
+    // CSRF: the session alone does not allow writes.
+    let mut no_csrf = owner.clone();
+    no_csrf.csrf = None;
+    assert_eq!(no_csrf.post_json("/api/v1/contacts", &json!({"first_name": "X"})).status, 403);
+    assert_eq!(no_csrf.get("/api/v1/contacts").status, 200);
+
+    // A read-only colleague can list but not create.
+    let r = owner.post_json("/api/v1/users/invitations", &json!({"email": "ro@demo.example", "role": "read-only"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap().to_string();
+    let link = mail.split_whitespace().find(|w| w.contains("token=")).unwrap().to_string();
+    let mut ro = Client::new(h.addr, "demo");
+    assert_eq!(ro.accept(&link, "Rita Reader", "reader passphrase 1").status, 200);
+    assert_eq!(ro.get("/api/v1/contacts").status, 200);
+    let r = ro.post_json("/api/v1/contacts", &json!({"first_name": "Nope"}));
+    assert_eq!(r.status, 403);
+    assert_eq!(json(&r)["type"], "https://edge-crm.dev/problems/forbidden");
+    // Writes record who made them.
+    let r = owner.post_json("/api/v1/contacts", &json!({"first_name": "Audited"}));
+    assert_eq!(r.status, 201);
 }

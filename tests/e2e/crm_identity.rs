@@ -1,82 +1,11 @@
 //! Staff identity end to end: provisioning invites the owner, invitations,
 //! sign-in and sessions, CSRF, roles, throttling, password reset, isolation.
 
-use e2e::{free_addr, json, scratch, HostConfig, Response, TestHost};
+use e2e::{json, scratch, Client, HostConfig, TestHost};
 use serde_json::json;
 
-const TOKEN: &str = "test-operator-token-0123456789";
-
-struct Crm {
-    h: TestHost,
-    op: std::net::SocketAddr,
-}
-
-impl Crm {
-    fn start(name: &str) -> Crm {
-        let dir = scratch(name);
-        let mut cfg = HostConfig::crm(&dir);
-        let op = free_addr();
-        cfg.extra_args = vec!["--operator-listen".into(), op.to_string()];
-        cfg.env = vec![("EDGE_OPERATOR_TOKEN".into(), TOKEN.into())];
-        Crm { h: TestHost::start(cfg), op }
-    }
-
-    /// Creates a tenant with an owner; returns the invitation URL.
-    fn tenant(&self, name: &str, owner: &str) -> String {
-        let auth = format!("Bearer {TOKEN}");
-        let body = json!({"name": name, "plan": "enterprise", "owner_email": owner, "owner_name": "Olive Owner"}).to_string();
-        let r = loopback_http::request(self.op, "POST", "/v1/tenants", &[("host", "localhost"), ("authorization", &auth), ("content-type", "application/json")], body.as_bytes()).unwrap();
-        assert_eq!(r.status, 201, "{}", r.text());
-        let v = json(&r);
-        v["owner"]["invitation_url"].as_str().unwrap_or_else(|| panic!("no invitation: {v}")).to_string()
-    }
-}
-
-/// A browser-like client for one tenant: keeps the session cookie and CSRF token.
-struct Client<'a> {
-    h: &'a TestHost,
-    host: String,
-    cookie: Option<String>,
-    csrf: Option<String>,
-}
-
-impl<'a> Client<'a> {
-    fn new(h: &'a TestHost, tenant: &str) -> Client<'a> {
-        Client { h, host: format!("{tenant}.localhost"), cookie: None, csrf: None }
-    }
-
-    fn send(&mut self, method: &str, path: &str, body: Option<serde_json::Value>) -> Response {
-        let body = body.map(|b| b.to_string()).unwrap_or_default();
-        let cookie = self.cookie.clone().map(|c| format!("edge_session={c}"));
-        let mut headers = vec![("content-type", "application/json")];
-        if let Some(c) = &cookie {
-            headers.push(("cookie", c));
-        }
-        let csrf = self.csrf.clone();
-        if let Some(t) = &csrf {
-            headers.push(("x-csrf-token", t));
-        }
-        let r = self.h.request(method, &self.host, path, &headers, body.as_bytes());
-        if let Some(sc) = r.header("set-cookie") {
-            let v = sc.split(';').next().unwrap().trim_start_matches("edge_session=").to_string();
-            self.cookie = (!v.is_empty()).then_some(v);
-        }
-        if r.header("content-type") == Some("application/json") {
-            if let Some(t) = json(&r)["csrf_token"].as_str() {
-                self.csrf = Some(t.to_string());
-            }
-        }
-        r
-    }
-
-    fn accept(&mut self, invitation_url: &str, name: &str, password: &str) -> Response {
-        let token = invitation_url.split("token=").nth(1).unwrap().to_string();
-        self.send("POST", "/api/v1/auth/accept-invite", Some(json!({"token": token, "name": name, "password": password})))
-    }
-
-    fn sign_in(&mut self, email: &str, password: &str) -> Response {
-        self.send("POST", "/api/v1/auth/sign-in", Some(json!({"email": email, "password": password})))
-    }
+fn start(name: &str) -> TestHost {
+    TestHost::start(HostConfig::crm(&scratch(name)))
 }
 
 fn outbox_link(c: &mut Client, to: &str, path: &str) -> String {
@@ -87,11 +16,11 @@ fn outbox_link(c: &mut Client, to: &str, path: &str) -> String {
 
 #[test]
 fn owner_invites_a_colleague_who_signs_in_with_their_role() {
-    let crm = Crm::start("identity-flow");
-    let invite = crm.tenant("acme", "olive@acme.example");
+    let h = start("identity-flow");
+    let invite = h.provision("acme", "enterprise");
     assert!(invite.starts_with("http://acme.localhost:") && invite.contains("/accept-invite?token="), "{invite}");
 
-    let mut owner = Client::new(&crm.h, "acme");
+    let mut owner = Client::new(h.addr, "acme");
     assert_eq!(owner.send("GET", "/api/v1/auth/me", None).status, 401);
     assert_eq!(owner.accept(&invite, "Olive", "short").status, 422, "password policy");
     let r = owner.accept(&invite, "Olive Owner", "a long owner passphrase");
@@ -116,7 +45,7 @@ fn owner_invites_a_colleague_who_signs_in_with_their_role() {
     assert_eq!(json(&r)["state"], "invited");
 
     let link = outbox_link(&mut owner, "sam@acme.example", "/accept-invite?token=");
-    let mut sam = Client::new(&crm.h, "acme");
+    let mut sam = Client::new(h.addr, "acme");
     assert_eq!(sam.accept(&link, "Sam Sales", "sam's own passphrase").status, 200);
     assert_eq!(json(&sam.send("GET", "/api/v1/auth/me", None))["user"]["role"], "sales");
     // Sales has no access to settings.
@@ -144,29 +73,29 @@ fn owner_invites_a_colleague_who_signs_in_with_their_role() {
 
 #[test]
 fn sign_in_is_throttled_and_password_reset_ends_sessions() {
-    let crm = Crm::start("identity-throttle");
-    let invite = crm.tenant("acme", "olive@acme.example");
-    let mut owner = Client::new(&crm.h, "acme");
+    let h = start("identity-throttle");
+    let invite = h.provision("acme", "enterprise");
+    let mut owner = Client::new(h.addr, "acme");
     assert_eq!(owner.accept(&invite, "Olive", "the first passphrase").status, 200);
 
     // Unknown accounts answer exactly like wrong passwords.
-    let mut attacker = Client::new(&crm.h, "acme");
+    let mut attacker = Client::new(h.addr, "acme");
     assert_eq!(json(&attacker.sign_in("nobody@acme.example", "whatever 12345"))["detail"], "Email or password is wrong");
     // Five failures from one address (this one included) lock it out for the window,
     // even with the right password next.
     for _ in 0..4 {
-        assert_eq!(attacker.sign_in("olive@acme.example", "wrong guess 123").status, 401);
+        assert_eq!(attacker.sign_in("owner@acme.example", "wrong guess 123").status, 401);
     }
-    let r = attacker.sign_in("olive@acme.example", "the first passphrase");
+    let r = attacker.sign_in("owner@acme.example", "the first passphrase");
     assert_eq!(r.status, 429, "locked even with the right password");
     assert!(r.header("retry-after").unwrap().parse::<u64>().unwrap() > 0);
     assert_eq!(json(&r)["type"], "https://edge-crm.dev/problems/rate-limited");
 
     // Reset: always 202; the link arrives in the outbox; old sessions end.
-    let mut anon = Client::new(&crm.h, "acme");
+    let mut anon = Client::new(h.addr, "acme");
     assert_eq!(anon.send("POST", "/api/v1/auth/request-password-reset", Some(json!({"email": "nobody@acme.example"}))).status, 202);
-    assert_eq!(anon.send("POST", "/api/v1/auth/request-password-reset", Some(json!({"email": "olive@acme.example"}))).status, 202);
-    let link = outbox_link(&mut owner, "olive@acme.example", "/reset-password?token=");
+    assert_eq!(anon.send("POST", "/api/v1/auth/request-password-reset", Some(json!({"email": "owner@acme.example"}))).status, 202);
+    let link = outbox_link(&mut owner, "owner@acme.example", "/reset-password?token=");
     let token = link.split("token=").nth(1).unwrap();
     assert_eq!(anon.send("POST", "/api/v1/auth/reset-password", Some(json!({"token": token, "password": "a brand new passphrase"}))).status, 204);
     assert_eq!(anon.send("POST", "/api/v1/auth/reset-password", Some(json!({"token": token, "password": "again and again"}))).status, 410);
@@ -175,18 +104,18 @@ fn sign_in_is_throttled_and_password_reset_ends_sessions() {
 
 #[test]
 fn sessions_never_cross_tenants() {
-    let crm = Crm::start("identity-isolation");
-    let a = crm.tenant("acme", "olive@acme.example");
-    crm.tenant("globex", "hank@globex.example");
-    let mut owner = Client::new(&crm.h, "acme");
+    let h = start("identity-isolation");
+    let a = h.provision("acme", "enterprise");
+    h.provision("globex", "enterprise");
+    let mut owner = Client::new(h.addr, "acme");
     assert_eq!(owner.accept(&a, "Olive", "the acme passphrase").status, 200);
     assert_eq!(owner.send("GET", "/api/v1/users", None).status, 200);
     // The same cookie and CSRF token sent to another tenant's host mean nothing there.
     owner.host = "globex.localhost".into();
     assert_eq!(owner.send("GET", "/api/v1/auth/me", None).status, 401);
     assert_eq!(owner.send("GET", "/api/v1/users", None).status, 401);
-    assert_eq!(owner.sign_in("olive@acme.example", "the acme passphrase").status, 401);
+    assert_eq!(owner.sign_in("owner@acme.example", "the acme passphrase").status, 401);
     // And the provisioning route is not reachable from outside.
-    let r = crm.h.request("POST", "globex.localhost", "/internal/owner", &[("content-type", "application/json")], br#"{"email":"evil@x.example"}"#);
+    let r = h.request("POST", "globex.localhost", "/internal/owner", &[("content-type", "application/json")], br#"{"email":"evil@x.example"}"#);
     assert_ne!(r.status, 201);
 }

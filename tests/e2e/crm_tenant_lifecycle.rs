@@ -1,20 +1,18 @@
 //! Tenant provisioning and lifecycle through the operator API and the CLI, with
 //! the real app serving: suspend/resume/delete, plan limits, export/restore.
 
-use e2e::{create_tenant, free_addr, host_bin, json, scratch, HostConfig, TestHost};
+use e2e::{create_tenant, host_bin, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
 use serde_json::json;
 use std::process::Command;
 
-const TOKEN: &str = "test-operator-token-0123456789";
+const TOKEN: &str = e2e::OPERATOR_TOKEN;
 
 fn with_operator(name: &str) -> (TestHost, std::net::SocketAddr, std::path::PathBuf) {
-    let dir = scratch(name);
-    let mut cfg = HostConfig::crm(&dir);
-    let op = free_addr();
-    cfg.extra_args = vec!["--operator-listen".into(), op.to_string()];
-    cfg.env = vec![("EDGE_OPERATOR_TOKEN".into(), TOKEN.into())];
+    let cfg = HostConfig::crm(&scratch(name));
     let tenants = cfg.tenants.clone().unwrap();
-    (TestHost::start(cfg), op, tenants)
+    let h = TestHost::start(cfg);
+    let op = h.operator.unwrap();
+    (h, op, tenants)
 }
 
 fn op(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> e2e::Response {
@@ -48,13 +46,16 @@ fn operator_api_needs_its_token_and_its_own_port() {
 #[test]
 fn provision_suspend_resume_and_delete() {
     let (h, op_addr, tenants) = with_operator("lifecycle");
-    let r = op(op_addr, "POST", "/v1/tenants", r#"{"name":"acme","display_name":"Acme Inc","region":"eu","plan":"trial"}"#);
+    let r = op(op_addr, "POST", "/v1/tenants", r#"{"name":"acme","display_name":"Acme Inc","region":"eu","plan":"trial","owner_email":"owner@acme.example"}"#);
     assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(json(&r)["state"], "active");
+    let v = json(&r);
+    assert_eq!(v["state"], "active");
+    let mut owner = Client::new(h.addr, "acme");
+    assert_eq!(owner.accept(v["owner"]["invitation_url"].as_str().unwrap(), "Olive", OWNER_PASSWORD).status, 200);
     assert_eq!(op(op_addr, "POST", "/v1/tenants", r#"{"name":"acme"}"#).status, 409);
     assert_eq!(op(op_addr, "POST", "/v1/tenants", r#"{"name":"Bad Name"}"#).status, 422);
     assert_eq!(op(op_addr, "POST", "/v1/tenants", r#"{"name":"x","plan":"gold"}"#).status, 422);
-    assert_eq!(h.post_json("acme.localhost", "/api/v1/contacts", &json!({"first_name": "Wile"})).status, 201);
+    assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": "Wile"})).status, 201);
 
     assert_eq!(op(op_addr, "POST", "/v1/tenants/acme/suspend", "").status, 200);
     let r = h.get("acme.localhost", "/api/v1/contacts");
@@ -63,8 +64,8 @@ fn provision_suspend_resume_and_delete() {
     assert_eq!(h.get("acme.localhost", "/").status, 403);
 
     assert_eq!(op(op_addr, "POST", "/v1/tenants/acme/resume", "").status, 200);
-    let r = h.get("acme.localhost", "/api/v1/contacts");
-    assert_eq!(json(&r)["items"].as_array().unwrap().len(), 1, "data kept across suspension");
+    let r = owner.get("/api/v1/contacts");
+    assert_eq!(json(&r)["items"].as_array().unwrap().len(), 1, "data kept across suspension (sessions too)");
 
     assert_eq!(op(op_addr, "DELETE", "/v1/tenants/acme", "").status, 409, "active tenants are not deleted");
     assert_eq!(op(op_addr, "POST", "/v1/tenants/acme/suspend", "").status, 200);
@@ -80,11 +81,11 @@ fn provision_suspend_resume_and_delete() {
 fn cli_suspend_takes_effect_on_a_running_host() {
     let (h, _, tenants) = with_operator("cli-suspend");
     create_tenant(&tenants, "acme");
-    assert_eq!(h.get("acme.localhost", "/api/v1/contacts").status, 200);
+    assert_eq!(h.get("acme.localhost", "/").status, 200);
     let t = tenants.to_str().unwrap();
     assert!(cli(&["tenant", "suspend", "--tenants-dir", t, "acme"]).0);
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    assert_eq!(h.get("acme.localhost", "/api/v1/contacts").status, 403);
+    assert_eq!(h.get("acme.localhost", "/").status, 403);
     let (ok, out) = cli(&["tenant", "delete", "--tenants-dir", t, "nosuch"]);
     assert!(!ok && out.contains("no tenant"), "{out}");
 }
@@ -96,7 +97,7 @@ fn plan_rate_limit_answers_429_and_spares_other_tenants() {
     assert_eq!(op(op_addr, "POST", "/v1/tenants", r#"{"name":"big","plan":"enterprise"}"#).status, 201);
     let mut limited = None;
     for _ in 0..200 {
-        let r = h.get("small.localhost", "/api/v1/contacts?limit=1");
+        let r = h.get("small.localhost", "/favicon.svg");
         if r.status == 429 {
             limited = Some(r);
             break;
@@ -107,27 +108,26 @@ fn plan_rate_limit_answers_429_and_spares_other_tenants() {
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     let retry: u64 = r.header("retry-after").expect("Retry-After").parse().unwrap();
     assert!((1..=60).contains(&retry));
-    assert_eq!(h.get("big.localhost", "/api/v1/contacts?limit=1").status, 200);
+    assert_eq!(h.get("big.localhost", "/favicon.svg").status, 200);
     // A plan change applies at once.
     assert_eq!(op(op_addr, "PUT", "/v1/tenants/small/plan", r#"{"plan":"enterprise"}"#).status, 200);
-    assert_eq!(h.get("small.localhost", "/api/v1/contacts?limit=1").status, 200);
+    assert_eq!(h.get("small.localhost", "/favicon.svg").status, 200);
 }
 
 #[test]
 fn export_while_serving_and_restore_round_trip() {
     let (h, op_addr, tenants) = with_operator("export");
-    assert_eq!(op(op_addr, "POST", "/v1/tenants", r#"{"name":"acme","plan":"enterprise"}"#).status, 201);
+    let mut owner = h.signed_in_owner("acme");
     for i in 0..25 {
-        assert_eq!(h.post_json("acme.localhost", "/api/v1/contacts", &json!({"first_name": format!("C{i}"), "email": format!("c{i}@acme.example")})).status, 201);
+        assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": format!("C{i}"), "email": format!("c{i}@acme.example")})).status, 201);
     }
-    let original = json(&h.get("acme.localhost", "/api/v1/contacts?limit=200"));
+    let original = json(&owner.get("/api/v1/contacts?limit=200"));
 
     // Export through the operator API, with writes still arriving.
-    let addr = h.addr;
+    let mut late = owner.clone();
     let writer = std::thread::spawn(move || {
         for i in 0..40 {
-            let body = json!({"first_name": format!("Late{i}")}).to_string();
-            let _ = loopback_http::request(addr, "POST", "/api/v1/contacts", &[("host", "acme.localhost"), ("content-type", "application/json")], body.as_bytes());
+            let _ = late.post_json("/api/v1/contacts", &json!({"first_name": format!("Late{i}")}));
         }
     });
     let r = op(op_addr, "POST", "/v1/tenants/acme/export", "");
@@ -143,7 +143,10 @@ fn export_while_serving_and_restore_round_trip() {
     // Restore under a new name: the copy serves exactly what was exported.
     let (ok, out) = cli(&["tenant", "restore", "--tenants-dir", tenants.to_str().unwrap(), "acme-copy", "--from", &path]);
     assert!(ok, "{out}");
-    let copy = json(&h.get("acme-copy.localhost", "/api/v1/contacts?limit=200"));
+    // The copy has the same users: the owner signs in there with the same password.
+    let mut copy_owner = Client::new(h.addr, "acme-copy");
+    assert_eq!(copy_owner.sign_in("owner@acme.example", OWNER_PASSWORD).status, 200);
+    let copy = json(&copy_owner.get("/api/v1/contacts?limit=200"));
     let copy_items = copy["items"].as_array().unwrap();
     assert_eq!(copy_items.len() as i64, exported_rows);
     // Every contact from before the export is in the copy, field for field.

@@ -66,7 +66,11 @@ pub fn free_addr() -> SocketAddr {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port")
 }
 
+/// The operator token the harness starts CRM hosts with.
+pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
+
 pub struct HostConfig {
+    pub operator: Option<SocketAddr>,
     pub manifest: PathBuf,
     pub runtime_config: Option<PathBuf>,
     pub tenants: Option<PathBuf>,
@@ -79,6 +83,7 @@ impl HostConfig {
     /// The conformance probe app in single-deployment mode (like `spin up`).
     pub fn probe(scratch: &Path) -> HostConfig {
         HostConfig {
+            operator: None,
             manifest: repo_root().join("tests/apps/probe/spin.toml"),
             runtime_config: None,
             tenants: None,
@@ -88,21 +93,25 @@ impl HostConfig {
         }
     }
 
-    /// The real Edge CRM app serving tenants from `scratch/tenants`.
+    /// The real Edge CRM app serving tenants from `scratch/tenants`, with the
+    /// operator API on its own port.
     pub fn crm(scratch: &Path) -> HostConfig {
+        let op = free_addr();
         HostConfig {
+            operator: Some(op),
             manifest: repo_root().join("spin.toml"),
             runtime_config: Some(repo_root().join("runtime-config.toml")),
             tenants: Some(scratch.join("tenants")),
             state_dir: scratch.join("state"),
-            env: vec![],
-            extra_args: vec![],
+            env: vec![("EDGE_OPERATOR_TOKEN".into(), OPERATOR_TOKEN.into())],
+            extra_args: vec!["--operator-listen".into(), op.to_string()],
         }
     }
 }
 
 pub struct TestHost {
     pub addr: SocketAddr,
+    pub operator: Option<SocketAddr>,
     child: Option<Child>,
     pub log: PathBuf,
 }
@@ -150,7 +159,7 @@ impl TestHost {
             }
             if let Ok(r) = loopback_http::request(addr, "GET", "/.well-known/spin/health", &[("host", "localhost")], b"") {
                 if r.status == 200 {
-                    return Ok(TestHost { addr, child: Some(child), log });
+                    return Ok(TestHost { addr, operator: cfg.operator, child: Some(child), log });
                 }
             }
             if started.elapsed() > Duration::from_secs(90) {
@@ -159,6 +168,32 @@ impl TestHost {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// Calls the operator API.
+    pub fn operator(&self, method: &str, path: &str, body: &str) -> Response {
+        let addr = self.operator.expect("host started with an operator API (HostConfig::crm)");
+        let auth = format!("Bearer {OPERATOR_TOKEN}");
+        loopback_http::request(addr, method, path, &[("host", "localhost"), ("authorization", &auth), ("content-type", "application/json")], body.as_bytes())
+            .unwrap_or_else(|e| panic!("operator {method} {path}: {e}"))
+    }
+
+    /// Provisions a tenant on `plan` with owner `owner@<name>.example`; returns the invitation URL.
+    pub fn provision(&self, name: &str, plan: &str) -> String {
+        let body = serde_json::json!({"name": name, "plan": plan, "owner_email": format!("owner@{name}.example"), "owner_name": "Olive Owner"});
+        let r = self.operator("POST", "/v1/tenants", &body.to_string());
+        assert_eq!(r.status, 201, "provision {name}: {}", r.text());
+        let v = json(&r);
+        v["owner"]["invitation_url"].as_str().unwrap_or_else(|| panic!("no invitation: {v}")).to_string()
+    }
+
+    /// Provisions a tenant and signs its owner in (password `OWNER_PASSWORD`).
+    pub fn signed_in_owner(&self, tenant: &str) -> Client {
+        let invite = self.provision(tenant, "enterprise");
+        let mut c = Client::new(self.addr, tenant);
+        let r = c.accept(&invite, "Olive Owner", OWNER_PASSWORD);
+        assert_eq!(r.status, 200, "accept invitation: {}", r.text());
+        c
     }
 
     pub fn get(&self, host: &str, path: &str) -> Response {
@@ -222,4 +257,69 @@ pub fn create_tenant(tenants: &Path, name: &str) {
 
 pub fn json(r: &Response) -> serde_json::Value {
     serde_json::from_slice(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", r.status, r.text()))
+}
+
+pub const OWNER_PASSWORD: &str = "owner passphrase 123";
+
+/// A browser-like API client for one tenant: keeps the session cookie and the
+/// CSRF token the way the web app does.
+#[derive(Clone)]
+pub struct Client {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub cookie: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl Client {
+    pub fn new(addr: SocketAddr, tenant: &str) -> Client {
+        Client { addr, host: format!("{tenant}.localhost"), cookie: None, csrf: None }
+    }
+
+    pub fn send(&mut self, method: &str, path: &str, body: Option<serde_json::Value>) -> Response {
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        self.raw(method, path, &[("content-type", "application/json")], body.as_bytes())
+    }
+
+    /// Any request with the session attached; `extra` headers are added as given.
+    pub fn raw(&mut self, method: &str, path: &str, extra: &[(&str, &str)], body: &[u8]) -> Response {
+        let cookie = self.cookie.clone().map(|c| format!("edge_session={c}"));
+        let csrf = self.csrf.clone();
+        let mut headers = vec![("host", self.host.as_str())];
+        headers.extend_from_slice(extra);
+        if let Some(c) = &cookie {
+            headers.push(("cookie", c));
+        }
+        if let Some(t) = &csrf {
+            headers.push(("x-csrf-token", t));
+        }
+        let r = loopback_http::request(self.addr, method, path, &headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        if let Some(sc) = r.header("set-cookie") {
+            let v = sc.split(';').next().unwrap_or("").trim_start_matches("edge_session=").to_string();
+            self.cookie = (!v.is_empty()).then_some(v);
+        }
+        if r.header("content-type") == Some("application/json") {
+            if let Some(t) = serde_json::from_slice::<serde_json::Value>(&r.body).ok().and_then(|v| v["csrf_token"].as_str().map(String::from)) {
+                self.csrf = Some(t);
+            }
+        }
+        r
+    }
+
+    pub fn get(&mut self, path: &str) -> Response {
+        self.send("GET", path, None)
+    }
+
+    pub fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Response {
+        self.send("POST", path, Some(body.clone()))
+    }
+
+    pub fn accept(&mut self, invitation_url: &str, name: &str, password: &str) -> Response {
+        let token = invitation_url.split("token=").nth(1).expect("token in invitation URL").to_string();
+        self.send("POST", "/api/v1/auth/accept-invite", Some(serde_json::json!({"token": token, "name": name, "password": password})))
+    }
+
+    pub fn sign_in(&mut self, email: &str, password: &str) -> Response {
+        self.send("POST", "/api/v1/auth/sign-in", Some(serde_json::json!({"email": email, "password": password})))
+    }
 }

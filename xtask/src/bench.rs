@@ -33,24 +33,30 @@ fn free_addr() -> Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
-fn start(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr) -> Result<Host> {
+const BENCH_TOKEN: &str = "bench-operator-token-000000";
+
+fn start(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr, operator: Option<SocketAddr>) -> Result<Host> {
     let mut cmd = Command::new(host_bin());
     cmd.current_dir(repo_root())
         .args(["up", "-f", manifest, "--listen", &addr.to_string(), "--cache-dir"])
         .arg(cache)
+        .env("EDGE_OPERATOR_TOKEN", BENCH_TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(t) = tenants {
         cmd.arg("--tenants-dir").arg(t);
     }
+    if let Some(op) = operator {
+        cmd.arg("--operator-listen").arg(op.to_string());
+    }
     Ok(Host(cmd.spawn().context("start host")?))
 }
 
 /// Spawn to first 200 from a real route.
-fn first_response(addr: SocketAddr, path: &str, host: &str) -> Result<Duration> {
+fn first_response(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Result<Duration> {
     let started = Instant::now();
     loop {
-        if let Ok(r) = loopback_http::request(addr, "GET", path, &[("host", host)], b"") {
+        if let Ok(r) = loopback_http::request(addr, "GET", path, headers, b"") {
             if r.status == 200 {
                 return Ok(started.elapsed());
             }
@@ -71,18 +77,23 @@ pub struct Load {
 
 /// Load with `wrk` (one thread, event-driven: leaves the CPU to the host) when
 /// installed, as the DESIGN.md reference figures were taken; else the built-in one.
-fn load(addr: SocketAddr, host: &str, path: &str, conns: usize, secs: f64) -> Result<Load> {
+fn load(addr: SocketAddr, headers: &[(&str, &str)], path: &str, conns: usize, secs: f64) -> Result<Load> {
     if std::path::Path::new("/usr/bin/wrk").exists() {
-        wrk(addr, host, path, conns, secs)
+        wrk(addr, headers, path, conns, secs)
     } else {
-        builtin_load(addr, host, path, conns, secs)
+        builtin_load(addr, headers, path, conns, secs)
     }
 }
 
-fn wrk(addr: SocketAddr, host: &str, path: &str, conns: usize, secs: f64) -> Result<Load> {
-    let out = Command::new("wrk")
-        .args(["-t1", &format!("-c{conns}"), &format!("-d{}s", secs.ceil() as u64), "--latency", "-H"])
-        .arg(format!("Host: {host}"))
+fn wrk(addr: SocketAddr, headers: &[(&str, &str)], path: &str, conns: usize, secs: f64) -> Result<Load> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t1", &format!("-c{conns}"), &format!("-d{}s", secs.ceil() as u64), "--latency"]);
+    for (k, v) in headers {
+        // wrk only replaces its own Host header when ours is spelled `Host`.
+        let k = if k.eq_ignore_ascii_case("host") { "Host" } else { k };
+        cmd.arg("-H").arg(format!("{k}: {v}"));
+    }
+    let out = cmd
         .arg(format!("http://{addr}{path}"))
         .output()
         .context("run wrk")?;
@@ -106,20 +117,22 @@ fn wrk(addr: SocketAddr, host: &str, path: &str, conns: usize, secs: f64) -> Res
 }
 
 /// `conns` keep-alive connections in a closed loop for `secs`.
-fn builtin_load(addr: SocketAddr, host: &str, path: &str, conns: usize, secs: f64) -> Result<Load> {
+fn builtin_load(addr: SocketAddr, headers: &[(&str, &str)], path: &str, conns: usize, secs: f64) -> Result<Load> {
+    let headers: Vec<(String, String)> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     let started = Instant::now();
     for _ in 0..conns {
         let stop = stop.clone();
-        let (host, path) = (host.to_string(), path.to_string());
+        let (headers, path) = (headers.clone(), path.to_string());
         handles.push(std::thread::spawn(move || -> (Vec<Duration>, u64) {
             let mut lat = Vec::with_capacity(100_000);
             let mut errors = 0;
             let Ok(mut c) = loopback_http::Conn::open(addr) else { return (lat, 1) };
             while !stop.load(Ordering::Relaxed) {
                 let t = Instant::now();
-                match c.request("GET", &path, &[("host", &host)], b"") {
+                let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                match c.request("GET", &path, &h, b"") {
                     Ok(r) if r.status == 200 => lat.push(t.elapsed()),
                     Ok(_) => errors += 1,
                     Err(_) => {
@@ -166,19 +179,26 @@ pub fn run(args: &[String]) -> Result<()> {
     let tenants = work.join("tenants");
     let cache = work.join("cache");
     std::fs::create_dir_all(&tenants)?;
-    crate::run(Command::new(host_bin()).args(["tenant", "create", "--tenants-dir"]).arg(&tenants).args(["bench", "--plan", "internal"]).stdout(Stdio::null()))?;
-    let host = "bench.localhost";
     let mut rows: Vec<(String, String, String)> = Vec::new();
 
     // Start-up: cold (empty compiled-component cache), then warm.
     let addr = free_addr()?;
+    let operator = free_addr()?;
+    let session = {
+        let _h = start("spin.toml", Some(&tenants), &cache, addr, Some(operator))?;
+        wait_healthy(addr, Duration::from_secs(60))?;
+        seed::provision(addr, operator, BENCH_TOKEN, "bench", "Bench", "internal", "bench passphrase 123")?
+    };
+    let auth = session.headers();
+    let addr2 = free_addr()?;
+    let cold_cache = work.join("cold-cache");
     let cold = {
-        let _h = start("spin.toml", Some(&tenants), &cache, addr)?;
-        first_response(addr, "/api/v1/contacts?limit=1", host)?
+        let _h = start("spin.toml", Some(&tenants), &cold_cache, addr2, None)?;
+        first_response(addr2, "/api/v1/contacts?limit=1", &auth)?
     };
     let addr = free_addr()?;
-    let h = start("spin.toml", Some(&tenants), &cache, addr)?;
-    let warm = first_response(addr, "/api/v1/contacts?limit=1", host)?;
+    let h = start("spin.toml", Some(&tenants), &cache, addr, None)?;
+    let warm = first_response(addr, "/api/v1/contacts?limit=1", &auth)?;
     rows.push(("host start → first response (compiled cache warm)".into(), ms(warm), "< 100 ms".into()));
     rows.push(("host start → first response (cold: compiling)".into(), ms(cold), "-".into()));
 
@@ -187,21 +207,26 @@ pub fn run(args: &[String]) -> Result<()> {
     let t = Instant::now();
     // Four writers: creates through router → contacts → SQLite.
     let chunks: Vec<Vec<String>> = bodies.chunks(seed_n / 4).map(|c| c.to_vec()).collect();
-    let handles: Vec<_> = chunks.into_iter().map(|c| std::thread::spawn(move || seed::post_all(addr, host, &c))).collect();
+    let handles: Vec<_> = chunks
+        .into_iter()
+        .map(|c| {
+            let s = session.clone();
+            std::thread::spawn(move || seed::post_all(addr, &s, &c))
+        })
+        .collect();
     for h in handles {
         h.join().map_err(|_| anyhow::anyhow!("seed thread panicked"))??;
     }
     let create_rps = seed_n as f64 / t.elapsed().as_secs_f64();
     rows.push((format!("create contact (4 writers, {seed_n} rows)"), format!("{create_rps:.0} req/s"), "-".into()));
 
-    wait_healthy(addr, Duration::from_secs(5))?;
     for (label, path, target) in [
         ("trivial route: router → web (static file)", "/favicon.svg", "≥ 5,000 req/s"),
         ("list 50 contacts: router → contacts → SQLite", "/api/v1/contacts?limit=50", "≥ 5,000 req/s, p99 < 10 ms"),
         ("list 50 contacts filtered (q=ada)", "/api/v1/contacts?limit=50&q=ada", "p99 < 10 ms"),
     ] {
         say(&format!("load: {label}"));
-        let l = load(addr, host, path, 16, secs)?;
+        let l = load(addr, &auth, path, 16, secs)?;
         rows.push((
             label.into(),
             format!("{:.0} req/s, p50 {}, p99 {}{}", l.rps, ms(l.p50), ms(l.p99), if l.errors > 0 { format!(", {} errors", l.errors) } else { String::new() }),
@@ -213,10 +238,10 @@ pub fn run(args: &[String]) -> Result<()> {
     // One hop, no storage: comparable with `wasmtime serve` on a hello component.
     let addr = free_addr()?;
     let probe_cache = work.join("probe-cache");
-    let _p = start("tests/apps/probe/spin.toml", None, &probe_cache, addr)?;
-    first_response(addr, "/exact", "localhost")?;
+    let _p = start("tests/apps/probe/spin.toml", None, &probe_cache, addr, None)?;
+    first_response(addr, "/exact", &[("host", "localhost")])?;
     say("load: single component (probe /exact)");
-    let l = load(addr, "localhost", "/exact", 16, secs)?;
+    let l = load(addr, &[("host", "localhost")], "/exact", 16, secs)?;
     rows.push((
         "single component, no storage (probe)".into(),
         format!("{:.0} req/s, p50 {}, p99 {}", l.rps, ms(l.p50), ms(l.p99)),

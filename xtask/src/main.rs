@@ -100,11 +100,8 @@ fn up(args: &[String]) -> Result<()> {
     build()?;
     let root = repo_root();
     let tenants = tenants_dir();
+    std::fs::create_dir_all(&tenants)?;
     let fresh = !tenants.join("demo").join("tenant.json").exists();
-    if fresh {
-        say("provisioning tenant `demo`");
-        run(Command::new(host_bin()).args(["tenant", "create", "--tenants-dir"]).arg(&tenants).args(["demo", "--display-name", "Demo Company"]))?;
-    }
     let token = operator_token()?;
     let mut child = Command::new(host_bin())
         .current_dir(&root)
@@ -116,17 +113,31 @@ fn up(args: &[String]) -> Result<()> {
         .context("cannot start the host")?;
     let addr = listen.parse().context("--listen must be IP:PORT")?;
     wait_healthy(addr, Duration::from_secs(30))?;
+    let password_file = root.join(".data").join("demo-owner-password");
     if fresh {
-        let n = seed::demo(addr, "demo.localhost")?;
+        say("provisioning tenant `demo` with its owner");
+        let password = format!("demo-{}", &operator_token_bytes()?[..12]);
+        let operator: std::net::SocketAddr = "127.0.0.1:3001".parse()?;
+        let session = seed::provision(addr, operator, &token, "demo", "Demo Company", "standard", &password)?;
+        std::fs::write(&password_file, &password)?;
+        let n = seed::demo(addr, &session)?;
         say(&format!("seeded {n} sample contacts"));
     }
+    let password = std::fs::read_to_string(&password_file).unwrap_or_else(|_| "(see .data/demo-owner-password)".into());
     let port = addr.port();
-    println!("\n  Edge CRM is running.\n\n    App:     http://demo.localhost:{port}/\n    Portal:  http://demo.localhost:{port}/portal/\n    API:     curl http://demo.localhost:{port}/api/v1/contacts\n\n  Sign-in arrives with the identity milestone; the demo tenant is open locally.\n\n    Operator API: http://127.0.0.1:3001/v1/tenants  (Authorization: Bearer {token})\n    Another tenant: curl -H 'Authorization: Bearer {token}' -d '{{\"name\":\"acme\"}}' http://127.0.0.1:3001/v1/tenants\n                    then http://acme.localhost:{port}/\n\n  Stop with Ctrl-C.\n");
+    println!("\n  Edge CRM is running.\n\n    App:     http://demo.localhost:{port}/\n    Portal:  http://demo.localhost:{port}/portal/\n    API:     /api/v1/... with the session cookie (sign in first)\n\n  Sign in:  http://demo.localhost:{port}/sign-in  as  owner@demo.example  /  {password}\n\n    Operator API: http://127.0.0.1:3001/v1/tenants  (Authorization: Bearer {token})\n    Another tenant: curl -H 'Authorization: Bearer {token}' -d '{{\"name\":\"acme\",\"owner_email\":\"you@acme.example\"}}' http://127.0.0.1:3001/v1/tenants\n                    then open the owner's invitation_url from the answer\n\n  Stop with Ctrl-C.\n");
     let status = child.wait()?;
     if !status.success() {
         bail!("host exited with {status}");
     }
     Ok(())
+}
+
+fn operator_token_bytes() -> Result<String> {
+    let mut bytes = [0u8; 16];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// The local operator token, made once and kept in `.data/operator-token`.
@@ -137,10 +148,7 @@ fn operator_token() -> Result<String> {
             return Ok(t.trim().to_string());
         }
     }
-    let mut bytes = [0u8; 16];
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let token = operator_token_bytes()?;
     std::fs::create_dir_all(path.parent().context("has parent")?)?;
     std::fs::write(&path, &token)?;
     Ok(token)

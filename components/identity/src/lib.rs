@@ -125,6 +125,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Get, ["api", "v1", "outbox"]) => outbox(ctx),
         // Only the host calls this (provisioning); the router never forwards /internal.
         (Method::Post, ["internal", "owner"]) => provision_owner(ctx),
+        (Method::Post, ["internal", "touch"]) => touch(ctx),
         _ => Err(Problem::not_found("No such identity route")),
     }
 }
@@ -410,6 +411,19 @@ fn outbox(ctx: &Ctx) -> Result<Reply, Problem> {
 }
 
 #[derive(Deserialize)]
+struct Touch {
+    digest: String,
+}
+
+/// The router asks for this at most once a minute per active session.
+fn touch(ctx: &Ctx) -> Result<Reply, Problem> {
+    let t: Touch = ctx.body()?;
+    let kv = sessions::store().map_err(internal)?;
+    sessions::touch(&kv, &t.digest, store::unix()).map_err(internal)?;
+    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Owner {
     email: String,
@@ -419,6 +433,10 @@ struct Owner {
 
 /// Provisioning: the tenant's first user, an owner, invited by link.
 fn provision_owner(ctx: &Ctx) -> Result<Reply, Problem> {
+    // Never through the router: it would carry the caller's identity headers.
+    if ctx.header("edge-actor").is_some() {
+        return Err(Problem::not_found("No such identity route"));
+    }
     let body: Owner = ctx.body()?;
     let email = body.email.trim().to_lowercase();
     if !contacts_domain::validate::is_email(&email) {

@@ -52,6 +52,18 @@ pub fn lookup(kv: &Store, tok: &str, now: i64) -> Result<Option<(String, Session
     Ok(Some((digest, s)))
 }
 
+/// Refreshes a live session's idle clock by its digest.
+pub fn touch(kv: &Store, digest: &str, now: i64) -> Result<()> {
+    let key = session::kv_key(digest);
+    if let Some(mut s) = get_json::<Session>(kv, &key)? {
+        if s.is_live(now) && s.needs_touch(now) {
+            s.last_seen_at = now;
+            set_json(kv, &key, &s)?;
+        }
+    }
+    Ok(())
+}
+
 pub fn end(kv: &Store, digest: &str) -> Result<()> {
     kv.delete(&session::kv_key(digest))?;
     Ok(())

@@ -2,6 +2,7 @@
 //! request size, and dispatches over `*.spin.internal` to the private feature
 //! components (`/api/v1/<area>/...`) or to `web` (everything else).
 
+mod auth;
 mod dispatch;
 
 use dispatch::{target_for, Target};
@@ -70,6 +71,26 @@ async fn handle(req: IncomingRequest) -> Response {
         }
     }
     let method = req.method();
+
+    // Authentication and authorization for the API (static files are public).
+    let mut caller = None;
+    if let Target::Api(_) = target {
+        let area = path.split('/').nth(3).unwrap_or("");
+        if !auth::is_public(area) {
+            let kv = spin_sdk::key_value::Store::open_default();
+            let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+            let c = match auth::authenticate(header("cookie").as_deref(), header("x-csrf-token").as_deref(), method_str(&method), now, load) {
+                Ok(c) => c,
+                Err(p) => return problem(p, &request_id),
+            };
+            if let Err(p) = auth::authorize(&c, auth::area_of(area), method_str(&method)) {
+                return problem(p, &request_id);
+            }
+            caller = Some(c);
+        }
+    }
+
     let mut body = Vec::new();
     let mut stream = req.into_body_stream();
     while let Some(chunk) = stream.next().await {
@@ -96,6 +117,10 @@ async fn handle(req: IncomingRequest) -> Response {
     }
     // Trusted internal headers: only the router sets them.
     out.header("edge-tenant", tenant.clone());
+    if let Some(c) = &caller {
+        out.header("edge-actor", format!("user:{}", c.session.user_id));
+        out.header("edge-role", c.session.role.as_str());
+    }
     if let Some(addr) = header("spin-client-addr") {
         out.header("edge-client-addr", addr);
     }
@@ -116,7 +141,35 @@ async fn handle(req: IncomingRequest) -> Response {
             );
         }
     };
+    // Keep the session's idle clock running (at most once a minute; identity owns the write).
+    if let Some(c) = caller.filter(|c| c.session.needs_touch(now_unix())) {
+        let touch = Request::builder()
+            .method(Method::Post)
+            .uri("http://identity.spin.internal/internal/touch")
+            .header("edge-tenant", tenant.clone())
+            .header("content-type", "application/json")
+            .body(serde_json::json!({ "digest": c.digest }).to_string())
+            .build();
+        let _ = spin_sdk::http::send::<_, Response>(touch).await;
+    }
     finish(resp, &request_id, &target)
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn method_str(m: &Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Options => "OPTIONS",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        _ => "OTHER",
+    }
 }
 
 /// `scheme://authority` of a full URL (where links in emails should point).

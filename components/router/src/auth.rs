@@ -1,0 +1,103 @@
+//! Who is calling: the router authenticates every API request before any
+//! feature component sees it, from the session cookie (the identity component's
+//! published session view in the tenant's key-value store), checks CSRF for
+//! state-changing browser requests, and checks the role against the area.
+
+use edge_http::Problem;
+use identity_domain::session::{self, Session};
+use identity_domain::{roles, token, Access, Area};
+
+/// API areas anyone may call (signing in needs no session).
+pub fn is_public(area: &str) -> bool {
+    area == "auth"
+}
+
+/// The permission area an API area belongs to; identity routes check their own.
+pub fn area_of(api_area: &str) -> Option<Area> {
+    match api_area {
+        "contacts" => Some(Area::Contacts),
+        "users" | "outbox" => None,
+        other => Area::parse(other),
+    }
+}
+
+pub struct Caller {
+    pub session: Session,
+    /// The session's digest (for refreshing its idle clock).
+    pub digest: String,
+}
+
+fn unauthenticated() -> Problem {
+    Problem::new(401, "unauthenticated", "Sign-in required", "Sign in to continue")
+}
+
+/// Authenticates a request with the session cookie; `now` in Unix seconds.
+pub fn authenticate(
+    cookie: Option<&str>,
+    csrf_header: Option<&str>,
+    method: &str,
+    now: i64,
+    load: impl Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Caller, Problem> {
+    let tok = cookie.and_then(session::from_cookie_header).ok_or_else(unauthenticated)?;
+    let digest = token::digest(tok);
+    let s: Session = load(&session::kv_key(&digest))
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(unauthenticated)?;
+    if !s.is_live(now) {
+        return Err(unauthenticated());
+    }
+    if roles::required(method) == Access::Write && !token::same(csrf_header.unwrap_or(""), &s.csrf) {
+        return Err(Problem::new(403, "csrf", "Forbidden", "Missing or wrong x-csrf-token header"));
+    }
+    Ok(Caller { session: s, digest })
+}
+
+pub fn authorize(caller: &Caller, area: Option<Area>, method: &str) -> Result<(), Problem> {
+    match area {
+        Some(a) if caller.session.role.access(a) < roles::required(method) => Err(Problem::new(
+            403,
+            "forbidden",
+            "Forbidden",
+            &format!("Your role ({}) cannot {} {}", caller.session.role.as_str(), if roles::required(method) == Access::Write { "change" } else { "see" }, a.as_str()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use identity_domain::Role;
+
+    fn store(role: Role, created: i64) -> impl Fn(&str) -> Option<Vec<u8>> {
+        move |key: &str| {
+            (key == session::kv_key(&token::digest("tok"))).then(|| {
+                serde_json::to_vec(&Session { user_id: "u_1".into(), email: "a@b.c".into(), role, csrf: "csrf1".into(), created_at: created, last_seen_at: created }).unwrap()
+            })
+        }
+    }
+
+    #[test]
+    fn cookie_csrf_and_expiry() {
+        let load = store(Role::Sales, 1000);
+        let c = Some("edge_session=tok");
+        assert!(authenticate(c, None, "GET", 1001, &load).is_ok());
+        assert_eq!(authenticate(None, None, "GET", 1001, &load).err().unwrap().status, 401);
+        assert_eq!(authenticate(Some("edge_session=other"), None, "GET", 1001, &load).err().unwrap().status, 401);
+        assert_eq!(authenticate(c, None, "POST", 1001, &load).err().unwrap().status, 403);
+        assert_eq!(authenticate(c, Some("wrong"), "POST", 1001, &load).err().unwrap().status, 403);
+        assert!(authenticate(c, Some("csrf1"), "POST", 1001, &load).is_ok());
+        let later = 1000 + session::IDLE_SECS;
+        assert_eq!(authenticate(c, None, "GET", later, &load).err().unwrap().status, 401);
+    }
+
+    #[test]
+    fn roles_per_area() {
+        let ro = authenticate(Some("edge_session=tok"), None, "GET", 1, store(Role::ReadOnly, 0)).ok().unwrap();
+        assert!(authorize(&ro, Some(Area::Contacts), "GET").is_ok());
+        assert_eq!(authorize(&ro, Some(Area::Contacts), "POST").unwrap_err().status, 403);
+        assert!(is_public("auth") && !is_public("contacts"));
+        assert_eq!(area_of("contacts"), Some(Area::Contacts));
+    }
+}

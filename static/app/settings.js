@@ -1,0 +1,559 @@
+// Settings (owners and admins): Users (invite, change role, deactivate) and
+// the Outbox (emails the workspace sent or captured, e.g. invitation links).
+
+import * as api from './api.js';
+import { h, mount, icon, toast, toastError, timeEl, openModal, pageTitle, tenantName } from './ui.js';
+import { emptyState } from './contacts.js';
+import { field, formErrors, errorBox, busy } from './forms.js';
+import * as session from './session.js';
+
+export const SETTINGS_SECTIONS = [
+  { key: 'users', label: 'Users', path: '/settings/users', icon: 'users' },
+  { key: 'outbox', label: 'Outbox', path: '/settings/outbox', icon: 'inbox' },
+];
+
+function dash() { return h('span', { class: 'muted', 'aria-label': 'none' }, '—'); }
+
+/**
+ * The settings page with its section tabs. Waits for the session, then shows
+ * the section to owners/admins, or explains why it cannot.
+ */
+export function settingsView(root, { section = 'users' } = {}) {
+  const current = SETTINGS_SECTIONS.find((s) => s.key === section) || SETTINGS_SECTIONS[0];
+  pageTitle(current.label, 'Settings');
+  let destroyed = false;
+  let child = null;
+
+  const body = h('div', { class: 'settings-body' });
+  mount(root,
+    h('div', { class: 'page-header' },
+      h('div', { class: 'page-heading' },
+        h('h1', { class: 'page-title', tabindex: '-1' }, 'Settings'),
+        h('p', { class: 'page-sub' }, 'Workspace ', h('strong', null, tenantName())))),
+    body,
+  );
+
+  function tabs() {
+    return h('nav', { class: 'tabs', 'aria-label': 'Settings sections' },
+      SETTINGS_SECTIONS.map((s) => h('a', {
+        class: 'tab', href: s.path, 'aria-current': s.key === current.key ? 'page' : null,
+        dataset: { testid: `settings-tab-${s.key}` },
+      }, icon(s.icon, { size: 16 }), h('span', null, s.label))));
+  }
+
+  function show(state) {
+    if (destroyed) return;
+    child?.destroy?.();
+    child = null;
+    const { status, user } = state;
+    if (status === 'signed-in' && session.isAdmin(user)) {
+      const section_ = h('section', { class: 'settings-section', 'aria-labelledby': `settings-${current.key}-title` });
+      mount(body, tabs(), section_);
+      child = current.key === 'outbox' ? outboxSection(section_) : usersSection(section_, user);
+    } else if (status === 'signed-in') {
+      mount(body, emptyState({
+        testid: 'settings-need-admin',
+        iconName: 'lock',
+        title: 'You need an admin for this',
+        text: `You are signed in as ${user.email || session.userDisplayName(user)} with the ${session.roleLabel(user.role)} role. Users, roles and workspace settings are managed by owners and admins; ask one of them for changes.`,
+        actions: [h('a', { class: 'btn', href: '/contacts' }, 'Go to contacts')],
+      }));
+    } else if (status === 'signed-out') {
+      const next = encodeURIComponent(location.pathname + location.search);
+      mount(body, emptyState({
+        testid: 'settings-sign-in',
+        iconName: 'lock',
+        title: 'Sign in to manage settings',
+        text: 'Settings are available to the owners and admins of this workspace.',
+        actions: [h('a', { class: 'btn btn-primary', href: `/sign-in?next=${next}` }, 'Sign in')],
+      }));
+    } else if (status === 'error') {
+      const err = state.error;
+      mount(body, emptyState({
+        testid: 'error-state',
+        iconName: 'alert',
+        title: err?.title || 'Could not check your access',
+        text: `${err?.detail || err?.message || ''}${err?.requestId ? ` (request ${err.requestId})` : ''}`,
+        actions: [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => { loading(); session.loadSession().then(show); } }, 'Retry')],
+      }));
+    } else {
+      loading();
+    }
+  }
+
+  function loading() {
+    mount(body, h('p', { class: 'page-sub', role: 'status' }, 'Checking your access…'));
+  }
+
+  const state = session.getSession();
+  if (state.status === 'loading') { loading(); session.whenLoaded().then(show); } else show(state);
+
+  return {
+    kind: 'settings',
+    destroy() { destroyed = true; child?.destroy?.(); },
+  };
+}
+
+/** Shown when an API call answers 403 although the session said admin. */
+function forbiddenState(err) {
+  return emptyState({
+    testid: 'settings-need-admin',
+    iconName: 'lock',
+    title: 'You need an admin for this',
+    text: err?.detail && err.detail !== err.title ? err.detail : 'Your role does not allow this. Ask an owner or admin of this workspace.',
+  });
+}
+
+function sectionHeader(id, title, sub, actions) {
+  return h('div', { class: 'section-header' },
+    h('div', null,
+      h('h2', { id, class: 'section-title' }, title),
+      sub ? h('p', { class: 'page-sub', role: 'status', 'aria-live': 'polite' }, sub) : null),
+    actions ? h('div', { class: 'page-actions' }, actions) : null);
+}
+
+function inlineError(err, retry) {
+  return h('div', { class: 'inline-error', role: 'alert' },
+    icon('alert'),
+    h('div', null,
+      h('strong', null, err.title || 'Could not load'), ' ',
+      h('span', null, err.detail || err.message),
+      err.requestId ? h('span', { class: 'muted' }, ` (request ${err.requestId})`) : null),
+    h('button', { type: 'button', class: 'btn btn-sm', onclick: retry }, 'Retry'));
+}
+
+function badge(text, kind, testid) {
+  return h('span', { class: ['badge', kind && `badge-${kind}`], dataset: { testid } }, text);
+}
+
+const STATE_LABELS = { invited: 'Invited', active: 'Active', deactivated: 'Deactivated' };
+function stateBadge(state) {
+  const kind = state === 'active' ? 'success' : state === 'invited' ? 'accent' : 'neutral';
+  return badge(STATE_LABELS[state] || String(state || 'Unknown'), kind, 'user-state');
+}
+
+// ---------------------------------------------------------------------------
+// Users
+
+function usersSection(root, me) {
+  const controller = new AbortController();
+  const users = new Map();
+
+  const status = h('span', null, 'Loading users…');
+  const inviteButton = h('button', {
+    type: 'button', class: 'btn btn-primary', dataset: { testid: 'invite-user' },
+    onclick: () => openInviteDialog({ onInvited: (u) => { users.set(u.id, u); tbody.prepend(row(u, { fresh: true })); update(); } }),
+  }, icon('userPlus'), h('span', null, 'Invite user'));
+
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data-table users-table', dataset: { testid: 'users-table' }, 'aria-busy': 'true' },
+    h('caption', { class: 'visually-hidden' }, 'Users of this workspace'),
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col', class: 'ucol-name' }, 'Name'),
+      h('th', { scope: 'col', class: 'ucol-email' }, 'Email'),
+      h('th', { scope: 'col', class: 'ucol-role' }, 'Role'),
+      h('th', { scope: 'col', class: 'ucol-state' }, 'State'),
+      h('th', { scope: 'col', class: 'ucol-last' }, 'Last sign-in'),
+      h('th', { scope: 'col', class: 'ucol-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
+    )),
+    tbody);
+  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const errorSlot = h('div');
+
+  mount(root,
+    sectionHeader('settings-users-title', 'Users', status, inviteButton),
+    errorSlot,
+    tableWrap,
+  );
+
+  function update() {
+    const all = [...users.values()];
+    const n = all.length;
+    const invited = all.filter((u) => u.state === 'invited').length;
+    status.textContent = `${n} ${n === 1 ? 'user' : 'users'}${invited ? `, ${invited} invited` : ''}`;
+  }
+
+  function row(u, { fresh = false } = {}) {
+    const name = session.userDisplayName(u);
+    const isMe = u.id === me?.id;
+    const deactivated = u.state === 'deactivated';
+
+    let roleCell;
+    if (u.role === 'owner' || isMe) {
+      roleCell = h('span', {
+        class: 'role-text', dataset: { testid: 'user-role-text' },
+        title: isMe ? 'You cannot change your own role' : 'The owner’s role cannot be changed here',
+      }, session.roleLabel(u.role));
+    } else {
+      const select = h('select', {
+        class: 'select-sm', dataset: { testid: 'user-role' }, 'aria-label': `Role of ${name}`,
+        disabled: deactivated,
+      }, session.ASSIGNABLE_ROLES.map((r) => h('option', { value: r, selected: r === u.role ? true : null }, session.roleLabel(r))));
+      select.addEventListener('change', () => changeRole(u, select));
+      roleCell = select;
+    }
+
+    const canDeactivate = !deactivated && !isMe && u.role !== 'owner';
+    const sub = [u.email && u.email !== name ? u.email : null, u.state !== 'active' ? STATE_LABELS[u.state] || u.state : null].filter(Boolean).join(' · ');
+
+    return h('tr', { class: ['user-row', fresh && 'row-new', deactivated && 'is-deactivated'], dataset: { testid: 'user-row', userId: u.id, state: u.state } },
+      h('td', { class: 'ucol-name' },
+        h('div', { class: 'name-cell' },
+          h('span', { class: 'avatar avatar-sm', 'aria-hidden': 'true' }, session.userInitials(u)),
+          h('div', { class: 'name-text' },
+            h('div', { class: 'user-name truncate', title: name },
+              h('span', { dataset: { testid: 'user-name' } }, name),
+              isMe ? h('span', { class: 'you-tag' }, ' (you)') : null),
+            sub ? h('div', { class: 'cell-sub' }, sub) : null))),
+      h('td', { class: 'ucol-email' }, u.email ? h('span', { class: 'truncate', title: u.email, dataset: { testid: 'user-email' } }, u.email) : dash()),
+      h('td', { class: 'ucol-role' }, roleCell),
+      h('td', { class: 'ucol-state' }, stateBadge(u.state)),
+      h('td', { class: 'ucol-last' }, u.last_sign_in_at ? timeEl(u.last_sign_in_at) : h('span', { class: 'muted' }, 'Never')),
+      h('td', { class: 'ucol-actions' }, canDeactivate ? h('button', {
+        type: 'button', class: 'btn btn-sm btn-danger-quiet', dataset: { testid: 'deactivate-user' },
+        'aria-label': `Deactivate ${name}`, title: `Deactivate ${name}`,
+        onclick: () => confirmDeactivate(u),
+      }, icon('userX', { size: 15 }), h('span', { class: 'btn-label' }, 'Deactivate')) : null),
+    );
+  }
+
+  function replaceRow(u) {
+    users.set(u.id, u);
+    const old = tbody.querySelector(`tr[data-user-id="${CSS.escape(u.id)}"]`);
+    const next = row(u);
+    if (!old) { tbody.prepend(next); update(); return; }
+    const focusedTestid = old.contains(document.activeElement) ? document.activeElement.dataset?.testid : null;
+    old.replaceWith(next);
+    if (focusedTestid) (next.querySelector(`[data-testid="${focusedTestid}"]`) || next.querySelector('select, button'))?.focus();
+    update();
+  }
+
+  async function changeRole(u, select) {
+    const role = select.value;
+    const previous = u.role;
+    if (role === previous) return;
+    select.disabled = true;
+    try {
+      const updated = await api.updateUser(u.id, { role });
+      const merged = { ...u, ...(updated && typeof updated === 'object' ? updated : {}), role: updated?.role || role };
+      replaceRow(merged);
+      session.updateUser(merged);
+      toast(`${session.userDisplayName(merged)} now has the ${session.roleLabel(merged.role)} role.`, { kind: 'success', title: 'Role changed' });
+    } catch (err) {
+      select.value = previous;
+      select.disabled = false;
+      toastError(err, 'Could not change the role');
+    }
+  }
+
+  function confirmDeactivate(u) {
+    const name = session.userDisplayName(u);
+    confirmDialog({
+      title: `Deactivate ${name}?`,
+      text: u.state === 'invited'
+        ? `${name}${u.email && u.email !== name ? ` (${u.email})` : ''} has not joined yet. Their invitation link stops working.`
+        : `${name}${u.email && u.email !== name ? ` (${u.email})` : ''} is signed out everywhere and can no longer sign in. Their records stay as they are.`,
+      confirmLabel: 'Deactivate',
+      workingLabel: 'Deactivating…',
+      testid: 'confirm-deactivate',
+      run: async () => {
+        const updated = await api.deactivateUser(u.id);
+        const merged = { ...u, ...(updated && typeof updated === 'object' ? updated : {}), state: updated?.state || 'deactivated' };
+        replaceRow(merged);
+        toast(`${name} can no longer sign in.`, { kind: 'success', title: 'User deactivated' });
+      },
+    });
+  }
+
+  async function load() {
+    errorSlot.replaceChildren();
+    table.setAttribute('aria-busy', 'true');
+    tableWrap.classList.add('is-refreshing');
+    try {
+      let cursor;
+      const all = [];
+      // Workspaces have few users; follow cursors (bounded) to show them all.
+      for (let i = 0; i < 20; i += 1) {
+        const pageData = await api.listUsers({ cursor, signal: controller.signal });
+        all.push(...pageData.items);
+        cursor = pageData.next_cursor;
+        if (!cursor) break;
+      }
+      users.clear();
+      all.forEach((u) => users.set(u.id, u));
+      tbody.replaceChildren(...all.map((u) => row(u)));
+      update();
+    } catch (err) {
+      if (err?.name === 'AbortError') return;
+      if (err.status === 403) { mount(root, forbiddenState(err)); return; }
+      status.textContent = 'Users could not be loaded.';
+      errorSlot.replaceChildren(inlineError(err, load));
+      toastError(err, 'Could not load users');
+    } finally {
+      table.setAttribute('aria-busy', 'false');
+      tableWrap.classList.remove('is-refreshing');
+    }
+  }
+
+  tbody.replaceChildren(...Array.from({ length: 3 }, () => h('tr', { 'aria-hidden': 'true' },
+    h('td', { colspan: 6 }, h('span', { class: 'skeleton skeleton-text', style: { width: '60%' } })))));
+  load();
+
+  return { destroy() { controller.abort(); } };
+}
+
+/** A confirm dialog whose confirm button runs `run()` (busy while it does). */
+function confirmDialog({ title, text, confirmLabel, workingLabel, testid, run }) {
+  const error = errorBox('confirm-error');
+  const confirm = h('button', { type: 'submit', class: 'btn btn-danger', dataset: { testid } }, confirmLabel);
+  const form = h('form', { class: 'dialog-form', method: 'dialog' },
+    h('header', { class: 'dialog-header' },
+      h('h2', { id: 'confirm-title' }, title),
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => dialog.close('cancel') }, icon('x'))),
+    h('div', { class: 'dialog-body' }, error, h('p', null, text)),
+    h('footer', { class: 'dialog-footer' },
+      h('button', { type: 'button', class: 'btn', autofocus: true, dataset: { testid: 'confirm-cancel' }, onclick: () => dialog.close('cancel') }, 'Cancel'),
+      confirm));
+  const dialog = h('dialog', { class: 'dialog confirm-dialog', role: 'alertdialog', 'aria-labelledby': 'confirm-title', dataset: { testid: 'confirm-dialog' } }, form);
+  let running = false;
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (running) return;
+    running = true;
+    busy(confirm, true, { idle: confirmLabel, working: workingLabel });
+    try {
+      await run();
+      dialog.close('confirmed');
+    } catch (err) {
+      running = false;
+      busy(confirm, false, { idle: confirmLabel, working: workingLabel });
+      error.hidden = false;
+      mount(error, icon('alert'), h('div', null, h('strong', null, err.title || 'Something went wrong'), ' ', err.detail || err.message,
+        err.requestId ? h('div', { class: 'muted' }, `Request ID ${err.requestId}`) : null));
+    }
+  });
+  openModal(dialog);
+  return dialog;
+}
+
+/** The "Invite user" dialog; onInvited(user) after the server created it. */
+export function openInviteDialog({ onInvited } = {}) {
+  if (document.querySelector('dialog.invite-dialog[open]')) return null;
+  let saving = false;
+  const box = errorBox();
+  const DEFAULT_ROLE = 'sales';
+  const email = field({ name: 'email', label: 'Email', type: 'email', idPrefix: 'invite', testid: 'invite-email', inputmode: 'email', required: true, autofocus: true, maxlength: 320 });
+  const name = field({ name: 'name', label: 'Name', idPrefix: 'invite', testid: 'invite-name', maxlength: 200 });
+  const role = field({
+    name: 'role', label: 'Role', idPrefix: 'invite', testid: 'invite-role', value: DEFAULT_ROLE,
+    options: session.ASSIGNABLE_ROLES.map((r) => ({ value: r, label: session.roleLabel(r) })),
+    hint: session.ROLE_HINTS[DEFAULT_ROLE],
+  });
+  role.input.addEventListener('change', () => {
+    const hint = role.wrap.querySelector('.field-hint');
+    if (hint) hint.textContent = session.ROLE_HINTS[role.input.value] || '';
+    errs.clearField('role');
+  });
+  const inputs = { email: email.input, name: name.input, role: role.input };
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { testid: 'send-invite' } }, 'Send invitation');
+
+  const form = h('form', { class: 'dialog-form', novalidate: true, dataset: { testid: 'invite-form' }, 'aria-describedby': 'invite-form-hint' },
+    h('header', { class: 'dialog-header' },
+      h('h2', { id: 'invite-dialog-title' }, 'Invite user'),
+      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => dialog.close('cancel') }, icon('x'))),
+    h('div', { class: 'dialog-body' },
+      h('p', { id: 'invite-form-hint', class: 'muted form-hint' }, 'We email them a link to choose a password and join this workspace.'),
+      box,
+      h('div', { class: 'field-grid' }, email.wrap, name.wrap, role.wrap)),
+    h('footer', { class: 'dialog-footer' },
+      h('span', { class: 'muted footer-hint' }, h('kbd', null, 'Enter'), ' to send · ', h('kbd', null, 'Esc'), ' to close'),
+      h('button', { type: 'button', class: 'btn', onclick: () => dialog.close('cancel') }, 'Cancel'),
+      submit));
+  const dialog = h('dialog', { class: 'dialog invite-dialog', 'aria-labelledby': 'invite-dialog-title' }, form);
+  const errs = formErrors({ form, inputs, idPrefix: 'invite', box });
+  email.input.addEventListener('input', () => errs.clearField('email'));
+  name.input.addEventListener('input', () => errs.clearField('name'));
+
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (saving) return;
+    errs.clearAll();
+    const body = { email: email.input.value.trim(), name: name.input.value.trim(), role: role.input.value };
+    if (!body.email) { errs.setField('email', ['Enter an email address']); email.input.focus(); return; }
+    saving = true;
+    busy(submit, true, { idle: 'Send invitation', working: 'Sending…' });
+    try {
+      const user = await api.inviteUser(body);
+      const invited = { state: 'invited', last_sign_in_at: null, ...body, ...(user && typeof user === 'object' ? user : {}) };
+      dialog.close('invited');
+      onInvited?.(invited);
+      toast(`We emailed ${invited.email} a link to join with the ${session.roleLabel(invited.role)} role.`, {
+        kind: 'success',
+        title: 'Invitation sent',
+        action: { label: 'Open outbox', href: '/settings/outbox' },
+      });
+    } catch (err) {
+      saving = false;
+      busy(submit, false, { idle: 'Send invitation', working: 'Sending…' });
+      errs.fromApi(err, { fallbackTitle: 'Could not send the invitation', focus: email.input });
+      if (!err.isValidation) toastError(err, 'Could not send the invitation');
+    }
+  });
+
+  openModal(dialog);
+  email.input.focus();
+  return dialog;
+}
+
+// ---------------------------------------------------------------------------
+// Outbox
+
+const URL_RE = /\bhttps?:\/\/[^\s<>"'`]+/gi;
+
+/** Text with its http(s) URLs turned into links (no HTML is interpreted). */
+export function linkify(text) {
+  const out = [];
+  let last = 0;
+  for (const m of String(text || '').matchAll(URL_RE)) {
+    const url = m[0].replace(/[.,;:!?)\]}>]+$/, '');
+    if (m.index > last) out.push(text.slice(last, m.index));
+    let sameOrigin = false;
+    try { sameOrigin = new URL(url).origin === location.origin; } catch { /* keep as external */ }
+    out.push(h('a', {
+      href: url, dataset: { testid: 'outbox-link' },
+      target: sameOrigin ? null : '_blank', rel: sameOrigin ? null : 'noopener noreferrer',
+    }, url));
+    last = m.index + url.length;
+  }
+  if (last < String(text || '').length) out.push(text.slice(last));
+  return out;
+}
+
+function statusKind(s) {
+  const v = String(s || '').toLowerCase();
+  if (['sent', 'delivered', 'captured'].includes(v)) return 'success';
+  if (['failed', 'bounced', 'rejected', 'error'].includes(v)) return 'danger';
+  if (['queued', 'pending', 'sending', 'retrying'].includes(v)) return 'accent';
+  return 'neutral';
+}
+
+function outboxSection(root) {
+  const controller = new AbortController();
+  const state = { items: 0, cursor: null, loading: false, ids: new Set() };
+
+  const status = h('span', null, 'Loading emails…');
+  const refresh = h('button', { type: 'button', class: 'btn', dataset: { testid: 'outbox-refresh' }, onclick: () => load({ reset: true }) }, 'Refresh');
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data-table outbox-table', dataset: { testid: 'outbox-table' } },
+    h('caption', { class: 'visually-hidden' }, 'Outbox: emails sent from this workspace'),
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col', class: 'ocol-toggle' }, h('span', { class: 'visually-hidden' }, 'Show message')),
+      h('th', { scope: 'col', class: 'ocol-to' }, 'To'),
+      h('th', { scope: 'col', class: 'ocol-subject' }, 'Subject'),
+      h('th', { scope: 'col', class: 'ocol-created' }, 'Created'),
+      h('th', { scope: 'col', class: 'ocol-status' }, 'Status'))),
+    tbody);
+  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const empty = h('div', { hidden: true });
+  const errorSlot = h('div');
+  const loadMore = h('button', { type: 'button', class: 'btn', hidden: true, dataset: { testid: 'load-more' }, onclick: () => load() }, 'Load more');
+
+  mount(root,
+    sectionHeader('settings-outbox-title', 'Outbox', status, refresh),
+    h('p', { class: 'section-lead muted' },
+      'Emails this workspace sends, such as invitations and password-reset links, newest first. Where email delivery is not set up, messages are kept here instead, so you can open their links.'),
+    errorSlot,
+    tableWrap,
+    empty,
+    h('div', { class: 'list-footer' }, loadMore));
+
+  tbody.addEventListener('click', (e) => {
+    const tr = e.target.closest('tr.outbox-row');
+    if (!tr || e.target.closest('a, button')) return;
+    if (window.getSelection()?.toString()) return;
+    tr.querySelector('.expand-button')?.click();
+  });
+
+  function rows(m) {
+    const detailId = `outbox-msg-${m.id}`;
+    const toggle = h('button', {
+      type: 'button', class: 'icon-button expand-button', 'aria-expanded': 'false', 'aria-controls': detailId,
+      'aria-label': `Show message: ${m.subject || '(no subject)'}`, dataset: { testid: 'outbox-toggle' },
+    }, icon('chevronRight', { size: 16 }));
+    const detail = h('tr', { class: 'outbox-detail', id: detailId, hidden: true },
+      h('td', { colspan: 5, class: 'detail-cell' },
+        h('div', { class: 'mail' },
+          h('dl', { class: 'mail-meta' },
+            h('div', null, h('dt', null, 'To'), h('dd', null, m.to || '—')),
+            h('div', null, h('dt', null, 'Subject'), h('dd', null, m.subject || '(no subject)')),
+            h('div', null, h('dt', null, 'Created'), h('dd', null, timeEl(m.created_at, { withTime: true })))),
+          h('div', { class: 'mail-body', dataset: { testid: 'outbox-body' } },
+            m.body_text ? linkify(m.body_text) : h('span', { class: 'muted' }, 'This message has no text body.')))));
+    toggle.addEventListener('click', () => {
+      const open = toggle.getAttribute('aria-expanded') !== 'true';
+      toggle.setAttribute('aria-expanded', String(open));
+      toggle.setAttribute('aria-label', `${open ? 'Hide' : 'Show'} message: ${m.subject || '(no subject)'}`);
+      detail.hidden = !open;
+      tr.classList.toggle('is-open', open);
+    });
+    const tr = h('tr', { class: 'outbox-row', dataset: { testid: 'outbox-row', outboxId: m.id } },
+      h('td', { class: 'ocol-toggle' }, toggle),
+      h('td', { class: 'ocol-to' }, h('span', { class: 'truncate', title: m.to }, m.to || '—')),
+      h('td', { class: 'ocol-subject' },
+        h('span', { class: 'truncate subject', title: m.subject }, m.subject || h('span', { class: 'muted' }, '(no subject)')),
+        h('div', { class: 'cell-sub' }, m.to ? `${m.to} · ` : null, timeEl(m.created_at))),
+      h('td', { class: 'ocol-created' }, timeEl(m.created_at, { withTime: true })),
+      h('td', { class: 'ocol-status' }, badge(m.status ? m.status[0].toUpperCase() + m.status.slice(1) : 'Unknown', statusKind(m.status), 'outbox-status')));
+    return [tr, detail];
+  }
+
+  async function load({ reset = false } = {}) {
+    if (state.loading) return;
+    state.loading = true;
+    errorSlot.replaceChildren();
+    refresh.disabled = true;
+    loadMore.disabled = true;
+    tableWrap.classList.add('is-refreshing');
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const p = await api.listOutbox({ cursor: reset ? undefined : state.cursor, signal: controller.signal });
+      if (reset) { tbody.replaceChildren(); state.ids.clear(); state.items = 0; }
+      const fresh = p.items.filter((m) => m?.id != null && !state.ids.has(m.id));
+      fresh.forEach((m) => state.ids.add(m.id));
+      tbody.append(...fresh.flatMap(rows));
+      state.items += fresh.length;
+      state.cursor = p.next_cursor || null;
+      const n = state.items;
+      status.textContent = `${n}${state.cursor ? '+' : ''} ${n === 1 ? 'email' : 'emails'}`;
+      tableWrap.hidden = n === 0;
+      empty.hidden = n !== 0;
+      if (n === 0) {
+        mount(empty, emptyState({
+          testid: 'empty-state', iconName: 'inbox', title: 'No emails yet',
+          text: 'Invitations and password-reset emails appear here as soon as they are sent.',
+        }));
+      }
+      loadMore.hidden = !state.cursor;
+    } catch (err) {
+      if (err?.name === 'AbortError') return;
+      if (err.status === 403) { mount(root, forbiddenState(err)); return; }
+      status.textContent = 'The outbox could not be loaded.';
+      errorSlot.replaceChildren(inlineError(err, () => load({ reset: state.items === 0 })));
+      if (state.items === 0) tbody.replaceChildren();
+      toastError(err, 'Could not load the outbox');
+    } finally {
+      state.loading = false;
+      refresh.disabled = false;
+      loadMore.disabled = false;
+      tableWrap.classList.remove('is-refreshing');
+      table.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  tbody.replaceChildren(...Array.from({ length: 3 }, () => h('tr', { 'aria-hidden': 'true' },
+    h('td', { colspan: 5 }, h('span', { class: 'skeleton skeleton-text', style: { width: '60%' } })))));
+  load({ reset: true });
+
+  return { destroy() { controller.abort(); } };
+}
+
