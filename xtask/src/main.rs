@@ -19,8 +19,11 @@ use std::time::{Duration, Instant};
 /// Components built for wasm32-wasip2 (the probe is the host's conformance app).
 pub const COMPONENTS: &[&str] = &["router", "contacts", "identity", "web", "probe"];
 
+/// The checkout we were run from. `cargo run` sets CARGO_MANIFEST_DIR at run time;
+/// the compile-time value could name another checkout that shares the target dir.
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the repo").to_path_buf()
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    manifest_dir.parent().expect("xtask lives in the repo").to_path_buf()
 }
 
 /// Where cargo builds: `CARGO_TARGET_DIR` if set (CI caches it outside the clone).

@@ -8,7 +8,7 @@ mod store;
 
 use edge_http::{FieldError, Problem, Reply};
 use identity_domain::session::{self, Session};
-use identity_domain::{password, throttle, token, Access, Area, Role};
+use identity_domain::{apikey, password, throttle, token, Access, Area, Role};
 use serde::Deserialize;
 use serde_json::json;
 use spin_sdk::http::{Method, Request, Response};
@@ -123,9 +123,14 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Patch, ["api", "v1", "users", id]) => change_role(ctx, id),
         (Method::Post, ["api", "v1", "users", id, "deactivate"]) => deactivate(ctx, id),
         (Method::Get, ["api", "v1", "outbox"]) => outbox(ctx),
+        (Method::Get, ["api", "v1", "api-keys"]) => list_keys(ctx),
+        (Method::Post, ["api", "v1", "api-keys"]) => create_key(ctx),
+        (Method::Delete, ["api", "v1", "api-keys", id]) => revoke_key(ctx, id),
+        (Method::Get, ["api", "v1", "audit"]) => audit(ctx),
         // Only the host calls this (provisioning); the router never forwards /internal.
         (Method::Post, ["internal", "owner"]) => provision_owner(ctx),
         (Method::Post, ["internal", "touch"]) => touch(ctx),
+        (Method::Post, ["internal", "key-used"]) => key_used(ctx),
         _ => Err(Problem::not_found("No such identity route")),
     }
 }
@@ -448,6 +453,152 @@ fn provision_owner(ctx: &Ctx) -> Result<Reply, Problem> {
     }
     let (user, link) = invite_user(&db, ctx, "operator", &email, body.name.trim(), Role::Owner)?;
     Ok(Reply::json(201, &json!({ "user": user, "invitation_url": link })))
+}
+
+fn list_keys(ctx: &Ctx) -> Result<Reply, Problem> {
+    ctx.require(Area::Settings, Access::Read)?;
+    let db = store::open().map_err(internal)?;
+    let items = store::list_keys(&db).map_err(internal)?;
+    Ok(Reply::json(200, &json!({ "items": items, "next_cursor": null })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewKey {
+    name: String,
+    scopes: Vec<String>,
+}
+
+/// Creates a key; the token is in this answer and nowhere else, ever.
+fn create_key(ctx: &Ctx) -> Result<Reply, Problem> {
+    let s = ctx.require(Area::Settings, Access::Write)?;
+    let body: NewKey = ctx.body()?;
+    let mut errors = Vec::new();
+    let name = body.name.trim().to_string();
+    if name.is_empty() || name.chars().count() > 100 {
+        errors.push(FieldError::new("name", "is required (at most 100 characters)"));
+    }
+    let scopes = match apikey::parse_scopes(&body.scopes) {
+        Ok(s) => s,
+        Err(m) => {
+            errors.push(FieldError::new("scopes", &m));
+            vec![]
+        }
+    };
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let tok = token::encode(apikey::PREFIX, &store::random::<32>());
+    let key = store::ApiKey {
+        id: store::new_id("k"),
+        name,
+        scopes,
+        created_by: format!("user:{}", s.user_id),
+        created_at: store::now(),
+        last_used_at: None,
+        revoked_at: None,
+        digest: token::digest(&tok),
+    };
+    let db = store::open().map_err(internal)?;
+    store::tx(&db, || {
+        store::insert_key(&db, &key)?;
+        store::event_of(&db, &key.created_by, ctx.request_id.as_deref(), "api_key", &key.id, "created", None, Some(&key))
+    })
+    .map_err(internal)?;
+    let view = apikey::KeyView { id: key.id.clone(), name: key.name.clone(), scopes: key.scopes.clone(), created_by: key.created_by.clone(), last_used_at: 0 };
+    let kv = sessions::store().map_err(internal)?;
+    kv.set(&apikey::kv_key(&key.digest), &serde_json::to_vec(&view).map_err(internal)?).map_err(internal)?;
+    Ok(Reply::json(201, &json!({ "key": key, "token": tok })).with_header("location", format!("/api/v1/api-keys/{}", key.id)))
+}
+
+fn revoke_key(ctx: &Ctx, id: &str) -> Result<Reply, Problem> {
+    let s = ctx.require(Area::Settings, Access::Write)?;
+    let db = store::open().map_err(internal)?;
+    let key = store::key_by_id(&db, id).map_err(internal)?.ok_or_else(|| Problem::not_found("No such API key"))?;
+    // The router stops accepting it first; the record then says when.
+    let kv = sessions::store().map_err(internal)?;
+    kv.delete(&apikey::kv_key(&key.digest)).map_err(internal)?;
+    if key.revoked_at.is_none() {
+        let now = store::now();
+        store::tx(&db, || {
+            store::set_key_times(&db, &key.id, None, Some(&now))?;
+            let after = store::ApiKey { revoked_at: Some(now.clone()), ..key.clone() };
+            store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "api_key", &key.id, "revoked", Some(&key), Some(&after))
+        })
+        .map_err(internal)?;
+    }
+    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+}
+
+#[derive(Deserialize)]
+struct KeyUsed {
+    digest: String,
+}
+
+/// The router reports use at most once a minute per key.
+fn key_used(ctx: &Ctx) -> Result<Reply, Problem> {
+    let k: KeyUsed = ctx.body()?;
+    let kv = sessions::store().map_err(internal)?;
+    let kv_key = apikey::kv_key(&k.digest);
+    if let Some(mut view) = kv.get(&kv_key).map_err(internal)?.and_then(|b| serde_json::from_slice::<apikey::KeyView>(&b).ok()) {
+        view.last_used_at = store::unix();
+        kv.set(&kv_key, &serde_json::to_vec(&view).map_err(internal)?).map_err(internal)?;
+        let db = store::open().map_err(internal)?;
+        store::set_key_times(&db, &view.id, Some(&store::now()), None).map_err(internal)?;
+    }
+    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+}
+
+fn audit(ctx: &Ctx) -> Result<Reply, Problem> {
+    ctx.require(Area::Settings, Access::Read)?;
+    let pairs = edge_http::query::parse(ctx.req.query());
+    let get = |k: &str| edge_http::query::get(&pairs, k).map(str::trim).filter(|v| !v.is_empty()).map(String::from);
+    let mut errors = Vec::new();
+    let limit = match get("limit").map(|l| l.parse::<i64>()) {
+        None => 50,
+        Some(Ok(n)) if (1..=200).contains(&n) => n,
+        _ => {
+            errors.push(FieldError::new("limit", "must be a whole number from 1 to 200"));
+            50
+        }
+    };
+    let time = |k: &str, errors: &mut Vec<FieldError>| -> Option<String> {
+        let v = get(k)?;
+        match chrono::DateTime::parse_from_rfc3339(&v) {
+            Ok(t) => Some(t.with_timezone(&chrono::Utc).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+            Err(_) => {
+                errors.push(FieldError::new(k, "must be an RFC 3339 time"));
+                None
+            }
+        }
+    };
+    let since = time("since", &mut errors);
+    let until = time("until", &mut errors);
+    let after = match get("cursor") {
+        None => None,
+        Some(c) => match edge_http::ids::decode_cursor(&c).and_then(|t| {
+            let mut p = t.splitn(3, '|');
+            Some((p.next()?.to_string(), p.next()?.to_string(), p.next()?.parse::<i64>().ok()?))
+        }) {
+            Some(a) => Some(a),
+            None => {
+                errors.push(FieldError::new("cursor", "is not a cursor this API issued"));
+                None
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(Problem::validation(errors));
+    }
+    let q = store::AuditQuery { actor: get("actor"), entity: get("entity"), entity_id: get("entity_id"), since, until, after, limit };
+    let db = store::open().map_err(internal)?;
+    let mut items = store::audit(&db, &q).map_err(internal)?;
+    let more = items.len() as i64 > limit;
+    items.truncate(limit as usize);
+    let next_cursor = more.then(|| items.last()).flatten().map(|e| {
+        edge_http::ids::encode_cursor(&format!("{}|{}|{}", e["at"].as_str().unwrap_or(""), e["component"].as_str().unwrap_or(""), e["seq"]))
+    });
+    Ok(Reply::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
 
 #[cfg(test)]

@@ -33,6 +33,15 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
             before TEXT, after TEXT
         ) STRICT",
     ],
+), (
+    2,
+    &[
+        "CREATE TABLE api_keys (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, scopes TEXT NOT NULL, digest TEXT NOT NULL UNIQUE,
+            created_by TEXT NOT NULL, created_at TEXT NOT NULL, last_used_at TEXT, revoked_at TEXT
+        ) STRICT",
+        "CREATE INDEX identity_events_at ON identity_events(at)",
+    ],
 )];
 
 pub fn open() -> Result<Connection> {
@@ -163,13 +172,20 @@ pub fn count_active_users(db: &Connection) -> Result<i64> {
 }
 
 pub fn event(db: &Connection, actor: &str, request_id: Option<&str>, entity_id: &str, action: &str, before: Option<&User>, after: Option<&User>) -> Result<()> {
-    let j = |u: Option<&User>| u.and_then(|u| serde_json::to_string(u).ok()).map_or(Value::Null, Value::Text);
+    event_of(db, actor, request_id, "user", entity_id, action, before, after)
+}
+
+/// Appends a change event (who, when, what, before/after) in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn event_of<T: Serialize>(db: &Connection, actor: &str, request_id: Option<&str>, entity: &str, entity_id: &str, action: &str, before: Option<&T>, after: Option<&T>) -> Result<()> {
+    let j = |u: Option<&T>| u.and_then(|u| serde_json::to_string(u).ok()).map_or(Value::Null, Value::Text);
     db.execute(
-        "INSERT INTO identity_events (at, actor, request_id, entity, entity_id, action, before, after) VALUES (?, ?, ?, 'user', ?, ?, ?, ?)",
+        "INSERT INTO identity_events (at, actor, request_id, entity, entity_id, action, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         &[
             Value::Text(now()),
             Value::Text(actor.into()),
             request_id.map_or(Value::Null, |r| Value::Text(r.into())),
+            Value::Text(entity.into()),
             Value::Text(entity_id.into()),
             Value::Text(action.into()),
             j(before),
@@ -273,6 +289,149 @@ pub fn outbox(db: &Connection, limit: i64) -> Result<Vec<OutboxItem>> {
             body_text: row.get::<&str>(3).unwrap_or_default().into(),
             created_at: row.get::<&str>(4).unwrap_or_default().into(),
             status: row.get::<&str>(5).unwrap_or_default().into(),
+        })
+        .collect())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub scopes: Vec<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    #[serde(skip)]
+    pub digest: String,
+}
+
+const KEY_COLS: &str = "id, name, scopes, created_by, created_at, last_used_at, revoked_at, digest";
+
+fn keys(r: QueryResult) -> Vec<ApiKey> {
+    r.rows
+        .iter()
+        .map(|row| ApiKey {
+            id: row.get::<&str>(0).unwrap_or_default().into(),
+            name: row.get::<&str>(1).unwrap_or_default().into(),
+            scopes: serde_json::from_str(row.get::<&str>(2).unwrap_or("[]")).unwrap_or_default(),
+            created_by: row.get::<&str>(3).unwrap_or_default().into(),
+            created_at: row.get::<&str>(4).unwrap_or_default().into(),
+            last_used_at: row.get::<&str>(5).map(String::from),
+            revoked_at: row.get::<&str>(6).map(String::from),
+            digest: row.get::<&str>(7).unwrap_or_default().into(),
+        })
+        .collect()
+}
+
+pub fn list_keys(db: &Connection) -> Result<Vec<ApiKey>> {
+    Ok(keys(db.execute(&format!("SELECT {KEY_COLS} FROM api_keys ORDER BY created_at DESC, id DESC"), &[])?))
+}
+
+pub fn key_by_id(db: &Connection, id: &str) -> Result<Option<ApiKey>> {
+    Ok(keys(db.execute(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?"), &[Value::Text(id.into())])?).into_iter().next())
+}
+
+pub fn key_by_digest(db: &Connection, digest: &str) -> Result<Option<ApiKey>> {
+    Ok(keys(db.execute(&format!("SELECT {KEY_COLS} FROM api_keys WHERE digest = ?"), &[Value::Text(digest.into())])?).into_iter().next())
+}
+
+pub fn insert_key(db: &Connection, k: &ApiKey) -> Result<()> {
+    db.execute(
+        "INSERT INTO api_keys (id, name, scopes, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        &[
+            Value::Text(k.id.clone()),
+            Value::Text(k.name.clone()),
+            Value::Text(serde_json::to_string(&k.scopes)?),
+            Value::Text(k.digest.clone()),
+            Value::Text(k.created_by.clone()),
+            Value::Text(k.created_at.clone()),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn set_key_times(db: &Connection, id: &str, last_used_at: Option<&str>, revoked_at: Option<&str>) -> Result<()> {
+    db.execute(
+        "UPDATE api_keys SET last_used_at = COALESCE(?, last_used_at), revoked_at = COALESCE(?, revoked_at) WHERE id = ?",
+        &[
+            last_used_at.map_or(Value::Null, |v| Value::Text(v.into())),
+            revoked_at.map_or(Value::Null, |v| Value::Text(v.into())),
+            Value::Text(id.into()),
+        ],
+    )?;
+    Ok(())
+}
+
+/// Filters for the audit log.
+#[derive(Debug, Default)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub entity: Option<String>,
+    pub entity_id: Option<String>,
+    pub since: Option<String>,
+    pub until: Option<String>,
+    /// Keyset: (at, component, seq) of the last row of the previous page.
+    pub after: Option<(String, String, i64)>,
+    pub limit: i64,
+}
+
+/// The audit log: every component's published change view (`<component>_events`,
+/// same columns), newest first.
+pub fn audit(db: &Connection, q: &AuditQuery) -> Result<Vec<serde_json::Value>> {
+    let tables = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_events' ESCAPE '\\' ORDER BY name", &[])?;
+    let parts: Vec<String> = tables
+        .rows
+        .iter()
+        .filter_map(|r| r.get::<&str>(0))
+        .filter(|t| t.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+        .map(|t| {
+            let component = t.trim_end_matches("_events");
+            format!("SELECT '{component}' AS component, seq, at, actor, request_id, entity, entity_id, action, before, after FROM \"{t}\"")
+        })
+        .collect();
+    if parts.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut sql = format!("SELECT component, seq, at, actor, request_id, entity, entity_id, action, before, after FROM ({}) WHERE 1=1", parts.join(" UNION ALL "));
+    let mut params = Vec::new();
+    for (col, v) in [("actor", &q.actor), ("entity", &q.entity), ("entity_id", &q.entity_id)] {
+        if let Some(v) = v {
+            sql.push_str(&format!(" AND {col} = ?"));
+            params.push(Value::Text(v.clone()));
+        }
+    }
+    if let Some(s) = &q.since {
+        sql.push_str(" AND at >= ?");
+        params.push(Value::Text(s.clone()));
+    }
+    if let Some(u) = &q.until {
+        sql.push_str(" AND at < ?");
+        params.push(Value::Text(u.clone()));
+    }
+    if let Some((at, component, seq)) = &q.after {
+        sql.push_str(" AND (at, component, seq) < (?, ?, ?)");
+        params.extend([Value::Text(at.clone()), Value::Text(component.clone()), Value::Integer(*seq)]);
+    }
+    sql.push_str(" ORDER BY at DESC, component DESC, seq DESC LIMIT ?");
+    params.push(Value::Integer(q.limit + 1));
+    let r = db.execute(&sql, &params)?;
+    let parse = |v: Option<&str>| v.and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok()).unwrap_or(serde_json::Value::Null);
+    Ok(r.rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "component": row.get::<&str>(0),
+                "seq": row.get::<i64>(1),
+                "at": row.get::<&str>(2),
+                "actor": row.get::<&str>(3),
+                "request_id": row.get::<&str>(4),
+                "entity": row.get::<&str>(5),
+                "entity_id": row.get::<&str>(6),
+                "action": row.get::<&str>(7),
+                "before": parse(row.get::<&str>(8)),
+                "after": parse(row.get::<&str>(9)),
+            })
         })
         .collect())
 }

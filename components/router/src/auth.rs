@@ -4,6 +4,7 @@
 //! state-changing browser requests, and checks the role against the area.
 
 use edge_http::Problem;
+use identity_domain::apikey::{self, KeyView};
 use identity_domain::session::{self, Session};
 use identity_domain::{roles, token, Access, Area};
 
@@ -16,15 +17,56 @@ pub fn is_public(area: &str) -> bool {
 pub fn area_of(api_area: &str) -> Option<Area> {
     match api_area {
         "contacts" => Some(Area::Contacts),
-        "users" | "outbox" => None,
+        // Identity's own routes check the session themselves.
+        "users" | "outbox" | "api-keys" | "audit" => None,
         other => Area::parse(other),
     }
 }
 
+pub enum Principal {
+    /// A signed-in staff member (browser session).
+    User(Session),
+    /// An API key (`Authorization: Bearer ek_...`).
+    Key(KeyView),
+}
+
 pub struct Caller {
-    pub session: Session,
-    /// The session's digest (for refreshing its idle clock).
+    pub principal: Principal,
+    /// The session's or key's digest (for refreshing its clock).
     pub digest: String,
+}
+
+impl Caller {
+    /// Who did it, as recorded in change events.
+    pub fn actor(&self) -> String {
+        match &self.principal {
+            Principal::User(s) => format!("user:{}", s.user_id),
+            Principal::Key(k) => format!("apikey:{}", k.id),
+        }
+    }
+
+    pub fn role(&self) -> &'static str {
+        match &self.principal {
+            Principal::User(s) => s.role.as_str(),
+            Principal::Key(_) => "api-key",
+        }
+    }
+
+    fn access(&self, area: Area) -> Access {
+        match &self.principal {
+            Principal::User(s) => s.role.access(area),
+            Principal::Key(k) => k.access(area),
+        }
+    }
+
+    /// The identity route that refreshes this caller's clock, when due.
+    pub fn touch(&self, now: i64) -> Option<&'static str> {
+        match &self.principal {
+            Principal::User(s) if s.needs_touch(now) => Some("/internal/touch"),
+            Principal::Key(k) if k.needs_touch(now) => Some("/internal/key-used"),
+            _ => None,
+        }
+    }
 }
 
 fn unauthenticated() -> Problem {
@@ -50,16 +92,24 @@ pub fn authenticate(
     if roles::required(method) == Access::Write && !token::same(csrf_header.unwrap_or(""), &s.csrf) {
         return Err(Problem::new(403, "csrf", "Forbidden", "Missing or wrong x-csrf-token header"));
     }
-    Ok(Caller { session: s, digest })
+    Ok(Caller { principal: Principal::User(s), digest })
+}
+
+/// Authenticates `Authorization: Bearer ek_...` (no CSRF: not a browser credential).
+pub fn authenticate_key(authorization: &str, load: impl Fn(&str) -> Option<Vec<u8>>) -> Result<Caller, Problem> {
+    let tok = authorization.strip_prefix("Bearer ").map(str::trim).filter(|t| t.starts_with(apikey::PREFIX)).ok_or_else(unauthenticated)?;
+    let digest = token::digest(tok);
+    let k: KeyView = load(&apikey::kv_key(&digest)).and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(unauthenticated)?;
+    Ok(Caller { principal: Principal::Key(k), digest })
 }
 
 pub fn authorize(caller: &Caller, area: Option<Area>, method: &str) -> Result<(), Problem> {
     match area {
-        Some(a) if caller.session.role.access(a) < roles::required(method) => Err(Problem::new(
+        Some(a) if caller.access(a) < roles::required(method) => Err(Problem::new(
             403,
             "forbidden",
             "Forbidden",
-            &format!("Your role ({}) cannot {} {}", caller.session.role.as_str(), if roles::required(method) == Access::Write { "change" } else { "see" }, a.as_str()),
+            &format!("Your role ({}) cannot {} {}", caller.role(), if roles::required(method) == Access::Write { "change" } else { "see" }, a.as_str()),
         )),
         _ => Ok(()),
     }
@@ -99,5 +149,22 @@ mod tests {
         assert_eq!(authorize(&ro, Some(Area::Contacts), "POST").unwrap_err().status, 403);
         assert!(is_public("auth") && !is_public("contacts"));
         assert_eq!(area_of("contacts"), Some(Area::Contacts));
+    }
+
+    #[test]
+    fn api_keys_by_scope() {
+        let tok = "ek_secret";
+        let load = |key: &str| {
+            (key == apikey::kv_key(&token::digest(tok))).then(|| {
+                serde_json::to_vec(&KeyView { id: "k_1".into(), name: "sync".into(), scopes: vec!["contacts:read".into()], created_by: "user:u".into(), last_used_at: 0 }).unwrap()
+            })
+        };
+        let c = authenticate_key("Bearer ek_secret", load).ok().unwrap();
+        assert_eq!(c.actor(), "apikey:k_1");
+        assert!(authorize(&c, Some(Area::Contacts), "GET").is_ok());
+        assert_eq!(authorize(&c, Some(Area::Contacts), "POST").unwrap_err().status, 403);
+        assert_eq!(authorize(&c, Some(Area::Pipeline), "GET").unwrap_err().status, 403);
+        assert_eq!(authenticate_key("Bearer ek_other", load).err().unwrap().status, 401);
+        assert_eq!(authenticate_key("Basic xyz", load).err().unwrap().status, 401);
     }
 }

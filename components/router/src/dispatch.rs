@@ -8,6 +8,8 @@ pub const AREAS: &[(&str, &str)] = &[
     ("auth", "identity"),
     ("users", "identity"),
     ("outbox", "identity"),
+    ("api-keys", "identity"),
+    ("audit", "identity"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,7 +80,11 @@ async fn handle(req: IncomingRequest) -> Response {
             let kv = spin_sdk::key_value::Store::open_default();
             let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-            let c = match auth::authenticate(header("cookie").as_deref(), header("x-csrf-token").as_deref(), method_str(&method), now, load) {
+            let authenticated = match header("authorization") {
+                Some(a) => auth::authenticate_key(&a, load),
+                None => auth::authenticate(header("cookie").as_deref(), header("x-csrf-token").as_deref(), method_str(&method), now, load),
+            };
+            let c = match authenticated {
                 Ok(c) => c,
                 Err(p) => return problem(p, &request_id),
             };
@@ -118,8 +122,8 @@ async fn handle(req: IncomingRequest) -> Response {
     // Trusted internal headers: only the router sets them.
     out.header("edge-tenant", tenant.clone());
     if let Some(c) = &caller {
-        out.header("edge-actor", format!("user:{}", c.session.user_id));
-        out.header("edge-role", c.session.role.as_str());
+        out.header("edge-actor", c.actor());
+        out.header("edge-role", c.role());
     }
     if let Some(addr) = header("spin-client-addr") {
         out.header("edge-client-addr", addr);
@@ -141,11 +145,12 @@ async fn handle(req: IncomingRequest) -> Response {
             );
         }
     };
-    // Keep the session's idle clock running (at most once a minute; identity owns the write).
-    if let Some(c) = caller.filter(|c| c.session.needs_touch(now_unix())) {
+    // Keep the session's idle clock (or the key's last use) current, at most once
+    // a minute; identity owns the write.
+    if let Some((c, route)) = caller.as_ref().and_then(|c| c.touch(now_unix()).map(|r| (c, r))) {
         let touch = Request::builder()
             .method(Method::Post)
-            .uri("http://identity.spin.internal/internal/touch")
+            .uri(format!("http://identity.spin.internal{route}"))
             .header("edge-tenant", tenant.clone())
             .header("content-type", "application/json")
             .body(serde_json::json!({ "digest": c.digest }).to_string())

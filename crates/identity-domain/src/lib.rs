@@ -2,6 +2,7 @@
 //! permission matrix), how secrets are kept (argon2id passwords, hashed tokens),
 //! what a session is and when it ends, and when sign-in attempts are throttled.
 
+pub mod apikey;
 pub mod password;
 pub mod roles;
 pub mod session;
