@@ -335,3 +335,34 @@ export async function listOutbox({ cursor, limit, signal } = {}) {
   const { data } = await request('GET', `${API_BASE}/outbox`, { query: { cursor, limit }, signal });
   return page(data);
 }
+
+// ---------------------------------------------------------------------------
+// API keys (owner/admin manage, manager reads) and the audit log (read-only)
+
+/** → { items: ApiKey[], next_cursor } with ApiKey {id, name, scopes, created_by, created_at, last_used_at, revoked_at} */
+export async function listApiKeys({ cursor, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/api-keys`, { query: { cursor }, signal });
+  return page(data);
+}
+
+/** → { key: ApiKey, token: "ek_..." }; the token is in this answer only. */
+export async function createApiKey({ name, scopes }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/api-keys`, { body: { name, scopes }, signal });
+  return { key: data?.key || null, token: typeof data?.token === 'string' ? data.token : '' };
+}
+
+export async function revokeApiKey(id, { signal } = {}) {
+  await request('DELETE', `${API_BASE}/api-keys/${encodeURIComponent(id)}`, { signal });
+}
+
+/**
+ * → { items: Event[], next_cursor }; since/until are RFC 3339 times.
+ * Event {component, seq, at, actor, request_id, entity, entity_id, action, before, after}
+ */
+export async function listAudit({ actor, entity, since, until, limit = 50, cursor, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/audit`, {
+    query: { actor: actor?.trim() || undefined, entity, since, until, limit, cursor },
+    signal,
+  });
+  return page(data);
+}

@@ -171,9 +171,18 @@ route('/sign-in', (ctx) => signInView(main, ctx));
 route('/accept-invite', (ctx) => acceptInviteView(main, ctx));
 route('/reset-password', (ctx) => resetPasswordView(main, ctx));
 
-route('/settings', () => redirect('/settings/users'));
+// Owners and admins land on Users; managers (who may only look) on API keys.
+route('/settings', () => {
+  const landing = (st) => (session.settingsAccess(st.user) === 'read' ? '/settings/api-keys' : '/settings/users');
+  const st = session.getSession();
+  if (st.status !== 'loading') return redirect(landing(st));
+  session.whenLoaded().then((loaded) => { if (location.pathname === '/settings') redirect(landing(loaded)); });
+  return null;
+});
 route('/settings/users', () => settingsView(main, { section: 'users' }));
 route('/settings/outbox', () => settingsView(main, { section: 'outbox' }));
+route('/settings/api-keys', () => settingsView(main, { section: 'api-keys' }));
+route('/settings/audit', ({ query }) => settingsView(main, { section: 'audit', query }));
 
 for (const area of AREAS.filter((a) => a.blurb)) {
   route(area.path, () => comingSoonView(area));

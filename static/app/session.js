@@ -91,6 +91,17 @@ export function isAdmin(user) {
   return user?.role === 'owner' || user?.role === 'admin';
 }
 
+/**
+ * What a user may do in Settings (mirrors the server's matrix for the
+ * settings area): 'write' for owners and admins, 'read' for managers, 'none'
+ * for everyone else.
+ */
+export function settingsAccess(user) {
+  if (isAdmin(user)) return 'write';
+  if (user?.role === 'manager') return 'read';
+  return 'none';
+}
+
 export function userDisplayName(u) {
   return (u?.name || '').trim() || (u?.email || '').trim() || 'Unnamed user';
 }

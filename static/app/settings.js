@@ -1,24 +1,34 @@
-// Settings (owners and admins): Users (invite, change role, deactivate) and
-// the Outbox (emails the workspace sent or captured, e.g. invitation links).
+// Settings. Owners and admins manage Users (invite, change role, deactivate),
+// the Outbox (emails the workspace sent or captured, e.g. invitation links)
+// and API keys; managers may look at API keys and the audit log. The audit
+// log is read-only for everybody.
 
 import * as api from './api.js';
 import { h, mount, icon, toast, toastError, timeEl, openModal, pageTitle, tenantName } from './ui.js';
 import { emptyState } from './contacts.js';
 import { field, formErrors, errorBox, busy } from './forms.js';
 import * as session from './session.js';
+import { dash, forbiddenState, sectionHeader, inlineError, badge, confirmDialog } from './settings-kit.js';
+import { apiKeysSection } from './apikeys.js';
+import { auditSection } from './audit.js';
 
+/** `need`: the settings access a section asks for ('write': owners and admins, 'read': also managers). */
 export const SETTINGS_SECTIONS = [
-  { key: 'users', label: 'Users', path: '/settings/users', icon: 'users' },
-  { key: 'outbox', label: 'Outbox', path: '/settings/outbox', icon: 'inbox' },
+  { key: 'users', label: 'Users', path: '/settings/users', icon: 'users', need: 'write' },
+  { key: 'outbox', label: 'Outbox', path: '/settings/outbox', icon: 'inbox', need: 'write' },
+  { key: 'api-keys', label: 'API keys', path: '/settings/api-keys', icon: 'key', need: 'read' },
+  { key: 'audit', label: 'Audit log', path: '/settings/audit', icon: 'history', need: 'read' },
 ];
 
-function dash() { return h('span', { class: 'muted', 'aria-label': 'none' }, '—'); }
+const ACCESS_RANK = { none: 0, read: 1, write: 2 };
+function mayOpen(section, access) { return ACCESS_RANK[access] >= ACCESS_RANK[section.need]; }
 
 /**
  * The settings page with its section tabs. Waits for the session, then shows
- * the section to owners/admins, or explains why it cannot.
+ * the section to those whose role allows it, or explains why it cannot.
+ * `query` (URLSearchParams) carries a section's own state, e.g. audit filters.
  */
-export function settingsView(root, { section = 'users' } = {}) {
+export function settingsView(root, { section = 'users', query = new URLSearchParams() } = {}) {
   const current = SETTINGS_SECTIONS.find((s) => s.key === section) || SETTINGS_SECTIONS[0];
   pageTitle(current.label, 'Settings');
   let destroyed = false;
@@ -33,12 +43,24 @@ export function settingsView(root, { section = 'users' } = {}) {
     body,
   );
 
-  function tabs() {
+  function tabs(sections) {
     return h('nav', { class: 'tabs', 'aria-label': 'Settings sections' },
-      SETTINGS_SECTIONS.map((s) => h('a', {
+      sections.map((s) => h('a', {
         class: 'tab', href: s.path, 'aria-current': s.key === current.key ? 'page' : null,
         dataset: { testid: `settings-tab-${s.key}` },
       }, icon(s.icon, { size: 16 }), h('span', null, s.label))));
+  }
+
+  /** On narrow screens the tab strip scrolls: keep the current tab in view. */
+  function revealCurrentTab(nav) {
+    requestAnimationFrame(() => {
+      const tab = nav.querySelector('[aria-current="page"]');
+      if (!tab || nav.scrollWidth <= nav.clientWidth) return;
+      const n = nav.getBoundingClientRect();
+      const t = tab.getBoundingClientRect();
+      if (t.right > n.right) nav.scrollLeft += t.right - n.right + 8;
+      else if (t.left < n.left) nav.scrollLeft -= n.left - t.left + 8;
+    });
   }
 
   function show(state) {
@@ -46,17 +68,28 @@ export function settingsView(root, { section = 'users' } = {}) {
     child?.destroy?.();
     child = null;
     const { status, user } = state;
-    if (status === 'signed-in' && session.isAdmin(user)) {
+    const access = status === 'signed-in' ? session.settingsAccess(user) : 'none';
+    const open = SETTINGS_SECTIONS.filter((s) => mayOpen(s, access));
+    if (status === 'signed-in' && open.includes(current)) {
       const section_ = h('section', { class: 'settings-section', 'aria-labelledby': `settings-${current.key}-title` });
-      mount(body, tabs(), section_);
-      child = current.key === 'outbox' ? outboxSection(section_) : usersSection(section_, user);
+      const nav = tabs(open);
+      mount(body, nav, section_);
+      revealCurrentTab(nav);
+      const canWrite = access === 'write';
+      if (current.key === 'outbox') child = outboxSection(section_);
+      else if (current.key === 'api-keys') child = apiKeysSection(section_, { canWrite });
+      else if (current.key === 'audit') child = auditSection(section_, { query });
+      else child = usersSection(section_, user);
     } else if (status === 'signed-in') {
-      mount(body, emptyState({
+      mount(body, open.length ? tabs(open) : null, emptyState({
         testid: 'settings-need-admin',
         iconName: 'lock',
         title: 'You need an admin for this',
-        text: `You are signed in as ${user.email || session.userDisplayName(user)} with the ${session.roleLabel(user.role)} role. Users, roles and workspace settings are managed by owners and admins; ask one of them for changes.`,
-        actions: [h('a', { class: 'btn', href: '/contacts' }, 'Go to contacts')],
+        text: `You are signed in as ${user.email || session.userDisplayName(user)} with the ${session.roleLabel(user.role)} role. Users, roles and workspace settings are managed by owners and admins; ask one of them for changes.${open.length ? ` You can look at ${open.map((s) => s.label.replace(/^Audit/, 'the audit')).join(' and ')}.` : ''}`,
+        actions: [
+          open.length ? h('a', { class: 'btn', href: open[0].path }, `Go to ${open[0].label}`) : null,
+          h('a', { class: 'btn', href: '/contacts' }, 'Go to contacts'),
+        ].filter(Boolean),
       }));
     } else if (status === 'signed-out') {
       const next = encodeURIComponent(location.pathname + location.search);
@@ -92,38 +125,6 @@ export function settingsView(root, { section = 'users' } = {}) {
     kind: 'settings',
     destroy() { destroyed = true; child?.destroy?.(); },
   };
-}
-
-/** Shown when an API call answers 403 although the session said admin. */
-function forbiddenState(err) {
-  return emptyState({
-    testid: 'settings-need-admin',
-    iconName: 'lock',
-    title: 'You need an admin for this',
-    text: err?.detail && err.detail !== err.title ? err.detail : 'Your role does not allow this. Ask an owner or admin of this workspace.',
-  });
-}
-
-function sectionHeader(id, title, sub, actions) {
-  return h('div', { class: 'section-header' },
-    h('div', null,
-      h('h2', { id, class: 'section-title' }, title),
-      sub ? h('p', { class: 'page-sub', role: 'status', 'aria-live': 'polite' }, sub) : null),
-    actions ? h('div', { class: 'page-actions' }, actions) : null);
-}
-
-function inlineError(err, retry) {
-  return h('div', { class: 'inline-error', role: 'alert' },
-    icon('alert'),
-    h('div', null,
-      h('strong', null, err.title || 'Could not load'), ' ',
-      h('span', null, err.detail || err.message),
-      err.requestId ? h('span', { class: 'muted' }, ` (request ${err.requestId})`) : null),
-    h('button', { type: 'button', class: 'btn btn-sm', onclick: retry }, 'Retry'));
-}
-
-function badge(text, kind, testid) {
-  return h('span', { class: ['badge', kind && `badge-${kind}`], dataset: { testid } }, text);
 }
 
 const STATE_LABELS = { invited: 'Invited', active: 'Active', deactivated: 'Deactivated' };
@@ -300,40 +301,6 @@ function usersSection(root, me) {
   load();
 
   return { destroy() { controller.abort(); } };
-}
-
-/** A confirm dialog whose confirm button runs `run()` (busy while it does). */
-function confirmDialog({ title, text, confirmLabel, workingLabel, testid, run }) {
-  const error = errorBox('confirm-error');
-  const confirm = h('button', { type: 'submit', class: 'btn btn-danger', dataset: { testid } }, confirmLabel);
-  const form = h('form', { class: 'dialog-form', method: 'dialog' },
-    h('header', { class: 'dialog-header' },
-      h('h2', { id: 'confirm-title' }, title),
-      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => dialog.close('cancel') }, icon('x'))),
-    h('div', { class: 'dialog-body' }, error, h('p', null, text)),
-    h('footer', { class: 'dialog-footer' },
-      h('button', { type: 'button', class: 'btn', autofocus: true, dataset: { testid: 'confirm-cancel' }, onclick: () => dialog.close('cancel') }, 'Cancel'),
-      confirm));
-  const dialog = h('dialog', { class: 'dialog confirm-dialog', role: 'alertdialog', 'aria-labelledby': 'confirm-title', dataset: { testid: 'confirm-dialog' } }, form);
-  let running = false;
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
-    if (running) return;
-    running = true;
-    busy(confirm, true, { idle: confirmLabel, working: workingLabel });
-    try {
-      await run();
-      dialog.close('confirmed');
-    } catch (err) {
-      running = false;
-      busy(confirm, false, { idle: confirmLabel, working: workingLabel });
-      error.hidden = false;
-      mount(error, icon('alert'), h('div', null, h('strong', null, err.title || 'Something went wrong'), ' ', err.detail || err.message,
-        err.requestId ? h('div', { class: 'muted' }, `Request ID ${err.requestId}`) : null));
-    }
-  });
-  openModal(dialog);
-  return dialog;
 }
 
 /** The "Invite user" dialog; onInvited(user) after the server created it. */

@@ -91,6 +91,8 @@ const ICONS = {
   eyeOff: 'M3 3l18 18M10.6 5.1A10 10 0 0 1 12 5c6.5 0 10 7 10 7a17 17 0 0 1-2.6 3.5M6.6 6.6A17 17 0 0 0 2 12s3.5 7 10 7a9.8 9.8 0 0 0 5.4-1.6M9.9 9.9a3 3 0 0 0 4.2 4.2',
   inbox: 'M3 13l2.5-7.5A1 1 0 0 1 6.4 5h11.2a1 1 0 0 1 .9.5L21 13M3 13v5a1 1 0 0 0 1 1h16a1 1 0 0 0 1-1v-5M3 13h5l1.5 3h5l1.5-3h5',
   shield: 'M12 3l8 3v6c0 4.5-3.4 8-8 9-4.6-1-8-4.5-8-9V6z',
+  key: 'M8 20a4.5 4.5 0 1 0 0-9 4.5 4.5 0 0 0 0 9M11.2 12.3 20 3.5M16.5 7l2.5 2.5M14 9.5l2 2',
+  history: 'M3.5 12a8.5 8.5 0 1 0 2.5-6L3.5 8.5M3.5 4v4.5H8M12 7.5V12l3 2',
 };
 
 export function icon(name, { size = 16, label } = {}) {
@@ -284,8 +286,10 @@ export function openModal(dialog, { onClose } = {}) {
     if (opener && opener.isConnected && typeof opener.focus === 'function') opener.focus();
   }, { once: true });
   // Click on the backdrop (outside the dialog box) closes it.
+  // (Not while it shows something that must not be lost by a stray click,
+  // marked with data-keep-open, e.g. a token shown only once.)
   dialog.addEventListener('mousedown', (e) => {
-    if (e.target !== dialog) return;
+    if (e.target !== dialog || dialog.hasAttribute('data-keep-open')) return;
     const r = dialog.getBoundingClientRect();
     const inside = e.clientX >= r.left && e.clientX <= r.right && e.clientY >= r.top && e.clientY <= r.bottom;
     if (!inside) dialog.close('dismiss');

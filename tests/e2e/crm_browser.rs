@@ -163,3 +163,42 @@ fn sign_in_invite_accept_and_sign_out() {
     let mut sam = Client::new(h.addr, "demo");
     assert_eq!(sam.sign_in("sam@demo.example", "sam's browser passphrase").status, 200);
 }
+
+/// An admin makes an API key in the app, the key works once copied, and the
+/// audit log shows what it did, with the change itself.
+#[test]
+fn api_key_and_audit_log_in_the_browser() {
+    let (h, _) = crm_with_contacts("browser-keys", 1);
+    let base = format!("http://demo.localhost:{}", h.addr.port());
+    let b = Browser::start(1280, 800, false);
+    sign_in(&b, &base, "owner@demo.example", OWNER_PASSWORD);
+
+    b.goto(&format!("{base}/settings/api-keys"));
+    b.click(&b.find("[data-testid=new-api-key]"));
+    b.type_text(&b.find("[data-testid=api-key-name]"), "ERP sync");
+    b.js("const s = document.querySelector('[data-testid=api-key-scope-contacts]'); s.value = 'write'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    b.click(&b.find("[data-testid=create-api-key]"));
+    let token = b.text(&b.find("[data-testid=api-key-token-value]"));
+    assert!(token.starts_with("ek_"), "{token}");
+    b.screenshot("api-key-created");
+    b.click(&b.find("[data-testid=api-key-token-done]"));
+    b.wait_count("[data-testid=api-key-row]", 1);
+
+    let r = h.request(
+        "POST",
+        "demo.localhost",
+        "/api/v1/contacts",
+        &[("authorization", &format!("Bearer {token}")), ("content-type", "application/json")],
+        br#"{"first_name":"Via","last_name":"Key"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+
+    b.goto(&format!("{base}/settings/audit?entity=contact"));
+    b.wait_count("[data-testid=audit-row]", 2);
+    let first = b.js("return document.querySelector('[data-testid=audit-row]').innerText");
+    assert!(first.as_str().unwrap_or("").contains("apikey:"), "newest change by the key: {first}");
+    b.click(&b.find("[data-testid=audit-toggle]"));
+    let diff = b.text(&b.find("[data-testid=audit-diff]"));
+    assert!(diff.contains("Via"), "{diff}");
+    b.screenshot("audit-log");
+}
