@@ -51,9 +51,13 @@ impl Conn {
         }
         head.push_str("\r\n");
         let stream = self.reader.get_mut();
-        stream.write_all(head.as_bytes())?;
-        stream.write_all(body)?;
-        read_response(&mut self.reader, method == "HEAD")
+        let sent = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(body));
+        // A server may answer before reading the whole body (413 on Content-Length)
+        // and close: the answer is still there to read.
+        match (sent, read_response(&mut self.reader, method == "HEAD")) {
+            (_, Ok(r)) => Ok(r),
+            (Err(e), Err(_)) | (Ok(()), Err(e)) => Err(e),
+        }
     }
 }
 
