@@ -24,6 +24,9 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::{WasiBody, WasiHttpCtx, WasiHttpView};
 
+/// Plan limits the host binds per tenant (see `App::tenant_bindings`).
+pub const PLAN_VARIABLES: [&str; 2] = ["plan_max_users", "plan_max_records"];
+
 /// Bytes of each linear memory kept resident between instances.
 const KEEP_RESIDENT: usize = 2 << 20;
 
@@ -141,7 +144,11 @@ impl App {
         let per_tenant = opts.tenants_dir.is_some();
         factors::key_value::validate(&manifest, &rc, per_tenant)?;
         factors::sqlite::validate(&manifest, &rc, per_tenant)?;
-        let bound: Vec<&str> = if per_tenant { vec![opts.tenant_variable.as_str()] } else { vec![] };
+        let mut bound: Vec<&str> = vec![];
+        if per_tenant {
+            bound.push(opts.tenant_variable.as_str());
+            bound.extend(PLAN_VARIABLES);
+        }
         let variables = AppVariables::load(&manifest, |k| std::env::var(k).ok(), &bound)?;
 
         let engine = engine(&opts)?;
@@ -294,6 +301,24 @@ impl App {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
         Ok(store)
+    }
+
+    /// Variables the host binds per request from the tenant's record, when the app
+    /// declares them: what a per-tenant Spin deployment would set as
+    /// `SPIN_VARIABLE_*` (its id and its plan's limits).
+    pub fn tenant_bindings(&self, rec: Option<&crate::tenants::TenantRecord>) -> Vec<(String, String)> {
+        let plan = rec.and_then(|r| crate::tenants::plan(&r.plan));
+        let values = [
+            (self.opts.tenant_variable.as_str(), rec.map(|r| r.name.clone()).unwrap_or_default()),
+            ("plan_max_users", plan.map(|p| p.max_users.to_string()).unwrap_or_default()),
+            ("plan_max_records", plan.map(|p| p.max_records.to_string()).unwrap_or_default()),
+        ];
+        values
+            .into_iter()
+            .filter(|(name, value)| !value.is_empty() || *name == self.opts.tenant_variable)
+            .filter(|(name, _)| self.manifest.variables.contains_key(*name))
+            .map(|(n, v)| (n.to_string(), v))
+            .collect()
     }
 
     /// The storage a request for `tenant` is bound to.

@@ -100,7 +100,7 @@ async fn provision_owner(op: &Operator, tenant: &str, email: &str, name: &str) -
     let call = crate::state::CallContext {
         request_id: format!("provision-{tenant}"),
         scope: Arc::new(app.scope_for(Some(tenant))),
-        bound_variables: vec![(app.opts.tenant_variable.clone(), tenant.to_string())],
+        bound_variables: app.tenant_bindings(tenants::get(&op.server.tenancy.as_ref().map(|t| t.dir.clone()).unwrap_or_default(), tenant).ok().flatten().as_ref()),
         depth: 0,
         deadline: std::time::Instant::now() + app.opts.request_timeout,
     };

@@ -88,9 +88,14 @@ impl Server {
             .or_else(|| req.uri().authority().map(|a| a.as_str()))
             .unwrap_or("localhost")
             .to_string();
+        let mut record = None;
         let tenant = match self.tenancy.as_ref().map(|t| t.resolve(&host)) {
             None | Some(Resolution::Unknown) => None,
-            Some(Resolution::Active(rec)) => Some(rec.name),
+            Some(Resolution::Active(rec)) => {
+                let name = rec.name.clone();
+                record = Some(rec);
+                Some(name)
+            }
             Some(Resolution::Suspended(name)) => {
                 let r = problem(StatusCode::FORBIDDEN, "tenant-suspended", "This workspace is suspended. Contact your administrator.", &rid);
                 self.log(&rid, &req, Some(&name), None, 403, started, None);
@@ -137,10 +142,7 @@ impl Server {
         }
         set("x-request-id", &rid);
         // wasi:http needs an absolute URI authority; a relative one gets the Host header.
-        let mut bound = Vec::new();
-        if self.tenancy.is_some() && self.app.manifest.variables.contains_key(&self.app.opts.tenant_variable) {
-            bound.push((self.app.opts.tenant_variable.clone(), tenant.clone().unwrap_or_default()));
-        }
+        let bound = if self.tenancy.is_some() { self.app.tenant_bindings(record.as_ref()) } else { Vec::new() };
         let call = CallContext {
             request_id: rid.clone(),
             scope: Arc::new(self.app.scope_for(tenant.as_deref())),

@@ -229,3 +229,21 @@ fn every_role_against_every_area() {
         }
     }
 }
+
+#[test]
+fn the_plan_limits_users() {
+    let h = start("identity-plan");
+    let invite = h.provision("small", "trial"); // trial: 3 users
+    let mut owner = Client::new(h.addr, "small");
+    assert_eq!(owner.accept(&invite, "Olive", "a long owner passphrase").status, 200);
+    for who in ["a", "b"] {
+        let r = owner.post_json("/api/v1/users/invitations", &json!({"email": format!("{who}@small.example"), "role": "sales"}));
+        assert_eq!(r.status, 201, "{}", r.text());
+    }
+    let r = owner.post_json("/api/v1/users/invitations", &json!({"email": "c@small.example", "role": "sales"}));
+    assert_eq!(r.status, 403);
+    assert_eq!(json(&r)["type"], "https://edge-crm.dev/problems/plan-limit");
+    // An upgrade applies at once.
+    assert_eq!(h.operator("PUT", "/v1/tenants/small/plan", r#"{"plan":"standard"}"#).status, 200);
+    assert_eq!(owner.post_json("/api/v1/users/invitations", &json!({"email": "c@small.example", "role": "sales"})).status, 201);
+}

@@ -347,6 +347,15 @@ fn invite(ctx: &Ctx) -> Result<Reply, Problem> {
         return Err(Problem::validation(errors));
     }
     let db = store::open().map_err(internal)?;
+    let max_users: i64 = spin_sdk::variables::get("max_users").ok().and_then(|v| v.parse().ok()).unwrap_or(i64::MAX);
+    if store::count_active_users(&db).map_err(internal)? >= max_users {
+        return Err(Problem::new(
+            403,
+            "plan-limit",
+            "Plan limit reached",
+            &format!("Your plan allows {max_users} users (invited ones included). Deactivate someone or upgrade the plan."),
+        ));
+    }
     let (user, _) = invite_user(&db, ctx, &s.user_id, &email, body.name.trim(), role.unwrap_or(Role::ReadOnly))?;
     Ok(Reply::json(201, &user).with_header("location", format!("/api/v1/users/{}", user.id)))
 }

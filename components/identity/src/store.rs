@@ -332,10 +332,6 @@ pub fn key_by_id(db: &Connection, id: &str) -> Result<Option<ApiKey>> {
     Ok(keys(db.execute(&format!("SELECT {KEY_COLS} FROM api_keys WHERE id = ?"), &[Value::Text(id.into())])?).into_iter().next())
 }
 
-pub fn key_by_digest(db: &Connection, digest: &str) -> Result<Option<ApiKey>> {
-    Ok(keys(db.execute(&format!("SELECT {KEY_COLS} FROM api_keys WHERE digest = ?"), &[Value::Text(digest.into())])?).into_iter().next())
-}
-
 pub fn insert_key(db: &Connection, k: &ApiKey) -> Result<()> {
     db.execute(
         "INSERT INTO api_keys (id, name, scopes, digest, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)",
