@@ -1,69 +1,13 @@
 //! SQLite access for contacts: migrations on first use, keyset-paged lists,
 //! and inserts that append their change event in the same transaction.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use contacts_domain::{schema, Contact, ListQuery, NewContact};
+use edge_sqlite::now;
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 pub fn open() -> Result<Connection> {
-    let db = Connection::open_default().context("open database")?;
-    migrate(&db)?;
-    Ok(db)
-}
-
-fn current_version(db: &Connection) -> Result<i64> {
-    let r = db.execute(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?",
-        &[Value::Text(schema::COMPONENT.into())],
-    )?;
-    Ok(r.rows.first().and_then(|row| row.get::<i64>(0)).unwrap_or(0))
-}
-
-fn migrate(db: &Connection) -> Result<()> {
-    let current = match current_version(db) {
-        Ok(v) => v,
-        Err(_) => {
-            db.execute(schema::CREATE_MIGRATIONS_TABLE, &[])?;
-            current_version(db)?
-        }
-    };
-    if current >= schema::latest() {
-        return Ok(());
-    }
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    let result = (|| -> Result<()> {
-        // Another request may have migrated while we waited for the write lock.
-        let current = current_version(db)?;
-        for (version, statements) in schema::pending(current) {
-            for s in *statements {
-                db.execute(s, &[]).with_context(|| format!("migration {version}"))?;
-            }
-            db.execute(
-                "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
-                &[Value::Text(schema::COMPONENT.into()), Value::Integer(*version), Value::Text(now())],
-            )?;
-        }
-        Ok(())
-    })();
-    finish(db, result)
-}
-
-/// COMMIT on success, ROLLBACK on failure.
-fn finish<T>(db: &Connection, result: Result<T>) -> Result<T> {
-    match result {
-        Ok(v) => {
-            db.execute("COMMIT", &[])?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = db.execute("ROLLBACK", &[]);
-            Err(e)
-        }
-    }
-}
-
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    edge_sqlite::open(schema::COMPONENT, schema::MIGRATIONS)
 }
 
 fn new_id() -> String {
@@ -136,8 +80,7 @@ pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&
         updated_at: now.clone(),
         version: 1,
     };
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    let result = (|| -> Result<Contact> {
+    let result = edge_sqlite::tx(db, || -> Result<Contact> {
         // Under the write lock: ids stay in creation order even within a millisecond.
         let last = db.execute("SELECT MAX(id) FROM contacts", &[])?;
         let last = last.rows.first().and_then(|r| r.get::<&str>(0));
@@ -169,6 +112,6 @@ pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&
             ],
         )?;
         Ok(contact)
-    })();
-    finish(db, result)
+    });
+    result
 }

@@ -1,14 +1,14 @@
 //! The identity component's tables: users, one-time tokens (invitations and
 //! password resets), the outbox, and its change events.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use identity_domain::Role;
 use serde::Serialize;
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 pub const COMPONENT: &str = "identity";
 
-const MIGRATIONS: &[(i64, &[&str])] = &[(
+const MIGRATIONS: edge_sqlite::Migrations = &[(
     1,
     &[
         "CREATE TABLE users (
@@ -45,64 +45,12 @@ const MIGRATIONS: &[(i64, &[&str])] = &[(
 )];
 
 pub fn open() -> Result<Connection> {
-    let db = Connection::open_default().context("open database")?;
-    migrate(&db)?;
-    Ok(db)
+    edge_sqlite::open(COMPONENT, MIGRATIONS)
 }
 
-fn version(db: &Connection) -> Result<i64> {
-    let r = db.execute(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?",
-        &[Value::Text(COMPONENT.into())],
-    )?;
-    Ok(r.rows.first().and_then(|row| row.get::<i64>(0)).unwrap_or(0))
-}
+pub use edge_sqlite::tx;
 
-fn migrate(db: &Connection) -> Result<()> {
-    let current = match version(db) {
-        Ok(v) => v,
-        Err(_) => {
-            db.execute(contacts_domain::schema::CREATE_MIGRATIONS_TABLE, &[])?;
-            version(db)?
-        }
-    };
-    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
-    if current >= latest {
-        return Ok(());
-    }
-    tx(db, || {
-        let current = version(db)?;
-        for (v, statements) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
-            for s in *statements {
-                db.execute(s, &[])?;
-            }
-            db.execute(
-                "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
-                &[Value::Text(COMPONENT.into()), Value::Integer(*v), Value::Text(now())],
-            )?;
-        }
-        Ok(())
-    })
-}
-
-/// Runs `f` in a write transaction.
-pub fn tx<T>(db: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    db.execute("BEGIN IMMEDIATE", &[])?;
-    match f() {
-        Ok(v) => {
-            db.execute("COMMIT", &[])?;
-            Ok(v)
-        }
-        Err(e) => {
-            let _ = db.execute("ROLLBACK", &[]);
-            Err(e)
-        }
-    }
-}
-
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
+pub use edge_sqlite::now;
 
 pub fn unix() -> i64 {
     chrono::Utc::now().timestamp()

@@ -26,10 +26,6 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
     ],
 )];
 
-pub const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
-    component TEXT NOT NULL, version INTEGER NOT NULL, applied_at TEXT NOT NULL,
-    PRIMARY KEY (component, version))";
-
 pub fn latest() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _)| *v)
 }
