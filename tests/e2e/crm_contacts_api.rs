@@ -143,3 +143,35 @@ fn the_api_requires_a_session_and_the_right_role() {
     let r = owner.post_json("/api/v1/contacts", &json!({"first_name": "Audited"}));
     assert_eq!(r.status, 201);
 }
+
+#[test]
+fn records_have_owners_and_sales_can_be_limited_to_their_own() {
+    let (h, mut owner) = crm("contacts-owner");
+    let r = owner.post_json("/api/v1/users/invitations", &json!({"email": "sam@demo.example", "role": "sales"}));
+    assert_eq!(r.status, 201);
+    let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap().to_string();
+    let link = mail.split_whitespace().find(|w| w.contains("token=")).unwrap().to_string();
+    let mut sam = Client::new(h.addr, "demo");
+    assert_eq!(sam.accept(&link, "Sam", "sam's passphrase 1").status, 200);
+    let sam_id = json(&sam.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
+
+    let mine = json(&sam.post_json("/api/v1/contacts", &json!({"first_name": "Sam's lead"})));
+    assert_eq!(mine["owner_id"], sam_id.as_str(), "the creator owns the record");
+    let theirs = json(&owner.post_json("/api/v1/contacts", &json!({"first_name": "Owner's account"})));
+    let theirs_id = theirs["id"].as_str().unwrap();
+
+    // Default: everyone sees everything.
+    assert_eq!(json(&sam.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 2);
+    // Sales limited to their own records.
+    assert_eq!(sam.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "own"}))).status, 403, "only admins change settings");
+    let r = owner.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "own"})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let visible = json(&sam.get("/api/v1/contacts"));
+    let names: Vec<_> = visible["items"].as_array().unwrap().iter().map(|c| c["first_name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, vec!["Sam's lead"]);
+    assert_eq!(sam.get(&format!("/api/v1/contacts/{theirs_id}")).status, 404);
+    assert_eq!(json(&owner.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 2, "owners still see all");
+    assert_eq!(owner.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "everyone"}))).status, 400);
+    assert_eq!(owner.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "all"}))).status, 200);
+    assert_eq!(json(&sam.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 2);
+}

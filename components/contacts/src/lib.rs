@@ -3,7 +3,7 @@
 
 mod store;
 
-use contacts_domain::{ContactInput, ListQuery};
+use contacts_domain::{ContactInput, ListQuery, Visibility};
 use edge_http::{ids, Page, Problem, Reply};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
@@ -41,7 +41,7 @@ fn route(req: &Request, request_id: Option<&str>) -> Result<Reply, Problem> {
         (Method::Get, "") => list(req),
         (Method::Post, "") => create(req, request_id),
         (_, "") => Err(Problem::method_not_allowed("GET, POST")),
-        (Method::Get, id) => get(id.trim_start_matches('/')),
+        (Method::Get, id) => get(req, id.trim_start_matches('/')),
         (_, _) => Err(Problem::method_not_allowed("GET")),
     }
 }
@@ -50,22 +50,27 @@ fn db_error(e: impl std::fmt::Display) -> Problem {
     Problem::internal(&format!("storage error: {e}"))
 }
 
+/// What the caller may see, from the router's trusted headers.
+fn visibility(req: &Request) -> Visibility {
+    Visibility::from_headers(header(req, "edge-visibility").as_deref(), header(req, "edge-actor").as_deref())
+}
+
 fn list(req: &Request) -> Result<Reply, Problem> {
     let q = ListQuery::parse(req.query()).map_err(Problem::validation)?;
     let db = store::open().map_err(db_error)?;
-    let mut items = store::list(&db, &q).map_err(db_error)?;
+    let mut items = store::list(&db, &q, &visibility(req)).map_err(db_error)?;
     let fetched = items.len();
     items.truncate(q.limit as usize);
     let next_cursor = q.next_cursor(fetched, items.last().map(|c| c.id.as_str()));
     Ok(Reply::json(200, &Page { items, next_cursor }))
 }
 
-fn get(id: &str) -> Result<Reply, Problem> {
+fn get(req: &Request, id: &str) -> Result<Reply, Problem> {
     if !ids::is_valid(contacts_domain::ID_PREFIX, id) {
         return Err(Problem::not_found("No contact with this id"));
     }
     let db = store::open().map_err(db_error)?;
-    match store::get(&db, id).map_err(db_error)? {
+    match store::get(&db, id, &visibility(req)).map_err(db_error)? {
         Some(c) => Ok(Reply::json(200, &c).with_header("etag", format!("\"{}\"", c.version))),
         None => Err(Problem::not_found("No contact with this id")),
     }

@@ -2,7 +2,7 @@
 //! and inserts that append their change event in the same transaction.
 
 use anyhow::Result;
-use contacts_domain::{schema, Contact, ListQuery, NewContact};
+use contacts_domain::{schema, Contact, ListQuery, NewContact, Visibility};
 use edge_sqlite::now;
 use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
@@ -17,7 +17,7 @@ fn new_id() -> String {
     edge_http::ids::new_id(contacts_domain::ID_PREFIX, chrono::Utc::now().timestamp_millis() as u64, random)
 }
 
-const COLUMNS: &str = "id, first_name, last_name, email, phone, company, created_at, updated_at, version";
+const COLUMNS: &str = "id, first_name, last_name, email, phone, company, created_at, updated_at, version, owner_id";
 
 fn text(v: &Option<String>) -> Value {
     v.as_ref().map_or(Value::Null, |s| Value::Text(s.clone()))
@@ -36,15 +36,20 @@ fn rows(r: QueryResult) -> Vec<Contact> {
             created_at: row.get::<&str>(6).unwrap_or_default().to_string(),
             updated_at: row.get::<&str>(7).unwrap_or_default().to_string(),
             version: row.get::<i64>(8).unwrap_or(1),
+            owner_id: row.get::<&str>(9).map(String::from),
         })
         .collect()
 }
 
 /// Newest first; fetches `limit + 1` rows so the caller knows if there is more.
-pub fn list(db: &Connection, q: &ListQuery) -> Result<Vec<Contact>> {
+pub fn list(db: &Connection, q: &ListQuery, vis: &Visibility) -> Result<Vec<Contact>> {
     let mut sql = format!("SELECT {COLUMNS} FROM contacts");
     let mut params = Vec::new();
     let mut conds = Vec::new();
+    if let Visibility::OwnedBy(owner) = vis {
+        conds.push("owner_id = ?");
+        params.push(Value::Text(owner.clone()));
+    }
     if let Some(after) = &q.after_id {
         conds.push("id < ?");
         params.push(Value::Text(after.clone()));
@@ -62,12 +67,16 @@ pub fn list(db: &Connection, q: &ListQuery) -> Result<Vec<Contact>> {
     Ok(rows(db.execute(&sql, &params)?))
 }
 
-pub fn get(db: &Connection, id: &str) -> Result<Option<Contact>> {
+pub fn get(db: &Connection, id: &str, vis: &Visibility) -> Result<Option<Contact>> {
     let r = db.execute(&format!("SELECT {COLUMNS} FROM contacts WHERE id = ?"), &[Value::Text(id.into())])?;
-    Ok(rows(r).into_iter().next())
+    Ok(rows(r).into_iter().next().filter(|c| match vis {
+        Visibility::All => true,
+        Visibility::OwnedBy(o) => c.owner_id.as_deref() == Some(o.as_str()),
+    }))
 }
 
 pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&str>) -> Result<Contact> {
+    let owner_id = actor.strip_prefix("user:").map(String::from);
     let now = now();
     let mut contact = Contact {
         id: new_id(),
@@ -76,6 +85,7 @@ pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&
         email: c.email.clone(),
         phone: c.phone.clone(),
         company: c.company.clone(),
+        owner_id,
         created_at: now.clone(),
         updated_at: now.clone(),
         version: 1,
@@ -86,8 +96,8 @@ pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&
         let last = last.rows.first().and_then(|r| r.get::<&str>(0));
         contact.id = edge_http::ids::monotonic(std::mem::take(&mut contact.id), last);
         db.execute(
-            "INSERT INTO contacts (id, first_name, last_name, email, phone, company, search_text, created_at, updated_at, version)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
+            "INSERT INTO contacts (id, first_name, last_name, email, phone, company, search_text, created_at, updated_at, version, owner_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
             &[
                 Value::Text(contact.id.clone()),
                 text(&c.first_name),
@@ -98,6 +108,7 @@ pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&
                 Value::Text(c.search_text()),
                 Value::Text(now.clone()),
                 Value::Text(now.clone()),
+                contact.owner_id.clone().map_or(Value::Null, Value::Text),
             ],
         )?;
         db.execute(

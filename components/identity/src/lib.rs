@@ -8,6 +8,7 @@ mod store;
 
 use edge_http::{FieldError, Problem, Reply};
 use identity_domain::session::{self, Session};
+use identity_domain::settings::{self, RecordVisibility};
 use identity_domain::{apikey, password, throttle, token, Access, Area, Role};
 use serde::Deserialize;
 use serde_json::json;
@@ -127,6 +128,8 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Post, ["api", "v1", "api-keys"]) => create_key(ctx),
         (Method::Delete, ["api", "v1", "api-keys", id]) => revoke_key(ctx, id),
         (Method::Get, ["api", "v1", "audit"]) => audit(ctx),
+        (Method::Get, ["api", "v1", "settings", "record-visibility"]) => get_visibility(ctx),
+        (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_visibility(ctx),
         // Only the host calls this (provisioning); the router never forwards /internal.
         (Method::Post, ["internal", "owner"]) => provision_owner(ctx),
         (Method::Post, ["internal", "touch"]) => touch(ctx),
@@ -608,6 +611,32 @@ fn audit(ctx: &Ctx) -> Result<Reply, Problem> {
         edge_http::ids::encode_cursor(&format!("{}|{}|{}", e["at"].as_str().unwrap_or(""), e["component"].as_str().unwrap_or(""), e["seq"]))
     });
     Ok(Reply::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+fn current_visibility() -> Result<RecordVisibility, Problem> {
+    let kv = sessions::store().map_err(internal)?;
+    Ok(kv
+        .get(settings::RECORD_VISIBILITY_KEY)
+        .map_err(internal)?
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default())
+}
+
+fn get_visibility(ctx: &Ctx) -> Result<Reply, Problem> {
+    ctx.require(Area::Settings, Access::Read)?;
+    Ok(Reply::json(200, &current_visibility()?))
+}
+
+fn put_visibility(ctx: &Ctx) -> Result<Reply, Problem> {
+    let s = ctx.require(Area::Settings, Access::Write)?;
+    let new: RecordVisibility = ctx.body()?;
+    let before = current_visibility()?;
+    let kv = sessions::store().map_err(internal)?;
+    kv.set(settings::RECORD_VISIBILITY_KEY, &serde_json::to_vec(&new).map_err(internal)?).map_err(internal)?;
+    let db = store::open().map_err(internal)?;
+    store::tx(&db, || store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "setting", "record-visibility", "changed", Some(&before), Some(&new)))
+        .map_err(internal)?;
+    Ok(Reply::json(200, &new))
 }
 
 #[cfg(test)]

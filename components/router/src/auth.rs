@@ -18,7 +18,7 @@ pub fn area_of(api_area: &str) -> Option<Area> {
     match api_area {
         "contacts" => Some(Area::Contacts),
         // Identity's own routes check the session themselves.
-        "users" | "outbox" | "api-keys" | "audit" => None,
+        "users" | "outbox" | "api-keys" | "audit" | "settings" => None,
         other => Area::parse(other),
     }
 }

@@ -10,6 +10,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("outbox", "identity"),
     ("api-keys", "identity"),
     ("audit", "identity"),
+    ("settings", "identity"),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]

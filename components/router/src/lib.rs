@@ -124,6 +124,19 @@ async fn handle(req: IncomingRequest) -> Response {
     if let Some(c) = &caller {
         out.header("edge-actor", c.actor());
         out.header("edge-role", c.role());
+        if let auth::Principal::User(s) = &c.principal {
+            // Sales may be limited to the records they own (a tenant setting).
+            if s.role == identity_domain::Role::Sales {
+                let setting: identity_domain::settings::RecordVisibility = spin_sdk::key_value::Store::open_default()
+                    .ok()
+                    .and_then(|kv| kv.get(identity_domain::settings::RECORD_VISIBILITY_KEY).ok().flatten())
+                    .and_then(|b| serde_json::from_slice(&b).ok())
+                    .unwrap_or_default();
+                if setting.scope_for(s.role) == identity_domain::settings::Scope::Own {
+                    out.header("edge-visibility", "own");
+                }
+            }
+        }
     }
     if let Some(addr) = header("spin-client-addr") {
         out.header("edge-client-addr", addr);

@@ -24,6 +24,12 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         ) STRICT",
         "CREATE INDEX contacts_events_entity ON contacts_events(entity, entity_id)",
     ],
+), (
+    2,
+    &[
+        "ALTER TABLE contacts ADD COLUMN owner_id TEXT",
+        "CREATE INDEX contacts_owner ON contacts(owner_id, id)",
+    ],
 )];
 
 pub fn latest() -> i64 {

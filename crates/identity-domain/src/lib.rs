@@ -6,6 +6,7 @@ pub mod apikey;
 pub mod password;
 pub mod roles;
 pub mod session;
+pub mod settings;
 pub mod throttle;
 pub mod token;
 

@@ -1,0 +1,49 @@
+//! Tenant-wide access settings, owned by the identity component and published
+//! read-only in the tenant's key-value store for the router.
+
+use crate::Role;
+use serde::{Deserialize, Serialize};
+
+/// KV key of the record-visibility setting (JSON `RecordVisibility`).
+pub const RECORD_VISIBILITY_KEY: &str = "setting:record-visibility";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Every record of the tenant.
+    #[default]
+    All,
+    /// Only records the user owns.
+    Own,
+}
+
+/// Whether sales users see every record or only their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RecordVisibility {
+    pub sales: Scope,
+}
+
+impl RecordVisibility {
+    /// What a role may see under this setting.
+    pub fn scope_for(&self, role: Role) -> Scope {
+        match role {
+            Role::Sales => self.sales,
+            _ => Scope::All,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_sales_is_restricted() {
+        let v = RecordVisibility { sales: Scope::Own };
+        assert_eq!(v.scope_for(Role::Sales), Scope::Own);
+        assert_eq!(v.scope_for(Role::Manager), Scope::All);
+        assert_eq!(RecordVisibility::default().scope_for(Role::Sales), Scope::All);
+        assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"sales":"own"}"#);
+    }
+}
