@@ -273,7 +273,9 @@ impl App {
 
     fn store(self: &Arc<Self>, component: &Arc<LoadedComponent>, call: CallContext) -> Result<Store<RequestState>> {
         let mut wasi = WasiCtx::builder();
-        wasi.inherit_stdout().inherit_stderr();
+        // Mounted files are local and small: reading them inline beats a hop to
+        // tokio's blocking pool (two context switches per file operation).
+        wasi.inherit_stdout().inherit_stderr().allow_blocking_current_thread(true);
         for (k, v) in &component.env {
             wasi.env(k, v);
         }
