@@ -325,6 +325,16 @@ export async function updateUser(id, fields, { signal } = {}) {
   return data;
 }
 
+export async function getRecordVisibility({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/settings/record-visibility`, { signal });
+  return data;
+}
+
+export async function setRecordVisibility(setting, { signal } = {}) {
+  const { data } = await request('PUT', `${API_BASE}/settings/record-visibility`, { body: setting, signal });
+  return data;
+}
+
 export async function deactivateUser(id, { signal } = {}) {
   const { data } = await request('POST', `${API_BASE}/users/${encodeURIComponent(id)}/deactivate`, { signal });
   return data;

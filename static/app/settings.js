@@ -136,6 +136,33 @@ function stateBadge(state) {
 // ---------------------------------------------------------------------------
 // Users
 
+/** Whether sales users see every record or only the ones they own. */
+function visibilityControl() {
+  const select = h('select', {
+    id: 'record-visibility-sales', class: 'select-sm', dataset: { testid: 'record-visibility-sales' }, disabled: true,
+  },
+  h('option', { value: 'all' }, 'All records'),
+  h('option', { value: 'own' }, 'Only records they own'));
+  api.getRecordVisibility()
+    .then((v) => { select.value = v?.sales === 'own' ? 'own' : 'all'; select.disabled = false; })
+    .catch(() => { /* read-only roles see the default */ });
+  select.addEventListener('change', async () => {
+    select.disabled = true;
+    try {
+      await api.setRecordVisibility({ sales: select.value });
+      toast(select.value === 'own' ? 'Sales users now see only the records they own.' : 'Sales users now see all records.', { kind: 'success', title: 'Record visibility saved' });
+    } catch (err) {
+      toastError(err);
+    } finally {
+      select.disabled = false;
+    }
+  });
+  return h('div', { class: 'settings-inline-setting' },
+    h('label', { for: 'record-visibility-sales' }, 'Sales users see'),
+    select,
+    h('p', { class: 'muted' }, 'Owners, admins and managers always see every record. A record belongs to the person who created it.'));
+}
+
 function usersSection(root, me) {
   const controller = new AbortController();
   const users = new Map();
@@ -165,6 +192,7 @@ function usersSection(root, me) {
     sectionHeader('settings-users-title', 'Users', status, inviteButton),
     errorSlot,
     tableWrap,
+    visibilityControl(),
   );
 
   function update() {

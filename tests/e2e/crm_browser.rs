@@ -116,6 +116,9 @@ fn sign_in_invite_accept_and_sign_out() {
     b.js("const s = document.querySelector('[data-testid=invite-role]'); s.value = 'sales'; s.dispatchEvent(new Event('change', {bubbles: true}));");
     b.click(&b.find("[data-testid=send-invite]"));
     b.wait_count("[data-testid=user-row]", 2);
+    // Limit sales users to their own records.
+    b.js("const s = document.querySelector('[data-testid=record-visibility-sales]'); s.value = 'own'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    b.find("[data-testid=toast][data-kind=success]");
     b.screenshot("settings-users");
 
     // The invitation is in the outbox (no mail provider locally).
@@ -138,6 +141,7 @@ fn sign_in_invite_accept_and_sign_out() {
     let sams = {
         let mut owner = Client::new(h.addr, "demo");
         assert_eq!(owner.sign_in("owner@demo.example", OWNER_PASSWORD).status, 200);
+        assert_eq!(json(&owner.get("/api/v1/settings/record-visibility"))["sales"], "own", "set from the settings page");
         let items = json(&owner.get("/api/v1/outbox"));
         let body = items["items"].as_array().unwrap().iter().find(|m| m["to"] == "sam@demo.example").unwrap()["body_text"].as_str().unwrap().to_string();
         body.split_whitespace().find(|w| w.contains("accept-invite?token=")).unwrap().to_string()
