@@ -171,7 +171,7 @@ impl App {
                 Arc::new(LoadedComponent {
                     def: def.clone(),
                     pre,
-                    policy: Arc::new(OutboundPolicy::new(&def.allowed_outbound_hosts)?),
+                    policy: Arc::new(outbound_policy(def, &variables)?),
                     mounts,
                     env: def.environment.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
                 }),
@@ -331,6 +331,19 @@ impl App {
             (Some(_), None) => StorageScope::Unbound,
         }
     }
+}
+
+/// A component's outbound policy, with templated entries rendered from app
+/// variables; an entry that renders empty (feature not configured) allows nothing.
+fn outbound_policy(def: &ComponentDef, vars: &AppVariables) -> Result<OutboundPolicy> {
+    let mut entries = Vec::new();
+    for e in &def.allowed_outbound_hosts {
+        let rendered = if e.contains("{{") { vars.render_app(e)? } else { e.clone() };
+        if !rendered.trim().is_empty() {
+            entries.push(rendered);
+        }
+    }
+    OutboundPolicy::new(&entries).with_context(|| format!("component `{}`: allowed_outbound_hosts", def.id))
 }
 
 /// Headers only the host may set.

@@ -216,6 +216,15 @@ impl AppManifest {
                 check_label(label).with_context(|| field("key_value_stores/sqlite_databases"))?;
             }
             for host in &rc.allowed_outbound_hosts {
+                if host.contains("{{") {
+                    // Resolved from app variables at load (as Spin does); checked then.
+                    for referenced in crate::variables::template_refs(host).with_context(|| field("allowed_outbound_hosts"))? {
+                        if !raw.variables.contains_key(&referenced) {
+                            bail!("{}: `{host}` refers to `{referenced}`, which is not declared in [variables]", field("allowed_outbound_hosts"));
+                        }
+                    }
+                    continue;
+                }
                 crate::outbound::AllowedHost::parse(host)
                     .with_context(|| field("allowed_outbound_hosts"))?;
             }
@@ -388,6 +397,11 @@ sqlite_databases = ["default"]
         let bad = GOOD.replace("{{ greeting }}", "{{ missing }}");
         let e = format!("{:#}", parse(&bad).unwrap_err());
         assert!(e.contains("component.router.variables") && e.contains("missing"), "{e}");
+
+        let bad = GOOD.replace(r#""http://*.spin.internal""#, r#""https://{{ nope }}""#);
+        let e = format!("{:#}", parse(&bad).unwrap_err());
+        assert!(e.contains("allowed_outbound_hosts") && e.contains("nope"), "{e}");
+        assert!(parse(&GOOD.replace(r#""http://*.spin.internal""#, r#""https://{{ greeting }}""#)).is_ok());
 
         let bad = GOOD.replace(r#""http://*.spin.internal""#, r#""*.spin.internal""#);
         let e = format!("{:#}", parse(&bad).unwrap_err());

@@ -97,6 +97,19 @@ impl AppVariables {
         Ok(Arc::new(AppVariables { values, components }))
     }
 
+    /// Renders a template over app-level values (for manifest fields such as
+    /// `allowed_outbound_hosts`, resolved once at load).
+    pub fn render_app(&self, template: &str) -> Result<String> {
+        let mut out = String::new();
+        for part in parse_template(template)? {
+            match part {
+                Part::Lit(l) => out.push_str(&l),
+                Part::Var(v) => out.push_str(self.values.get(&v).map(String::as_str).unwrap_or("")),
+            }
+        }
+        Ok(out)
+    }
+
     /// The value of a component's variable, with `overrides` (per-request bindings) first.
     pub fn get(
         &self,
@@ -193,6 +206,13 @@ variables = { message = "{{ greeting }}, {{ tenant_id }}!", key = "{{api_key}}" 
     fn missing_required_variable_fails_at_load() {
         let e = AppVariables::load(&manifest(), |_| None, &[]).unwrap_err().to_string();
         assert!(e.contains("api_key") && e.contains("SPIN_VARIABLE_API_KEY"), "{e}");
+    }
+
+    #[test]
+    fn app_templates_render_from_app_values() {
+        let vars = AppVariables::load(&manifest(), |k| (k == "SPIN_VARIABLE_API_KEY").then(|| "k".into()), &[]).unwrap();
+        assert_eq!(vars.render_app("https://{{ greeting }}.example").unwrap(), "https://hello.example");
+        assert_eq!(vars.render_app("{{ tenant_id }}").unwrap(), "");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! HTTP adapter over `identity-domain`; sessions live in the tenant's key-value
 //! store, everything else in its SQLite database.
 
+mod mail;
 mod sessions;
 mod store;
 
@@ -261,6 +262,7 @@ fn request_reset(ctx: &Ctx) -> Result<Reply, Problem> {
             )
         })
         .map_err(internal)?;
+        mail::deliver_queued(&db);
     }
     // The same answer either way: the endpoint does not reveal who has an account.
     Ok(Reply { status: 202, headers: vec![], body: vec![] })
@@ -360,6 +362,7 @@ fn invite(ctx: &Ctx) -> Result<Reply, Problem> {
         ));
     }
     let (user, _) = invite_user(&db, ctx, &s.user_id, &email, body.name.trim(), role.unwrap_or(Role::ReadOnly))?;
+    mail::deliver_queued(&db);
     Ok(Reply::json(201, &user).with_header("location", format!("/api/v1/users/{}", user.id)))
 }
 
@@ -464,6 +467,7 @@ fn provision_owner(ctx: &Ctx) -> Result<Reply, Problem> {
         return Err(Problem::new(409, "already-provisioned", "Conflict", "This tenant already has users"));
     }
     let (user, link) = invite_user(&db, ctx, "operator", &email, body.name.trim(), Role::Owner)?;
+    mail::deliver_queued(&db);
     Ok(Reply::json(201, &json!({ "user": user, "invitation_url": link })))
 }
 

@@ -42,6 +42,14 @@ const MIGRATIONS: edge_sqlite::Migrations = &[(
         ) STRICT",
         "CREATE INDEX identity_events_at ON identity_events(at)",
     ],
+), (
+    3,
+    &[
+        "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE outbox ADD COLUMN last_error TEXT",
+        "ALTER TABLE outbox ADD COLUMN sent_at TEXT",
+        "CREATE INDEX outbox_status ON outbox(status, id)",
+    ],
 )];
 
 pub fn open() -> Result<Connection> {
@@ -205,10 +213,30 @@ pub fn use_token(db: &Connection, digest: &str, kind: &str) -> Result<Option<Str
     Ok(r.rows.first().and_then(|row| row.get::<&str>(0)).map(String::from))
 }
 
+/// Queues an email in the caller's transaction: `queued` for the mail provider
+/// when one is configured, otherwise `captured` (kept for operators to read).
 pub fn send_email(db: &Connection, to: &str, subject: &str, body: &str) -> Result<()> {
+    let status = if crate::mail::Provider::configured().is_some() { "queued" } else { "captured" };
     db.execute(
-        "INSERT INTO outbox (id, to_addr, subject, body_text, created_at, status) VALUES (?, ?, ?, ?, ?, 'captured')",
-        &[Value::Text(new_id("m")), Value::Text(to.into()), Value::Text(subject.into()), Value::Text(body.into()), Value::Text(now())],
+        "INSERT INTO outbox (id, to_addr, subject, body_text, created_at, status) VALUES (?, ?, ?, ?, ?, ?)",
+        &[Value::Text(new_id("m")), Value::Text(to.into()), Value::Text(subject.into()), Value::Text(body.into()), Value::Text(now()), Value::Text(status.into())],
+    )?;
+    Ok(())
+}
+
+/// Queued mail, oldest first.
+pub fn queued_mail(db: &Connection, limit: i64) -> Result<Vec<OutboxItem>> {
+    let r = db.execute(
+        "SELECT id, to_addr, subject, body_text, created_at, status FROM outbox WHERE status = 'queued' ORDER BY id LIMIT ?",
+        &[Value::Integer(limit)],
+    )?;
+    Ok(outbox_rows(r))
+}
+
+pub fn mark_mail(db: &Connection, id: &str, status: &str, error: Option<&str>) -> Result<()> {
+    db.execute(
+        "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, sent_at = CASE WHEN ? = 'sent' THEN ? ELSE sent_at END WHERE id = ?",
+        &[Value::Text(status.into()), error.map_or(Value::Null, |e| Value::Text(e.into())), Value::Text(status.into()), Value::Text(now()), Value::Text(id.into())],
     )?;
     Ok(())
 }
@@ -221,14 +249,19 @@ pub struct OutboxItem {
     pub body_text: String,
     pub created_at: String,
     pub status: String,
+    pub last_error: Option<String>,
 }
 
 pub fn outbox(db: &Connection, limit: i64) -> Result<Vec<OutboxItem>> {
     let r = db.execute(
-        "SELECT id, to_addr, subject, body_text, created_at, status FROM outbox ORDER BY id DESC LIMIT ?",
+        "SELECT id, to_addr, subject, body_text, created_at, status, last_error FROM outbox ORDER BY id DESC LIMIT ?",
         &[Value::Integer(limit)],
     )?;
-    Ok(r.rows
+    Ok(outbox_rows(r))
+}
+
+fn outbox_rows(r: QueryResult) -> Vec<OutboxItem> {
+    r.rows
         .iter()
         .map(|row| OutboxItem {
             id: row.get::<&str>(0).unwrap_or_default().into(),
@@ -237,8 +270,9 @@ pub fn outbox(db: &Connection, limit: i64) -> Result<Vec<OutboxItem>> {
             body_text: row.get::<&str>(3).unwrap_or_default().into(),
             created_at: row.get::<&str>(4).unwrap_or_default().into(),
             status: row.get::<&str>(5).unwrap_or_default().into(),
+            last_error: row.get::<&str>(6).map(String::from),
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
