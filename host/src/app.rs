@@ -309,7 +309,7 @@ impl App {
     /// declares them: what a per-tenant Spin deployment would set as
     /// `SPIN_VARIABLE_*` (its id and its plan's limits).
     pub fn tenant_bindings(&self, rec: Option<&crate::tenants::TenantRecord>) -> Vec<(String, String)> {
-        let plan = rec.and_then(|r| crate::tenants::plan(&r.plan));
+        let plan = rec.and_then(|r| r.effective_plan());
         let values = [
             (self.opts.tenant_variable.as_str(), rec.map(|r| r.name.clone()).unwrap_or_default()),
             ("plan_max_users", plan.map(|p| p.max_users.to_string()).unwrap_or_default()),

@@ -210,6 +210,13 @@ impl Operator {
                     this.server.forget_tenant(name);
                     Ok(reply(StatusCode::OK, to_json(&rec)))
                 }
+                (&Method::PUT, ["v1", "tenants", name, "limits"]) => {
+                    let l: tenants::Limits = serde_json::from_slice(&body)
+                        .map_err(|e| problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string()))?;
+                    let rec = tenants::set_limits(&dir, name, l).map_err(fail)?;
+                    this.server.forget_tenant(name);
+                    Ok(reply(StatusCode::OK, to_json(&rec)))
+                }
                 (&Method::POST, ["v1", "tenants", name, "export"]) => {
                     let out = tenants::export(&dir, name, &this.exports_dir).map_err(fail)?;
                     Ok(reply(StatusCode::CREATED, serde_json::json!({ "path": out })))

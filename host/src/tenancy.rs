@@ -128,7 +128,7 @@ impl Tenancy {
         if rec.state == TenantState::Suspended {
             return Resolution::Suspended(name);
         }
-        let per_minute = tenants::plan(&rec.plan).map_or(600, |p| p.requests_per_minute);
+        let per_minute = rec.effective_plan().map_or(600, |p| p.requests_per_minute);
         let verdict = match self.buckets.lock() {
             Ok(mut b) => b.entry(name.clone()).or_insert_with(|| Bucket::new(per_minute)).take(Instant::now()),
             Err(_) => Ok(()),

@@ -27,6 +27,39 @@ pub struct TenantRecord {
     pub created_at_unix: u64,
     #[serde(default)]
     pub updated_at_unix: u64,
+    /// Per-tenant exceptions to the plan (a negotiated deal, a support case).
+    #[serde(default, skip_serializing_if = "Limits::is_empty")]
+    pub limits: Limits,
+}
+
+#[derive(Debug, Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_users: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_records: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_minute: Option<u32>,
+}
+
+impl Limits {
+    pub fn is_empty(&self) -> bool {
+        *self == Limits::default()
+    }
+}
+
+impl TenantRecord {
+    /// The plan's limits with this tenant's exceptions applied.
+    pub fn effective_plan(&self) -> Option<Plan> {
+        let p = plan(&self.plan)?;
+        Some(Plan {
+            max_users: self.limits.max_users.unwrap_or(p.max_users),
+            max_records: self.limits.max_records.unwrap_or(p.max_records),
+            requests_per_minute: self.limits.requests_per_minute.unwrap_or(p.requests_per_minute),
+            ..p
+        })
+    }
 }
 
 /// What a plan allows. Requests/minute is enforced by the host; users and
@@ -104,6 +137,7 @@ pub fn create(dir: &Path, name: &str, display_name: &str, region: &str, plan_nam
         state: TenantState::Active,
         created_at_unix: now,
         updated_at_unix: now,
+        limits: Limits::default(),
     };
     // Written last: a tenant exists only once fully allocated.
     write_record(dir, &rec)?;
@@ -138,6 +172,14 @@ pub fn set_plan(dir: &Path, name: &str, plan_name: &str) -> Result<TenantRecord>
     }
     let mut rec = require(dir, name)?;
     rec.plan = plan_name.to_string();
+    rec.updated_at_unix = now_unix();
+    write_record(dir, &rec)?;
+    Ok(rec)
+}
+
+pub fn set_limits(dir: &Path, name: &str, limits: Limits) -> Result<TenantRecord> {
+    let mut rec = require(dir, name)?;
+    rec.limits = limits;
     rec.updated_at_unix = now_unix();
     write_record(dir, &rec)?;
     Ok(rec)
@@ -341,6 +383,9 @@ mod tests {
         assert!(create(&dir, "Bad_Name", "", "eu", "standard").is_err());
         assert!(create(&dir, "other", "", "eu", "platinum").is_err(), "unknown plan");
         assert!(delete(&dir, "acme").is_err(), "active tenants cannot be deleted");
+        let rec = set_limits(&dir, "acme", Limits { max_records: Some(5), ..Limits::default() }).unwrap();
+        let p = rec.effective_plan().unwrap();
+        assert_eq!((p.max_records, p.max_users), (5, 25), "override one limit, keep the plan's others");
         assert_eq!(set_state(&dir, "acme", TenantState::Suspended).unwrap().state, TenantState::Suspended);
         delete(&dir, "acme").unwrap();
         assert!(get(&dir, "acme").unwrap().is_none());

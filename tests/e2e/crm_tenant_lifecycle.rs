@@ -162,3 +162,22 @@ fn export_while_serving_and_restore_round_trip() {
     assert!(ok, "{out}");
     assert!(std::fs::read_to_string(out_dir.join("spinapp.yaml")).unwrap().contains("value: \"acme\""));
 }
+
+#[test]
+fn the_plan_limits_records_and_a_tenant_can_get_an_exception() {
+    let (h, op_addr, _) = with_operator("record-limit");
+    let mut owner = h.signed_in_owner("acme");
+    let r = op(op_addr, "PUT", "/v1/tenants/acme/limits", r#"{"max_records":3}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["limits"]["max_records"], 3);
+    for i in 0..3 {
+        assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": format!("C{i}")})).status, 201);
+    }
+    let r = owner.post_json("/api/v1/contacts", &json!({"first_name": "One too many"}));
+    assert_eq!(r.status, 403);
+    assert_eq!(json(&r)["type"], "https://edge-crm.dev/problems/plan-limit");
+    assert_eq!(json(&owner.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 3, "nothing half-written");
+    assert_eq!(op(op_addr, "PUT", "/v1/tenants/acme/limits", r#"{"max_records":10}"#).status, 200);
+    assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": "Now fine"})).status, 201);
+    assert_eq!(op(op_addr, "PUT", "/v1/tenants/acme/limits", r#"{"max_seats":1}"#).status, 400, "unknown limits are refused");
+}

@@ -87,7 +87,11 @@ fn create(req: &Request, request_id: Option<&str>) -> Result<Reply, Problem> {
     let new = input.validate().map_err(Problem::validation)?;
     let db = store::open().map_err(db_error)?;
     let actor = header(req, "edge-actor").unwrap_or_else(|| "anonymous".into());
-    let contact = store::insert(&db, &new, &actor, request_id).map_err(db_error)?;
+    let max_records: i64 = spin_sdk::variables::get("max_records").ok().and_then(|v| v.parse().ok()).unwrap_or(i64::MAX);
+    let contact = store::insert(&db, &new, &actor, request_id, max_records).map_err(|e| match e.downcast_ref::<store::LimitReached>() {
+        Some(l) => Problem::new(403, "plan-limit", "Plan limit reached", &format!("Your plan allows {} contacts. Delete some or upgrade the plan.", l.0)),
+        None => db_error(e),
+    })?;
     Ok(Reply::json(201, &contact)
         .with_header("location", format!("{BASE}/{}", contact.id))
         .with_header("etag", format!("\"{}\"", contact.version)))

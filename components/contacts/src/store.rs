@@ -75,7 +75,19 @@ pub fn get(db: &Connection, id: &str, vis: &Visibility) -> Result<Option<Contact
     }))
 }
 
-pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&str>) -> Result<Contact> {
+/// The plan's record limit was reached (carries the limit).
+#[derive(Debug)]
+pub struct LimitReached(pub i64);
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the plan allows {} records", self.0)
+    }
+}
+
+impl std::error::Error for LimitReached {}
+
+pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&str>, max_records: i64) -> Result<Contact> {
     let owner_id = actor.strip_prefix("user:").map(String::from);
     let now = now();
     let mut contact = Contact {
@@ -91,6 +103,13 @@ pub fn insert(db: &Connection, c: &NewContact, actor: &str, request_id: Option<&
         version: 1,
     };
     let result = edge_sqlite::tx(db, || -> Result<Contact> {
+        let counted = db.execute(
+            "UPDATE contacts_stats SET records = records + 1 WHERE id = 1 AND records < ? RETURNING records",
+            &[Value::Integer(max_records)],
+        )?;
+        if counted.rows.is_empty() {
+            return Err(LimitReached(max_records).into());
+        }
         // Under the write lock: ids stay in creation order even within a millisecond.
         let last = db.execute("SELECT MAX(id) FROM contacts", &[])?;
         let last = last.rows.first().and_then(|r| r.get::<&str>(0));
