@@ -143,6 +143,18 @@ enum TenantCmd {
         name: String,
         plan: String,
     },
+    /// Per-tenant exceptions to the plan's limits (omit a flag to use the plan's).
+    Limits {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        name: String,
+        #[arg(long)]
+        max_users: Option<u32>,
+        #[arg(long)]
+        max_records: Option<u64>,
+        #[arg(long)]
+        requests_per_minute: Option<u32>,
+    },
     /// A consistent snapshot (SQLite backup + JSON), taken while the tenant serves.
     Export {
         #[arg(long = "tenants-dir")]
@@ -269,6 +281,9 @@ fn tenant_cmd(cmd: TenantCmd) -> Result<()> {
         TenantCmd::Suspend { tenants_dir, name } => print(&tenants::set_state(&tenants_dir, &name, tenants::TenantState::Suspended)?),
         TenantCmd::Resume { tenants_dir, name } => print(&tenants::set_state(&tenants_dir, &name, tenants::TenantState::Active)?),
         TenantCmd::Plan { tenants_dir, name, plan } => print(&tenants::set_plan(&tenants_dir, &name, &plan)?),
+        TenantCmd::Limits { tenants_dir, name, max_users, max_records, requests_per_minute } => {
+            print(&tenants::set_limits(&tenants_dir, &name, tenants::Limits { max_users, max_records, requests_per_minute })?)
+        }
         TenantCmd::Export { tenants_dir, name, out } => {
             println!("{}", tenants::export(&tenants_dir, &name, &out)?.display());
             Ok(())

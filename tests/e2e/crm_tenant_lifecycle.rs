@@ -165,7 +165,7 @@ fn export_while_serving_and_restore_round_trip() {
 
 #[test]
 fn the_plan_limits_records_and_a_tenant_can_get_an_exception() {
-    let (h, op_addr, _) = with_operator("record-limit");
+    let (h, op_addr, tenants) = with_operator("record-limit");
     let mut owner = h.signed_in_owner("acme");
     let r = op(op_addr, "PUT", "/v1/tenants/acme/limits", r#"{"max_records":3}"#);
     assert_eq!(r.status, 200, "{}", r.text());
@@ -180,4 +180,9 @@ fn the_plan_limits_records_and_a_tenant_can_get_an_exception() {
     assert_eq!(op(op_addr, "PUT", "/v1/tenants/acme/limits", r#"{"max_records":10}"#).status, 200);
     assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": "Now fine"})).status, 201);
     assert_eq!(op(op_addr, "PUT", "/v1/tenants/acme/limits", r#"{"max_seats":1}"#).status, 400, "unknown limits are refused");
+    // The CLI twin, on a running host (records are cached for a second).
+    let (ok, out) = cli(&["tenant", "limits", "--tenants-dir", tenants.to_str().unwrap(), "acme", "--max-records", "4"]);
+    assert!(ok && out.contains("\"max_records\": 4"), "{out}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": "Over"})).status, 403);
 }
