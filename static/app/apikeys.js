@@ -8,7 +8,7 @@ import { h, mount, icon, toast, toastError, timeEl, openModal } from './ui.js';
 import { emptyState } from './contacts.js';
 import { field, formErrors, errorBox, busy } from './forms.js';
 import * as session from './session.js';
-import { forbiddenState, sectionHeader, inlineError, badge, confirmDialog } from './settings-kit.js';
+import { forbiddenState, sectionHeader, inlineError, badge, confirmDialog, dataTable } from './settings-kit.js';
 
 /** Areas a key may be scoped to (never settings: keys do not manage users or keys). */
 export const KEY_AREAS = [
@@ -130,21 +130,14 @@ export function apiKeysSection(root, { canWrite = false } = {}) {
     onclick: () => openNewKeyDialog({ onCreated: added }),
   }, icon('plus'), h('span', null, 'New API key')) : null;
 
-  const tbody = h('tbody');
   const cols = canWrite ? 7 : 6;
-  const table = h('table', { class: 'data-table api-keys-table', dataset: { testid: 'api-keys-table' }, 'aria-busy': 'true' },
-    h('caption', { class: 'visually-hidden' }, 'API keys of this workspace'),
-    h('thead', null, h('tr', null,
-      h('th', { scope: 'col', class: 'kcol-name' }, 'Name'),
-      h('th', { scope: 'col', class: 'kcol-scopes' }, 'Scopes'),
-      h('th', { scope: 'col', class: 'kcol-by' }, 'Created by'),
-      h('th', { scope: 'col', class: 'kcol-created' }, 'Created'),
-      h('th', { scope: 'col', class: 'kcol-used' }, 'Last used'),
-      h('th', { scope: 'col', class: 'kcol-status' }, 'Status'),
-      canWrite ? h('th', { scope: 'col', class: 'kcol-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')) : null,
-    )),
-    tbody);
-  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const { table, tbody, tableWrap } = dataTable({
+    className: 'api-keys-table', testid: 'api-keys-table', caption: 'API keys of this workspace', busy: true,
+    columns: [
+      ['kcol-name', 'Name'], ['kcol-scopes', 'Scopes'], ['kcol-by', 'Created by'], ['kcol-created', 'Created'],
+      ['kcol-used', 'Last used'], ['kcol-status', 'Status'], canWrite && ['kcol-actions', 'Actions', true],
+    ],
+  });
   const empty = h('div', { hidden: true });
   const errorSlot = h('div');
 

@@ -6,7 +6,7 @@ import * as api from './api.js';
 import { h, mount, icon, toastError, debounce } from './ui.js';
 import { emptyState } from './contacts.js';
 import { updateUrl } from './router.js';
-import { forbiddenState, sectionHeader, inlineError, badge } from './settings-kit.js';
+import { forbiddenState, sectionHeader, inlineError, badge, dataTable } from './settings-kit.js';
 import { loadUserDirectory, actorEl, upgradeActors } from './apikeys.js';
 
 const PAGE_SIZE = 50;
@@ -153,18 +153,13 @@ export function auditSection(root, { query = new URLSearchParams() } = {}) {
   // Table ----------------------------------------------------------------------
   const status = h('span', null, 'Loading events…');
   const refresh = h('button', { type: 'button', class: 'btn', dataset: { testid: 'audit-refresh' }, onclick: () => load({ reset: true }) }, 'Refresh');
-  const tbody = h('tbody');
-  const table = h('table', { class: 'data-table audit-table', dataset: { testid: 'audit-table' }, 'aria-busy': 'true' },
-    h('caption', { class: 'visually-hidden' }, 'Audit log: changes in this workspace, newest first'),
-    h('thead', null, h('tr', null,
-      h('th', { scope: 'col', class: 'acol-toggle' }, h('span', { class: 'visually-hidden' }, 'Show changes')),
-      h('th', { scope: 'col', class: 'acol-time' }, 'Time'),
-      h('th', { scope: 'col', class: 'acol-actor' }, 'Actor'),
-      h('th', { scope: 'col', class: 'acol-action' }, 'Action'),
-      h('th', { scope: 'col', class: 'acol-entity' }, 'Entity'),
-      h('th', { scope: 'col', class: 'acol-component' }, 'Component'))),
-    tbody);
-  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const { table, tbody, tableWrap } = dataTable({
+    className: 'audit-table', testid: 'audit-table', caption: 'Audit log: changes in this workspace, newest first', busy: true,
+    columns: [
+      ['acol-toggle', 'Show changes', true], ['acol-time', 'Time'], ['acol-actor', 'Actor'],
+      ['acol-action', 'Action'], ['acol-entity', 'Entity'], ['acol-component', 'Component'],
+    ],
+  });
   const empty = h('div', { hidden: true });
   const errorSlot = h('div');
   const loadMore = h('button', { type: 'button', class: 'btn', hidden: true, dataset: { testid: 'load-more' }, onclick: () => load() }, 'Load more');

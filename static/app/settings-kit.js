@@ -35,6 +35,21 @@ export function inlineError(err, retry) {
     h('button', { type: 'button', class: 'btn btn-sm', onclick: retry }, 'Retry'));
 }
 
+/**
+ * The table every settings section shows: a caption for screen readers and one
+ * header row. `columns` are `[className, label, labelHidden?]`; falsy entries are
+ * skipped (columns a role does not get).
+ */
+export function dataTable({ className, testid, caption, busy = false, columns }) {
+  const tbody = h('tbody');
+  const table = h('table', { class: ['data-table', className], dataset: { testid }, 'aria-busy': busy ? 'true' : null },
+    h('caption', { class: 'visually-hidden' }, caption),
+    h('thead', null, h('tr', null, ...columns.filter(Boolean).map(([cls, label, hidden]) =>
+      h('th', { scope: 'col', class: cls }, hidden ? h('span', { class: 'visually-hidden' }, label) : label)))),
+    tbody);
+  return { table, tbody, tableWrap: h('div', { class: 'table-wrap' }, table) };
+}
+
 export function badge(text, kind, testid) {
   return h('span', { class: ['badge', kind && `badge-${kind}`], dataset: { testid } }, text);
 }

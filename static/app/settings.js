@@ -8,7 +8,7 @@ import { h, mount, icon, toast, toastError, timeEl, openModal, pageTitle, tenant
 import { emptyState } from './contacts.js';
 import { field, formErrors, errorBox, busy } from './forms.js';
 import * as session from './session.js';
-import { dash, forbiddenState, sectionHeader, inlineError, badge, confirmDialog } from './settings-kit.js';
+import { dash, forbiddenState, sectionHeader, inlineError, badge, confirmDialog, dataTable } from './settings-kit.js';
 import { apiKeysSection } from './apikeys.js';
 import { auditSection } from './audit.js';
 
@@ -173,19 +173,13 @@ function usersSection(root, me) {
     onclick: () => openInviteDialog({ onInvited: (u) => { users.set(u.id, u); tbody.prepend(row(u, { fresh: true })); update(); } }),
   }, icon('userPlus'), h('span', null, 'Invite user'));
 
-  const tbody = h('tbody');
-  const table = h('table', { class: 'data-table users-table', dataset: { testid: 'users-table' }, 'aria-busy': 'true' },
-    h('caption', { class: 'visually-hidden' }, 'Users of this workspace'),
-    h('thead', null, h('tr', null,
-      h('th', { scope: 'col', class: 'ucol-name' }, 'Name'),
-      h('th', { scope: 'col', class: 'ucol-email' }, 'Email'),
-      h('th', { scope: 'col', class: 'ucol-role' }, 'Role'),
-      h('th', { scope: 'col', class: 'ucol-state' }, 'State'),
-      h('th', { scope: 'col', class: 'ucol-last' }, 'Last sign-in'),
-      h('th', { scope: 'col', class: 'ucol-actions' }, h('span', { class: 'visually-hidden' }, 'Actions')),
-    )),
-    tbody);
-  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const { table, tbody, tableWrap } = dataTable({
+    className: 'users-table', testid: 'users-table', caption: 'Users of this workspace', busy: true,
+    columns: [
+      ['ucol-name', 'Name'], ['ucol-email', 'Email'], ['ucol-role', 'Role'],
+      ['ucol-state', 'State'], ['ucol-last', 'Last sign-in'], ['ucol-actions', 'Actions', true],
+    ],
+  });
   const errorSlot = h('div');
 
   mount(root,
@@ -438,17 +432,13 @@ function outboxSection(root) {
 
   const status = h('span', null, 'Loading emails…');
   const refresh = h('button', { type: 'button', class: 'btn', dataset: { testid: 'outbox-refresh' }, onclick: () => load({ reset: true }) }, 'Refresh');
-  const tbody = h('tbody');
-  const table = h('table', { class: 'data-table outbox-table', dataset: { testid: 'outbox-table' } },
-    h('caption', { class: 'visually-hidden' }, 'Outbox: emails sent from this workspace'),
-    h('thead', null, h('tr', null,
-      h('th', { scope: 'col', class: 'ocol-toggle' }, h('span', { class: 'visually-hidden' }, 'Show message')),
-      h('th', { scope: 'col', class: 'ocol-to' }, 'To'),
-      h('th', { scope: 'col', class: 'ocol-subject' }, 'Subject'),
-      h('th', { scope: 'col', class: 'ocol-created' }, 'Created'),
-      h('th', { scope: 'col', class: 'ocol-status' }, 'Status'))),
-    tbody);
-  const tableWrap = h('div', { class: 'table-wrap' }, table);
+  const { table, tbody, tableWrap } = dataTable({
+    className: 'outbox-table', testid: 'outbox-table', caption: 'Outbox: emails sent from this workspace',
+    columns: [
+      ['ocol-toggle', 'Show message', true], ['ocol-to', 'To'], ['ocol-subject', 'Subject'],
+      ['ocol-created', 'Created'], ['ocol-status', 'Status'],
+    ],
+  });
   const empty = h('div', { hidden: true });
   const errorSlot = h('div');
   const loadMore = h('button', { type: 'button', class: 'btn', hidden: true, dataset: { testid: 'load-more' }, onclick: () => load() }, 'Load more');
