@@ -195,7 +195,7 @@ fn sign_out(ctx: &Ctx, everywhere: bool) -> Result<Reply, Problem> {
     } else {
         sessions::end(&kv, &digest).map_err(internal)?;
     }
-    Ok(Reply { status: 204, headers: vec![("set-cookie".into(), session::clear_cookie(ctx.secure()))], body: vec![] })
+    Ok(Reply::empty(204).with_header("set-cookie", session::clear_cookie(ctx.secure())))
 }
 
 fn me(ctx: &Ctx) -> Result<Reply, Problem> {
@@ -265,7 +265,7 @@ fn request_reset(ctx: &Ctx) -> Result<Reply, Problem> {
         mail::deliver_queued(&db);
     }
     // The same answer either way: the endpoint does not reveal who has an account.
-    Ok(Reply { status: 202, headers: vec![], body: vec![] })
+    Ok(Reply::empty(202))
 }
 
 #[derive(Deserialize)]
@@ -291,7 +291,7 @@ fn reset_password(ctx: &Ctx) -> Result<Reply, Problem> {
     .ok_or_else(gone)?;
     // A reset ends every existing session.
     sessions::end_all(&sessions::store().map_err(internal)?, &user.id).map_err(internal)?;
-    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+    Ok(Reply::empty(204))
 }
 
 fn list_users(ctx: &Ctx) -> Result<Reply, Problem> {
@@ -440,7 +440,7 @@ fn touch(ctx: &Ctx) -> Result<Reply, Problem> {
     let t: Touch = ctx.body()?;
     let kv = sessions::store().map_err(internal)?;
     sessions::touch(&kv, &t.digest, store::unix()).map_err(internal)?;
-    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+    Ok(Reply::empty(204))
 }
 
 #[derive(Deserialize)]
@@ -543,7 +543,7 @@ fn revoke_key(ctx: &Ctx, id: &str) -> Result<Reply, Problem> {
         })
         .map_err(internal)?;
     }
-    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+    Ok(Reply::empty(204))
 }
 
 #[derive(Deserialize)]
@@ -562,7 +562,7 @@ fn key_used(ctx: &Ctx) -> Result<Reply, Problem> {
         let db = store::open().map_err(internal)?;
         store::set_key_times(&db, &view.id, Some(&store::now()), None).map_err(internal)?;
     }
-    Ok(Reply { status: 204, headers: vec![], body: vec![] })
+    Ok(Reply::empty(204))
 }
 
 fn audit(ctx: &Ctx) -> Result<Reply, Problem> {

@@ -6,6 +6,7 @@
 use edge_http::Problem;
 use identity_domain::apikey::{self, KeyView};
 use identity_domain::session::{self, Session};
+use identity_domain::settings::{RecordVisibility, Scope, RECORD_VISIBILITY_KEY};
 use identity_domain::{roles, token, Access, Area};
 
 /// API areas anyone may call (signing in needs no session).
@@ -101,6 +102,17 @@ pub fn authenticate_key(authorization: &str, load: impl Fn(&str) -> Option<Vec<u
     let digest = token::digest(tok);
     let k: KeyView = load(&apikey::kv_key(&digest)).and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(unauthenticated)?;
     Ok(Caller { principal: Principal::Key(k), digest })
+}
+
+/// Whether the tenant's record-visibility setting limits this caller to the
+/// records they own (read only for roles it can apply to).
+pub fn own_records_only(caller: &Caller, load: impl Fn(&str) -> Option<Vec<u8>>) -> bool {
+    let Principal::User(s) = &caller.principal else { return false };
+    if s.role.access(Area::Settings) != Access::None {
+        return false; // managers and admins always see everything
+    }
+    let setting: RecordVisibility = load(RECORD_VISIBILITY_KEY).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    setting.scope_for(s.role) == Scope::Own
 }
 
 pub fn authorize(caller: &Caller, area: Option<Area>, method: &str) -> Result<(), Problem> {

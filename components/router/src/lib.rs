@@ -74,6 +74,7 @@ async fn handle(req: IncomingRequest) -> Response {
 
     // Authentication and authorization for the API (static files are public).
     let mut caller = None;
+    let mut own_records_only = false;
     if let Target::Api(_) = target {
         let area = path.split('/').nth(3).unwrap_or("");
         if !auth::is_public(area) {
@@ -91,6 +92,8 @@ async fn handle(req: IncomingRequest) -> Response {
             if let Err(p) = auth::authorize(&c, auth::area_of(area), method_str(&method)) {
                 return problem(p, &request_id);
             }
+            // Same store, same request: the record-visibility setting for this caller.
+            own_records_only = auth::own_records_only(&c, load);
             caller = Some(c);
         }
     }
@@ -124,18 +127,8 @@ async fn handle(req: IncomingRequest) -> Response {
     if let Some(c) = &caller {
         out.header("edge-actor", c.actor());
         out.header("edge-role", c.role());
-        if let auth::Principal::User(s) = &c.principal {
-            // Sales may be limited to the records they own (a tenant setting).
-            if s.role == identity_domain::Role::Sales {
-                let setting: identity_domain::settings::RecordVisibility = spin_sdk::key_value::Store::open_default()
-                    .ok()
-                    .and_then(|kv| kv.get(identity_domain::settings::RECORD_VISIBILITY_KEY).ok().flatten())
-                    .and_then(|b| serde_json::from_slice(&b).ok())
-                    .unwrap_or_default();
-                if setting.scope_for(s.role) == identity_domain::settings::Scope::Own {
-                    out.header("edge-visibility", "own");
-                }
-            }
+        if own_records_only {
+            out.header("edge-visibility", "own");
         }
     }
     if let Some(addr) = header("spin-client-addr") {

@@ -28,6 +28,11 @@ impl Reply {
         }
     }
 
+    /// A reply with no body (204 No Content, 202 Accepted...).
+    pub fn empty(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), body: Vec::new() }
+    }
+
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Reply {
         self.headers.push((name.to_string(), value.into()));
         self
