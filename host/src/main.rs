@@ -10,6 +10,7 @@ mod log;
 mod manifest;
 mod operator;
 mod outbound;
+mod provision;
 mod routing;
 mod runtime_config;
 mod server;
@@ -120,6 +121,23 @@ enum TenantCmd {
         /// trial, standard or enterprise.
         #[arg(long, default_value = "standard")]
         plan: String,
+        /// The app (`spin.toml`) whose components' migrations run for the new tenant.
+        /// Without it only the record is written; stores migrate on first use.
+        #[arg(long = "app")]
+        app: Option<PathBuf>,
+        /// Invite this owner (needs --app); the invitation link is printed and put in the outbox.
+        #[arg(long, requires = "app")]
+        owner_email: Option<String>,
+        #[arg(long, default_value = "")]
+        owner_name: String,
+        /// Public address of the tenant, for links in emails (default: http://<name>.localhost:3000).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// As for `up`: Spin's state directory and the compiled-component cache.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
     },
     List {
         #[arg(long = "tenants-dir")]
@@ -268,8 +286,49 @@ fn tenant_cmd(cmd: TenantCmd) -> Result<()> {
         Ok(())
     };
     match cmd {
-        TenantCmd::Create { tenants_dir, name, display_name, region, plan } => {
-            print(&tenants::create(&tenants_dir, &name, &display_name, &region, &plan)?)
+        TenantCmd::Create { tenants_dir, name, display_name, region, plan, app, owner_email, owner_name, base_url, state_dir, cache_dir } => {
+            let rec = tenants::create(&tenants_dir, &name, &display_name, &region, &plan)?;
+            let Some(manifest) = app else { return print(&rec) };
+            let args = AppArgs {
+                manifest,
+                runtime_config: None,
+                tenants_dir: Some(tenants_dir.clone()),
+                tenant_domains: vec!["localhost".into()],
+                tenant_variable: "tenant_id".into(),
+                state_dir,
+                cache_dir,
+                request_timeout_ms: 30_000,
+                max_memory_mib: 128,
+                pool_size: 8,
+            };
+            let base = base_url.unwrap_or_else(|| format!("http://{name}.localhost:3000"));
+            let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let out = rt.block_on(async {
+                let app = load(&args)?;
+                app::start_epoch_ticker(&app.engine);
+                let migrations = provision::migrate(&app, &tenants_dir, &name, &base).await?;
+                let owner = match &owner_email {
+                    Some(email) => Some(provision::invite_owner(&app, &tenants_dir, &name, &base, &provision::Owner { email, name: &owner_name }).await?),
+                    None => None,
+                };
+                anyhow::Ok(serde_json::json!({ "migrations": migrations, "owner": owner }))
+            });
+            match out {
+                Ok(out) => {
+                    let mut v = serde_json::to_value(&rec)?;
+                    v["migrations"] = out["migrations"].clone();
+                    if !out["owner"].is_null() {
+                        v["owner"] = out["owner"].clone();
+                    }
+                    println!("{}", serde_json::to_string_pretty(&v)?);
+                    Ok(())
+                }
+                Err(e) => {
+                    // Leave nothing half-provisioned behind.
+                    let _ = tenants::set_state(&tenants_dir, &name, tenants::TenantState::Suspended).and_then(|_| tenants::delete(&tenants_dir, &name));
+                    Err(e.context(format!("provisioning `{name}` failed; the tenant was removed")))
+                }
+            }
         }
         TenantCmd::List { tenants_dir } => {
             println!("NAME\tREGION\tPLAN\tSTATE\tDISPLAY NAME");

@@ -1,6 +1,7 @@
 //! The operator API: tenant provisioning and lifecycle over HTTP, on its own
 //! listener (never reachable through a tenant host) and behind a bearer token.
 
+use crate::provision;
 use crate::server::Server;
 use crate::tenants::{self, TenantState};
 use anyhow::Result;
@@ -80,57 +81,47 @@ pub struct Operator {
     pub public_port: u16,
 }
 
-/// Runs the identity component's provisioning route for a new tenant.
-async fn provision_owner(op: &Operator, tenant: &str, email: &str, name: &str) -> Result<serde_json::Value, String> {
-    let app = &op.server.app;
-    if !app.has_component("identity") {
-        return Err("this app has no identity component".into());
-    }
-    let domain = op.server.tenancy.as_ref().and_then(|t| t.domains.first().cloned()).unwrap_or_else(|| "localhost".into());
-    let body = serde_json::json!({ "email": email, "name": name }).to_string();
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri("http://identity.spin.internal/internal/owner")
-        .header("content-type", "application/json")
-        .header("edge-tenant", tenant)
-        .header("edge-base-url", format!("http://{tenant}.{domain}:{}", op.public_port))
-        .header("x-request-id", format!("provision-{tenant}"))
-        .body(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed_unsync())
-        .map_err(|e| e.to_string())?;
-    let call = crate::state::CallContext {
-        request_id: format!("provision-{tenant}"),
-        scope: Arc::new(app.scope_for(Some(tenant))),
-        bound_variables: app.tenant_bindings(tenants::get(&op.server.tenancy.as_ref().map(|t| t.dir.clone()).unwrap_or_default(), tenant).ok().flatten().as_ref()),
-        depth: 0,
-        deadline: std::time::Instant::now() + app.opts.request_timeout,
-    };
-    let resp = app.handle_internal("identity", req, call).await.map_err(|e| e.to_string())?;
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if status.is_success() { Ok(v) } else { Err(format!("{status}: {v}")) }
-}
-
 impl Operator {
-    async fn invite_owner(&self, resp: Response<Body>) -> Response<Body> {
+    fn base_url(&self, tenant: &str) -> String {
+        let domain = self.server.tenancy.as_ref().and_then(|t| t.domains.first().cloned()).unwrap_or_else(|| "localhost".into());
+        format!("http://{tenant}.{domain}:{}", self.public_port)
+    }
+
+    /// After the record exists: run every component's migrations (a failure undoes
+    /// the tenant: half-provisioned tenants are not left behind), then invite the owner.
+    async fn provision(&self, resp: Response<Body>, dir: &std::path::Path) -> Response<Body> {
         // Full<Bytes> cannot fail to collect.
         let Ok(bytes) = resp.into_body().collect().await.map(|b| b.to_bytes());
         let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-        let (Some(name), Some(email)) = (v["name"].as_str().map(String::from), v["owner"]["email"].as_str().map(String::from)) else {
+        let Some(name) = v["name"].as_str().map(String::from) else {
+            return reply(StatusCode::CREATED, v);
+        };
+        let app = &self.server.app;
+        let base = self.base_url(&name);
+        match provision::migrate(app, dir, &name, &base).await {
+            Ok(m) => v["migrations"] = m,
+            Err(e) => {
+                let e = format!("{e:#}");
+                crate::log::event("error", "tenant migrations failed", &[("tenant", &name), ("error", &e)]);
+                let _ = tenants::set_state(dir, &name, TenantState::Suspended).and_then(|_| tenants::delete(dir, &name));
+                self.server.forget_tenant(&name);
+                app.pools.close_under(&dir.join(&name));
+                return problem(StatusCode::INTERNAL_SERVER_ERROR, "provisioning-failed", &format!("The tenant was not created: {e}"));
+            }
+        }
+        let Some(email) = v["owner"]["email"].as_str().map(String::from) else {
             return reply(StatusCode::CREATED, v);
         };
         let owner_name = v["owner"]["name"].as_str().unwrap_or("").to_string();
-        match provision_owner(self, &name, &email, &owner_name).await {
-            Ok(out) => {
-                v["owner"] = out;
-                reply(StatusCode::CREATED, v)
-            }
+        match provision::invite_owner(app, dir, &name, &base, &provision::Owner { email: &email, name: &owner_name }).await {
+            Ok(out) => v["owner"] = out,
             Err(e) => {
+                let e = format!("{e:#}");
                 crate::log::event("error", "owner invitation failed", &[("tenant", &name), ("error", &e)]);
                 v["owner"] = serde_json::json!({ "error": e });
-                reply(StatusCode::CREATED, v)
             }
         }
+        reply(StatusCode::CREATED, v)
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
@@ -149,6 +140,7 @@ impl Operator {
             return problem(StatusCode::CONFLICT, "no-tenancy", "This host serves a single deployment (start it with --tenants-dir)");
         };
         let dir = tenancy.dir.clone();
+        let dir_for_provision = dir.clone();
         let method = req.method().clone();
         let path = req.uri().path().trim_end_matches('/').to_string();
         let body = match Limited::new(req.into_body(), 64 << 10).collect().await {
@@ -233,9 +225,9 @@ impl Operator {
         .await
         .unwrap_or_else(|_| Err(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "operation failed")));
         let mut resp = result.unwrap_or_else(|r| r);
-        // A new tenant with an owner: invite the owner (async: runs a component).
+        // A new tenant: migrations and the owner's invitation (async: runs components).
         if method == Method::POST && path == "/v1/tenants" && resp.status() == StatusCode::CREATED {
-            resp = self.invite_owner(resp).await;
+            resp = self.provision(resp, &dir_for_provision).await;
         }
         crate::log::event(
             "info",

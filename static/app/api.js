@@ -347,6 +347,40 @@ export async function listOutbox({ cursor, limit, signal } = {}) {
 }
 
 // ---------------------------------------------------------------------------
+// Teams (owner/admin manage, manager reads): named groups of users, a user in
+// at most one. Under the "team" record visibility a sales user sees the records
+// anyone in their team owns.
+
+/** → { items: Team[], next_cursor } with Team {id, name, created_at, updated_at, members: userId[]} */
+export async function listTeams({ cursor, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/teams`, { query: { cursor }, signal });
+  return page(data);
+}
+
+/** → Team; a name already taken (ignoring case) is a 422 on `name`. */
+export async function createTeam({ name }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/teams`, { body: { name }, signal });
+  return data;
+}
+
+/** → Team */
+export async function renameTeam(id, { name }, { signal } = {}) {
+  const { data } = await request('PATCH', `${API_BASE}/teams/${encodeURIComponent(id)}`, { body: { name }, signal });
+  return data;
+}
+
+/** Its members are left in no team. */
+export async function deleteTeam(id, { signal } = {}) {
+  await request('DELETE', `${API_BASE}/teams/${encodeURIComponent(id)}`, { signal });
+}
+
+/** Put a user in a team, or (teamId null) in none. → User */
+export async function setUserTeam(userId, teamId, { signal } = {}) {
+  const { data } = await request('PUT', `${API_BASE}/users/${encodeURIComponent(userId)}/team`, { body: { team_id: teamId || null }, signal });
+  return data;
+}
+
+// ---------------------------------------------------------------------------
 // API keys (owner/admin manage, manager reads) and the audit log (read-only)
 
 /** → { items: ApiKey[], next_cursor } with ApiKey {id, name, scopes, created_by, created_at, last_used_at, revoked_at} */

@@ -180,6 +180,7 @@ route('/settings', () => {
   return null;
 });
 route('/settings/users', () => settingsView(main, { section: 'users' }));
+route('/settings/teams', () => settingsView(main, { section: 'teams' }));
 route('/settings/outbox', () => settingsView(main, { section: 'outbox' }));
 route('/settings/api-keys', () => settingsView(main, { section: 'api-keys' }));
 route('/settings/audit', ({ query }) => settingsView(main, { section: 'audit', query }));

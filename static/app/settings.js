@@ -1,7 +1,7 @@
-// Settings. Owners and admins manage Users (invite, change role, deactivate),
-// the Outbox (emails the workspace sent or captured, e.g. invitation links)
-// and API keys; managers may look at API keys and the audit log. The audit
-// log is read-only for everybody.
+// Settings. Owners and admins manage Users (invite, change role and team,
+// deactivate), Teams, the Outbox (emails the workspace sent or captured, e.g.
+// invitation links) and API keys; managers may look at API keys and the audit
+// log. The audit log is read-only for everybody.
 
 import * as api from './api.js';
 import { h, mount, icon, toast, toastError, timeEl, openModal, pageTitle, tenantName } from './ui.js';
@@ -11,10 +11,12 @@ import * as session from './session.js';
 import { dash, forbiddenState, sectionHeader, inlineError, badge, confirmDialog, dataTable } from './settings-kit.js';
 import { apiKeysSection } from './apikeys.js';
 import { auditSection } from './audit.js';
+import { teamsSection, loadTeams } from './teams.js';
 
 /** `need`: the settings access a section asks for ('write': owners and admins, 'read': also managers). */
 export const SETTINGS_SECTIONS = [
   { key: 'users', label: 'Users', path: '/settings/users', icon: 'users', need: 'write' },
+  { key: 'teams', label: 'Teams', path: '/settings/teams', icon: 'team', need: 'write' },
   { key: 'outbox', label: 'Outbox', path: '/settings/outbox', icon: 'inbox', need: 'write' },
   { key: 'api-keys', label: 'API keys', path: '/settings/api-keys', icon: 'key', need: 'read' },
   { key: 'audit', label: 'Audit log', path: '/settings/audit', icon: 'history', need: 'read' },
@@ -76,7 +78,8 @@ export function settingsView(root, { section = 'users', query = new URLSearchPar
       mount(body, nav, section_);
       revealCurrentTab(nav);
       const canWrite = access === 'write';
-      if (current.key === 'outbox') child = outboxSection(section_);
+      if (current.key === 'teams') child = teamsSection(section_);
+      else if (current.key === 'outbox') child = outboxSection(section_);
       else if (current.key === 'api-keys') child = apiKeysSection(section_, { canWrite });
       else if (current.key === 'audit') child = auditSection(section_, { query });
       else child = usersSection(section_, user);
@@ -136,21 +139,28 @@ function stateBadge(state) {
 // ---------------------------------------------------------------------------
 // Users
 
-/** Whether sales users see every record or only the ones they own. */
+const VISIBILITY_SAVED = {
+  all: 'Sales users now see all records.',
+  own: 'Sales users now see only the records they own.',
+  team: 'Sales users now see the records they own and those anyone in their team owns. Those in no team see only their own.',
+};
+
+/** Whether sales users see every record, only the ones they own, or also their team's. */
 function visibilityControl() {
   const select = h('select', {
     id: 'record-visibility-sales', class: 'select-sm', dataset: { testid: 'record-visibility-sales' }, disabled: true,
   },
   h('option', { value: 'all' }, 'All records'),
-  h('option', { value: 'own' }, 'Only records they own'));
+  h('option', { value: 'own' }, 'Only records they own'),
+  h('option', { value: 'team' }, "Their own and their team's records"));
   api.getRecordVisibility()
-    .then((v) => { select.value = v?.sales === 'own' ? 'own' : 'all'; select.disabled = false; })
+    .then((v) => { select.value = Object.hasOwn(VISIBILITY_SAVED, v?.sales) ? v.sales : 'all'; select.disabled = false; })
     .catch(() => { /* read-only roles see the default */ });
   select.addEventListener('change', async () => {
     select.disabled = true;
     try {
       await api.setRecordVisibility({ sales: select.value });
-      toast(select.value === 'own' ? 'Sales users now see only the records they own.' : 'Sales users now see all records.', { kind: 'success', title: 'Record visibility saved' });
+      toast(VISIBILITY_SAVED[select.value] || VISIBILITY_SAVED.all, { kind: 'success', title: 'Record visibility saved' });
     } catch (err) {
       toastError(err);
     } finally {
@@ -160,12 +170,15 @@ function visibilityControl() {
   return h('div', { class: 'settings-inline-setting' },
     h('label', { for: 'record-visibility-sales' }, 'Sales users see'),
     select,
-    h('p', { class: 'muted' }, 'Owners, admins and managers always see every record. A record belongs to the person who created it.'));
+    h('p', { class: 'muted' }, 'Owners, admins and managers always see every record. A record belongs to the person who created it. Teams are set up under ',
+      h('a', { href: '/settings/teams' }, 'Teams'), '.'));
 }
 
 function usersSection(root, me) {
   const controller = new AbortController();
   const users = new Map();
+  /** The teams, sorted by name; null until loaded (or when they could not be). */
+  let teams = null;
 
   const status = h('span', null, 'Loading users…');
   const inviteButton = h('button', {
@@ -176,7 +189,7 @@ function usersSection(root, me) {
   const { table, tbody, tableWrap } = dataTable({
     className: 'users-table', testid: 'users-table', caption: 'Users of this workspace', busy: true,
     columns: [
-      ['ucol-name', 'Name'], ['ucol-email', 'Email'], ['ucol-role', 'Role'],
+      ['ucol-name', 'Name'], ['ucol-email', 'Email'], ['ucol-role', 'Role'], ['ucol-team', 'Team'],
       ['ucol-state', 'State'], ['ucol-last', 'Last sign-in'], ['ucol-actions', 'Actions', true],
     ],
   });
@@ -230,6 +243,7 @@ function usersSection(root, me) {
             sub ? h('div', { class: 'cell-sub' }, sub) : null))),
       h('td', { class: 'ucol-email' }, u.email ? h('span', { class: 'truncate', title: u.email, dataset: { testid: 'user-email' } }, u.email) : dash()),
       h('td', { class: 'ucol-role' }, roleCell),
+      h('td', { class: 'ucol-team' }, teamCell(u, name)),
       h('td', { class: 'ucol-state' }, stateBadge(u.state)),
       h('td', { class: 'ucol-last' }, u.last_sign_in_at ? timeEl(u.last_sign_in_at) : h('span', { class: 'muted' }, 'Never')),
       h('td', { class: 'ucol-actions' }, canDeactivate ? h('button', {
@@ -240,12 +254,28 @@ function usersSection(root, me) {
     );
   }
 
-  function replaceRow(u) {
+  /** "No team" and each team; a team not in the list (e.g. deleted meanwhile) shows as unknown. */
+  function teamCell(u, name) {
+    if (!teams) return h('span', { class: 'muted', title: 'Teams could not be loaded' }, '—');
+    const current = u.team_id || '';
+    const known = !current || teams.some((t) => t.id === current);
+    const select = h('select', {
+      class: 'select-sm', dataset: { testid: 'user-team-select' }, 'aria-label': `Team of ${name}`,
+    },
+    h('option', { value: '', selected: current ? null : true }, 'No team'),
+    teams.map((t) => h('option', { value: t.id, selected: t.id === current ? true : null }, t.name || t.id)),
+    known ? null : h('option', { value: current, selected: true }, 'Unknown team'));
+    select.addEventListener('change', () => changeTeam(u, select));
+    return select;
+  }
+
+  /** `focus`: the testid of the control to focus in the new row (one that had the focus before it was disabled). */
+  function replaceRow(u, { focus = null } = {}) {
     users.set(u.id, u);
     const old = tbody.querySelector(`tr[data-user-id="${CSS.escape(u.id)}"]`);
     const next = row(u);
     if (!old) { tbody.prepend(next); update(); return; }
-    const focusedTestid = old.contains(document.activeElement) ? document.activeElement.dataset?.testid : null;
+    const focusedTestid = focus || (old.contains(document.activeElement) ? document.activeElement.dataset?.testid : null);
     old.replaceWith(next);
     if (focusedTestid) (next.querySelector(`[data-testid="${focusedTestid}"]`) || next.querySelector('select, button'))?.focus();
     update();
@@ -255,17 +285,43 @@ function usersSection(root, me) {
     const role = select.value;
     const previous = u.role;
     if (role === previous) return;
+    // A disabled control loses the focus: remember it to give it back.
+    const hadFocus = document.activeElement === select;
     select.disabled = true;
     try {
       const updated = await api.updateUser(u.id, { role });
       const merged = { ...u, ...(updated && typeof updated === 'object' ? updated : {}), role: updated?.role || role };
-      replaceRow(merged);
+      replaceRow(merged, { focus: hadFocus ? 'user-role' : null });
       session.updateUser(merged);
       toast(`${session.userDisplayName(merged)} now has the ${session.roleLabel(merged.role)} role.`, { kind: 'success', title: 'Role changed' });
     } catch (err) {
       select.value = previous;
       select.disabled = false;
+      if (hadFocus) select.focus();
       toastError(err, 'Could not change the role');
+    }
+  }
+
+  async function changeTeam(u, select) {
+    const teamId = select.value || null;
+    const previous = u.team_id || null;
+    if (teamId === previous) return;
+    const name = session.userDisplayName(u);
+    const hadFocus = document.activeElement === select;
+    select.disabled = true;
+    try {
+      const updated = await api.setUserTeam(u.id, teamId);
+      const fromServer = updated && typeof updated === 'object' ? updated : {};
+      const merged = { ...u, ...fromServer, team_id: 'team_id' in fromServer ? fromServer.team_id : teamId };
+      replaceRow(merged, { focus: hadFocus ? 'user-team-select' : null });
+      session.updateUser(merged);
+      const team = teams?.find((t) => t.id === merged.team_id);
+      toast(team ? `${name} is now in the ${team.name} team.` : `${name} is no longer in a team.`, { kind: 'success', title: 'Team changed' });
+    } catch (err) {
+      select.value = previous || '';
+      select.disabled = false;
+      if (hadFocus) select.focus();
+      toastError(err, 'Could not change the team');
     }
   }
 
@@ -292,6 +348,12 @@ function usersSection(root, me) {
     errorSlot.replaceChildren();
     table.setAttribute('aria-busy', 'true');
     tableWrap.classList.add('is-refreshing');
+    // Teams load alongside; without them the Team column shows a dash.
+    let teamsError = null;
+    const teamList = loadTeams(controller.signal).catch((err) => {
+      if (err?.name !== 'AbortError') teamsError = err;
+      return null;
+    });
     try {
       let cursor;
       const all = [];
@@ -302,6 +364,10 @@ function usersSection(root, me) {
         cursor = pageData.next_cursor;
         if (!cursor) break;
       }
+      const loadedTeams = await teamList;
+      if (controller.signal.aborted) return;
+      teams = loadedTeams;
+      if (teamsError) toastError(teamsError, 'Could not load teams');
       users.clear();
       all.forEach((u) => users.set(u.id, u));
       tbody.replaceChildren(...all.map((u) => row(u)));
@@ -319,7 +385,7 @@ function usersSection(root, me) {
   }
 
   tbody.replaceChildren(...Array.from({ length: 3 }, () => h('tr', { 'aria-hidden': 'true' },
-    h('td', { colspan: 6 }, h('span', { class: 'skeleton skeleton-text', style: { width: '60%' } })))));
+    h('td', { colspan: 7 }, h('span', { class: 'skeleton skeleton-text', style: { width: '60%' } })))));
   load();
 
   return { destroy() { controller.abort(); } };

@@ -116,9 +116,19 @@ fn sign_in_invite_accept_and_sign_out() {
     b.js("const s = document.querySelector('[data-testid=invite-role]'); s.value = 'sales'; s.dispatchEvent(new Event('change', {bubbles: true}));");
     b.click(&b.find("[data-testid=send-invite]"));
     b.wait_count("[data-testid=user-row]", 2);
-    // Limit sales users to their own records.
-    b.js("const s = document.querySelector('[data-testid=record-visibility-sales]'); s.value = 'own'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    // A team for Sam, and sales limited to their own and their team's records.
+    b.goto(&format!("{base}/settings/teams"));
+    b.click(&b.find("[data-testid=new-team], [data-testid=empty-new-team]"));
+    b.type_text(&b.find("[data-testid=team-name-input]"), "East");
+    b.click(&b.find("[data-testid=team-save]"));
+    b.wait_count("[data-testid=team-row]", 1);
+    b.screenshot("settings-teams");
+    b.goto(&format!("{base}/settings/users"));
+    b.wait_count("[data-testid=user-row]", 2);
+    b.js("const s = [...document.querySelectorAll('[data-testid=user-team-select]')].find(s => s.closest('[data-testid=user-row]').innerText.includes('sam@demo.example')); s.value = [...s.options].find(o => o.text === 'East').value; s.dispatchEvent(new Event('change', {bubbles: true}));");
     b.find("[data-testid=toast][data-kind=success]");
+    b.js("const s = document.querySelector('[data-testid=record-visibility-sales]'); s.value = 'team'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    b.find("[data-testid=record-visibility-sales]:not([disabled])");
     b.screenshot("settings-users");
 
     // The invitation is in the outbox (no mail provider locally).
@@ -141,7 +151,10 @@ fn sign_in_invite_accept_and_sign_out() {
     let sams = {
         let mut owner = Client::new(h.addr, "demo");
         assert_eq!(owner.sign_in("owner@demo.example", OWNER_PASSWORD).status, 200);
-        assert_eq!(json(&owner.get("/api/v1/settings/record-visibility"))["sales"], "own", "set from the settings page");
+        assert_eq!(json(&owner.get("/api/v1/settings/record-visibility"))["sales"], "team", "set from the settings page");
+        let teams = json(&owner.get("/api/v1/teams"));
+        assert_eq!(teams["items"][0]["name"], "East");
+        assert_eq!(teams["items"][0]["members"].as_array().map(Vec::len), Some(1), "Sam joined from the users page: {teams}");
         let items = json(&owner.get("/api/v1/outbox"));
         let body = items["items"].as_array().unwrap().iter().find(|m| m["to"] == "sam@demo.example").unwrap()["body_text"].as_str().unwrap().to_string();
         body.split_whitespace().find(|w| w.contains("accept-invite?token=")).unwrap().to_string()

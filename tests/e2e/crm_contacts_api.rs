@@ -175,3 +175,74 @@ fn records_have_owners_and_sales_can_be_limited_to_their_own() {
     assert_eq!(owner.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "all"}))).status, 200);
     assert_eq!(json(&sam.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 2);
 }
+
+/// Invites `email` with `role` and signs them in through the invitation link.
+fn colleague(h: &TestHost, owner: &mut Client, email: &str, role: &str) -> (Client, String) {
+    let r = owner.post_json("/api/v1/users/invitations", &json!({"email": email, "role": role}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap().to_string();
+    let link = mail.split_whitespace().find(|w| w.contains("token=")).unwrap().to_string();
+    let mut c = Client::new(h.addr, "demo");
+    assert_eq!(c.accept(&link, email, "a colleague's passphrase").status, 200);
+    let id = json(&c.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
+    (c, id)
+}
+
+fn names(c: &mut Client) -> Vec<String> {
+    let mut v: Vec<String> =
+        json(&c.get("/api/v1/contacts"))["items"].as_array().unwrap().iter().map(|c| c["first_name"].as_str().unwrap().to_string()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn sales_can_be_limited_to_their_own_and_their_teams_records() {
+    let (h, mut owner) = crm("contacts-team");
+    let (mut sam, sam_id) = colleague(&h, &mut owner, "sam@demo.example", "sales");
+    let (mut tia, tia_id) = colleague(&h, &mut owner, "tia@demo.example", "sales");
+    let (mut uma, _) = colleague(&h, &mut owner, "uma@demo.example", "sales");
+    for (c, name) in [(&mut sam, "Sam's"), (&mut tia, "Tia's"), (&mut uma, "Uma's"), (&mut owner, "Owner's")] {
+        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": name})).status, 201);
+    }
+
+    // Teams: only admins manage them; names are unique.
+    assert_eq!(sam.post_json("/api/v1/teams", &json!({"name": "East"})).status, 403);
+    let r = owner.post_json("/api/v1/teams", &json!({"name": "East"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let east = json(&r)["id"].as_str().unwrap().to_string();
+    assert_eq!(owner.post_json("/api/v1/teams", &json!({"name": "east"})).status, 422, "names are unique, ignoring case");
+    assert_eq!(owner.post_json("/api/v1/teams", &json!({"name": "  "})).status, 422);
+    for id in [&sam_id, &tia_id] {
+        let r = owner.send("PUT", &format!("/api/v1/users/{id}/team"), Some(json!({"team_id": east})));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(json(&r)["team_id"], east.as_str());
+    }
+    assert_eq!(owner.send("PUT", &format!("/api/v1/users/{sam_id}/team"), Some(json!({"team_id": "t_nosuch"}))).status, 422);
+    let teams = json(&owner.get("/api/v1/teams"));
+    assert_eq!(teams["items"][0]["members"].as_array().unwrap().len(), 2);
+
+    let r = owner.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "team"})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(names(&mut sam), vec!["Sam's", "Tia's"], "own and the team's");
+    assert_eq!(names(&mut tia), vec!["Sam's", "Tia's"]);
+    assert_eq!(names(&mut uma), vec!["Uma's"], "in no team: only their own");
+    assert_eq!(names(&mut owner).len(), 4, "owners see everything");
+
+    // Membership changes reach live sessions at once.
+    assert_eq!(owner.send("PUT", &format!("/api/v1/users/{tia_id}/team"), Some(json!({"team_id": null}))).status, 200);
+    assert_eq!(names(&mut sam), vec!["Sam's"]);
+    assert_eq!(names(&mut tia), vec!["Tia's"]);
+    assert_eq!(owner.send("PUT", &format!("/api/v1/users/{tia_id}/team"), Some(json!({"team_id": east}))).status, 200);
+    assert_eq!(owner.send("PATCH", &format!("/api/v1/teams/{east}"), Some(json!({"name": "East coast"}))).status, 200);
+    assert_eq!(names(&mut sam), vec!["Sam's", "Tia's"]);
+    assert_eq!(owner.send("DELETE", &format!("/api/v1/teams/{east}"), None).status, 204);
+    assert_eq!(names(&mut sam), vec!["Sam's"], "a deleted team shares nothing");
+    assert!(json(&owner.get("/api/v1/teams"))["items"].as_array().unwrap().is_empty());
+
+    // Every team change is in the audit log.
+    let audit = json(&owner.get("/api/v1/audit?entity=team"));
+    let actions: Vec<_> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_string()).collect();
+    for a in ["created", "renamed", "deleted"] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}

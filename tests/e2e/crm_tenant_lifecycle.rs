@@ -50,6 +50,11 @@ fn provision_suspend_resume_and_delete() {
     assert_eq!(r.status, 201, "{}", r.text());
     let v = json(&r);
     assert_eq!(v["state"], "active");
+    // Every component with a database ran its migrations at provisioning.
+    for c in ["contacts", "identity"] {
+        assert!(v["migrations"][c]["schema_version"].as_i64().unwrap_or(0) >= 1, "{c} migrated: {v}");
+    }
+    assert!(tenants.join("acme/sqlite/default.db").exists());
     let mut owner = Client::new(h.addr, "acme");
     assert_eq!(owner.accept(v["owner"]["invitation_url"].as_str().unwrap(), "Olive", OWNER_PASSWORD).status, 200);
     assert_eq!(op(op_addr, "POST", "/v1/tenants", r#"{"name":"acme"}"#).status, 409);
@@ -75,6 +80,37 @@ fn provision_suspend_resume_and_delete() {
     assert_eq!(op(op_addr, "GET", "/v1/tenants/acme", "").status, 404);
     let list = json(&op(op_addr, "GET", "/v1/tenants", ""));
     assert!(list["items"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn cli_provisions_with_migrations_and_an_owner_invitation() {
+    let (h, _, tenants) = with_operator("cli-create");
+    let scratch = tenants.parent().unwrap().to_path_buf();
+    let manifest = e2e::repo_root().join("spin.toml");
+    let base = format!("http://acme.localhost:{}", h.addr.port());
+    let cache = e2e::shared_cache();
+    let state = scratch.join("cli-state");
+    let args = [
+        "tenant", "create", "--tenants-dir", tenants.to_str().unwrap(), "acme", "--plan", "trial",
+        "--app", manifest.to_str().unwrap(), "--owner-email", "olive@acme.example", "--owner-name", "Olive",
+        "--base-url", &base, "--state-dir", state.to_str().unwrap(), "--cache-dir", cache.to_str().unwrap(),
+    ];
+    let (ok, out) = cli(&args);
+    assert!(ok, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(v["migrations"]["contacts"]["schema_version"].as_i64().unwrap_or(0) >= 1, "{v}");
+    let link = v["owner"]["invitation_url"].as_str().unwrap_or_else(|| panic!("no invitation: {v}"));
+    assert!(link.starts_with(&base), "{link}");
+    // The running host serves the new tenant; the owner accepts and works.
+    let mut owner = Client::new(h.addr, "acme");
+    assert_eq!(owner.accept(link, "Olive", OWNER_PASSWORD).status, 200);
+    assert_eq!(owner.post_json("/api/v1/contacts", &json!({"first_name": "Wile"})).status, 201);
+    // --owner-email needs --app; a failed provisioning leaves nothing behind.
+    let (ok, _) = cli(&["tenant", "create", "--tenants-dir", tenants.to_str().unwrap(), "beta", "--owner-email", "x@beta.example"]);
+    assert!(!ok);
+    let (ok, out) = cli(&["tenant", "create", "--tenants-dir", tenants.to_str().unwrap(), "gamma", "--app", "/nonexistent/spin.toml"]);
+    assert!(!ok, "{out}");
+    assert!(!tenants.join("gamma").exists(), "half-provisioned tenant left behind");
 }
 
 #[test]

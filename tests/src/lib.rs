@@ -37,7 +37,7 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// Compiled components are cached across tests (the cache is safe to share).
-fn shared_cache() -> PathBuf {
+pub fn shared_cache() -> PathBuf {
     repo_root().join("target/e2e/compiled-cache")
 }
 

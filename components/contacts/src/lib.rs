@@ -36,6 +36,11 @@ fn header(req: &Request, name: &str) -> Option<String> {
 
 fn route(req: &Request, request_id: Option<&str>) -> Result<Reply, Problem> {
     let path = req.path().trim_end_matches('/');
+    // Only the host calls this (provisioning); the router never forwards /internal.
+    if path == "/internal/migrate" && *req.method() == Method::Post {
+        let v = edge_sqlite::provision(contacts_domain::schema::COMPONENT, contacts_domain::schema::MIGRATIONS).map_err(db_error)?;
+        return Ok(Reply::json(200, &v));
+    }
     let rest = path.strip_prefix(BASE).ok_or_else(|| Problem::not_found("No such resource"))?;
     match (req.method(), rest) {
         (Method::Get, "") => list(req),
@@ -52,7 +57,7 @@ fn db_error(e: impl std::fmt::Display) -> Problem {
 
 /// What the caller may see, from the router's trusted headers.
 fn visibility(req: &Request) -> Visibility {
-    Visibility::from_headers(header(req, "edge-visibility").as_deref(), header(req, "edge-actor").as_deref())
+    Visibility::from_header(header(req, "edge-visibility").as_deref())
 }
 
 fn list(req: &Request) -> Result<Reply, Problem> {

@@ -45,17 +45,17 @@ fn rows(r: QueryResult) -> Vec<Contact> {
 pub fn list(db: &Connection, q: &ListQuery, vis: &Visibility) -> Result<Vec<Contact>> {
     let mut sql = format!("SELECT {COLUMNS} FROM contacts");
     let mut params = Vec::new();
-    let mut conds = Vec::new();
-    if let Visibility::OwnedBy(owner) = vis {
-        conds.push("owner_id = ?");
-        params.push(Value::Text(owner.clone()));
+    let mut conds: Vec<String> = Vec::new();
+    if let Some((cond, owners)) = vis.sql("owner_id") {
+        conds.push(cond);
+        params.extend(owners.into_iter().map(Value::Text));
     }
     if let Some(after) = &q.after_id {
-        conds.push("id < ?");
+        conds.push("id < ?".into());
         params.push(Value::Text(after.clone()));
     }
     if let Some(p) = q.like_pattern() {
-        conds.push("search_text LIKE ? ESCAPE '\\'");
+        conds.push("search_text LIKE ? ESCAPE '\\'".into());
         params.push(Value::Text(p));
     }
     if !conds.is_empty() {
@@ -69,10 +69,7 @@ pub fn list(db: &Connection, q: &ListQuery, vis: &Visibility) -> Result<Vec<Cont
 
 pub fn get(db: &Connection, id: &str, vis: &Visibility) -> Result<Option<Contact>> {
     let r = db.execute(&format!("SELECT {COLUMNS} FROM contacts WHERE id = ?"), &[Value::Text(id.into())])?;
-    Ok(rows(r).into_iter().next().filter(|c| match vis {
-        Visibility::All => true,
-        Visibility::OwnedBy(o) => c.owner_id.as_deref() == Some(o.as_str()),
-    }))
+    Ok(rows(r).into_iter().next().filter(|c| vis.allows(c.owner_id.as_deref())))
 }
 
 /// The plan's record limit was reached (carries the limit).

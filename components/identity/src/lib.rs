@@ -6,6 +6,7 @@
 mod mail;
 mod sessions;
 mod store;
+mod teams;
 
 use edge_http::{FieldError, Problem, Reply};
 use identity_domain::session::{self, Session};
@@ -124,6 +125,11 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Post, ["api", "v1", "users", "invitations"]) => invite(ctx),
         (Method::Patch, ["api", "v1", "users", id]) => change_role(ctx, id),
         (Method::Post, ["api", "v1", "users", id, "deactivate"]) => deactivate(ctx, id),
+        (Method::Put, ["api", "v1", "users", id, "team"]) => teams::set_membership(ctx, id),
+        (Method::Get, ["api", "v1", "teams"]) => teams::list(ctx),
+        (Method::Post, ["api", "v1", "teams"]) => teams::create(ctx),
+        (Method::Patch, ["api", "v1", "teams", id]) => teams::rename(ctx, id),
+        (Method::Delete, ["api", "v1", "teams", id]) => teams::delete(ctx, id),
         (Method::Get, ["api", "v1", "outbox"]) => outbox(ctx),
         (Method::Get, ["api", "v1", "api-keys"]) => list_keys(ctx),
         (Method::Post, ["api", "v1", "api-keys"]) => create_key(ctx),
@@ -132,6 +138,9 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Get, ["api", "v1", "settings", "record-visibility"]) => get_visibility(ctx),
         (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_visibility(ctx),
         // Only the host calls this (provisioning); the router never forwards /internal.
+        (Method::Post, ["internal", "migrate"]) => {
+            edge_sqlite::provision(store::COMPONENT, store::MIGRATIONS).map(|v| Reply::json(200, &v)).map_err(internal)
+        }
         (Method::Post, ["internal", "owner"]) => provision_owner(ctx),
         (Method::Post, ["internal", "touch"]) => touch(ctx),
         (Method::Post, ["internal", "key-used"]) => key_used(ctx),

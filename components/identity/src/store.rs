@@ -8,7 +8,7 @@ use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 pub const COMPONENT: &str = "identity";
 
-const MIGRATIONS: edge_sqlite::Migrations = &[(
+pub const MIGRATIONS: edge_sqlite::Migrations = &[(
     1,
     &[
         "CREATE TABLE users (
@@ -50,6 +50,17 @@ const MIGRATIONS: edge_sqlite::Migrations = &[(
         "ALTER TABLE outbox ADD COLUMN sent_at TEXT",
         "CREATE INDEX outbox_status ON outbox(status, id)",
     ],
+), (
+    4,
+    &[
+        // Teams: a user is in at most one; "own and team's" record visibility reads them.
+        "CREATE TABLE teams (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL COLLATE NOCASE UNIQUE,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+        ) STRICT",
+        "ALTER TABLE users ADD COLUMN team_id TEXT REFERENCES teams(id)",
+        "CREATE INDEX users_team ON users(team_id)",
+    ],
 )];
 
 pub fn open() -> Result<Connection> {
@@ -85,11 +96,12 @@ pub struct User {
     pub created_at: String,
     pub updated_at: String,
     pub last_sign_in_at: Option<String>,
+    pub team_id: Option<String>,
     #[serde(skip)]
     pub password_hash: Option<String>,
 }
 
-const USER_COLS: &str = "id, email, name, role, state, created_at, updated_at, last_sign_in_at, password_hash";
+const USER_COLS: &str = "id, email, name, role, state, created_at, updated_at, last_sign_in_at, password_hash, team_id";
 
 fn users(r: QueryResult) -> Vec<User> {
     r.rows
@@ -104,6 +116,7 @@ fn users(r: QueryResult) -> Vec<User> {
             updated_at: row.get::<&str>(6).unwrap_or_default().into(),
             last_sign_in_at: row.get::<&str>(7).map(String::from),
             password_hash: row.get::<&str>(8).map(String::from),
+            team_id: row.get::<&str>(9).map(String::from),
         })
         .collect()
 }
@@ -128,7 +141,9 @@ pub fn count_active_users(db: &Connection) -> Result<i64> {
 }
 
 pub fn event(db: &Connection, actor: &str, request_id: Option<&str>, entity_id: &str, action: &str, before: Option<&User>, after: Option<&User>) -> Result<()> {
-    event_of(db, actor, request_id, "user", entity_id, action, before, after)
+    // Actors are recorded as `user:<id>`, `apikey:<id>`, … everywhere.
+    let actor = if actor.contains(':') { actor.to_string() } else { format!("user:{actor}") };
+    event_of(db, &actor, request_id, "user", entity_id, action, before, after)
 }
 
 /// Appends a change event (who, when, what, before/after) in the caller's transaction.
@@ -162,6 +177,7 @@ pub fn insert_user(db: &Connection, email: &str, name: &str, role: Role, state: 
         created_at: now.clone(),
         updated_at: now,
         last_sign_in_at: None,
+        team_id: None,
         password_hash: None,
     };
     db.execute(
@@ -181,17 +197,85 @@ pub fn insert_user(db: &Connection, email: &str, name: &str, role: Role, state: 
 
 pub fn update_user(db: &Connection, u: &User) -> Result<()> {
     db.execute(
-        "UPDATE users SET name = ?, role = ?, state = ?, password_hash = ?, last_sign_in_at = ?, updated_at = ?, version = version + 1 WHERE id = ?",
+        "UPDATE users SET name = ?, role = ?, state = ?, password_hash = ?, last_sign_in_at = ?, team_id = ?, updated_at = ?, version = version + 1 WHERE id = ?",
         &[
             Value::Text(u.name.clone()),
             Value::Text(u.role.as_str().into()),
             Value::Text(u.state.clone()),
             u.password_hash.clone().map_or(Value::Null, Value::Text),
             u.last_sign_in_at.clone().map_or(Value::Null, Value::Text),
+            u.team_id.clone().map_or(Value::Null, Value::Text),
             Value::Text(now()),
             Value::Text(u.id.clone()),
         ],
     )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Team {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Member user ids, sorted.
+    pub members: Vec<String>,
+}
+
+pub fn list_teams(db: &Connection) -> Result<Vec<Team>> {
+    let r = db.execute("SELECT id, name, created_at, updated_at FROM teams ORDER BY name", &[])?;
+    let mut teams: Vec<Team> = r
+        .rows
+        .iter()
+        .map(|row| Team {
+            id: row.get::<&str>(0).unwrap_or_default().into(),
+            name: row.get::<&str>(1).unwrap_or_default().into(),
+            created_at: row.get::<&str>(2).unwrap_or_default().into(),
+            updated_at: row.get::<&str>(3).unwrap_or_default().into(),
+            members: Vec::new(),
+        })
+        .collect();
+    let m = db.execute("SELECT team_id, id FROM users WHERE team_id IS NOT NULL ORDER BY id", &[])?;
+    for row in &m.rows {
+        let (Some(t), Some(u)) = (row.get::<&str>(0), row.get::<&str>(1)) else { continue };
+        if let Some(team) = teams.iter_mut().find(|x| x.id == t) {
+            team.members.push(u.to_string());
+        }
+    }
+    Ok(teams)
+}
+
+pub fn team_by_id(db: &Connection, id: &str) -> Result<Option<Team>> {
+    Ok(list_teams(db)?.into_iter().find(|t| t.id == id))
+}
+
+pub fn team_name_taken(db: &Connection, name: &str, except: Option<&str>) -> Result<bool> {
+    let r = db.execute(
+        "SELECT count(*) FROM teams WHERE name = ? AND id != ?",
+        &[Value::Text(name.into()), Value::Text(except.unwrap_or("").into())],
+    )?;
+    Ok(r.rows.first().and_then(|row| row.get::<i64>(0)).unwrap_or(0) > 0)
+}
+
+pub fn insert_team(db: &Connection, name: &str) -> Result<Team> {
+    let now = now();
+    let t = Team { id: new_id("t"), name: name.into(), created_at: now.clone(), updated_at: now, members: Vec::new() };
+    db.execute(
+        "INSERT INTO teams (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
+        &[Value::Text(t.id.clone()), Value::Text(t.name.clone()), Value::Text(t.created_at.clone()), Value::Text(t.updated_at.clone())],
+    )?;
+    Ok(t)
+}
+
+pub fn rename_team(db: &Connection, id: &str, name: &str) -> Result<()> {
+    db.execute("UPDATE teams SET name = ?, updated_at = ? WHERE id = ?", &[Value::Text(name.into()), Value::Text(now()), Value::Text(id.into())])?;
+    Ok(())
+}
+
+/// Deletes a team; its members are left in no team.
+pub fn delete_team(db: &Connection, id: &str) -> Result<()> {
+    db.execute("UPDATE users SET team_id = NULL WHERE team_id = ?", &[Value::Text(id.into())])?;
+    db.execute("DELETE FROM teams WHERE id = ?", &[Value::Text(id.into())])?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@
 use edge_http::Problem;
 use identity_domain::apikey::{self, KeyView};
 use identity_domain::session::{self, Session};
-use identity_domain::settings::{RecordVisibility, Scope, RECORD_VISIBILITY_KEY};
+use identity_domain::settings::{team_view_key, RecordVisibility, Scope, TeamView, RECORD_VISIBILITY_KEY};
 use identity_domain::{roles, token, Access, Area};
 
 /// API areas anyone may call (signing in needs no session).
@@ -19,7 +19,7 @@ pub fn area_of(api_area: &str) -> Option<Area> {
     match api_area {
         "contacts" => Some(Area::Contacts),
         // Identity's own routes check the session themselves.
-        "users" | "outbox" | "api-keys" | "audit" | "settings" => None,
+        "users" | "teams" | "outbox" | "api-keys" | "audit" | "settings" => None,
         other => Area::parse(other),
     }
 }
@@ -104,15 +104,32 @@ pub fn authenticate_key(authorization: &str, load: impl Fn(&str) -> Option<Vec<u
     Ok(Caller { principal: Principal::Key(k), digest })
 }
 
-/// Whether the tenant's record-visibility setting limits this caller to the
-/// records they own (read only for roles it can apply to).
-pub fn own_records_only(caller: &Caller, load: impl Fn(&str) -> Option<Vec<u8>>) -> bool {
-    let Principal::User(s) = &caller.principal else { return false };
+/// The owners whose records this caller may see when the tenant's
+/// record-visibility setting restricts its role: `None` means every record.
+/// A user in no team under the "team" setting sees their own.
+pub fn visible_owners(caller: &Caller, load: impl Fn(&str) -> Option<Vec<u8>>) -> Option<Vec<String>> {
+    let Principal::User(s) = &caller.principal else { return None };
     if s.role.access(Area::Settings) != Access::None {
-        return false; // managers and admins always see everything
+        return None; // managers and admins always see everything
     }
     let setting: RecordVisibility = load(RECORD_VISIBILITY_KEY).and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
-    setting.scope_for(s.role) == Scope::Own
+    match setting.scope_for(s.role) {
+        Scope::All => None,
+        Scope::Own => Some(vec![s.user_id.clone()]),
+        Scope::Team => {
+            let team: Option<TeamView> = load(&team_view_key(&s.user_id)).and_then(|b| serde_json::from_slice(&b).ok());
+            let mut owners = team.map(|t| t.members).unwrap_or_default();
+            if !owners.contains(&s.user_id) {
+                owners.push(s.user_id.clone());
+            }
+            Some(owners)
+        }
+    }
+}
+
+/// The `edge-visibility` header value for a set of visible owners.
+pub fn visibility_header(owners: &[String]) -> String {
+    format!("owners={}", owners.join(","))
 }
 
 pub fn authorize(caller: &Caller, area: Option<Area>, method: &str) -> Result<(), Problem> {
@@ -161,6 +178,27 @@ mod tests {
         assert_eq!(authorize(&ro, Some(Area::Contacts), "POST").unwrap_err().status, 403);
         assert!(is_public("auth") && !is_public("contacts"));
         assert_eq!(area_of("contacts"), Some(Area::Contacts));
+    }
+
+    #[test]
+    fn record_visibility_by_setting_and_team() {
+        let session = Session { user_id: "u_1".into(), email: "a@b.c".into(), role: Role::Sales, csrf: "x".into(), created_at: 0, last_seen_at: 0 };
+        let caller = Caller { principal: Principal::User(session.clone()), digest: String::new() };
+        let with = |setting: &'static str, team: Option<&'static str>| {
+            move |key: &str| match key {
+                RECORD_VISIBILITY_KEY => Some(setting.as_bytes().to_vec()),
+                "team-of:u_1" => team.map(|t| t.as_bytes().to_vec()),
+                _ => None,
+            }
+        };
+        assert_eq!(visible_owners(&caller, with(r#"{"sales":"all"}"#, None)), None);
+        assert_eq!(visible_owners(&caller, with(r#"{"sales":"own"}"#, None)), Some(vec!["u_1".to_string()]));
+        assert_eq!(visible_owners(&caller, with(r#"{"sales":"team"}"#, None)), Some(vec!["u_1".to_string()]));
+        let team = Some(r#"{"team_id":"t_1","members":["u_1","u_2"]}"#);
+        assert_eq!(visible_owners(&caller, with(r#"{"sales":"team"}"#, team)), Some(vec!["u_1".to_string(), "u_2".to_string()]));
+        let manager = Caller { principal: Principal::User(Session { role: Role::Manager, ..session }), digest: String::new() };
+        assert_eq!(visible_owners(&manager, with(r#"{"sales":"own"}"#, team)), None);
+        assert_eq!(visibility_header(&["u_1".into(), "u_2".into()]), "owners=u_1,u_2");
     }
 
     #[test]

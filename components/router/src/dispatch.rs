@@ -7,6 +7,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("contacts", "contacts"),
     ("auth", "identity"),
     ("users", "identity"),
+    ("teams", "identity"),
     ("outbox", "identity"),
     ("api-keys", "identity"),
     ("audit", "identity"),

@@ -74,7 +74,7 @@ async fn handle(req: IncomingRequest) -> Response {
 
     // Authentication and authorization for the API (static files are public).
     let mut caller = None;
-    let mut own_records_only = false;
+    let mut visible_owners: Option<Vec<String>> = None;
     if let Target::Api(_) = target {
         let area = path.split('/').nth(3).unwrap_or("");
         if !auth::is_public(area) {
@@ -93,7 +93,7 @@ async fn handle(req: IncomingRequest) -> Response {
                 return problem(p, &request_id);
             }
             // Same store, same request: the record-visibility setting for this caller.
-            own_records_only = auth::own_records_only(&c, load);
+            visible_owners = auth::visible_owners(&c, load);
             caller = Some(c);
         }
     }
@@ -127,8 +127,8 @@ async fn handle(req: IncomingRequest) -> Response {
     if let Some(c) = &caller {
         out.header("edge-actor", c.actor());
         out.header("edge-role", c.role());
-        if own_records_only {
-            out.header("edge-visibility", "own");
+        if let Some(owners) = &visible_owners {
+            out.header("edge-visibility", auth::visibility_header(owners));
         }
     }
     if let Some(addr) = header("spin-client-addr") {

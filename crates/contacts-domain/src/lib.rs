@@ -23,41 +23,10 @@ pub struct Contact {
     pub version: i64,
 }
 
-/// Which records a caller may see: everything, or only records they own
-/// (sales users, when the tenant's record-visibility setting says so).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Visibility {
-    All,
-    OwnedBy(String),
-}
-
-impl Visibility {
-    /// From the router's trusted headers: `edge-visibility: own` with `edge-actor: user:<id>`.
-    pub fn from_headers(visibility: Option<&str>, actor: Option<&str>) -> Visibility {
-        match (visibility, actor.and_then(|a| a.strip_prefix("user:"))) {
-            (Some("own"), Some(user)) => Visibility::OwnedBy(user.to_string()),
-            (Some("own"), None) => Visibility::OwnedBy(String::new()),
-            _ => Visibility::All,
-        }
-    }
-}
+pub use edge_http::Visibility;
 
 /// The id prefix of contacts.
 pub const ID_PREFIX: &str = "c";
 
 pub use list::ListQuery;
 pub use validate::{ContactInput, NewContact};
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn visibility_from_headers() {
-        assert_eq!(Visibility::from_headers(None, Some("user:u_1")), Visibility::All);
-        assert_eq!(Visibility::from_headers(Some("all"), Some("user:u_1")), Visibility::All);
-        assert_eq!(Visibility::from_headers(Some("own"), Some("user:u_1")), Visibility::OwnedBy("u_1".into()));
-        // "own" without a user owns nothing: it sees nothing.
-        assert_eq!(Visibility::from_headers(Some("own"), Some("apikey:k")), Visibility::OwnedBy(String::new()));
-    }
-}

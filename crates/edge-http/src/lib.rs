@@ -5,8 +5,10 @@
 pub mod ids;
 pub mod problem;
 pub mod query;
+pub mod visibility;
 
 pub use problem::{FieldError, Problem};
+pub use visibility::Visibility;
 
 /// A response in plain data: status, headers, body.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,7 +16,8 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn version(db: &Connection, component: &str) -> Result<i64> {
+/// The schema version `component` is at in this database.
+pub fn version(db: &Connection, component: &str) -> Result<i64> {
     let r = db.execute(
         "SELECT COALESCE(MAX(version), 0) FROM schema_migrations WHERE component = ?",
         &[Value::Text(component.into())],
@@ -30,6 +31,13 @@ pub fn open(component: &str, migrations: Migrations) -> Result<Connection> {
     let db = Connection::open_default().context("open database")?;
     migrate(&db, component, migrations)?;
     Ok(db)
+}
+
+/// Runs `component`'s pending migrations (at provisioning: `POST /internal/migrate`)
+/// and answers the version the schema is at.
+pub fn provision(component: &str, migrations: Migrations) -> Result<serde_json::Value> {
+    let db = open(component, migrations)?;
+    Ok(serde_json::json!({ "component": component, "schema_version": version(&db, component)? }))
 }
 
 pub fn migrate(db: &Connection, component: &str, migrations: Migrations) -> Result<()> {

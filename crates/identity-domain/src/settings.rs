@@ -15,9 +15,24 @@ pub enum Scope {
     All,
     /// Only records the user owns.
     Own,
+    /// Records the user or anyone in the user's team owns.
+    Team,
 }
 
-/// Whether sales users see every record or only their own.
+/// KV key of a user's team view (JSON `TeamView`), published by identity
+/// whenever team membership changes; absent when the user is in no team.
+pub fn team_view_key(user_id: &str) -> String {
+    format!("team-of:{user_id}")
+}
+
+/// A user's team and everyone in it (the user included).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamView {
+    pub team_id: String,
+    pub members: Vec<String>,
+}
+
+/// Whether sales users see every record, their own, or their team's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RecordVisibility {
@@ -45,5 +60,8 @@ mod tests {
         assert_eq!(v.scope_for(Role::Manager), Scope::All);
         assert_eq!(RecordVisibility::default().scope_for(Role::Sales), Scope::All);
         assert_eq!(serde_json::to_string(&v).unwrap(), r#"{"sales":"own"}"#);
+        let t: RecordVisibility = serde_json::from_str(r#"{"sales":"team"}"#).unwrap();
+        assert_eq!(t.scope_for(Role::Sales), Scope::Team);
+        assert!(serde_json::from_str::<RecordVisibility>(r#"{"sales":"nobody"}"#).is_err());
     }
 }
