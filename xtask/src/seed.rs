@@ -80,22 +80,98 @@ impl Session {
     }
 }
 
-pub fn post_all(addr: SocketAddr, session: &Session, bodies: &[String]) -> Result<usize> {
+/// POSTs each body to `path`; returns the created records.
+pub fn post_each(addr: SocketAddr, session: &Session, path: &str, bodies: &[String]) -> Result<Vec<serde_json::Value>> {
     let mut conn = loopback_http::Conn::open(addr)?;
     let mut headers = session.headers();
     headers.push(("content-type", "application/json"));
+    let mut out = Vec::with_capacity(bodies.len());
     for b in bodies {
-        let r = conn.request("POST", "/api/v1/contacts", &headers, b.as_bytes())?;
+        let r = conn.request("POST", path, &headers, b.as_bytes())?;
         if r.status != 201 {
-            bail!("seeding failed: {} {}", r.status, r.text());
+            bail!("seeding {path} failed: {} {}", r.status, r.text());
         }
+        out.push(serde_json::from_slice(&r.body)?);
     }
-    Ok(bodies.len())
+    Ok(out)
 }
 
-pub fn demo(addr: SocketAddr, session: &Session) -> Result<usize> {
-    post_all(addr, session, &contacts(120))
+pub fn post_all(addr: SocketAddr, session: &Session, bodies: &[String]) -> Result<usize> {
+    Ok(post_each(addr, session, "/api/v1/contacts", bodies)?.len())
 }
+
+const INDUSTRIES: &[&str] = &["Retail", "Outdoor", "Automotive", "Travel", "Logistics", "Manufacturing", "Food", "Aviation", "Wine", "Publishing"];
+const STAGES: &[&str] = &["lead", "lead", "qualified", "opportunity", "customer", "customer", "customer", "advocate", "subscriber", "churned"];
+const NOTES: &[&str] = &[
+    "Met at the spring trade fair; interested in the premium plan.",
+    "Asked for a quote on 40 seats, decision next quarter.",
+    "Renewal call went well, wants a case study.",
+    "Complained about delivery times; escalated to logistics.",
+    "Prefers email over calls. Budget approved in March.",
+];
+
+/// The demo tenant's sample data: custom fields, companies, contacts linked to
+/// them with stages, tags and custom values, and notes and tasks.
+pub fn demo(addr: SocketAddr, session: &Session) -> Result<usize> {
+    let fields = [
+        serde_json::json!({"entity": "contact", "key": "tier", "label": "Tier", "kind": "select", "options": ["Gold", "Silver", "Bronze"]}),
+        serde_json::json!({"entity": "contact", "key": "renewal_date", "label": "Renewal date", "kind": "date"}),
+        serde_json::json!({"entity": "company", "key": "arr", "label": "Annual revenue", "kind": "money", "currency": "EUR"}),
+    ];
+    post_each(addr, session, "/api/v1/custom-fields", &fields.iter().map(|f| f.to_string()).collect::<Vec<_>>())?;
+    let companies: Vec<String> = COMPANIES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, domain))| {
+            serde_json::json!({
+                "name": name, "domain": domain, "industry": INDUSTRIES[i % INDUSTRIES.len()],
+                "size": SIZES[i % SIZES.len()], "website": format!("https://www.{domain}"),
+                "tags": if i % 3 == 0 { vec!["key account"] } else { Vec::new() },
+                "custom": {"arr": (i as i64 + 1) * 1_250_000_00},
+            })
+            .to_string()
+        })
+        .collect();
+    let companies = post_each(addr, session, "/api/v1/companies", &companies)?;
+    let bodies: Vec<String> = contacts(120)
+        .into_iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let mut v: serde_json::Value = serde_json::from_str(&b).unwrap_or_default();
+            if !v["company"].is_null() {
+                v["company_id"] = companies[(i * 3) % companies.len()]["id"].clone();
+            }
+            v["lifecycle_stage"] = STAGES[i % STAGES.len()].into();
+            v["title"] = ["CEO", "Head of Sales", "Buyer", "Engineer", "Office Manager"][i % 5].into();
+            v["tags"] = match i % 6 {
+                0 => serde_json::json!(["vip"]),
+                1 => serde_json::json!(["newsletter"]),
+                2 => serde_json::json!(["vip", "partner"]),
+                _ => serde_json::json!([]),
+            };
+            let tier = ["Gold", "Silver", "Bronze"][i % 3];
+            v["custom"] = serde_json::json!({"tier": tier, "renewal_date": format!("2027-{:02}-{:02}", 1 + i % 12, 1 + i % 28)});
+            v["consent"] = serde_json::json!({"email": if i % 4 == 0 { "denied" } else { "granted" }});
+            v.to_string()
+        })
+        .collect();
+    let created = post_each(addr, session, "/api/v1/contacts", &bodies)?;
+    let mut activities = Vec::new();
+    for (i, c) in created.iter().take(30).enumerate() {
+        activities.push(serde_json::json!({"kind": "note", "body": NOTES[i % NOTES.len()], "contact_id": c["id"]}).to_string());
+        if i % 3 == 0 {
+            let due = chrono::Utc::now() + chrono::Duration::days(i as i64 / 3 - 2);
+            activities.push(serde_json::json!({"kind": "task", "subject": format!("Follow up with {}", c["first_name"].as_str().unwrap_or("them")), "contact_id": c["id"], "due_at": due.to_rfc3339()}).to_string());
+        }
+        if i % 4 == 1 {
+            activities.push(serde_json::json!({"kind": "call", "subject": "Discovery call", "body": "Talked through their current process.", "contact_id": c["id"]}).to_string());
+        }
+    }
+    post_each(addr, session, "/api/v1/activities", &activities)?;
+    Ok(created.len())
+}
+
+const SIZES: &[&str] = &["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5000+"];
 
 /// Provisions a tenant with an owner through the operator API, accepts the
 /// invitation with `password`, and returns the owner's session.

@@ -5,6 +5,11 @@ use edge_http::Problem;
 /// API areas and the private component that owns each.
 pub const AREAS: &[(&str, &str)] = &[
     ("contacts", "contacts"),
+    ("companies", "contacts"),
+    ("activities", "contacts"),
+    ("custom-fields", "contacts"),
+    ("search", "contacts"),
+    ("tags", "contacts"),
     ("auth", "identity"),
     ("users", "identity"),
     ("teams", "identity"),

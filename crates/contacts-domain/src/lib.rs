@@ -1,32 +1,19 @@
-//! The contacts domain, free of any HTTP or storage SDK: what a valid contact is,
-//! how list requests are read, and the schema the component migrates to.
+//! The contacts domain, free of any HTTP or storage SDK: what valid contacts,
+//! companies, activities and custom fields are, how lists are filtered, sorted
+//! and paged, the schema, and the storage logic (over `edge_db::Db`, so it runs
+//! in the component and natively in tests and benchmarks alike).
 
+pub mod fields;
+pub mod filter;
 pub mod list;
+pub mod model;
 pub mod schema;
+pub mod store;
 pub mod validate;
 
-use serde::{Deserialize, Serialize};
-
-/// A contact as stored and as the API returns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Contact {
-    pub id: String,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub company: Option<String>,
-    /// The staff user who owns the record (`u_...`); none for records made by API keys.
-    pub owner_id: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: i64,
-}
-
 pub use edge_http::Visibility;
+pub use list::ListQuery;
+pub use model::{Activity, Company, Contact};
 
 /// The id prefix of contacts.
 pub const ID_PREFIX: &str = "c";
-
-pub use list::ListQuery;
-pub use validate::{ContactInput, NewContact};

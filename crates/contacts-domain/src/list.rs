@@ -1,24 +1,34 @@
-//! List requests: `?limit=` (default 50, max 200), opaque `cursor`, `q` filter.
+//! List requests: `?limit=` (default 50, max 200), opaque `cursor`, `q` (full-text),
+//! `filter` (JSON, see `filter`), `sort` (`-updated_at`), `view=trash`.
 
-use edge_http::{ids, query, FieldError};
+use crate::filter::{self, Filter};
+use edge_db::Val;
+use edge_http::{query, FieldError};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ListQuery {
     pub limit: u32,
-    /// Keyset position: the last id of the previous page (newest first).
-    pub after_id: Option<String>,
-    /// Lower-cased search text.
+    /// Keyset position: sort key and id of the last row of the previous page.
+    pub after: Option<(Val, String)>,
+    /// Search text (matched with the full-text index, prefixes included).
     pub q: Option<String>,
+    pub filter: Option<Filter>,
+    pub sort: Option<String>,
+    /// Deleted records (restorable for 30 days) instead of live ones.
+    pub trash: bool,
 }
 
 impl ListQuery {
     pub fn parse(query_string: &str) -> Result<ListQuery, Vec<FieldError>> {
-        let pairs = query::parse(query_string);
+        Self::from_pairs(&query::parse(query_string))
+    }
+
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<ListQuery, Vec<FieldError>> {
         let mut errors = Vec::new();
-        let limit = match query::get(&pairs, "limit") {
+        let limit = match query::get(pairs, "limit") {
             None | Some("") => DEFAULT_LIMIT,
             Some(s) => match s.parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
@@ -28,41 +38,44 @@ impl ListQuery {
                 }
             },
         };
-        let after_id = match query::get(&pairs, "cursor") {
+        let after = match query::get(pairs, "cursor") {
             None | Some("") => None,
-            Some(c) => match ids::decode_cursor(c).filter(|id| ids::is_valid(crate::ID_PREFIX, id)) {
-                Some(id) => Some(id),
+            Some(c) => match filter::decode_cursor(c) {
+                Some(k) => Some(k),
                 None => {
                     errors.push(FieldError::new("cursor", "is not a cursor this API issued"));
                     None
                 }
             },
         };
-        let q = query::get(&pairs, "q")
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty());
+        let q = query::get(pairs, "q").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         if q.as_ref().is_some_and(|s| s.chars().count() > 200) {
             errors.push(FieldError::new("q", "must be at most 200 characters"));
         }
+        let filter = match query::get(pairs, "filter").map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(f) => match Filter::parse(f) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    errors.extend(e);
+                    None
+                }
+            },
+        };
+        let sort = query::get(pairs, "sort").map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let trash = match query::get(pairs, "view") {
+            None | Some("") | Some("live") => false,
+            Some("trash") => true,
+            Some(_) => {
+                errors.push(FieldError::new("view", "must be `live` or `trash`"));
+                false
+            }
+        };
         if errors.is_empty() {
-            Ok(ListQuery { limit, after_id, q })
+            Ok(ListQuery { limit, after, q, filter, sort, trash })
         } else {
             Err(errors)
         }
-    }
-
-    /// The cursor for the page after one whose last id is `last_id`.
-    pub fn next_cursor(&self, fetched: usize, last_id: Option<&str>) -> Option<String> {
-        // One extra row is fetched to know whether another page exists.
-        (fetched > self.limit as usize).then(|| last_id.map(ids::encode_cursor)).flatten()
-    }
-
-    /// `LIKE` pattern for `q`, with the wildcards in user input escaped.
-    pub fn like_pattern(&self) -> Option<String> {
-        self.q.as_ref().map(|q| {
-            let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            format!("%{escaped}%")
-        })
     }
 }
 
@@ -72,28 +85,21 @@ mod tests {
 
     #[test]
     fn defaults_and_limits() {
-        assert_eq!(ListQuery::parse("").unwrap(), ListQuery { limit: 50, after_id: None, q: None });
+        let q = ListQuery::parse("").unwrap();
+        assert_eq!((q.limit, q.after.is_none(), q.trash), (50, true, false));
         assert_eq!(ListQuery::parse("limit=200").unwrap().limit, 200);
-        for bad in ["limit=0", "limit=201", "limit=abc", "limit=-1"] {
-            let e = ListQuery::parse(bad).unwrap_err();
-            assert_eq!(e[0].field, "limit", "{bad}");
+        for bad in ["limit=0", "limit=201", "limit=abc", "limit=-1", "cursor=Zm9v", "view=all", "filter=%7Bnope"] {
+            assert!(ListQuery::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
-    fn cursors_are_checked() {
-        let id = edge_http::ids::new_id("c", 1, [7; 10]);
-        let c = edge_http::ids::encode_cursor(&id);
-        assert_eq!(ListQuery::parse(&format!("cursor={c}")).unwrap().after_id, Some(id));
-        assert_eq!(ListQuery::parse("cursor=Zm9v").unwrap_err()[0].field, "cursor");
-    }
-
-    #[test]
-    fn search_is_escaped() {
-        let q = ListQuery::parse("q=50%25_off").unwrap();
-        assert_eq!(q.like_pattern().as_deref(), Some("%50\\%\\_off%"));
-        let q = ListQuery { limit: 2, after_id: None, q: None };
-        assert_eq!(q.next_cursor(2, Some("c_x")), None);
-        assert!(q.next_cursor(3, Some("c_x")).is_some());
+    fn filters_and_cursors_parse() {
+        let c = filter::encode_cursor(&Val::from("x"), "c_1");
+        let q = ListQuery::parse(&format!("cursor={c}&q=+ada+&sort=-updated_at&view=trash&filter=%7B%22field%22%3A%22tags%22%2C%22op%22%3A%22empty%22%7D")).unwrap();
+        assert_eq!(q.after, Some((Val::from("x"), "c_1".to_string())));
+        assert_eq!(q.q.as_deref(), Some("ada"));
+        assert_eq!(q.sort.as_deref(), Some("-updated_at"));
+        assert!(q.trash && q.filter.is_some());
     }
 }

@@ -38,6 +38,104 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE TABLE contacts_stats (id INTEGER PRIMARY KEY CHECK (id = 1), records INTEGER NOT NULL) STRICT",
         "INSERT INTO contacts_stats (id, records) SELECT 1, count(*) FROM contacts",
     ],
+), (
+    4,
+    &[
+        // Companies.
+        "CREATE TABLE companies (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, domain TEXT, domains TEXT NOT NULL DEFAULT '[]',
+            industry TEXT, size TEXT, address TEXT, phone TEXT, website TEXT, owner_id TEXT,
+            tags TEXT NOT NULL DEFAULT '[]', custom TEXT NOT NULL DEFAULT '{}', parent_id TEXT, external_id TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_activity_at TEXT, deleted_at TEXT,
+            version INTEGER NOT NULL DEFAULT 1
+        ) STRICT",
+        "CREATE INDEX companies_name ON companies(name, id)",
+        "CREATE INDEX companies_domain ON companies(domain, id)",
+        "CREATE INDEX companies_industry ON companies(industry, id)",
+        "CREATE INDEX companies_size ON companies(size, id)",
+        "CREATE INDEX companies_updated ON companies(updated_at, id)",
+        "CREATE INDEX companies_last_activity ON companies(last_activity_at, id)",
+        "CREATE INDEX companies_owner ON companies(owner_id, id)",
+        "CREATE INDEX companies_parent ON companies(parent_id)",
+        "CREATE UNIQUE INDEX companies_external ON companies(external_id) WHERE external_id IS NOT NULL",
+        // Every domain of every company, for duplicates and create-or-update by domain.
+        "CREATE TABLE company_domains (domain TEXT NOT NULL, company_id TEXT NOT NULL, PRIMARY KEY (domain, company_id)) STRICT, WITHOUT ROWID",
+        "CREATE INDEX company_domains_company ON company_domains(company_id)",
+        // Contacts: the full person.
+        "ALTER TABLE contacts ADD COLUMN emails TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE contacts ADD COLUMN phones TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE contacts ADD COLUMN title TEXT",
+        "ALTER TABLE contacts ADD COLUMN company_id TEXT",
+        "ALTER TABLE contacts ADD COLUMN address TEXT",
+        "ALTER TABLE contacts ADD COLUMN lifecycle_stage TEXT NOT NULL DEFAULT 'lead'",
+        "ALTER TABLE contacts ADD COLUMN source TEXT",
+        "ALTER TABLE contacts ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE contacts ADD COLUMN custom TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE contacts ADD COLUMN consent TEXT NOT NULL DEFAULT '{}'",
+        "ALTER TABLE contacts ADD COLUMN external_id TEXT",
+        "ALTER TABLE contacts ADD COLUMN last_activity_at TEXT",
+        "ALTER TABLE contacts ADD COLUMN deleted_at TEXT",
+        "UPDATE contacts SET emails = json_array(json_object('address', email, 'primary', json('true'))) WHERE email IS NOT NULL",
+        "UPDATE contacts SET phones = json_array(json_object('number', phone, 'primary', json('true'))) WHERE phone IS NOT NULL",
+        "ALTER TABLE contacts DROP COLUMN search_text",
+        "CREATE INDEX contacts_updated ON contacts(updated_at, id)",
+        "CREATE INDEX contacts_stage_updated ON contacts(lifecycle_stage, updated_at, id)",
+        "CREATE INDEX contacts_last_name ON contacts(last_name, id)",
+        "CREATE INDEX contacts_first_name ON contacts(first_name, id)",
+        "CREATE INDEX contacts_company_name ON contacts(company, id)",
+        "CREATE INDEX contacts_company ON contacts(company_id)",
+        "CREATE INDEX contacts_last_activity ON contacts(last_activity_at, id)",
+        "CREATE UNIQUE INDEX contacts_external ON contacts(external_id) WHERE external_id IS NOT NULL",
+        // Lookups for duplicates and create-or-update: every email, every phone's digits.
+        "CREATE TABLE contact_emails (email TEXT NOT NULL, contact_id TEXT NOT NULL, PRIMARY KEY (email, contact_id)) STRICT, WITHOUT ROWID",
+        "CREATE INDEX contact_emails_contact ON contact_emails(contact_id)",
+        "INSERT INTO contact_emails (email, contact_id) SELECT email, id FROM contacts WHERE email IS NOT NULL",
+        "CREATE TABLE contact_phones (digits TEXT NOT NULL, contact_id TEXT NOT NULL, PRIMARY KEY (digits, contact_id)) STRICT, WITHOUT ROWID",
+        "CREATE INDEX contact_phones_contact ON contact_phones(contact_id)",
+        "INSERT OR IGNORE INTO contact_phones (digits, contact_id)
+            SELECT replace(replace(replace(replace(replace(replace(replace(replace(phone, ' ', ''), '+', ''), '-', ''), '(', ''), ')', ''), '.', ''), '/', ''), 'x', ''), id
+            FROM contacts WHERE phone IS NOT NULL",
+        // A contact's companies (the primary one is also contacts.company_id).
+        "CREATE TABLE contact_companies (contact_id TEXT NOT NULL, company_id TEXT NOT NULL, PRIMARY KEY (contact_id, company_id)) STRICT, WITHOUT ROWID",
+        "CREATE INDEX contact_companies_company ON contact_companies(company_id, contact_id)",
+        // Tags of contacts and companies, for filters.
+        "CREATE TABLE record_tags (entity TEXT NOT NULL, tag TEXT NOT NULL COLLATE NOCASE, record_id TEXT NOT NULL, PRIMARY KEY (entity, tag, record_id)) STRICT, WITHOUT ROWID",
+        "CREATE INDEX record_tags_record ON record_tags(entity, record_id)",
+        // Notes, calls, meetings, emails and tasks.
+        "CREATE TABLE activities (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, subject TEXT, body TEXT,
+            contact_id TEXT, company_id TEXT, deal_id TEXT, occurred_at TEXT NOT NULL,
+            due_at TEXT, assignee_id TEXT, reminder_at TEXT, done_at TEXT, owner_id TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT,
+            version INTEGER NOT NULL DEFAULT 1
+        ) STRICT",
+        "CREATE INDEX activities_contact ON activities(contact_id, occurred_at)",
+        "CREATE INDEX activities_company ON activities(company_id, occurred_at)",
+        "CREATE INDEX activities_deal ON activities(deal_id, occurred_at)",
+        "CREATE INDEX activities_open_tasks ON activities(assignee_id, due_at) WHERE kind = 'task' AND done_at IS NULL AND deleted_at IS NULL",
+        // Custom field definitions.
+        "CREATE TABLE custom_fields (
+            id TEXT PRIMARY KEY, entity TEXT NOT NULL, key TEXT NOT NULL, label TEXT NOT NULL, kind TEXT NOT NULL,
+            options TEXT NOT NULL DEFAULT '[]', currency TEXT, required INTEGER NOT NULL DEFAULT 0,
+            position INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, archived_at TEXT,
+            UNIQUE (entity, key)
+        ) STRICT",
+        // Full-text search over contacts, companies and notes: FTS rowid = search_docs.doc
+        // (an INTEGER PRIMARY KEY, stable across VACUUM). `owner` holds the owner's id
+        // as a token, so restricted users' searches stay inside their records.
+        "CREATE TABLE search_docs (doc INTEGER PRIMARY KEY, kind TEXT NOT NULL, ref_id TEXT NOT NULL, UNIQUE (kind, ref_id)) STRICT",
+        "CREATE VIRTUAL TABLE search USING fts5(kind, owner, title, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "INSERT INTO search_docs (kind, ref_id) SELECT 'contact', id FROM contacts",
+        "INSERT INTO search (rowid, kind, owner, title, body)
+            SELECT d.doc, 'contact', lower(replace(COALESCE(c.owner_id, ''), '_', '')),
+                   trim(COALESCE(c.first_name, '') || ' ' || COALESCE(c.last_name, '')),
+                   trim(COALESCE(c.email, '') || ' ' || COALESCE(c.phone, '') || ' ' || COALESCE(c.company, ''))
+            FROM contacts c JOIN search_docs d ON d.kind = 'contact' AND d.ref_id = c.id",
+        "CREATE INDEX contacts_events_at ON contacts_events(at)",
+        // Answers to writes sent with an Idempotency-Key, saved in the write's transaction.
+        "CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
+        "CREATE INDEX idempotency_keys_at ON idempotency_keys(created_at)",
+    ],
 )];
 
 pub fn latest() -> i64 {

@@ -1,0 +1,164 @@
+//! `/api/v1/contacts` and `/api/v1/companies`: lists with filters and search,
+//! counts, create, read, update (If-Match), trash, restore, purge, timelines.
+
+use crate::http::{db, once, problem, storage, valid_id, with_etag, Ctx};
+use contacts_domain::fields::Entity;
+use contacts_domain::model::{CompanyInput, ContactInput};
+use contacts_domain::store::{self, activities, companies, contacts, fields};
+use contacts_domain::ListQuery;
+use edge_http::{query, Page, Problem, Reply};
+use spin_sdk::http::Method;
+
+/// Counts stop here: beyond it the UI says "10,000+".
+const COUNT_CAP: i64 = 10_000;
+
+fn list_query(ctx: &Ctx) -> Result<ListQuery, Problem> {
+    ListQuery::parse(ctx.query()).map_err(Problem::validation)
+}
+
+pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
+    let what = "contact";
+    match (ctx.method(), rest) {
+        (Method::Get, []) => {
+            let db = db()?;
+            let defs = fields::list(&db, Some(Entity::Contact)).map_err(storage)?;
+            let (items, next_cursor) = contacts::list(&db, &list_query(ctx)?, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
+            Ok(Reply::json(200, &Page { items, next_cursor }))
+        }
+        (Method::Post, []) => {
+            let input: ContactInput = ctx.body()?;
+            let db = db()?;
+            let defs = fields::list(&db, Some(Entity::Contact)).map_err(storage)?;
+            let data = input.validate(&defs).map_err(Problem::validation)?;
+            let w = ctx.writer();
+            once(ctx, &db, || {
+                let c = contacts::insert_in_tx(&db, &w, data, ctx.max_records()).map_err(|e| problem(e, what))?;
+                Ok(with_etag(201, &c, c.version).with_header("location", format!("/api/v1/contacts/{}", c.id)))
+            })
+        }
+        (Method::Get, ["count"]) => count(ctx, Entity::Contact),
+        (_, []) | (_, ["count"]) => Err(Problem::method_not_allowed("GET, POST")),
+        (m, [id, tail @ ..]) => {
+            valid_id(contacts_domain::ID_PREFIX, id, what)?;
+            let db = db()?;
+            let vis = ctx.visibility();
+            match (m, tail) {
+                (Method::Get, []) => match contacts::get(&db, id, &vis, query::get(&query::parse(ctx.query()), "view") == Some("trash")).map_err(storage)? {
+                    Some(c) => Ok(with_etag(200, &c, c.version)),
+                    None => Err(Problem::not_found("No contact with this id")),
+                },
+                (Method::Patch, []) => {
+                    let patch = ctx.json()?;
+                    let defs = fields::list(&db, Some(Entity::Contact)).map_err(storage)?;
+                    let c = contacts::update(&db, &ctx.writer(), id, &patch, ctx.if_match()?, &vis, &defs).map_err(|e| problem(e, what))?;
+                    Ok(with_etag(200, &c, c.version))
+                }
+                (Method::Delete, []) => {
+                    if query::get(&query::parse(ctx.query()), "purge") == Some("true") {
+                        contacts::purge(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
+                    } else {
+                        contacts::delete(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
+                    }
+                    Ok(Reply::empty(204))
+                }
+                (Method::Post, ["restore"]) => {
+                    let c = contacts::restore(&db, &ctx.writer(), id, &vis, ctx.max_records()).map_err(|e| problem(e, what))?;
+                    Ok(with_etag(200, &c, c.version))
+                }
+                (Method::Get, ["timeline"]) => {
+                    contacts::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No contact with this id"))?;
+                    let items = activities::timeline(&db, "contact", id, limit(ctx)?, &vis).map_err(storage)?;
+                    Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": null })))
+                }
+                (_, []) => Err(Problem::method_not_allowed("GET, PATCH, DELETE")),
+                _ => Err(Problem::not_found("No such contacts route")),
+            }
+        }
+    }
+}
+
+pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
+    let what = "company";
+    match (ctx.method(), rest) {
+        (Method::Get, []) => {
+            let db = db()?;
+            let defs = fields::list(&db, Some(Entity::Company)).map_err(storage)?;
+            let (items, next_cursor) = companies::list(&db, &list_query(ctx)?, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
+            Ok(Reply::json(200, &Page { items, next_cursor }))
+        }
+        (Method::Post, []) => {
+            let input: CompanyInput = ctx.body()?;
+            let db = db()?;
+            let defs = fields::list(&db, Some(Entity::Company)).map_err(storage)?;
+            let data = input.validate(&defs).map_err(Problem::validation)?;
+            let w = ctx.writer();
+            once(ctx, &db, || {
+                let c = companies::insert_in_tx(&db, &w, data).map_err(|e| problem(e, what))?;
+                Ok(with_etag(201, &c, c.version).with_header("location", format!("/api/v1/companies/{}", c.id)))
+            })
+        }
+        (Method::Get, ["count"]) => count(ctx, Entity::Company),
+        (_, []) | (_, ["count"]) => Err(Problem::method_not_allowed("GET, POST")),
+        (m, [id, tail @ ..]) => {
+            valid_id(companies::ID_PREFIX, id, what)?;
+            let db = db()?;
+            let vis = ctx.visibility();
+            match (m, tail) {
+                (Method::Get, []) => match companies::get(&db, id, &vis, query::get(&query::parse(ctx.query()), "view") == Some("trash")).map_err(storage)? {
+                    Some(c) => Ok(with_etag(200, &c, c.version)),
+                    None => Err(Problem::not_found("No company with this id")),
+                },
+                (Method::Patch, []) => {
+                    let patch = ctx.json()?;
+                    let defs = fields::list(&db, Some(Entity::Company)).map_err(storage)?;
+                    let c = companies::update(&db, &ctx.writer(), id, &patch, ctx.if_match()?, &vis, &defs).map_err(|e| problem(e, what))?;
+                    Ok(with_etag(200, &c, c.version))
+                }
+                (Method::Delete, []) => {
+                    if query::get(&query::parse(ctx.query()), "purge") == Some("true") {
+                        companies::purge(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
+                    } else {
+                        companies::delete(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
+                    }
+                    Ok(Reply::empty(204))
+                }
+                (Method::Post, ["restore"]) => {
+                    let c = companies::restore(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
+                    Ok(with_etag(200, &c, c.version))
+                }
+                (Method::Get, ["contacts"]) => {
+                    companies::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No company with this id"))?;
+                    let ids = companies::contact_ids(&db, id, limit(ctx)?).map_err(storage)?;
+                    let mut items = Vec::new();
+                    for cid in ids {
+                        if let Some(c) = contacts::get(&db, &cid, &vis, false).map_err(storage)? {
+                            items.push(c);
+                        }
+                    }
+                    Ok(Reply::json(200, &Page { items, next_cursor: None }))
+                }
+                (Method::Get, ["timeline"]) => {
+                    companies::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No company with this id"))?;
+                    let items = activities::timeline(&db, "company", id, limit(ctx)?, &vis).map_err(storage)?;
+                    Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": null })))
+                }
+                (_, []) => Err(Problem::method_not_allowed("GET, PATCH, DELETE")),
+                _ => Err(Problem::not_found("No such companies route")),
+            }
+        }
+    }
+}
+
+fn count(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
+    let db = db()?;
+    let defs = fields::list(&db, Some(entity)).map_err(storage)?;
+    let (count, more) = store::count(&db, entity, &list_query(ctx)?, &ctx.visibility(), &defs, COUNT_CAP).map_err(|e| problem(e, entity.as_str()))?;
+    Ok(Reply::json(200, &serde_json::json!({ "count": count, "more": more })))
+}
+
+pub fn limit(ctx: &Ctx) -> Result<i64, Problem> {
+    match query::get(&query::parse(ctx.query()), "limit") {
+        None | Some("") => Ok(50),
+        Some(s) => s.parse::<i64>().ok().filter(|n| (1..=200).contains(n)).ok_or_else(|| Problem::validation(vec![edge_http::FieldError::new("limit", "must be a whole number from 1 to 200")])),
+    }
+}

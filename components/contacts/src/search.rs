@@ -1,0 +1,34 @@
+//! `/api/v1/search?q=`: the global search box. Contacts, companies and notes,
+//! each ranked (bm25 over a bounded candidate set) and grouped by type.
+
+use crate::http::{db, storage, Ctx};
+use contacts_domain::store::{activities, companies, contacts, search};
+use edge_http::{query, FieldError, Problem, Reply};
+
+pub fn route(ctx: &Ctx) -> Result<Reply, Problem> {
+    let pairs = query::parse(ctx.query());
+    let q = query::get(&pairs, "q").unwrap_or("").trim().to_string();
+    if q.chars().count() > 200 {
+        return Err(Problem::validation(vec![FieldError::new("q", "must be at most 200 characters")]));
+    }
+    let per = match query::get(&pairs, "limit") {
+        None | Some("") => 5,
+        Some(s) => s.parse::<usize>().ok().filter(|n| (1..=50).contains(n)).ok_or_else(|| Problem::validation(vec![FieldError::new("limit", "must be from 1 to 50")]))?,
+    };
+    let db = db()?;
+    let vis = ctx.visibility();
+    let mut out = serde_json::json!({ "q": q, "contacts": [], "companies": [], "notes": [] });
+    if search::terms(&q).is_none() {
+        return Ok(Reply::json(200, &out));
+    }
+    let ids = search::find(&db, "contact", &q, &vis, per).map_err(storage)?;
+    let found: Vec<_> = ids.iter().filter_map(|id| contacts::get(&db, id, &vis, false).ok().flatten()).collect();
+    out["contacts"] = serde_json::to_value(found).map_err(storage)?;
+    let ids = search::find(&db, "company", &q, &vis, per).map_err(storage)?;
+    let found: Vec<_> = ids.iter().filter_map(|id| companies::get(&db, id, &vis, false).ok().flatten()).collect();
+    out["companies"] = serde_json::to_value(found).map_err(storage)?;
+    let ids = search::find(&db, "note", &q, &vis, per).map_err(storage)?;
+    let found: Vec<_> = ids.iter().filter_map(|id| activities::get(&db, id, &vis).ok().flatten()).collect();
+    out["notes"] = serde_json::to_value(found).map_err(storage)?;
+    Ok(Reply::json(200, &out))
+}

@@ -1,0 +1,435 @@
+//! Contacts: create, read, update (optimistic, by version), soft delete,
+//! restore, purge; every write keeps the lookups, tags, search index, plan
+//! count and change log in step, in one transaction.
+
+use super::{bump_count, event, json_text, list_page, marks, search, tags, BadReference, Invalid, LimitReached, NotFound, Page, VersionMismatch, Writer};
+use crate::fields::{Entity, FieldDef};
+use crate::list::ListQuery;
+use crate::model::{merge_patch, phone_key, Contact, ContactData, ContactInput};
+use anyhow::Result;
+use edge_db::{Db, Row, Val};
+use edge_http::Visibility;
+
+pub const COLUMNS: &str = "id, first_name, last_name, email, phone, emails, phones, title, company_id, company, address, \
+    lifecycle_stage, source, owner_id, tags, custom, consent, external_id, created_at, updated_at, last_activity_at, deleted_at, version";
+
+pub fn from_row(r: Row) -> Contact {
+    Contact {
+        id: r.text(0),
+        first_name: r.string(1),
+        last_name: r.string(2),
+        email: r.string(3),
+        phone: r.string(4),
+        emails: r.json(5),
+        phones: r.json(6),
+        title: r.string(7),
+        company_id: r.string(8),
+        company: r.string(9),
+        // The primary only; `get` adds the other links.
+        company_ids: r.string(8).into_iter().collect(),
+        address: r.str(10).and_then(|s| serde_json::from_str(s).ok()),
+        lifecycle_stage: r.str(11).and_then(crate::model::Lifecycle::parse).unwrap_or_default(),
+        source: r.string(12),
+        owner_id: r.string(13),
+        tags: r.json(14),
+        custom: r.json(15),
+        consent: r.json(16),
+        external_id: r.string(17),
+        created_at: r.text(18),
+        updated_at: r.text(19),
+        last_activity_at: r.string(20),
+        deleted_at: r.string(21),
+        version: r.i64(22).unwrap_or(1),
+    }
+}
+
+fn company_links<D: Db + ?Sized>(db: &D, c: &mut Contact) -> Result<()> {
+    let r = db.run("SELECT company_id FROM contact_companies WHERE contact_id = ? ORDER BY company_id", &[c.id.as_str().into()])?;
+    let mut ids: Vec<String> = c.company_id.iter().cloned().collect();
+    ids.extend(r.iter().map(|row| row.text(0)).filter(|id| Some(id) != c.company_id.as_ref()));
+    ids.dedup();
+    c.company_ids = ids;
+    Ok(())
+}
+
+/// A contact by id, if the caller may see it (deleted ones only when asked).
+pub fn get<D: Db + ?Sized>(db: &D, id: &str, vis: &Visibility, deleted: bool) -> Result<Option<Contact>> {
+    let r = db.run(&format!("SELECT {COLUMNS} FROM contacts WHERE id = ?"), &[id.into()])?;
+    let Some(mut c) = r.first().map(from_row) else { return Ok(None) };
+    if !vis.allows(c.owner_id.as_deref()) || (c.deleted_at.is_some() && !deleted) {
+        return Ok(None);
+    }
+    company_links(db, &mut c)?;
+    Ok(Some(c))
+}
+
+pub fn list<D: Db + ?Sized>(db: &D, q: &ListQuery, vis: &Visibility, defs: &[FieldDef]) -> Result<(Vec<Contact>, Option<String>)> {
+    let Page { rows, next_cursor } = list_page(db, Entity::Contact, COLUMNS, q, vis, defs)?;
+    Ok((rows.iter().map(from_row).collect(), next_cursor))
+}
+
+/// What the search index holds for a contact.
+fn search_text(c: &Contact) -> (String, String) {
+    let title = [&c.first_name, &c.last_name].iter().filter_map(|f| f.as_deref()).collect::<Vec<_>>().join(" ");
+    let mut body: Vec<String> = c.emails.iter().map(|e| e.address.clone()).collect();
+    for p in &c.phones {
+        body.push(p.number.clone());
+        body.push(phone_key(&p.number));
+    }
+    body.extend([&c.company, &c.title, &c.external_id].iter().filter_map(|f| f.as_ref().map(|s| s.to_string())));
+    body.extend(c.tags.iter().cloned());
+    (title, body.join(" "))
+}
+
+/// Resolves the primary company's name and checks every linked company exists.
+fn resolve_companies<D: Db + ?Sized>(db: &D, data: &mut ContactData) -> Result<()> {
+    if data.company_ids.is_empty() {
+        return Ok(());
+    }
+    let r = db.run(
+        &format!("SELECT id, name FROM companies WHERE deleted_at IS NULL AND id IN ({})", marks(data.company_ids.len())),
+        &data.company_ids.iter().map(Val::from).collect::<Vec<_>>(),
+    )?;
+    if r.len() != data.company_ids.len() {
+        return Err(BadReference("company_id").into());
+    }
+    if let Some(primary) = &data.company_id {
+        data.company = r.iter().find(|row| row.str(0) == Some(primary.as_str())).and_then(|row| row.string(1));
+    }
+    Ok(())
+}
+
+/// Writes the lookup tables, tags and search entry of a contact.
+fn sync<D: Db + ?Sized>(db: &D, c: &Contact) -> Result<()> {
+    let id: Val = c.id.as_str().into();
+    db.run("DELETE FROM contact_emails WHERE contact_id = ?", std::slice::from_ref(&id))?;
+    for e in &c.emails {
+        db.run("INSERT OR IGNORE INTO contact_emails (email, contact_id) VALUES (?, ?)", &[e.address.as_str().into(), id.clone()])?;
+    }
+    db.run("DELETE FROM contact_phones WHERE contact_id = ?", std::slice::from_ref(&id))?;
+    for p in &c.phones {
+        db.run("INSERT OR IGNORE INTO contact_phones (digits, contact_id) VALUES (?, ?)", &[phone_key(&p.number).into(), id.clone()])?;
+    }
+    db.run("DELETE FROM contact_companies WHERE contact_id = ?", std::slice::from_ref(&id))?;
+    for co in &c.company_ids {
+        db.run("INSERT OR IGNORE INTO contact_companies (contact_id, company_id) VALUES (?, ?)", &[id.clone(), co.as_str().into()])?;
+    }
+    tags::set(db, "contact", &c.id, &c.tags)?;
+    let (title, body) = search_text(c);
+    search::index(db, "contact", &c.id, c.owner_id.as_deref(), &title, &body)
+}
+
+fn unsync<D: Db + ?Sized>(db: &D, id: &str) -> Result<()> {
+    for sql in [
+        "DELETE FROM contact_emails WHERE contact_id = ?",
+        "DELETE FROM contact_phones WHERE contact_id = ?",
+        "DELETE FROM contact_companies WHERE contact_id = ?",
+        "DELETE FROM record_tags WHERE entity = 'contact' AND record_id = ?",
+    ] {
+        db.run(sql, &[id.into()])?;
+    }
+    search::remove(db, "contact", id)
+}
+
+fn params(c: &Contact) -> Vec<Val> {
+    vec![
+        c.id.as_str().into(),
+        c.first_name.clone().into(),
+        c.last_name.clone().into(),
+        c.email.clone().into(),
+        c.phone.clone().into(),
+        json_text(&c.emails),
+        json_text(&c.phones),
+        c.title.clone().into(),
+        c.company_id.clone().into(),
+        c.company.clone().into(),
+        c.address.as_ref().map(|a| serde_json::to_string(a).unwrap_or_default()).into(),
+        c.lifecycle_stage.as_str().into(),
+        c.source.clone().into(),
+        c.owner_id.clone().into(),
+        json_text(&c.tags),
+        json_text(&c.custom),
+        json_text(&c.consent),
+        c.external_id.clone().into(),
+        c.created_at.as_str().into(),
+        c.updated_at.as_str().into(),
+        c.last_activity_at.clone().into(),
+        c.deleted_at.clone().into(),
+        Val::Int(c.version),
+    ]
+}
+
+fn write_row<D: Db + ?Sized>(db: &D, c: &Contact) -> Result<()> {
+    db.run(&format!("INSERT OR REPLACE INTO contacts ({COLUMNS}) VALUES ({})", marks(23)), &params(c))?;
+    Ok(())
+}
+
+fn build(id: String, data: ContactData, now: &str, version: i64, created_at: Option<String>, last_activity_at: Option<String>) -> Contact {
+    Contact {
+        id,
+        first_name: data.first_name.clone(),
+        last_name: data.last_name.clone(),
+        email: data.email().map(String::from),
+        phone: data.phone().map(String::from),
+        emails: data.emails,
+        phones: data.phones,
+        title: data.title,
+        company_id: data.company_id,
+        company: data.company,
+        company_ids: data.company_ids,
+        address: data.address,
+        lifecycle_stage: data.lifecycle_stage,
+        source: data.source,
+        owner_id: data.owner_id,
+        tags: data.tags,
+        custom: data.custom,
+        consent: data.consent,
+        external_id: data.external_id,
+        created_at: created_at.unwrap_or_else(|| now.to_string()),
+        updated_at: now.to_string(),
+        last_activity_at,
+        deleted_at: None,
+        version,
+    }
+}
+
+/// `external_id` is unique per record type.
+pub(crate) fn check_external<D: Db + ?Sized>(db: &D, table: &str, external: Option<&str>, own_id: &str) -> Result<()> {
+    if let Some(x) = external {
+        let r = db.run(&format!("SELECT id FROM {table} WHERE external_id = ? AND id != ?"), &[x.into(), own_id.into()])?;
+        if !r.is_empty() {
+            return Err(Invalid(vec![edge_http::FieldError::new("external_id", "already names another record")]).into());
+        }
+    }
+    Ok(())
+}
+
+/// Inserts inside the caller's transaction (imports batch many of these).
+pub fn insert_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, mut data: ContactData, max_records: i64) -> Result<Contact> {
+    if bump_count(db, 1)? > max_records {
+        return Err(LimitReached(max_records).into());
+    }
+    resolve_companies(db, &mut data)?;
+    if data.owner_id.is_none() {
+        data.owner_id = w.user_id();
+    }
+    let id = w.new_id(db, "contacts", crate::ID_PREFIX)?;
+    check_external(db, "contacts", data.external_id.as_deref(), &id)?;
+    let c = build(id, data, &edge_db::now(), 1, None, None);
+    write_row(db, &c)?;
+    sync(db, &c)?;
+    event(db, w, "contact", &c.id, "created", None, Some(&serde_json::to_value(&c)?))?;
+    Ok(c)
+}
+
+pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, data: ContactData, max_records: i64) -> Result<Contact> {
+    edge_db::tx(db, || insert_in_tx(db, w, data, max_records))
+}
+
+/// Applies a JSON merge patch; `if_match` is the version the client read.
+pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, patch: &serde_json::Value, if_match: Option<i64>, vis: &Visibility, defs: &[FieldDef]) -> Result<Contact> {
+    edge_db::tx(db, || {
+        let before = get(db, id, vis, false)?.ok_or(NotFound)?;
+        if let Some(v) = if_match {
+            if v != before.version {
+                return Err(VersionMismatch(before.version).into());
+            }
+        }
+        let mut input = before.to_input();
+        merge_patch(&mut input, patch);
+        let input: ContactInput = serde_json::from_value(input).map_err(|e| Invalid(vec![edge_http::FieldError::new("body", &e.to_string())]))?;
+        let data = input.validate(defs).map_err(Invalid)?;
+        update_in_tx(db, w, before, data)
+    })
+}
+
+/// Replaces a contact's data inside the caller's transaction; unchanged data
+/// writes nothing (so re-running an import changes nothing).
+pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, before: Contact, mut data: ContactData) -> Result<Contact> {
+    resolve_companies(db, &mut data)?;
+    check_external(db, "contacts", data.external_id.as_deref(), &before.id)?;
+    let mut after = build(before.id.clone(), data, &edge_db::now(), before.version + 1, Some(before.created_at.clone()), before.last_activity_at.clone());
+    let same = {
+        let mut probe = after.clone();
+        probe.updated_at = before.updated_at.clone();
+        probe.version = before.version;
+        probe == before
+    };
+    if same {
+        return Ok(before);
+    }
+    after.deleted_at = None;
+    write_row(db, &after)?;
+    sync(db, &after)?;
+    event(db, w, "contact", &after.id, "updated", Some(&serde_json::to_value(&before)?), Some(&serde_json::to_value(&after)?))?;
+    Ok(after)
+}
+
+/// Moves a contact to the trash (restorable for 30 days).
+pub fn delete<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) -> Result<()> {
+    edge_db::tx(db, || {
+        let c = get(db, id, vis, false)?.ok_or(NotFound)?;
+        db.run("UPDATE contacts SET deleted_at = ?, version = version + 1 WHERE id = ?", &[edge_db::now().into(), id.into()])?;
+        search::remove(db, "contact", id)?;
+        bump_count(db, -1)?;
+        event(db, w, "contact", id, "deleted", Some(&serde_json::json!({"deleted_at": null, "name": c.display_name()})), Some(&serde_json::json!({"deleted_at": "now"})))
+    })
+}
+
+pub fn restore<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility, max_records: i64) -> Result<Contact> {
+    edge_db::tx(db, || {
+        let c = get(db, id, vis, true)?.filter(|c| c.deleted_at.as_deref().is_some_and(|d| d >= super::restore_horizon().as_str())).ok_or(NotFound)?;
+        if bump_count(db, 1)? > max_records {
+            return Err(LimitReached(max_records).into());
+        }
+        db.run("UPDATE contacts SET deleted_at = NULL, version = version + 1, updated_at = ? WHERE id = ?", &[edge_db::now().into(), id.into()])?;
+        let c = get(db, id, vis, false)?.unwrap_or(c);
+        sync(db, &c)?;
+        event(db, w, "contact", id, "restored", None, None)?;
+        Ok(c)
+    })
+}
+
+/// Removes a contact for good: the row, its lookups and its activities; its
+/// change events keep only that it existed (personal data is erased).
+pub fn purge<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) -> Result<()> {
+    edge_db::tx(db, || purge_in_tx(db, w, id, vis))
+}
+
+fn purge_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) -> Result<()> {
+    let c = get(db, id, vis, true)?.ok_or(NotFound)?;
+    if c.deleted_at.is_none() {
+        bump_count(db, -1)?;
+    }
+    unsync(db, id)?;
+    db.run("DELETE FROM activities WHERE contact_id = ? AND company_id IS NULL AND deal_id IS NULL", &[id.into()])?;
+    db.run("UPDATE activities SET contact_id = NULL WHERE contact_id = ?", &[id.into()])?;
+    db.run("DELETE FROM contacts WHERE id = ?", &[id.into()])?;
+    db.run("UPDATE contacts_events SET before = NULL, after = NULL WHERE entity = 'contact' AND entity_id = ?", &[id.into()])?;
+    event(db, w, "contact", id, "purged", None, None)
+}
+
+/// Purges contacts deleted longer ago than the restore window; returns how many.
+pub fn purge_expired<D: Db + ?Sized>(db: &D, w: &Writer, limit: i64) -> Result<usize> {
+    let r = db.run("SELECT id FROM contacts WHERE deleted_at IS NOT NULL AND deleted_at < ? LIMIT ?", &[super::restore_horizon().into(), Val::Int(limit)])?;
+    let ids: Vec<String> = r.iter().map(|row| row.text(0)).collect();
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    edge_db::tx(db, || {
+        for id in &ids {
+            purge_in_tx(db, w, id, &Visibility::All)?;
+        }
+        Ok(ids.len())
+    })
+}
+
+/// Contacts with any of these emails (lower-case), live ones only.
+pub fn by_emails<D: Db + ?Sized>(db: &D, emails: &[String]) -> Result<Vec<String>> {
+    if emails.is_empty() {
+        return Ok(Vec::new());
+    }
+    let r = db.run(
+        &format!("SELECT DISTINCT e.contact_id FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE c.deleted_at IS NULL AND e.email IN ({})", marks(emails.len())),
+        &emails.iter().map(Val::from).collect::<Vec<_>>(),
+    )?;
+    Ok(r.iter().map(|row| row.text(0)).collect())
+}
+
+pub fn by_external_id<D: Db + ?Sized>(db: &D, external_id: &str) -> Result<Option<String>> {
+    let r = db.run("SELECT id FROM contacts WHERE external_id = ? AND deleted_at IS NULL", &[external_id.into()])?;
+    Ok(r.first().map(|row| row.text(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{db, writer};
+    use serde_json::json;
+
+    fn data(v: serde_json::Value) -> ContactData {
+        serde_json::from_value::<ContactInput>(v).unwrap().validate(&[]).unwrap()
+    }
+
+    #[test]
+    fn create_update_delete_restore_purge() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let c = create(&db, &w, data(json!({"first_name": "Ada", "email": "ada@example.com", "tags": ["vip"]})), 10).unwrap();
+        assert_eq!(c.owner_id.as_deref(), Some("u_01HZZZZZZZZZZZZZZZZZZZZZZZ"), "the creator owns it");
+        assert_eq!(by_emails(&db, &["ada@example.com".into()]).unwrap(), vec![c.id.clone()]);
+
+        let u = update(&db, &w, &c.id, &json!({"last_name": "Lovelace", "tags": null}), Some(1), &Visibility::All, &[]).unwrap();
+        assert_eq!((u.version, u.last_name.as_deref(), u.tags.len()), (2, Some("Lovelace"), 0));
+        let stale = update(&db, &w, &c.id, &json!({"title": "x"}), Some(1), &Visibility::All, &[]).unwrap_err();
+        assert!(stale.downcast_ref::<VersionMismatch>().is_some());
+        let bad = update(&db, &w, &c.id, &json!({"email": "nope"}), None, &Visibility::All, &[]).unwrap_err();
+        assert!(bad.downcast_ref::<Invalid>().is_some());
+        let same = update(&db, &w, &c.id, &json!({"last_name": "Lovelace"}), None, &Visibility::All, &[]).unwrap();
+        assert_eq!(same.version, 2, "an update that changes nothing writes nothing");
+
+        let (found, _) = list(&db, &ListQuery::parse("q=lov").unwrap(), &Visibility::All, &[]).unwrap();
+        assert_eq!(found.len(), 1, "the search index follows updates");
+        delete(&db, &w, &c.id, &Visibility::All).unwrap();
+        assert!(get(&db, &c.id, &Visibility::All, false).unwrap().is_none());
+        assert!(list(&db, &ListQuery::parse("q=lov").unwrap(), &Visibility::All, &[]).unwrap().0.is_empty());
+        assert_eq!(list(&db, &ListQuery::parse("view=trash").unwrap(), &Visibility::All, &[]).unwrap().0.len(), 1);
+        restore(&db, &w, &c.id, &Visibility::All, 10).unwrap();
+        assert_eq!(list(&db, &ListQuery::parse("q=ada").unwrap(), &Visibility::All, &[]).unwrap().0.len(), 1);
+        purge(&db, &w, &c.id, &Visibility::All).unwrap();
+        assert!(get(&db, &c.id, &Visibility::All, true).unwrap().is_none());
+        assert!(by_emails(&db, &["ada@example.com".into()]).unwrap().is_empty());
+        let ev = db.run("SELECT count(*) FROM contacts_events WHERE entity_id = ? AND (before IS NOT NULL OR after IS NOT NULL)", &[c.id.as_str().into()]).unwrap();
+        assert_eq!(ev.scalar_i64(), Some(0), "purge erases personal data from the change log");
+        assert_eq!(db.run("SELECT records FROM contacts_stats", &[]).unwrap().scalar_i64(), Some(0));
+    }
+
+    #[test]
+    fn plan_limit_and_references() {
+        let db = db();
+        let w = writer("apikey:k_1");
+        create(&db, &w, data(json!({"first_name": "A"})), 1).unwrap();
+        let e = create(&db, &w, data(json!({"first_name": "B"})), 1).unwrap_err();
+        assert!(e.downcast_ref::<LimitReached>().is_some());
+        let e = create(&db, &w, data(json!({"first_name": "C", "company_id": "co_01HZZZZZZZZZZZZZZZZZZZZZZZ"})), 10).unwrap_err();
+        assert!(e.downcast_ref::<BadReference>().is_some());
+        assert_eq!(db.run("SELECT count(*) FROM contacts", &[]).unwrap().scalar_i64(), Some(1), "failed writes leave nothing");
+    }
+
+    #[test]
+    fn filters_sorts_and_pages() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        for (i, stage) in ["lead", "customer", "lead", "churned", "lead"].iter().enumerate() {
+            create(&db, &w, data(json!({"first_name": format!("P{i}"), "last_name": format!("Z{}", 5 - i), "lifecycle_stage": stage})), 100).unwrap();
+        }
+        let q = |s: &str| ListQuery::parse(s).unwrap();
+        let names = |q: ListQuery| list(&db, &q, &Visibility::All, &[]).unwrap().0.into_iter().map(|c| c.first_name.unwrap()).collect::<Vec<_>>();
+        assert_eq!(names(q("sort=last_name")), vec!["P4", "P3", "P2", "P1", "P0"]);
+        let f = urlencode(&json!({"field": "lifecycle_stage", "op": "eq", "value": "lead"}).to_string());
+        assert_eq!(names(q(&format!("filter={f}&sort=-last_name"))), vec!["P0", "P2", "P4"]);
+        // Pages walk every row once.
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (items, next) = list(&db, &q(&format!("limit=2&sort=last_name&cursor={cursor}")), &Visibility::All, &[]).unwrap();
+            seen.extend(items.into_iter().map(|c| c.first_name.unwrap()));
+            match next {
+                Some(n) => cursor = n,
+                None => break,
+            }
+        }
+        assert_eq!(seen, vec!["P4", "P3", "P2", "P1", "P0"]);
+        let f = urlencode(&json!({"or": [{"field": "lifecycle_stage", "op": "eq", "value": "churned"}, {"field": "first_name", "op": "eq", "value": "p1"}]}).to_string());
+        assert_eq!(names(q(&format!("filter={f}"))), vec!["P3", "P1"]);
+        let (n, more) = super::super::count(&db, Entity::Contact, &q(&format!("filter={f}")), &Visibility::All, &[], 1).unwrap();
+        assert_eq!((n, more), (1, true));
+        let others = Visibility::Owners(vec!["u_01HYYYYYYYYYYYYYYYYYYYYYYY".into()]);
+        assert!(list(&db, &q(""), &others, &[]).unwrap().0.is_empty(), "visibility applies to lists");
+        assert!(list(&db, &q("q=p1"), &others, &[]).unwrap().0.is_empty(), "and to search");
+    }
+
+    pub fn urlencode(s: &str) -> String {
+        s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+    }
+}

@@ -1,0 +1,295 @@
+//! The contacts component's storage, written against `edge_db::Db` so the same
+//! SQL runs in the component (Spin SQLite) and natively (tests, benchmarks).
+//! Every write appends a change event in the same transaction and keeps the
+//! search index and the tag and email lookups in step.
+
+pub mod activities;
+pub mod companies;
+pub mod contacts;
+pub mod fields;
+pub mod search;
+pub mod tags;
+
+use anyhow::Result;
+use edge_db::{Db, Val};
+use serde_json::{Map, Value};
+
+/// Who writes, and the sources of time and randomness (the component passes
+/// WASI's; tests pass their own).
+pub struct Writer<'a> {
+    /// `user:<id>`, `apikey:<id>`, …
+    pub actor: &'a str,
+    pub request_id: Option<&'a str>,
+    pub random: &'a dyn Fn() -> [u8; 10],
+}
+
+impl Writer<'_> {
+    /// The acting user's id, who owns what they create.
+    pub fn user_id(&self) -> Option<String> {
+        self.actor.strip_prefix("user:").map(String::from)
+    }
+
+    /// A new id greater than every id in `table` (ids order lists).
+    pub fn new_id<D: Db + ?Sized>(&self, db: &D, table: &str, prefix: &str) -> Result<String> {
+        let candidate = edge_http::ids::new_id(prefix, chrono::Utc::now().timestamp_millis() as u64, (self.random)());
+        let last = db.run(&format!("SELECT max(id) FROM {table}"), &[])?;
+        Ok(edge_http::ids::monotonic(candidate, last.first().and_then(|r| r.str(0))))
+    }
+}
+
+/// A lost update: the record changed since the version the client read.
+#[derive(Debug)]
+pub struct VersionMismatch(pub i64);
+impl std::fmt::Display for VersionMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the record is at version {}", self.0)
+    }
+}
+impl std::error::Error for VersionMismatch {}
+
+/// The plan's record limit was reached (carries the limit).
+#[derive(Debug)]
+pub struct LimitReached(pub i64);
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the plan allows {} records", self.0)
+    }
+}
+impl std::error::Error for LimitReached {}
+
+/// Input that failed validation (per field).
+#[derive(Debug)]
+pub struct Invalid(pub Vec<edge_http::FieldError>);
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} invalid field(s)", self.0.len())
+    }
+}
+impl std::error::Error for Invalid {}
+
+/// The record does not exist, or the caller may not see it.
+#[derive(Debug)]
+pub struct NotFound;
+impl std::fmt::Display for NotFound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("no such record")
+    }
+}
+impl std::error::Error for NotFound {}
+
+/// Deleted records stay restorable this long, then are purged.
+pub const RESTORE_DAYS: i64 = 30;
+
+/// The oldest `deleted_at` still restorable now.
+pub fn restore_horizon() -> String {
+    (chrono::Utc::now() - chrono::Duration::days(RESTORE_DAYS)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A reference to a record that does not exist (or is deleted).
+#[derive(Debug)]
+pub struct BadReference(pub &'static str);
+impl std::fmt::Display for BadReference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} does not name an existing record", self.0)
+    }
+}
+impl std::error::Error for BadReference {}
+
+/// Only the fields that changed, before and after.
+pub fn diff(before: &Value, after: &Value) -> (Value, Value) {
+    let (mut b, mut a) = (Map::new(), Map::new());
+    let empty = Map::new();
+    let bo = before.as_object().unwrap_or(&empty);
+    let ao = after.as_object().unwrap_or(&empty);
+    for k in bo.keys().chain(ao.keys()) {
+        if matches!(k.as_str(), "updated_at" | "version") {
+            continue;
+        }
+        let (x, y) = (bo.get(k).unwrap_or(&Value::Null), ao.get(k).unwrap_or(&Value::Null));
+        if x != y && !b.contains_key(k) {
+            b.insert(k.clone(), x.clone());
+            a.insert(k.clone(), y.clone());
+        }
+    }
+    (Value::Object(b), Value::Object(a))
+}
+
+/// Appends a change event (the audit log and timelines read these).
+pub fn event<D: Db + ?Sized>(db: &D, w: &Writer, entity: &str, entity_id: &str, action: &str, before: Option<&Value>, after: Option<&Value>) -> Result<()> {
+    let (before, after) = match (before, after) {
+        (Some(b), Some(a)) => {
+            let (b, a) = diff(b, a);
+            (Some(b), Some(a))
+        }
+        (b, a) => (b.cloned(), a.cloned()),
+    };
+    db.run(
+        "INSERT INTO contacts_events (at, actor, request_id, entity, entity_id, action, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        &[
+            edge_db::now().into(),
+            w.actor.into(),
+            w.request_id.map(String::from).into(),
+            entity.into(),
+            entity_id.into(),
+            action.into(),
+            before.map(|v| v.to_string()).into(),
+            after.map(|v| v.to_string()).into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn json_text<T: serde::Serialize>(v: &T) -> Val {
+    Val::Text(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
+}
+
+/// `(?, ?, ?)` for `n` values.
+pub fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// Visible record counts kept per table, so plan limits cost one row.
+pub fn bump_count<D: Db + ?Sized>(db: &D, delta: i64) -> Result<i64> {
+    db.run("UPDATE contacts_stats SET records = records + ? WHERE id = 1", &[Val::Int(delta)])?;
+    Ok(db.run("SELECT records FROM contacts_stats WHERE id = 1", &[])?.scalar_i64().unwrap_or(0))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! An in-memory tenant database with the real migrations.
+    use super::*;
+
+    pub fn db() -> edge_db::native::Connection {
+        let c = edge_db::native::memory().unwrap();
+        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
+        c
+    }
+
+    fn rand() -> [u8; 10] {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(1);
+        let n = N.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+        [0, 0, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]]
+    }
+
+    pub fn writer(actor: &str) -> Writer<'_> {
+        Writer { actor, request_id: Some("req-1"), random: &rand }
+    }
+}
+
+/// One page of a record list: the rows (each with its sort key as the last
+/// column) and the cursor of the next page.
+pub struct Page {
+    pub rows: edge_db::Rows,
+    pub next_cursor: Option<String>,
+}
+
+/// The WHERE conditions of a list: live or trash, visibility, filter, `q`.
+fn conditions(
+    entity: crate::fields::Entity,
+    q: &crate::list::ListQuery,
+    vis: &edge_http::Visibility,
+    fields: &[crate::filter::FieldSpec],
+) -> Result<(Vec<String>, Vec<Val>)> {
+    let mut conds: Vec<String> = vec![if q.trash { "deleted_at IS NOT NULL".into() } else { "deleted_at IS NULL".into() }];
+    let mut params: Vec<Val> = Vec::new();
+    if let Some((c, owners)) = vis.sql("owner_id") {
+        conds.push(c);
+        params.extend(owners.into_iter().map(Val::Text));
+    }
+    if let Some(f) = &q.filter {
+        let s = f.to_sql(fields, entity).map_err(Invalid)?;
+        conds.push(s.text);
+        params.extend(s.params);
+    }
+    if let Some(text) = &q.q {
+        match search::id_condition(entity.as_str(), text, vis) {
+            Some((c, p)) => {
+                conds.push(c);
+                params.extend(p);
+            }
+            None => conds.push("0".into()),
+        }
+    }
+    Ok((conds, params))
+}
+
+/// Lists `table` (contacts or companies) by a `ListQuery`: filters, full-text
+/// `q`, sort with keyset paging, visibility, live or trash.
+pub fn list_page<D: Db + ?Sized>(
+    db: &D,
+    entity: crate::fields::Entity,
+    columns: &str,
+    q: &crate::list::ListQuery,
+    vis: &edge_http::Visibility,
+    defs: &[crate::fields::FieldDef],
+) -> Result<Page> {
+    use crate::filter::{catalogue, Sort};
+    let fields = catalogue(entity, defs);
+    let sort = Sort::parse(q.sort.as_deref(), &fields).map_err(|e| Invalid(vec![e]))?;
+    let (mut conds, mut params) = conditions(entity, q, vis, &fields)?;
+    if let Some((key, id)) = &q.after {
+        let s = sort.after(key, id);
+        conds.push(s.text);
+        params.extend(s.params);
+    }
+    let sql = format!(
+        "SELECT {columns}, {} FROM {} WHERE {} ORDER BY {} LIMIT ?",
+        sort.key_sql(),
+        entity.table(),
+        conds.join(" AND "),
+        sort.order_by()
+    );
+    params.push(Val::Int(q.limit as i64 + 1));
+    let mut rows = db.run(&sql, &params)?;
+    let mut next_cursor = None;
+    if rows.rows.len() > q.limit as usize {
+        rows.rows.truncate(q.limit as usize);
+        if let Some(last) = rows.rows.last() {
+            let key = last.last().cloned().unwrap_or(Val::Null);
+            let id = last.first().and_then(Val::as_str).unwrap_or_default();
+            next_cursor = Some(crate::filter::encode_cursor(&key, id));
+        }
+    }
+    Ok(Page { rows, next_cursor })
+}
+
+/// How many records match a list's filters, counted up to `cap` so a count
+/// never scans more than that; `(count, more)`.
+pub fn count<D: Db + ?Sized>(
+    db: &D,
+    entity: crate::fields::Entity,
+    q: &crate::list::ListQuery,
+    vis: &edge_http::Visibility,
+    defs: &[crate::fields::FieldDef],
+    cap: i64,
+) -> Result<(i64, bool)> {
+    let unfiltered = q.filter.is_none() && q.q.is_none() && !q.trash && *vis == edge_http::Visibility::All;
+    if unfiltered && entity == crate::fields::Entity::Contact {
+        // The running count the plan limit keeps.
+        let n = db.run("SELECT records FROM contacts_stats WHERE id = 1", &[])?.scalar_i64().unwrap_or(0);
+        return Ok((n, false));
+    }
+    let fields = crate::filter::catalogue(entity, defs);
+    let (conds, mut params) = conditions(entity, q, vis, &fields)?;
+    params.push(Val::Int(cap + 1));
+    let n = db
+        .run(&format!("SELECT count(*) FROM (SELECT 1 FROM {} WHERE {} LIMIT ?)", entity.table(), conds.join(" AND ")), &params)?
+        .scalar_i64()
+        .unwrap_or(0);
+    Ok((n.min(cap), n > cap))
+}
+
+/// A saved answer to a write with this `Idempotency-Key` (scoped by the caller).
+pub fn idempotent_answer<D: Db + ?Sized>(db: &D, key: &str) -> Result<Option<(u16, String)>> {
+    let r = db.run("SELECT status, body FROM idempotency_keys WHERE key = ?", &[key.into()])?;
+    Ok(r.first().map(|row| (row.i64(0).unwrap_or(200) as u16, row.text(1))))
+}
+
+/// Saves a write's answer in the write's own transaction; keys older than a day are dropped.
+pub fn save_idempotent_answer<D: Db + ?Sized>(db: &D, key: &str, status: u16, body: &str) -> Result<()> {
+    let day_ago = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    db.run("DELETE FROM idempotency_keys WHERE created_at < ?", &[day_ago.into()])?;
+    db.run("INSERT OR REPLACE INTO idempotency_keys (key, status, body, created_at) VALUES (?, ?, ?, ?)", &[key.into(), Val::Int(status as i64), body.into(), edge_db::now().into()])?;
+    Ok(())
+}

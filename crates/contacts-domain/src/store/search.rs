@@ -1,0 +1,105 @@
+//! The full-text index (FTS5) over contacts, companies and notes.
+//!
+//! Each indexed record has a `search_docs` row whose integer `doc` is its FTS
+//! rowid. Queries match every typed word as a prefix in the title and body
+//! columns, restricted by the `kind` column and, for users who only see some
+//! owners' records, the `owner` column. Ranking by bm25 is bounded: at most
+//! `CANDIDATES` newest matches are ranked, so a broad prefix stays fast.
+
+use anyhow::Result;
+use edge_db::{Db, Val};
+use edge_http::Visibility;
+
+/// Matches ranked per kind.
+pub const CANDIDATES: i64 = 200;
+
+/// An owner id as one FTS token (`u_01HZ…` → `u01hz…`).
+pub fn owner_token(owner: Option<&str>) -> String {
+    owner.map(|o| o.replace('_', "").to_lowercase()).unwrap_or_default()
+}
+
+/// Adds or replaces a record's entry.
+pub fn index<D: Db + ?Sized>(db: &D, kind: &str, ref_id: &str, owner: Option<&str>, title: &str, body: &str) -> Result<()> {
+    let r = db.run(
+        "INSERT INTO search_docs (kind, ref_id) VALUES (?, ?) ON CONFLICT (kind, ref_id) DO UPDATE SET kind = excluded.kind RETURNING doc",
+        &[kind.into(), ref_id.into()],
+    )?;
+    let doc = r.scalar_i64().ok_or_else(|| anyhow::anyhow!("search index: no doc id"))?;
+    db.run("DELETE FROM search WHERE rowid = ?", &[Val::Int(doc)])?;
+    db.run(
+        "INSERT INTO search (rowid, kind, owner, title, body) VALUES (?, ?, ?, ?, ?)",
+        &[Val::Int(doc), kind.into(), owner_token(owner).into(), title.into(), body.into()],
+    )?;
+    Ok(())
+}
+
+pub fn remove<D: Db + ?Sized>(db: &D, kind: &str, ref_id: &str) -> Result<()> {
+    let r = db.run("SELECT doc FROM search_docs WHERE kind = ? AND ref_id = ?", &[kind.into(), ref_id.into()])?;
+    if let Some(doc) = r.scalar_i64() {
+        db.run("DELETE FROM search WHERE rowid = ?", &[Val::Int(doc)])?;
+        db.run("DELETE FROM search_docs WHERE doc = ?", &[Val::Int(doc)])?;
+    }
+    Ok(())
+}
+
+/// Words of the typed text as FTS5 prefix terms, quoted (so nothing the user
+/// types is FTS syntax). None when there is nothing to search for.
+pub fn terms(text: &str) -> Option<String> {
+    let words: Vec<String> = text
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(8)
+        .map(|w| format!("\"{}\"*", w.to_lowercase()))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" AND "))
+}
+
+/// The full FTS5 query for one kind, with the owner restriction.
+pub fn match_expr(kind: &str, text: &str, vis: &Visibility) -> Option<String> {
+    let t = terms(text)?;
+    let mut q = format!("kind : {kind} AND {{title body}} : ({t})");
+    if let Visibility::Owners(owners) = vis {
+        let toks: Vec<String> = owners.iter().map(|o| format!("\"{}\"", owner_token(Some(o)))).filter(|t| t != "\"\"").collect();
+        if toks.is_empty() {
+            return None;
+        }
+        q.push_str(&format!(" AND owner : ({})", toks.join(" OR ")));
+    }
+    Some(q)
+}
+
+/// Record ids of one kind matching `text`, best first, at most `limit`.
+pub fn find<D: Db + ?Sized>(db: &D, kind: &str, text: &str, vis: &Visibility, limit: usize) -> Result<Vec<String>> {
+    let Some(m) = match_expr(kind, text, vis) else { return Ok(Vec::new()) };
+    // Columns: kind, owner, title, body. Names weigh most.
+    let r = db.run(
+        "SELECT d.ref_id, bm25(search, 0.0, 0.0, 10.0, 1.0) FROM search JOIN search_docs d ON d.doc = search.rowid
+         WHERE search MATCH ? ORDER BY search.rowid DESC LIMIT ?",
+        &[m.into(), Val::Int(CANDIDATES)],
+    )?;
+    let mut hits: Vec<(String, f64)> = r.iter().map(|row| (row.text(0), row.f64(1).unwrap_or(0.0))).collect();
+    // bm25: lower is better.
+    hits.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
+    Ok(hits.into_iter().take(limit).map(|h| h.0).collect())
+}
+
+/// SQL condition keeping records of `kind` (id column `id`) that match `text`.
+pub fn id_condition(kind: &str, text: &str, vis: &Visibility) -> Option<(String, Vec<Val>)> {
+    let m = match_expr(kind, text, vis)?;
+    Some(("id IN (SELECT d.ref_id FROM search JOIN search_docs d ON d.doc = search.rowid WHERE search MATCH ?)".into(), vec![m.into()]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typed_text_becomes_quoted_prefix_terms() {
+        assert_eq!(terms("Ada Lov").as_deref(), Some("\"ada\"* AND \"lov\"*"));
+        assert_eq!(terms("ada@example.com").as_deref(), Some("\"ada\"* AND \"example\"* AND \"com\"*"));
+        assert_eq!(terms("\" OR kind:* NEAR("), Some("\"or\"* AND \"kind\"* AND \"near\"*".into()));
+        assert_eq!(terms("  -- "), None);
+        let v = Visibility::Owners(vec!["u_01AB".into()]);
+        assert_eq!(match_expr("contact", "x", &v).as_deref(), Some("kind : contact AND {title body} : (\"x\"*) AND owner : (\"u01ab\")"));
+    }
+}
