@@ -35,10 +35,10 @@ fn provider(status: u16) -> (std::net::SocketAddr, Arc<Mutex<Vec<(String, serde_
                 let _ = r.read_line(&mut line);
                 let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
                 let mut chunk = vec![0; size + 2];
-                if size == 0 || r.read_exact(&mut chunk).is_err() {
-                    break;
+                chunked = size > 0 && r.read_exact(&mut chunk).is_ok();
+                if chunked {
+                    body.extend_from_slice(&chunk[..size]);
                 }
-                body.extend_from_slice(&chunk[..size]);
             }
             seen.lock().unwrap().push((auth, serde_json::from_slice(&body).unwrap_or_default()));
             let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");

@@ -69,6 +69,7 @@ pub fn free_addr() -> SocketAddr {
 /// The operator token the harness starts CRM hosts with.
 pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 
+#[derive(Clone)]
 pub struct HostConfig {
     pub operator: Option<SocketAddr>,
     pub manifest: PathBuf,

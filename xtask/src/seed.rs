@@ -127,7 +127,7 @@ pub fn demo(addr: SocketAddr, session: &Session) -> Result<usize> {
                 "name": name, "domain": domain, "industry": INDUSTRIES[i % INDUSTRIES.len()],
                 "size": SIZES[i % SIZES.len()], "website": format!("https://www.{domain}"),
                 "tags": if i % 3 == 0 { vec!["key account"] } else { Vec::new() },
-                "custom": {"arr": (i as i64 + 1) * 1_250_000_00},
+                "custom": {"arr": (i as i64 + 1) * 125_000_000},
             })
             .to_string()
         })

@@ -5,6 +5,7 @@
 mod activities;
 mod fields;
 mod http;
+mod imports;
 mod records;
 mod search;
 
@@ -46,6 +47,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         ["api", "v1", "companies", rest @ ..] => records::companies(ctx, rest),
         ["api", "v1", "activities", rest @ ..] => activities::route(ctx, rest),
         ["api", "v1", "custom-fields", rest @ ..] => fields::route(ctx, rest),
+        ["api", "v1", "imports", rest @ ..] => imports::route(ctx, rest),
         ["api", "v1", "search"] if *ctx.method() == Method::Get => search::route(ctx),
         ["api", "v1", "tags"] if *ctx.method() == Method::Get => {
             let pairs = query::parse(ctx.query());

@@ -37,7 +37,8 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             })
         }
         (Method::Get, ["count"]) => count(ctx, Entity::Contact),
-        (_, []) | (_, ["count"]) => Err(Problem::method_not_allowed("GET, POST")),
+        (Method::Get, ["export"]) => export(ctx, Entity::Contact),
+        (_, []) | (_, ["count"]) | (_, ["export"]) => Err(Problem::method_not_allowed("GET, POST")),
         (m, [id, tail @ ..]) => {
             valid_id(contacts_domain::ID_PREFIX, id, what)?;
             let db = db()?;
@@ -98,7 +99,8 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             })
         }
         (Method::Get, ["count"]) => count(ctx, Entity::Company),
-        (_, []) | (_, ["count"]) => Err(Problem::method_not_allowed("GET, POST")),
+        (Method::Get, ["export"]) => export(ctx, Entity::Company),
+        (_, []) | (_, ["count"]) | (_, ["export"]) => Err(Problem::method_not_allowed("GET, POST")),
         (m, [id, tail @ ..]) => {
             valid_id(companies::ID_PREFIX, id, what)?;
             let db = db()?;
@@ -147,6 +149,64 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             }
         }
     }
+}
+
+/// Rows per export page (the client follows `x-next-cursor`).
+const EXPORT_PAGE: u32 = 5000;
+
+/// One page of a view as CSV (header row on the first page) or JSON;
+/// `x-next-cursor` names the next page.
+fn export(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
+    use contacts_domain::export as x;
+    let pairs = query::parse(ctx.query());
+    let csv = match query::get(&pairs, "format") {
+        None | Some("") | Some("csv") => true,
+        Some("json") => false,
+        Some(_) => return Err(Problem::validation(vec![edge_http::FieldError::new("format", "must be csv or json")])),
+    };
+    let mut q = ListQuery::from_pairs(&pairs).map_err(Problem::validation)?;
+    if query::get(&pairs, "limit").is_none() {
+        q.limit = EXPORT_PAGE;
+    }
+    q.limit = q.limit.min(EXPORT_PAGE);
+    let first = q.after.is_none();
+    let db = db()?;
+    let defs = fields::list(&db, Some(entity)).map_err(storage)?;
+    let vis = ctx.visibility();
+    let (body, next) = match entity {
+        Entity::Contact => {
+            let (items, next) = contacts::list(&db, &q, &vis, &defs).map_err(|e| problem(e, "contact"))?;
+            if csv {
+                let mut out = if first { x::contact_header(&defs) } else { String::new() };
+                items.iter().for_each(|c| out.push_str(&x::contact_row(c, &defs)));
+                (out, next)
+            } else {
+                (serde_json::to_string(&Page { items, next_cursor: next.clone() }).map_err(storage)?, next)
+            }
+        }
+        Entity::Company => {
+            let (items, next) = companies::list(&db, &q, &vis, &defs).map_err(|e| problem(e, "company"))?;
+            if csv {
+                let mut out = if first { x::company_header(&defs) } else { String::new() };
+                items.iter().for_each(|c| out.push_str(&x::company_row(c, &defs)));
+                (out, next)
+            } else {
+                (serde_json::to_string(&Page { items, next_cursor: next.clone() }).map_err(storage)?, next)
+            }
+        }
+    };
+    let mut reply = Reply {
+        status: 200,
+        headers: vec![("content-type".into(), if csv { "text/csv; charset=utf-8" } else { "application/json" }.into())],
+        body: body.into_bytes(),
+    };
+    if csv {
+        reply = reply.with_header("content-disposition", format!("attachment; filename=\"{}s.csv\"", entity.as_str()));
+    }
+    if let Some(n) = next {
+        reply = reply.with_header("x-next-cursor", n);
+    }
+    Ok(reply)
 }
 
 fn count(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {

@@ -10,6 +10,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("custom-fields", "contacts"),
     ("search", "contacts"),
     ("tags", "contacts"),
+    ("imports", "contacts"),
     ("auth", "identity"),
     ("users", "identity"),
     ("teams", "identity"),

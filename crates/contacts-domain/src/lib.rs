@@ -3,8 +3,11 @@
 //! and paged, the schema, and the storage logic (over `edge_db::Db`, so it runs
 //! in the component and natively in tests and benchmarks alike).
 
+pub mod csv;
+pub mod export;
 pub mod fields;
 pub mod filter;
+pub mod import;
 pub mod list;
 pub mod model;
 pub mod schema;

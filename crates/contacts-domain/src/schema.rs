@@ -136,6 +136,24 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
         "CREATE INDEX idempotency_keys_at ON idempotency_keys(created_at)",
     ],
+), (
+    5,
+    &[
+        // CSV imports: the uploaded file in chunks, the job's committed position and
+        // counts (advanced in each batch's transaction: a crash resumes exactly
+        // there), per-row problems, and mappings remembered per header set.
+        "CREATE TABLE imports (
+            id TEXT PRIMARY KEY, entity TEXT NOT NULL, filename TEXT NOT NULL, status TEXT NOT NULL,
+            total_bytes INTEGER NOT NULL, encoding TEXT, delimiter TEXT, bom INTEGER NOT NULL DEFAULT 0,
+            headers TEXT, mapping TEXT, position INTEGER NOT NULL DEFAULT 0, rows_done INTEGER NOT NULL DEFAULT 0,
+            created INTEGER NOT NULL DEFAULT 0, updated INTEGER NOT NULL DEFAULT 0, unchanged INTEGER NOT NULL DEFAULT 0,
+            failed INTEGER NOT NULL DEFAULT 0, message TEXT, created_by TEXT NOT NULL, created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL, finished_at TEXT
+        ) STRICT",
+        "CREATE TABLE import_chunks (import_id TEXT NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (import_id, n)) STRICT",
+        "CREATE TABLE import_errors (import_id TEXT NOT NULL, row_no INTEGER NOT NULL, seq INTEGER NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (import_id, row_no, seq)) STRICT",
+        "CREATE TABLE import_mappings (signature TEXT PRIMARY KEY, mapping TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT",
+    ],
 )];
 
 pub fn latest() -> i64 {

@@ -2,7 +2,7 @@
 //! restore, purge; every write keeps the lookups, tags, search index, plan
 //! count and change log in step, in one transaction.
 
-use super::{bump_count, event, json_text, list_page, marks, search, tags, BadReference, Invalid, LimitReached, NotFound, Page, VersionMismatch, Writer};
+use super::{bump_count, compact, event, insert_multi, json_text, list_page, marks, search, tags, BadReference, Invalid, LimitReached, NotFound, Page, VersionMismatch, Writer};
 use crate::fields::{Entity, FieldDef};
 use crate::list::ListQuery;
 use crate::model::{merge_patch, phone_key, Contact, ContactData, ContactInput};
@@ -218,8 +218,117 @@ pub fn insert_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, mut data: ContactData, m
     let c = build(id, data, &edge_db::now(), 1, None, None);
     write_row(db, &c)?;
     sync(db, &c)?;
-    event(db, w, "contact", &c.id, "created", None, Some(&serde_json::to_value(&c)?))?;
+    event(db, w, "contact", &c.id, "created", None, Some(&compact(&serde_json::to_value(&c)?)))?;
     Ok(c)
+}
+
+/// Inserts many new contacts in the caller's transaction with multi-row
+/// statements: the same rows, lookups, search entries and events as
+/// `insert_in_tx`, at bulk speed (imports).
+pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactData>, max_records: i64) -> Result<Vec<Contact>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    if bump_count(db, rows.len() as i64)? > max_records {
+        return Err(LimitReached(max_records).into());
+    }
+    // Linked companies: one lookup for the batch.
+    let mut company_ids: Vec<String> = rows.iter().flat_map(|r| r.company_ids.iter().cloned()).collect();
+    company_ids.sort();
+    company_ids.dedup();
+    let mut names = std::collections::HashMap::new();
+    for chunk in company_ids.chunks(500) {
+        let r = db.run(&format!("SELECT id, name FROM companies WHERE deleted_at IS NULL AND id IN ({})", marks(chunk.len())), &chunk.iter().map(Val::from).collect::<Vec<_>>())?;
+        for row in r.iter() {
+            names.insert(row.text(0), row.text(1));
+        }
+    }
+    if names.len() != company_ids.len() {
+        return Err(BadReference("company_id").into());
+    }
+    let now = edge_db::now();
+    let mut last = db.run("SELECT max(id) FROM contacts", &[])?.first().and_then(|r| r.string(0));
+    let mut doc = db.run("SELECT COALESCE(max(doc), 0) FROM search_docs", &[])?.scalar_i64().unwrap_or(0);
+    let owner = w.user_id();
+    let mut contacts = Vec::with_capacity(rows.len());
+    let (mut main, mut emails, mut phones, mut links, mut tag_rows, mut docs, mut fts, mut events) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    for mut data in rows {
+        if data.owner_id.is_none() {
+            data.owner_id = owner.clone();
+        }
+        if let Some(p) = &data.company_id {
+            data.company = names.get(p).cloned();
+        }
+        let candidate = edge_http::ids::new_id(crate::ID_PREFIX, chrono::Utc::now().timestamp_millis() as u64, (w.random)());
+        let id = edge_http::ids::monotonic(candidate, last.as_deref());
+        last = Some(id.clone());
+        let c = build(id, data, &now, 1, None, None);
+        main.push(params(&c));
+        emails.extend(c.emails.iter().map(|e| vec![Val::from(e.address.as_str()), Val::from(c.id.as_str())]));
+        phones.extend(c.phones.iter().map(|p| vec![Val::from(phone_key(&p.number)), Val::from(c.id.as_str())]));
+        links.extend(c.company_ids.iter().map(|co| vec![Val::from(c.id.as_str()), Val::from(co.as_str())]));
+        tag_rows.extend(c.tags.iter().map(|t| vec![Val::from("contact"), Val::from(t.as_str()), Val::from(c.id.as_str())]));
+        doc += 1;
+        docs.push(vec![Val::Int(doc), Val::from("contact"), Val::from(c.id.as_str())]);
+        let (title, body) = search_text(&c);
+        fts.push(vec![Val::Int(doc), Val::from("contact"), Val::from(search::owner_token(c.owner_id.as_deref())), Val::from(title), Val::from(body)]);
+        events.push(vec![
+            Val::from(now.as_str()),
+            Val::from(w.actor),
+            Val::from(w.request_id.map(String::from)),
+            Val::from("contact"),
+            Val::from(c.id.as_str()),
+            Val::from("created"),
+            Val::Null,
+            Val::from(compact(&serde_json::to_value(&c)?).to_string()),
+        ]);
+        contacts.push(c);
+    }
+    insert_multi(db, &format!("INSERT INTO contacts ({COLUMNS})"), 23, main)?;
+    insert_multi(db, "INSERT OR IGNORE INTO contact_emails (email, contact_id)", 2, emails)?;
+    insert_multi(db, "INSERT OR IGNORE INTO contact_phones (digits, contact_id)", 2, phones)?;
+    insert_multi(db, "INSERT OR IGNORE INTO contact_companies (contact_id, company_id)", 2, links)?;
+    insert_multi(db, "INSERT OR IGNORE INTO record_tags (entity, tag, record_id)", 3, tag_rows)?;
+    insert_multi(db, "INSERT INTO search_docs (doc, kind, ref_id)", 3, docs)?;
+    insert_multi(db, "INSERT INTO search (rowid, kind, owner, title, body)", 5, fts)?;
+    insert_multi(db, "INSERT INTO contacts_events (at, actor, request_id, entity, entity_id, action, before, after)", 8, events)?;
+    Ok(contacts)
+}
+
+/// Live contacts by id (for imports comparing many rows at once).
+pub fn get_many<D: Db + ?Sized>(db: &D, ids: &[String]) -> Result<Vec<Contact>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let r = db.run(&format!("SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL AND id IN ({})", marks(chunk.len())), &chunk.iter().map(Val::from).collect::<Vec<_>>())?;
+        out.extend(r.iter().map(from_row));
+    }
+    for c in out.iter_mut() {
+        company_links(db, c)?;
+    }
+    Ok(out)
+}
+
+/// For each email, the oldest live contact that has it.
+pub fn ids_by_email<D: Db + ?Sized>(db: &D, emails: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in emails.chunks(500) {
+        let r = db.run(
+            &format!("SELECT e.email, min(e.contact_id) FROM contact_emails e JOIN contacts c ON c.id = e.contact_id WHERE c.deleted_at IS NULL AND e.email IN ({}) GROUP BY e.email", marks(chunk.len())),
+            &chunk.iter().map(Val::from).collect::<Vec<_>>(),
+        )?;
+        out.extend(r.iter().map(|row| (row.text(0), row.text(1))));
+    }
+    Ok(out)
+}
+
+/// For each external id, the live contact that has it.
+pub fn ids_by_external<D: Db + ?Sized>(db: &D, keys: &[String]) -> Result<std::collections::HashMap<String, String>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in keys.chunks(500) {
+        let r = db.run(&format!("SELECT external_id, id FROM contacts WHERE deleted_at IS NULL AND external_id IN ({})", marks(chunk.len())), &chunk.iter().map(Val::from).collect::<Vec<_>>())?;
+        out.extend(r.iter().map(|row| (row.text(0), row.text(1))));
+    }
+    Ok(out)
 }
 
 pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, data: ContactData, max_records: i64) -> Result<Contact> {

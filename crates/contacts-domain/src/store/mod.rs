@@ -7,6 +7,7 @@ pub mod activities;
 pub mod companies;
 pub mod contacts;
 pub mod fields;
+pub mod imports;
 pub mod search;
 pub mod tags;
 
@@ -154,29 +155,6 @@ pub fn bump_count<D: Db + ?Sized>(db: &D, delta: i64) -> Result<i64> {
     Ok(db.run("SELECT records FROM contacts_stats WHERE id = 1", &[])?.scalar_i64().unwrap_or(0))
 }
 
-#[cfg(test)]
-pub(crate) mod testing {
-    //! An in-memory tenant database with the real migrations.
-    use super::*;
-
-    pub fn db() -> edge_db::native::Connection {
-        let c = edge_db::native::memory().unwrap();
-        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
-        c
-    }
-
-    fn rand() -> [u8; 10] {
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static N: AtomicU64 = AtomicU64::new(1);
-        let n = N.fetch_add(1, Ordering::Relaxed).to_be_bytes();
-        [0, 0, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]]
-    }
-
-    pub fn writer(actor: &str) -> Writer<'_> {
-        Writer { actor, request_id: Some("req-1"), random: &rand }
-    }
-}
-
 /// One page of a record list: the rows (each with its sort key as the last
 /// column) and the cursor of the next page.
 pub struct Page {
@@ -292,4 +270,55 @@ pub fn save_idempotent_answer<D: Db + ?Sized>(db: &D, key: &str, status: u16, bo
     db.run("DELETE FROM idempotency_keys WHERE created_at < ?", &[day_ago.into()])?;
     db.run("INSERT OR REPLACE INTO idempotency_keys (key, status, body, created_at) VALUES (?, ?, ?, ?)", &[key.into(), Val::Int(status as i64), body.into(), edge_db::now().into()])?;
     Ok(())
+}
+
+/// Inserts rows with multi-row statements (bulk writes: imports), in chunks that
+/// stay under SQLite's parameter limit.
+pub fn insert_multi<D: Db + ?Sized>(db: &D, head: &str, ncols: usize, rows: Vec<Vec<Val>>) -> Result<()> {
+    let per = (30_000 / ncols.max(1)).clamp(1, 500);
+    let one = format!("({})", marks(ncols));
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Val>> = rows.by_ref().take(per).collect();
+        let sql = format!("{head} VALUES {}", vec![one.as_str(); chunk.len()].join(", "));
+        let params: Vec<Val> = chunk.into_iter().flatten().collect();
+        db.run(&sql, &params)?;
+    }
+    Ok(())
+}
+
+/// A JSON value without nulls and empty lists/objects (compact change events).
+pub fn compact(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(_, v)| !(v.is_null() || v.as_array().is_some_and(|a| a.is_empty()) || v.as_object().is_some_and(|o| o.is_empty())))
+                .map(|(k, v)| (k.clone(), compact(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! An in-memory tenant database with the real migrations.
+    use super::*;
+
+    pub fn db() -> edge_db::native::Connection {
+        let c = edge_db::native::memory().unwrap();
+        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
+        c
+    }
+
+    fn rand() -> [u8; 10] {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(1);
+        let n = N.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+        [0, 0, n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7]]
+    }
+
+    pub fn writer(actor: &str) -> Writer<'_> {
+        Writer { actor, request_id: Some("req-1"), random: &rand }
+    }
 }

@@ -1,0 +1,891 @@
+//! CSV import jobs: the file arrives in fixed-size chunks, is analysed
+//! (encoding, delimiter, headers, suggested or remembered mapping), then runs
+//! in batches. Each batch reads rows from the job's committed byte position,
+//! writes its records and per-row problems, and advances the position in one
+//! transaction: a crash loses nothing and resumes exactly there, so every row
+//! is imported once. Matching by email or external id makes a re-run of the
+//! same file change nothing.
+
+use super::{companies, contacts, fields, insert_multi, marks, Invalid, LimitReached, NotFound, Writer};
+use crate::csv::{self, Detected, Encoding, Next};
+use crate::fields::{Entity, FieldDef};
+use crate::import::{self, MatchBy, Mapping};
+use crate::model::{merge_patch, Company, Contact, ContactData};
+use anyhow::Result;
+use edge_db::{Db, Row, Val};
+use edge_http::{FieldError, Visibility};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// Upload chunk size (every chunk but the last has exactly this many bytes).
+pub const CHUNK: i64 = 512 * 1024;
+/// Largest file accepted.
+pub const MAX_FILE: i64 = 2 << 30;
+/// Rows per transaction.
+pub const BATCH: usize = 2000;
+/// Problems kept per job (counts go on).
+const MAX_ERRORS: i64 = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Job {
+    pub id: String,
+    pub entity: Entity,
+    pub filename: String,
+    /// uploading → mapping → ready → running → done (or failed / cancelled).
+    pub status: String,
+    pub total_bytes: i64,
+    pub detected: Option<Detected>,
+    pub headers: Vec<String>,
+    pub mapping: Option<Mapping>,
+    /// Bytes of the file imported so far (committed).
+    pub position: i64,
+    pub rows_done: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub failed: i64,
+    pub message: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl Job {
+    pub fn progress(&self) -> f64 {
+        if self.total_bytes == 0 {
+            1.0
+        } else {
+            self.position as f64 / self.total_bytes as f64
+        }
+    }
+}
+
+const COLS: &str = "id, entity, filename, status, total_bytes, encoding, delimiter, bom, headers, mapping, position, rows_done, created, updated, unchanged, failed, message, created_by, created_at, updated_at, finished_at";
+
+fn from_row(r: Row) -> Job {
+    let encoding: Option<Encoding> = r.str(5).and_then(|s| serde_json::from_value(serde_json::Value::String(s.into())).ok());
+    Job {
+        id: r.text(0),
+        entity: r.str(1).and_then(Entity::parse).unwrap_or(Entity::Contact),
+        filename: r.text(2),
+        status: r.text(3),
+        total_bytes: r.i64(4).unwrap_or(0),
+        detected: encoding.map(|encoding| Detected { encoding, delimiter: r.str(6).and_then(|d| d.chars().next()).unwrap_or(','), bom: r.i64(7).unwrap_or(0) as usize }),
+        headers: r.json(8),
+        mapping: r.str(9).and_then(|s| serde_json::from_str(s).ok()),
+        position: r.i64(10).unwrap_or(0),
+        rows_done: r.i64(11).unwrap_or(0),
+        created: r.i64(12).unwrap_or(0),
+        updated: r.i64(13).unwrap_or(0),
+        unchanged: r.i64(14).unwrap_or(0),
+        failed: r.i64(15).unwrap_or(0),
+        message: r.string(16),
+        created_by: r.text(17),
+        created_at: r.text(18),
+        updated_at: r.text(19),
+        finished_at: r.string(20),
+    }
+}
+
+/// A problem with the job's state for the request (e.g. uploading after the upload finished).
+#[derive(Debug)]
+pub struct WrongState(pub String);
+impl std::fmt::Display for WrongState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl std::error::Error for WrongState {}
+
+fn wrong(msg: &str) -> anyhow::Error {
+    WrongState(msg.into()).into()
+}
+
+pub fn get<D: Db + ?Sized>(db: &D, id: &str) -> Result<Option<Job>> {
+    Ok(db.run(&format!("SELECT {COLS} FROM imports WHERE id = ?"), &[id.into()])?.first().map(from_row))
+}
+
+/// Recent jobs, newest first.
+pub fn list<D: Db + ?Sized>(db: &D, limit: i64) -> Result<Vec<Job>> {
+    Ok(db.run(&format!("SELECT {COLS} FROM imports ORDER BY id DESC LIMIT ?"), &[Val::Int(limit)])?.iter().map(from_row).collect())
+}
+
+pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, entity: Entity, filename: &str, total_bytes: i64) -> Result<Job> {
+    let mut errors = Vec::new();
+    if !(1..=MAX_FILE).contains(&total_bytes) {
+        errors.push(FieldError::new("size", &format!("must be from 1 byte to {} GiB", MAX_FILE >> 30)));
+    }
+    let filename = filename.trim();
+    if filename.is_empty() || filename.chars().count() > 255 {
+        errors.push(FieldError::new("filename", "is required (at most 255 characters)"));
+    }
+    if !errors.is_empty() {
+        return Err(Invalid(errors).into());
+    }
+    edge_db::tx(db, || {
+        let id = w.new_id(db, "imports", "im")?;
+        let now = edge_db::now();
+        db.run(
+            "INSERT INTO imports (id, entity, filename, status, total_bytes, created_by, created_at, updated_at) VALUES (?, ?, ?, 'uploading', ?, ?, ?, ?)",
+            &[id.as_str().into(), entity.as_str().into(), filename.into(), Val::Int(total_bytes), w.actor.into(), now.as_str().into(), now.as_str().into()],
+        )?;
+        get(db, &id)?.ok_or_else(|| NotFound.into())
+    })
+}
+
+pub fn chunks_expected(total: i64) -> i64 {
+    (total + CHUNK - 1) / CHUNK
+}
+
+/// Stores chunk `n` (idempotent: a retried upload replaces it).
+pub fn put_chunk<D: Db + ?Sized>(db: &D, job: &Job, n: i64, data: &[u8]) -> Result<()> {
+    if job.status != "uploading" {
+        return Err(wrong("the file is already complete"));
+    }
+    let expected = chunks_expected(job.total_bytes);
+    if !(0..expected).contains(&n) {
+        return Err(Invalid(vec![FieldError::new("chunk", &format!("must be from 0 to {}", expected - 1))]).into());
+    }
+    let want = if n == expected - 1 { job.total_bytes - n * CHUNK } else { CHUNK };
+    if data.len() as i64 != want {
+        return Err(Invalid(vec![FieldError::new("chunk", &format!("chunk {n} must be {want} bytes, got {}", data.len()))]).into());
+    }
+    db.run("INSERT OR REPLACE INTO import_chunks (import_id, n, data) VALUES (?, ?, ?)", &[job.id.as_str().into(), Val::Int(n), Val::Blob(data.to_vec())])?;
+    Ok(())
+}
+
+fn chunk<D: Db + ?Sized>(db: &D, id: &str, n: i64) -> Result<Option<Vec<u8>>> {
+    let r = db.run("SELECT data FROM import_chunks WHERE import_id = ? AND n = ?", &[id.into(), Val::Int(n)])?;
+    Ok(r.rows.into_iter().next().and_then(|row| row.into_iter().next()).and_then(|v| match v {
+        Val::Blob(b) => Some(b),
+        Val::Text(s) => Some(s.into_bytes()),
+        _ => None,
+    }))
+}
+
+/// Reads records from a byte position, a chunk at a time.
+struct Reader<'a, D: Db + ?Sized> {
+    db: &'a D,
+    job: &'a Job,
+    delim: u8,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    start: i64,
+}
+
+enum Item {
+    Row(Vec<Vec<u8>>),
+    /// A row over the size cap (skipped).
+    TooLong,
+    End,
+}
+
+impl<'a, D: Db + ?Sized> Reader<'a, D> {
+    fn new(db: &'a D, job: &'a Job, position: i64) -> Reader<'a, D> {
+        let delim = job.detected.as_ref().map_or(b',', |d| d.delimiter as u8);
+        Reader { db, job, delim, buf: Vec::new(), start: position }
+    }
+
+    fn loaded_to(&self) -> i64 {
+        self.start + self.buf.len() as i64
+    }
+
+    /// Appends the next chunk's bytes from `loaded_to()`; false at the end.
+    fn fill(&mut self) -> Result<bool> {
+        let at = self.loaded_to();
+        if at >= self.job.total_bytes {
+            return Ok(false);
+        }
+        let n = at / CHUNK;
+        let data = chunk(self.db, &self.job.id, n)?.ok_or_else(|| wrong(&format!("chunk {n} of the file is missing")))?;
+        let skip = (at - n * CHUNK) as usize;
+        self.buf.extend_from_slice(&data[skip.min(data.len())..]);
+        Ok(true)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.buf.drain(..n);
+        self.start += n as i64;
+    }
+
+    /// The file position after the last item read.
+    fn position(&self) -> i64 {
+        self.start
+    }
+
+    fn next(&mut self) -> Result<Item> {
+        loop {
+            let eof = self.loaded_to() >= self.job.total_bytes;
+            if self.buf.is_empty() && !eof {
+                self.fill()?;
+                continue;
+            }
+            match csv::next_record(&self.buf, self.delim, eof) {
+                Next::Record(fields, n) => {
+                    self.consume(n);
+                    // Blank lines are not rows.
+                    if fields.len() == 1 && fields[0].iter().all(|b| b.is_ascii_whitespace()) {
+                        continue;
+                    }
+                    return Ok(Item::Row(fields));
+                }
+                Next::End => return Ok(Item::End),
+                Next::NeedMore => {
+                    if !self.fill()? {
+                        // Cannot happen with eof set; guard against a loop anyway.
+                        return Ok(Item::End);
+                    }
+                }
+                Next::TooLong(_) => {
+                    self.skip_row()?;
+                    return Ok(Item::TooLong);
+                }
+            }
+        }
+    }
+
+    /// Skips the current row however long it is, without buffering it.
+    fn skip_row(&mut self) -> Result<()> {
+        let mut in_quotes = false;
+        loop {
+            let mut end = None;
+            for (i, b) in self.buf.iter().enumerate() {
+                match b {
+                    b'"' => in_quotes = !in_quotes,
+                    b'\n' if !in_quotes => {
+                        end = Some(i + 1);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            match end {
+                Some(n) => {
+                    self.consume(n);
+                    return Ok(());
+                }
+                None => {
+                    let all = self.buf.len();
+                    self.consume(all);
+                    if !self.fill()? {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn decode_headers(raw: &[Vec<u8>], enc: Encoding) -> Vec<String> {
+    raw.iter().enumerate().map(|(i, h)| csv::decode(h, enc).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| format!("Column {}", i + 1))).collect()
+}
+
+/// What the client needs to map columns: the job, sample rows, suggestion.
+#[derive(Debug, Serialize)]
+pub struct Analysis {
+    pub job: Job,
+    pub sample: Vec<Vec<String>>,
+    pub suggested: Mapping,
+    pub remembered: bool,
+    pub targets: Vec<String>,
+}
+
+/// Ends the upload: checks every chunk is there, detects encoding and
+/// delimiter, reads the header row and a sample, suggests a mapping (the
+/// remembered one for the same headers, if any).
+pub fn complete_upload<D: Db + ?Sized>(db: &D, job: &Job) -> Result<Analysis> {
+    if job.status != "uploading" && job.status != "mapping" && job.status != "ready" {
+        return Err(wrong("the import has started already"));
+    }
+    let r = db.run("SELECT count(*), COALESCE(sum(length(data)), 0) FROM import_chunks WHERE import_id = ?", &[job.id.as_str().into()])?;
+    let (n, bytes) = r.first().map(|row| (row.i64(0).unwrap_or(0), row.i64(1).unwrap_or(0))).unwrap_or((0, 0));
+    if n != chunks_expected(job.total_bytes) || bytes != job.total_bytes {
+        return Err(wrong(&format!("the upload is incomplete: {bytes} of {} bytes", job.total_bytes)));
+    }
+    let first = chunk(db, &job.id, 0)?.unwrap_or_default();
+    let detected = csv::detect(&first[..first.len().min(64 * 1024)]);
+    let mut j = job.clone();
+    j.detected = Some(detected.clone());
+    let mut reader = Reader::new(db, &j, detected.bom as i64);
+    let headers = match reader.next()? {
+        Item::Row(h) => decode_headers(&h, detected.encoding),
+        _ => return Err(Invalid(vec![FieldError::new("file", "has no header row")]).into()),
+    };
+    let data_start = reader.position();
+    let mut sample = Vec::new();
+    while sample.len() < 10 {
+        match reader.next()? {
+            Item::Row(r) => sample.push(r.iter().map(|f| csv::decode(f, detected.encoding).unwrap_or_else(|| String::from_utf8_lossy(f).into_owned())).collect()),
+            Item::TooLong => continue,
+            Item::End => break,
+        }
+    }
+    let defs = fields::list(db, Some(job.entity))?;
+    let sig = import::signature(job.entity, &headers);
+    let remembered: Option<Mapping> = db
+        .run("SELECT mapping FROM import_mappings WHERE signature = ?", &[sig.into()])?
+        .first()
+        .and_then(|r| r.str(0).and_then(|s| serde_json::from_str(s).ok()))
+        .filter(|m: &Mapping| m.check(job.entity, &defs, headers.len()).is_ok());
+    let is_remembered = remembered.is_some();
+    let suggested = remembered.unwrap_or_else(|| {
+        let columns = import::suggest(job.entity, &headers, &defs);
+        let has = |t: &str| columns.iter().any(|c| c.as_deref() == Some(t));
+        let match_by = if has("external_id") {
+            MatchBy::ExternalId
+        } else if has("email") || has("domain") {
+            MatchBy::Email
+        } else {
+            MatchBy::None
+        };
+        Mapping { columns, match_by, update_existing: true, create_companies: false }
+    });
+    db.run(
+        "UPDATE imports SET status = CASE WHEN status = 'uploading' THEN 'mapping' ELSE status END, encoding = ?, delimiter = ?, bom = ?, headers = ?, position = ?, updated_at = ? WHERE id = ?",
+        &[
+            serde_json::to_value(detected.encoding)?.as_str().unwrap_or("utf-8").into(),
+            detected.delimiter.to_string().into(),
+            Val::Int(detected.bom as i64),
+            serde_json::to_string(&headers)?.into(),
+            Val::Int(data_start),
+            edge_db::now().into(),
+            job.id.as_str().into(),
+        ],
+    )?;
+    let job = get(db, &job.id)?.ok_or(NotFound)?;
+    Ok(Analysis { job, sample, suggested, remembered: is_remembered, targets: import::targets(j.entity, &defs) })
+}
+
+/// Sets (and remembers for files with the same headers) the column mapping.
+pub fn set_mapping<D: Db + ?Sized>(db: &D, job: &Job, mapping: &Mapping, encoding: Option<Encoding>) -> Result<Job> {
+    if job.status != "mapping" && job.status != "ready" {
+        return Err(wrong("the mapping can only change before the import runs"));
+    }
+    let defs = fields::list(db, Some(job.entity))?;
+    mapping.check(job.entity, &defs, job.headers.len()).map_err(Invalid)?;
+    edge_db::tx(db, || {
+        let text = serde_json::to_string(mapping)?;
+        let mut sets = vec!["status = 'ready'", "mapping = ?", "updated_at = ?"];
+        let mut params: Vec<Val> = vec![text.as_str().into(), edge_db::now().into()];
+        if let Some(e) = encoding {
+            sets.push("encoding = ?");
+            params.push(serde_json::to_value(e)?.as_str().unwrap_or("utf-8").into());
+        }
+        params.push(job.id.as_str().into());
+        db.run(&format!("UPDATE imports SET {} WHERE id = ?", sets.join(", ")), &params)?;
+        db.run(
+            "INSERT OR REPLACE INTO import_mappings (signature, mapping, updated_at) VALUES (?, ?, ?)",
+            &[import::signature(job.entity, &job.headers).into(), text.into(), edge_db::now().into()],
+        )?;
+        get(db, &job.id)?.ok_or_else(|| NotFound.into())
+    })
+}
+
+/// A row's problems.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowReport {
+    /// Line of the row in the file as a spreadsheet numbers it (header = 1).
+    pub row: i64,
+    pub errors: Vec<FieldError>,
+}
+
+/// Checks the first `n` rows against the mapping without writing anything.
+pub fn preview<D: Db + ?Sized>(db: &D, job: &Job, n: usize) -> Result<Vec<RowReport>> {
+    let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
+    let defs = fields::list(db, Some(job.entity))?;
+    let mut reader = Reader::new(db, job, job.position);
+    let mut out = Vec::new();
+    let mut row_no = job.rows_done + 1;
+    while out.len() < n {
+        row_no += 1;
+        let errors = match reader.next()? {
+            Item::End => break,
+            Item::TooLong => vec![FieldError::new("row", &format!("is longer than {} KiB", csv::MAX_ROW_BYTES / 1024))],
+            Item::Row(raw) => match row_data(job.entity, &raw, det.encoding, &job.headers, mapping, &defs) {
+                Ok(_) => Vec::new(),
+                Err(e) => e,
+            },
+        };
+        out.push(RowReport { row: row_no, errors });
+    }
+    Ok(out)
+}
+
+/// A row's validated JSON (for merging into matches) and its match keys.
+struct Parsed {
+    row: i64,
+    json: serde_json::Value,
+    emails: Vec<String>,
+    external_id: Option<String>,
+    company: Option<String>,
+}
+
+/// The row as validated JSON input (the model's checks run here too).
+fn row_data(entity: Entity, raw: &[Vec<u8>], enc: Encoding, headers: &[String], mapping: &Mapping, defs: &[FieldDef]) -> Result<serde_json::Value, Vec<FieldError>> {
+    let v = import::row_input(entity, raw, enc, headers, mapping, defs)?;
+    let checked = match entity {
+        Entity::Contact => import::contact_input(v.clone())?.validate(defs).map(|_| ()),
+        Entity::Company => import::company_input(v.clone())?.validate(defs).map(|_| ()),
+    };
+    checked.map_err(|e| import::by_column(e, headers, mapping))?;
+    Ok(v)
+}
+
+/// Runs batches until `budget` is spent or the file ends; returns the job.
+pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Duration, max_records: i64) -> Result<Job> {
+    let started = std::time::Instant::now();
+    loop {
+        let job = get(db, id)?.ok_or(NotFound)?;
+        match job.status.as_str() {
+            "ready" | "running" => {}
+            "done" | "failed" | "cancelled" => return Ok(job),
+            _ => return Err(wrong("set a mapping first")),
+        }
+        let done = edge_db::tx(db, || batch(db, w, &job, max_records));
+        match done {
+            Ok(true) => return get(db, id)?.ok_or_else(|| NotFound.into()),
+            Ok(false) => {}
+            Err(e) if e.downcast_ref::<LimitReached>().is_some() => {
+                let msg = format!("Stopped: {e}. Rows before line {} were imported.", job.rows_done + 2);
+                db.run("UPDATE imports SET status = 'failed', message = ?, finished_at = ?, updated_at = ? WHERE id = ?", &[msg.into(), edge_db::now().into(), edge_db::now().into(), id.into()])?;
+                return get(db, id)?.ok_or_else(|| NotFound.into());
+            }
+            Err(e) => return Err(e),
+        }
+        if started.elapsed() >= budget {
+            return get(db, id)?.ok_or_else(|| NotFound.into());
+        }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    created: i64,
+    updated: i64,
+    unchanged: i64,
+    failed: i64,
+}
+
+/// One batch, inside the caller's transaction; true when the file is done.
+fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, max_records: i64) -> Result<bool> {
+    let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
+    let defs = fields::list(db, Some(job.entity))?;
+    let mut reader = Reader::new(db, job, job.position);
+    let mut rows: Vec<Parsed> = Vec::new();
+    let mut problems: Vec<(i64, FieldError)> = Vec::new();
+    let mut row_no = job.rows_done + 1;
+    let mut ended = false;
+    let mut seen = 0;
+    while seen < BATCH {
+        row_no += 1;
+        seen += 1;
+        match reader.next()? {
+            Item::End => {
+                seen -= 1;
+                ended = true;
+                break;
+            }
+            Item::TooLong => problems.push((row_no, FieldError::new("row", &format!("is longer than {} KiB and was skipped", csv::MAX_ROW_BYTES / 1024)))),
+            Item::Row(raw) => match row_data(job.entity, &raw, det.encoding, &job.headers, mapping, &defs) {
+                Ok(json) => {
+                    let emails: Vec<String> = match job.entity {
+                        Entity::Contact => json["email"].as_str().into_iter().map(String::from).chain(json["emails"].as_array().into_iter().flatten().filter_map(|e| e["address"].as_str().map(String::from))).map(|e| e.to_lowercase()).collect(),
+                        Entity::Company => json["domain"].as_str().into_iter().map(String::from).chain(json["domains"].as_array().into_iter().flatten().filter_map(|d| d.as_str().map(String::from))).map(|d| crate::model::normalize_domain(&d)).collect(),
+                    };
+                    let external_id = json["external_id"].as_str().map(String::from);
+                    let company = json["company"].as_str().map(String::from);
+                    rows.push(Parsed { row: row_no, json, emails, external_id, company });
+                }
+                Err(errs) => problems.extend(errs.into_iter().map(|e| (row_no, e))),
+            },
+        }
+    }
+    if reader.position() >= job.total_bytes {
+        ended = true;
+    }
+    let mut counts = Counts::default();
+    match job.entity {
+        Entity::Contact => import_contacts(db, w, mapping, &defs, rows, max_records, &mut counts, &mut problems)?,
+        Entity::Company => import_companies(db, w, mapping, &defs, rows, &mut counts, &mut problems)?,
+    }
+    let failed_rows: std::collections::BTreeSet<i64> = problems.iter().map(|(r, _)| *r).collect();
+    counts.failed = failed_rows.len() as i64;
+    // Problems, up to a cap per job.
+    let kept = db.run("SELECT count(*) FROM import_errors WHERE import_id = ?", &[job.id.as_str().into()])?.scalar_i64().unwrap_or(0);
+    let room = (MAX_ERRORS - kept).max(0) as usize;
+    let mut seq: HashMap<i64, i64> = HashMap::new();
+    let err_rows: Vec<Vec<Val>> = problems
+        .into_iter()
+        .take(room)
+        .map(|(r, e)| {
+            let s = seq.entry(r).or_insert(0);
+            *s += 1;
+            vec![Val::from(job.id.as_str()), Val::Int(r), Val::Int(*s), Val::from(e.field), Val::from(e.message)]
+        })
+        .collect();
+    insert_multi(db, "INSERT OR REPLACE INTO import_errors (import_id, row_no, seq, field, message)", 5, err_rows)?;
+    let now = edge_db::now();
+    db.run(
+        "UPDATE imports SET status = ?, position = ?, rows_done = rows_done + ?, created = created + ?, updated = updated + ?, unchanged = unchanged + ?, failed = failed + ?, updated_at = ?, finished_at = ? WHERE id = ?",
+        &[
+            (if ended { "done" } else { "running" }).into(),
+            Val::Int(reader.position()),
+            Val::Int(seen as i64),
+            Val::Int(counts.created),
+            Val::Int(counts.updated),
+            Val::Int(counts.unchanged),
+            Val::Int(counts.failed),
+            now.as_str().into(),
+            (if ended { Some(now.clone()) } else { None }).into(),
+            job.id.as_str().into(),
+        ],
+    )?;
+    if ended {
+        // The file is no longer needed.
+        db.run("DELETE FROM import_chunks WHERE import_id = ?", &[job.id.as_str().into()])?;
+        let after = serde_json::json!({"rows": job.rows_done + seen as i64, "created": job.created + counts.created, "updated": job.updated + counts.updated, "failed": job.failed + counts.failed, "filename": job.filename});
+        super::event(db, w, "import", &job.id, "completed", None, Some(&after))?;
+    }
+    Ok(ended)
+}
+
+/// Company ids by name (case-insensitive), creating missing ones when asked.
+fn company_ids<D: Db + ?Sized>(db: &D, w: &Writer, names: &[String], create: bool) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in names.chunks(500) {
+        let r = db.run(
+            &format!("SELECT lower(name), min(id) FROM companies WHERE deleted_at IS NULL AND lower(name) IN ({}) GROUP BY lower(name)", marks(chunk.len())),
+            &chunk.iter().map(|n| Val::from(n.to_lowercase())).collect::<Vec<_>>(),
+        )?;
+        out.extend(r.iter().map(|row| (row.text(0), row.text(1))));
+    }
+    if create {
+        for n in names {
+            if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(n.to_lowercase()) {
+                let c = companies::insert_in_tx(db, w, crate::model::CompanyData {
+                    name: n.clone(),
+                    domains: vec![],
+                    industry: None,
+                    size: None,
+                    address: None,
+                    phone: None,
+                    website: None,
+                    owner_id: None,
+                    tags: vec![],
+                    custom: Default::default(),
+                    parent_id: None,
+                    external_id: None,
+                })?;
+                slot.insert(c.id);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A row-level failure: recorded for the row, the batch goes on.
+fn row_failed(e: anyhow::Error, row: i64, problems: &mut Vec<(i64, FieldError)>) -> Result<()> {
+    match e.downcast::<Invalid>() {
+        Ok(Invalid(errs)) => {
+            problems.extend(errs.into_iter().map(|e| (row, e)));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn import_contacts<D: Db + ?Sized>(
+    db: &D,
+    w: &Writer,
+    mapping: &Mapping,
+    defs: &[FieldDef],
+    rows: Vec<Parsed>,
+    max_records: i64,
+    counts: &mut Counts,
+    problems: &mut Vec<(i64, FieldError)>,
+) -> Result<()> {
+    // Link to companies by name.
+    let mut names: Vec<String> = rows.iter().filter_map(|r| r.company.clone()).collect();
+    names.sort();
+    names.dedup();
+    let by_name = if mapping.columns.iter().any(|c| c.as_deref() == Some("company")) { company_ids(db, w, &names, mapping.create_companies)? } else { HashMap::new() };
+    // Existing matches for the whole batch.
+    let existing: HashMap<String, String> = match mapping.match_by {
+        MatchBy::Email => contacts::ids_by_email(db, &rows.iter().flat_map(|r| r.emails.iter().cloned()).collect::<Vec<_>>())?,
+        MatchBy::ExternalId => contacts::ids_by_external(db, &rows.iter().filter_map(|r| r.external_id.clone()).collect::<Vec<_>>())?,
+        MatchBy::None => HashMap::new(),
+    };
+    // External ids already taken (they are unique), for rows that create.
+    let taken_external = contacts::ids_by_external(db, &rows.iter().filter_map(|r| r.external_id.clone()).collect::<Vec<_>>())?;
+    let matched_ids: Vec<String> = existing.values().cloned().collect();
+    let mut current: HashMap<String, Contact> = contacts::get_many(db, &matched_ids)?.into_iter().map(|c| (c.id.clone(), c)).collect();
+    // Keys of rows created earlier in this batch → index into `new`.
+    let mut pending: HashMap<String, usize> = HashMap::new();
+    let mut new_external: std::collections::HashSet<String> = Default::default();
+    let mut new: Vec<(serde_json::Value, ContactData)> = Vec::new();
+    for mut r in rows {
+        if let Some(id) = r.company.as_ref().and_then(|n| by_name.get(&n.to_lowercase())) {
+            r.json["company_id"] = serde_json::Value::String(id.clone());
+        }
+        let keys: Vec<String> = match mapping.match_by {
+            MatchBy::Email => r.emails.clone(),
+            MatchBy::ExternalId => r.external_id.iter().cloned().collect(),
+            MatchBy::None => vec![],
+        };
+        if let Some(id) = keys.iter().find_map(|k| existing.get(k)) {
+            if !mapping.update_existing {
+                counts.unchanged += 1;
+                continue;
+            }
+            let Some(before) = current.get(id).cloned() else { continue };
+            let mut input = before.to_input();
+            merge_patch(&mut input, &r.json);
+            let updated = import::contact_input(input)
+                .and_then(|i| i.validate(defs))
+                .map_err(|e| anyhow::Error::from(Invalid(import::by_column(e, &[], mapping))))
+                .and_then(|data| contacts::update_in_tx(db, w, before.clone(), data));
+            match updated {
+                Ok(after) => {
+                    if after.version == before.version {
+                        counts.unchanged += 1;
+                    } else {
+                        counts.updated += 1;
+                    }
+                    current.insert(after.id.clone(), after);
+                }
+                Err(e) => row_failed(e, r.row, problems)?,
+            }
+        } else if let Some(&i) = keys.iter().find_map(|k| pending.get(k)) {
+            // The same person again in this batch: later values win, as if the
+            // first row had been committed and this one updated it.
+            let mut merged = new[i].0.clone();
+            merge_patch(&mut merged, &r.json);
+            match import::contact_input(merged.clone()).and_then(|i| i.validate(defs)) {
+                Ok(data) if data == new[i].1 => counts.unchanged += 1,
+                Ok(data) => {
+                    new[i] = (merged, data);
+                    counts.updated += 1;
+                }
+                Err(e) => problems.extend(import::by_column(e, &[], mapping).into_iter().map(|e| (r.row, e))),
+            }
+        } else {
+            if let Some(x) = &r.external_id {
+                if taken_external.contains_key(x) || !new_external.insert(x.clone()) {
+                    problems.push((r.row, FieldError::new("external_id", "already names another record")));
+                    continue;
+                }
+            }
+            match import::contact_input(r.json.clone()).and_then(|i| i.validate(defs)) {
+                Ok(data) => {
+                    for k in keys {
+                        pending.insert(k, new.len());
+                    }
+                    new.push((r.json, data));
+                }
+                Err(e) => problems.extend(e.into_iter().map(|e| (r.row, e))),
+            }
+        }
+    }
+    counts.created += contacts::insert_many_in_tx(db, w, new.into_iter().map(|(_, d)| d).collect(), max_records)?.len() as i64;
+    Ok(())
+}
+
+fn import_companies<D: Db + ?Sized>(db: &D, w: &Writer, mapping: &Mapping, defs: &[FieldDef], rows: Vec<Parsed>, counts: &mut Counts, problems: &mut Vec<(i64, FieldError)>) -> Result<()> {
+    for r in rows {
+        let found = match mapping.match_by {
+            MatchBy::Email => r.emails.iter().find_map(|d| companies::by_domain(db, d).ok().flatten()),
+            MatchBy::ExternalId => match &r.external_id {
+                Some(x) => db.run("SELECT id FROM companies WHERE external_id = ? AND deleted_at IS NULL", &[x.as_str().into()])?.first().map(|row| row.text(0)),
+                None => None,
+            },
+            MatchBy::None => None,
+        };
+        let result = match found.and_then(|id| companies::get(db, &id, &Visibility::All, false).ok().flatten()) {
+            Some(_) if !mapping.update_existing => {
+                counts.unchanged += 1;
+                Ok(())
+            }
+            Some(before) => {
+                let mut input = before.to_input();
+                merge_patch(&mut input, &r.json);
+                import::company_input(input)
+                    .and_then(|i| i.validate(defs))
+                    .map_err(|e| anyhow::Error::from(Invalid(e)))
+                    .and_then(|data| companies::update_in_tx(db, w, before.clone(), data))
+                    .map(|after: Company| {
+                        if after.version == before.version {
+                            counts.unchanged += 1;
+                        } else {
+                            counts.updated += 1;
+                        }
+                    })
+            }
+            None => import::company_input(r.json)
+                .and_then(|i| i.validate(defs))
+                .map_err(|e| anyhow::Error::from(Invalid(e)))
+                .and_then(|data| companies::insert_in_tx(db, w, data))
+                .map(|_| counts.created += 1),
+        };
+        if let Err(e) = result {
+            row_failed(e, r.row, problems)?;
+        }
+    }
+    Ok(())
+}
+
+/// Per-row problems, in file order, after `after_row`.
+pub fn errors<D: Db + ?Sized>(db: &D, id: &str, after_row: i64, limit: i64) -> Result<Vec<RowReport>> {
+    let r = db.run(
+        "SELECT row_no, field, message FROM import_errors WHERE import_id = ? AND row_no > ? AND row_no <= (SELECT COALESCE(max(row_no), 0) FROM (SELECT DISTINCT row_no FROM import_errors WHERE import_id = ? AND row_no > ? ORDER BY row_no LIMIT ?)) ORDER BY row_no, seq",
+        &[id.into(), Val::Int(after_row), id.into(), Val::Int(after_row), Val::Int(limit)],
+    )?;
+    let mut out: Vec<RowReport> = Vec::new();
+    for row in r.iter() {
+        let n = row.i64(0).unwrap_or(0);
+        let e = FieldError::new(&row.text(1), &row.text(2));
+        match out.last_mut() {
+            Some(last) if last.row == n => last.errors.push(e),
+            _ => out.push(RowReport { row: n, errors: vec![e] }),
+        }
+    }
+    Ok(out)
+}
+
+/// Stops a job and drops its file; what was imported stays.
+pub fn cancel<D: Db + ?Sized>(db: &D, job: &Job) -> Result<Job> {
+    if job.status == "done" {
+        return Err(wrong("the import is finished"));
+    }
+    edge_db::tx(db, || {
+        db.run("DELETE FROM import_chunks WHERE import_id = ?", &[job.id.as_str().into()])?;
+        db.run("UPDATE imports SET status = 'cancelled', finished_at = ?, updated_at = ? WHERE id = ?", &[edge_db::now().into(), edge_db::now().into(), job.id.as_str().into()])?;
+        get(db, &job.id)?.ok_or_else(|| NotFound.into())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{db, writer};
+    use std::time::Duration;
+
+    fn upload<D: Db>(db: &D, w: &Writer, file: &[u8]) -> Job {
+        let job = create(db, w, Entity::Contact, "people.csv", file.len() as i64).unwrap();
+        for (n, c) in file.chunks(CHUNK as usize).enumerate() {
+            put_chunk(db, &job, n as i64, c).unwrap();
+        }
+        get(db, &job.id).unwrap().unwrap()
+    }
+
+    fn count<D: Db>(db: &D) -> i64 {
+        db.run("SELECT count(*) FROM contacts WHERE deleted_at IS NULL", &[]).unwrap().scalar_i64().unwrap()
+    }
+
+    fn big_file(n: usize) -> Vec<u8> {
+        let mut f = String::from("First Name,Last Name,Email,Notes\r\n");
+        for i in 0..n {
+            f.push_str(&format!("Person{i},\"Surname, {i}\",p{i}@example.com,\"line one\nline two \"\"quoted\"\"\"\r\n"));
+        }
+        f.into_bytes()
+    }
+
+    #[test]
+    fn a_file_across_chunks_imports_once_and_a_rerun_changes_nothing() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let file = big_file(20_000);
+        assert!(file.len() as i64 > 2 * CHUNK, "spans chunks");
+        let job = upload(&db, &w, &file);
+        let a = complete_upload(&db, &job).unwrap();
+        assert_eq!(a.job.headers, vec!["First Name", "Last Name", "Email", "Notes"]);
+        assert_eq!(a.suggested.columns[..3], [Some("first_name".to_string()), Some("last_name".to_string()), Some("email".to_string())]);
+        assert_eq!(a.suggested.match_by, MatchBy::Email);
+        assert_eq!(a.sample[0][1], "Surname, 0");
+        let job = set_mapping(&db, &a.job, &a.suggested, None).unwrap();
+        // Small budgets: one batch per call, like a client polling with progress.
+        let mut calls = 0;
+        let mut last = job.clone();
+        while last.status != "done" {
+            last = run(&db, &w, &job.id, Duration::ZERO, i64::MAX).unwrap();
+            assert!(last.position <= last.total_bytes);
+            calls += 1;
+        }
+        assert_eq!(calls, 10, "20,000 rows in batches of 2,000");
+        assert_eq!((last.created, last.failed, last.rows_done), (20_000, 0, 20_000));
+        assert_eq!(count(&db), 20_000);
+        assert_eq!(last.progress(), 1.0);
+        assert!(db.run("SELECT count(*) FROM import_chunks", &[]).unwrap().scalar_i64() == Some(0), "the file is dropped when done");
+        let (found, _) = contacts::list(&db, &crate::ListQuery::parse("q=person19999").unwrap(), &Visibility::All, &[]).unwrap();
+        assert_eq!(found[0].last_name.as_deref(), Some("Surname, 19999"));
+
+        // The same file again: the remembered mapping, nothing changes.
+        let job2 = upload(&db, &w, &file);
+        let a2 = complete_upload(&db, &job2).unwrap();
+        assert!(a2.remembered);
+        set_mapping(&db, &a2.job, &a2.suggested, None).unwrap();
+        let done = run(&db, &w, &job2.id, Duration::from_secs(60), i64::MAX).unwrap();
+        assert_eq!((done.created, done.updated, done.unchanged), (0, 0, 20_000));
+        assert_eq!(count(&db), 20_000);
+    }
+
+    #[test]
+    fn a_batch_that_fails_leaves_the_position_where_it_was() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let job = upload(&db, &w, &big_file(5_000));
+        let a = complete_upload(&db, &job).unwrap();
+        set_mapping(&db, &a.job, &a.suggested, None).unwrap();
+        let after_one = run(&db, &w, &job.id, Duration::ZERO, i64::MAX).unwrap();
+        assert_eq!(after_one.rows_done, 2_000);
+        // The next batch hits the plan limit: nothing of it is written.
+        let stopped = run(&db, &w, &job.id, Duration::ZERO, 3_000).unwrap();
+        assert_eq!(stopped.status, "failed");
+        assert_eq!((stopped.rows_done, stopped.position), (2_000, after_one.position));
+        assert_eq!(count(&db), 2_000);
+    }
+
+    #[test]
+    fn bad_rows_are_reported_and_good_rows_still_import() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let long = "x".repeat(10 * 1024 * 1024);
+        let file = format!(
+            "Name,Email,Phone\n\
+             Ada Lovelace,ada@example.com,+44 20 7946 0958\n\
+             Bad Email,not-an-email,\n\
+             Ragged,row\n\
+             =cmd|' /C calc'!A0,evil@example.com,\n\
+             {long},long@example.com,\n\
+             \"Grace, Admiral\",grace@example.com,-\n\
+             Ada Again,ada@example.com,\n"
+        );
+        let job = upload(&db, &w, file.as_bytes());
+        let a = complete_upload(&db, &job).unwrap();
+        let preview = preview(&db, &set_mapping(&db, &a.job, &a.suggested, None).unwrap(), 3).unwrap();
+        assert_eq!(preview.iter().map(|r| r.errors.len()).collect::<Vec<_>>(), vec![0, 1, 1]);
+        let done = run(&db, &w, &job.id, Duration::from_secs(60), i64::MAX).unwrap();
+        assert_eq!(done.status, "done");
+        let report = errors(&db, &job.id, 0, 100).unwrap();
+        let rows: Vec<(i64, String)> = report.iter().map(|r| (r.row, r.errors[0].field.clone())).collect();
+        assert_eq!(rows, vec![(3, "Email".to_string()), (4, "row".into()), (5, "Name".into()), (6, "row".into()), (7, "Phone".into())]);
+        assert!(report[3].errors[0].message.contains("longer than"));
+        assert_eq!((done.created, done.updated, done.failed), (1, 1, 5), "Ada, then Ada again updates her");
+        assert_eq!(count(&db), 1);
+        assert!(errors(&db, &job.id, 5, 100).unwrap().len() == 2, "report pages");
+    }
+
+    #[test]
+    fn latin1_files_decode() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let job = upload(&db, &w, b"Name;City;E-mail\nZo\xEB M\xFCller;K\xF6ln;zoe@example.de\n");
+        let a = complete_upload(&db, &job).unwrap();
+        assert_eq!(a.job.detected.as_ref().map(|d| (d.encoding, d.delimiter)), Some((Encoding::Latin1, ';')));
+        set_mapping(&db, &a.job, &a.suggested, None).unwrap();
+        run(&db, &w, &job.id, Duration::from_secs(10), i64::MAX).unwrap();
+        let c = contacts::get_many(&db, &contacts::by_emails(&db, &["zoe@example.de".into()]).unwrap()).unwrap();
+        assert_eq!((c[0].first_name.as_deref(), c[0].last_name.as_deref(), c[0].address.as_ref().and_then(|a| a.city.as_deref())), (Some("Zoë"), Some("Müller"), Some("Köln")));
+    }
+}
