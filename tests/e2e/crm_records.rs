@@ -301,3 +301,50 @@ fn other_tenants_records_are_out_of_reach_on_every_route() {
     assert!(json(&b.get("/api/v1/tags"))["items"].as_array().unwrap().is_empty());
     assert_eq!(json(&a.get(&format!("/api/v1/contacts/{ct_id}")))["first_name"], "Alphonse", "untouched");
 }
+
+#[test]
+fn duplicates_are_found_merged_with_every_reference_and_the_merge_undone() {
+    let (_h, mut c) = crm("records-merge");
+    let co = json(&c.post_json("/api/v1/companies", &json!({"name": "Analytical Engines"})));
+    let a = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "company_id": co["id"], "tags": ["vip"]})));
+    let b = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "ada", "last_name": "lovelace", "company_id": co["id"], "phone": "+44 20 7946 0958", "title": "Countess", "custom": {}})));
+    let x = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Augusta", "email": "ADA@example.com", "tags": ["math"]})));
+    let (a_id, b_id, x_id) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap(), x["id"].as_str().unwrap());
+    for (id, kind) in [(b_id, "task"), (x_id, "note")] {
+        let body = if kind == "task" { json!({"kind": "task", "subject": "Call", "contact_id": id}) } else { json!({"kind": "note", "body": "Met at the fair", "contact_id": id}) };
+        assert_eq!(c.post_json("/api/v1/activities", &body).status, 201);
+    }
+    let d = json(&c.get(&format!("/api/v1/contacts/{a_id}/duplicates")));
+    let mut found: Vec<(String, String)> = d["items"].as_array().unwrap().iter().map(|i| (i["reason"].as_str().unwrap().to_string(), i["contact"]["id"].as_str().unwrap().to_string())).collect();
+    found.sort();
+    let mut want = vec![("email".to_string(), x_id.to_string()), ("name".to_string(), b_id.to_string())];
+    want.sort();
+    assert_eq!(found, want, "same email; similar name at the same company");
+    let groups = json(&c.get("/api/v1/contacts/duplicates?reason=email"));
+    assert_eq!(groups["items"][0]["contacts"].as_array().unwrap().len(), 2);
+
+    let r = c.post_json("/api/v1/contacts/merge", &json!({"primary_id": a_id, "merged_ids": [b_id, x_id], "fields": {"first_name": x_id}}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let m = json(&r);
+    let kept = &m["contact"];
+    assert_eq!(kept["first_name"], "Augusta");
+    assert_eq!(kept["title"], "Countess");
+    assert_eq!(kept["phone"], "+44 20 7946 0958");
+    assert_eq!(kept["tags"], json!(["vip", "math"]));
+    assert_eq!(c.get(&format!("/api/v1/contacts/{b_id}")).status, 404);
+    let acts = json(&c.get(&format!("/api/v1/activities?contact_id={a_id}")));
+    assert_eq!(acts["items"].as_array().unwrap().len(), 2, "every activity moved");
+    assert_eq!(json(&c.get("/api/v1/contacts/count"))["count"], 1);
+    assert!(json(&c.get("/api/v1/contacts?view=trash"))["items"].as_array().unwrap().is_empty(), "merged contacts are not in the trash");
+    let audit = json(&c.get(&format!("/api/v1/audit?entity=contact&entity_id={a_id}")));
+    assert!(audit["items"].as_array().unwrap().iter().any(|e| e["action"] == "merged"), "merges are audited");
+    assert_eq!(c.post_json("/api/v1/contacts/merge", &json!({"primary_id": a_id, "merged_ids": [a_id]})).status, 422);
+
+    let merge_id = m["merge"]["id"].as_str().unwrap();
+    let r = c.post_json(&format!("/api/v1/contacts/merges/{merge_id}/undo"), &json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&r)["first_name"], "Ada");
+    assert_eq!(json(&c.get("/api/v1/contacts/count"))["count"], 3);
+    assert_eq!(json(&c.get(&format!("/api/v1/activities?contact_id={x_id}")))["items"].as_array().unwrap().len(), 1, "activities went back");
+    assert_eq!(c.post_json(&format!("/api/v1/contacts/merges/{merge_id}/undo"), &json!({})).status, 409);
+}

@@ -123,7 +123,24 @@ impl TestHost {
     }
 
     /// Starts the host and waits until it is healthy; on failure returns its exit code and log.
-    pub fn try_start(cfg: HostConfig) -> Result<TestHost, (Option<i32>, String)> {
+    /// A port taken between choosing it and binding it (tests run in parallel) is retried.
+    pub fn try_start(mut cfg: HostConfig) -> Result<TestHost, (Option<i32>, String)> {
+        for _ in 0..5 {
+            match Self::start_once(&cfg) {
+                Err((_, log)) if log.contains("Address already in use") => {
+                    if let Some(op) = cfg.operator.filter(|op| log.contains(&op.to_string())) {
+                        let fresh = free_addr();
+                        cfg.extra_args.iter_mut().filter(|a| **a == op.to_string()).for_each(|a| *a = fresh.to_string());
+                        cfg.operator = Some(fresh);
+                    }
+                }
+                other => return other,
+            }
+        }
+        Self::start_once(&cfg)
+    }
+
+    fn start_once(cfg: &HostConfig) -> Result<TestHost, (Option<i32>, String)> {
         warm_cache();
         let addr = free_addr();
         std::fs::create_dir_all(&cfg.state_dir).expect("state dir");

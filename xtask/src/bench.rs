@@ -165,6 +165,45 @@ fn builtin_load(addr: SocketAddr, headers: &[(&str, &str)], path: &str, conns: u
     Ok(Load { rps: all.len() as f64 / elapsed, p50: pct(0.5), p99: pct(0.99), errors })
 }
 
+/// The issue #4 figures with `n` contacts.
+fn scale(addr: SocketAddr, s: &mut seed::Session, n: usize, secs: f64) -> Result<Vec<(String, String, String)>> {
+    use crate::scale;
+    let mut rows = Vec::new();
+    let companies = (n / 10).max(1);
+    say(&format!("scale: importing {companies} companies and {n} contacts through CSV import"));
+    let (c, t) = scale::import(addr, s, "company", "companies.csv", &scale::companies_csv(companies), false)?;
+    eprintln!();
+    rows.push((format!("CSV import, companies ({c} rows, one by one)"), format!("{:.0} rows/s", c as f64 / t.as_secs_f64()), "-".into()));
+    let (c, t) = scale::import(addr, s, "contact", "contacts.csv", &scale::contacts_csv(n, companies), false)?;
+    eprintln!();
+    rows.push((format!("CSV import, contacts ({c} rows, linked to companies)"), format!("{:.0} rows/s ({:.1} s)", c as f64 / t.as_secs_f64(), t.as_secs_f64()), "≥ 50,000 rows/s".into()));
+    let auth = s.headers();
+    let enc = |j: serde_json::Value| j.to_string().bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>();
+    let customer = enc(serde_json::json!({"field": "lifecycle_stage", "op": "eq", "value": "customer"}));
+    let vip_lead = enc(serde_json::json!({"and": [{"field": "lifecycle_stage", "op": "eq", "value": "lead"}, {"field": "tags", "op": "has", "value": "vip"}]}));
+    let loads = [
+        (format!("list 50 of {n}: filter stage, sort -updated_at"), format!("/api/v1/contacts?limit=50&filter={customer}&sort=-updated_at"), "p99 < 10 ms, ≥ 5,000 req/s"),
+        (format!("list 50 of {n}: filter stage AND tag, sort last_name"), format!("/api/v1/contacts?limit=50&filter={vip_lead}&sort=last_name"), "p99 < 10 ms"),
+        (format!("full-text search in {n} (list, q=lov)"), "/api/v1/contacts?limit=50&q=lov".to_string(), "p99 < 20 ms"),
+        (format!("global search box in {n} (q=grace hop)"), "/api/v1/search?q=grace%20hop".to_string(), "p99 < 20 ms"),
+        (format!("count of a filtered view in {n}"), format!("/api/v1/contacts/count?filter={customer}"), "-"),
+    ];
+    for (label, path, target) in loads {
+        say(&format!("load: {label}"));
+        let l = load(addr, &auth, &path, 16, secs)?;
+        rows.push((label, format!("{:.0} req/s, p50 {}, p99 {}{}", l.rps, ms(l.p50), ms(l.p99), if l.errors > 0 { format!(", {} errors", l.errors) } else { String::new() }), target.into()));
+    }
+    say("scale: export of a filtered view");
+    let (x, t) = scale::export(addr, s, &format!("filter={customer}"))?;
+    rows.push((format!("CSV export of a view ({x} rows)"), format!("{:.0} rows/s", x as f64 / t.as_secs_f64()), "-".into()));
+    say("scale: updates");
+    let page: serde_json::Value = serde_json::from_slice(&loopback_http::request(addr, "GET", "/api/v1/contacts?limit=200", &auth, b"")?.body)?;
+    let ids: Vec<String> = page["items"].as_array().map(|a| a.iter().filter_map(|i| i["id"].as_str().map(String::from)).collect()).unwrap_or_default();
+    let rps = scale::updates(addr, s, ids, 4, secs)?;
+    rows.push((format!("update contact (PATCH, 4 writers, {n} rows)"), format!("{rps:.0} req/s"), "-".into()));
+    Ok(rows)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -184,10 +223,14 @@ pub fn run(args: &[String]) -> Result<()> {
     // Start-up: cold (empty compiled-component cache), then warm.
     let addr = free_addr()?;
     let operator = free_addr()?;
-    let session = {
+    let scale_n: usize = args.iter().position(|a| a == "--scale").and_then(|i| args.get(i + 1)).and_then(|n| n.parse().ok()).unwrap_or(if quick { 100_000 } else { 1_000_000 });
+    let (session, scale_session) = {
         let _h = start("spin.toml", Some(&tenants), &cache, addr, Some(operator))?;
         wait_healthy(addr, Duration::from_secs(60))?;
-        seed::provision(addr, operator, BENCH_TOKEN, "bench", "Bench", "internal", "bench passphrase 123")?
+        (
+            seed::provision(addr, operator, BENCH_TOKEN, "bench", "Bench", "internal", "bench passphrase 123")?,
+            seed::provision(addr, operator, BENCH_TOKEN, "scale", "Scale", "internal", "scale passphrase 123")?,
+        )
     };
     let auth = session.headers();
     let addr2 = free_addr()?;
@@ -232,6 +275,11 @@ pub fn run(args: &[String]) -> Result<()> {
             format!("{:.0} req/s, p50 {}, p99 {}{}", l.rps, ms(l.p50), ms(l.p99), if l.errors > 0 { format!(", {} errors", l.errors) } else { String::new() }),
             target.into(),
         ));
+    }
+    // At scale: N contacts and N/10 companies in one tenant, loaded by CSV import.
+    let mut scale_session = scale_session;
+    if scale_n > 0 {
+        rows.extend(scale(addr, &mut scale_session, scale_n, secs)?);
     }
     drop(h);
 

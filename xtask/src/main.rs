@@ -8,6 +8,7 @@
 //! - `bench`  the benchmarks, as a table beside the targets in DESIGN.md
 
 mod bench;
+mod scale;
 mod seed;
 mod toolchain;
 
@@ -63,7 +64,7 @@ fn main() {
         Some("test") => test(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask <setup|build|up|test|bench>\n\n  up [--listen ADDR]     serve the demo tenant at http://demo.localhost:3000\n  test [FILTER]          run every test (unit + end-to-end)\n  bench [--quick]        benchmarks, printed beside the DESIGN.md targets");
+            eprintln!("usage: cargo xtask <setup|build|up|test|bench>\n\n  up [--listen ADDR]     serve the demo tenant at http://demo.localhost:3000\n  test [FILTER]          run every test (unit + end-to-end)\n  bench [--quick] [--scale N]  benchmarks beside the DESIGN.md targets (N contacts at scale: 1,000,000; --quick: 100,000)");
             std::process::exit(2);
         }
     };

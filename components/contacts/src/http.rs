@@ -115,6 +115,9 @@ pub fn problem(e: anyhow::Error, what: &str) -> Problem {
     if let Some(store::BadReference(field)) = e.downcast_ref::<store::BadReference>() {
         return Problem::validation(vec![FieldError::new(field, "does not name an existing record you can see")]);
     }
+    if let Some(store::merges::Conflict(m)) = e.downcast_ref::<store::merges::Conflict>() {
+        return Problem::new(409, "conflict", "Conflict", m);
+    }
     if e.downcast_ref::<store::fields::KeyTaken>().is_some() {
         return Problem::validation(vec![FieldError::new("key", "is already used by another field")]);
     }

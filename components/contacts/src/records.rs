@@ -4,7 +4,7 @@
 use crate::http::{db, once, problem, storage, valid_id, with_etag, Ctx};
 use contacts_domain::fields::Entity;
 use contacts_domain::model::{CompanyInput, ContactInput};
-use contacts_domain::store::{self, activities, companies, contacts, fields};
+use contacts_domain::store::{self, activities, companies, contacts, fields, merges};
 use contacts_domain::ListQuery;
 use edge_http::{query, Page, Problem, Reply};
 use spin_sdk::http::Method;
@@ -38,6 +38,45 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         }
         (Method::Get, ["count"]) => count(ctx, Entity::Contact),
         (Method::Get, ["export"]) => export(ctx, Entity::Contact),
+        (Method::Get, ["duplicates"]) => {
+            let pairs = query::parse(ctx.query());
+            let reason = query::get(&pairs, "reason").unwrap_or("email");
+            let after = query::get(&pairs, "after").unwrap_or("");
+            let db = db()?;
+            let vis = ctx.visibility();
+            let groups = merges::groups(&db, reason, after, limit(ctx)?.min(50), &vis).map_err(|e| problem(e, what))?;
+            let next = groups.last().map(|g| g.key.clone());
+            let mut items = Vec::new();
+            for g in groups {
+                let contacts = contacts::get_many(&db, &g.contact_ids).map_err(storage)?;
+                items.push(serde_json::json!({ "reason": g.reason, "key": g.key, "contacts": contacts }));
+            }
+            Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": next })))
+        }
+        (Method::Post, ["merge"]) => {
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct MergeBody {
+                primary_id: String,
+                merged_ids: Vec<String>,
+                #[serde(default)]
+                fields: std::collections::BTreeMap<String, String>,
+            }
+            let body: MergeBody = ctx.body()?;
+            let db = db()?;
+            let defs = fields::list(&db, Some(Entity::Contact)).map_err(storage)?;
+            let (merge, contact) = merges::merge(&db, &ctx.writer(), &body.primary_id, &body.merged_ids, &body.fields, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
+            Ok(with_etag(200, &serde_json::json!({ "merge": merge, "contact": contact }), contact.version))
+        }
+        (Method::Get, ["merges"]) => {
+            let pairs = query::parse(ctx.query());
+            let items = merges::list(&db()?, query::get(&pairs, "primary_id"), limit(ctx)?).map_err(storage)?;
+            Ok(Reply::json(200, &Page { items, next_cursor: None }))
+        }
+        (Method::Post, ["merges", id, "undo"]) => {
+            let c = merges::undo(&db()?, &ctx.writer(), id, &ctx.visibility(), ctx.max_records()).map_err(|e| problem(e, "merge"))?;
+            Ok(with_etag(200, &c, c.version))
+        }
         (_, []) | (_, ["count"]) | (_, ["export"]) => Err(Problem::method_not_allowed("GET, POST")),
         (m, [id, tail @ ..]) => {
             valid_id(contacts_domain::ID_PREFIX, id, what)?;
@@ -65,6 +104,10 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 (Method::Post, ["restore"]) => {
                     let c = contacts::restore(&db, &ctx.writer(), id, &vis, ctx.max_records()).map_err(|e| problem(e, what))?;
                     Ok(with_etag(200, &c, c.version))
+                }
+                (Method::Get, ["duplicates"]) => {
+                    let items = merges::duplicates_of(&db, id, &vis).map_err(|e| problem(e, what))?;
+                    Ok(Reply::json(200, &Page { items, next_cursor: None }))
                 }
                 (Method::Get, ["timeline"]) => {
                     contacts::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No contact with this id"))?;

@@ -154,6 +154,22 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE TABLE import_errors (import_id TEXT NOT NULL, row_no INTEGER NOT NULL, seq INTEGER NOT NULL, field TEXT NOT NULL, message TEXT NOT NULL, PRIMARY KEY (import_id, row_no, seq)) STRICT",
         "CREATE TABLE import_mappings (signature TEXT PRIMARY KEY, mapping TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT",
     ],
+), (
+    6,
+    &[
+        // Imports link contacts to companies by name, ignoring case.
+        "CREATE INDEX companies_lower_name ON companies(lower(name))",
+        // Merges of duplicate contacts: who was merged into whom, with what was
+        // there before (so a merge can be undone), and duplicate detection by name.
+        "ALTER TABLE contacts ADD COLUMN merged_into TEXT",
+        "CREATE TABLE contact_merges (
+            id TEXT PRIMARY KEY, primary_id TEXT NOT NULL, merged_ids TEXT NOT NULL,
+            primary_before TEXT NOT NULL, primary_after_version INTEGER NOT NULL,
+            moved_activities TEXT NOT NULL, actor TEXT NOT NULL, at TEXT NOT NULL, undone_at TEXT
+        ) STRICT",
+        "CREATE INDEX contact_merges_primary ON contact_merges(primary_id)",
+        "CREATE INDEX contacts_name_company ON contacts(company_id, lower(last_name), lower(first_name)) WHERE deleted_at IS NULL",
+    ],
 )];
 
 pub fn latest() -> i64 {

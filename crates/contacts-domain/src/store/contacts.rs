@@ -374,6 +374,12 @@ pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, before: Contact, mut dat
     Ok(after)
 }
 
+/// Writes a whole contact back (undoing a merge), with its lookups and search entry.
+pub fn replace<D: Db + ?Sized>(db: &D, c: &Contact) -> Result<()> {
+    write_row(db, c)?;
+    sync(db, c)
+}
+
 /// Moves a contact to the trash (restorable for 30 days).
 pub fn delete<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) -> Result<()> {
     edge_db::tx(db, || {
@@ -388,6 +394,10 @@ pub fn delete<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) ->
 pub fn restore<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility, max_records: i64) -> Result<Contact> {
     edge_db::tx(db, || {
         let c = get(db, id, vis, true)?.filter(|c| c.deleted_at.as_deref().is_some_and(|d| d >= super::restore_horizon().as_str())).ok_or(NotFound)?;
+        let merged = db.run("SELECT merged_into FROM contacts WHERE id = ?", &[id.into()])?.first().and_then(|r| r.string(0));
+        if merged.is_some() {
+            return Err(NotFound.into());
+        }
         if bump_count(db, 1)? > max_records {
             return Err(LimitReached(max_records).into());
         }

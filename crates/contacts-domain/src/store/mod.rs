@@ -8,6 +8,7 @@ pub mod companies;
 pub mod contacts;
 pub mod fields;
 pub mod imports;
+pub mod merges;
 pub mod search;
 pub mod tags;
 
@@ -169,7 +170,12 @@ fn conditions(
     vis: &edge_http::Visibility,
     fields: &[crate::filter::FieldSpec],
 ) -> Result<(Vec<String>, Vec<Val>)> {
-    let mut conds: Vec<String> = vec![if q.trash { "deleted_at IS NOT NULL".into() } else { "deleted_at IS NULL".into() }];
+    let mut conds: Vec<String> = vec![match (q.trash, entity) {
+        // Merged contacts are not in the trash: undo the merge instead.
+        (true, crate::fields::Entity::Contact) => "deleted_at IS NOT NULL AND merged_into IS NULL".into(),
+        (true, _) => "deleted_at IS NOT NULL".into(),
+        (false, _) => "deleted_at IS NULL".into(),
+    }];
     let mut params: Vec<Val> = Vec::new();
     if let Some((c, owners)) = vis.sql("owner_id") {
         conds.push(c);
