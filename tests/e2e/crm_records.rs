@@ -348,3 +348,35 @@ fn duplicates_are_found_merged_with_every_reference_and_the_merge_undone() {
     assert_eq!(json(&c.get(&format!("/api/v1/activities?contact_id={x_id}")))["items"].as_array().unwrap().len(), 1, "activities went back");
     assert_eq!(c.post_json(&format!("/api/v1/contacts/merges/{merge_id}/undo"), &json!({})).status, 409);
 }
+
+#[test]
+fn saved_views_and_the_contact_summary() {
+    let (h, mut owner) = crm("records-views");
+    let f = enc(&json!({"field": "lifecycle_stage", "op": "eq", "value": "lead"}).to_string());
+    let r = owner.post_json("/api/v1/views", &json!({"name": "Open leads", "query": format!("filter={f}&sort=-updated_at"), "columns": ["email", "company"], "shared": true}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(owner.post_json("/api/v1/views", &json!({"name": "Bad", "query": "sort=nonsense"})).status, 422);
+    let mine = json(&owner.post_json("/api/v1/views", &json!({"name": "Mine", "query": "q=ada"})));
+    // A sales colleague sees the shared view, not the owner's own, and cannot share.
+    assert_eq!(owner.post_json("/api/v1/users/invitations", &json!({"email": "sam@demo.example", "role": "sales"})).status, 201);
+    let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap().to_string();
+    let link = mail.split_whitespace().find(|w| w.contains("token=")).unwrap().to_string();
+    let mut sam = Client::new(h.addr, "demo");
+    assert_eq!(sam.accept(&link, "Sam", "sam's passphrase 1").status, 200);
+    let names: Vec<String> = json(&sam.get("/api/v1/views"))["items"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, vec!["Open leads"]);
+    assert_eq!(sam.get(&format!("/api/v1/views/{}", mine["id"].as_str().unwrap())).status, 404);
+    assert_eq!(sam.post_json("/api/v1/views", &json!({"name": "Team", "query": "", "shared": true})).status, 403);
+    assert_eq!(sam.post_json("/api/v1/views", &json!({"name": "Sam's", "query": "sort=last_name"})).status, 201);
+
+    let c = json(&owner.post_json("/api/v1/contacts", &json!({"first_name": "Ada", "email": "ada@example.com"})));
+    let id = c["id"].as_str().unwrap();
+    owner.post_json("/api/v1/contacts", &json!({"first_name": "Ada", "email": "ada@example.com"}));
+    owner.post_json("/api/v1/activities", &json!({"kind": "task", "subject": "Later", "contact_id": id, "due_at": "2031-01-01T00:00:00Z"}));
+    owner.post_json("/api/v1/activities", &json!({"kind": "task", "subject": "Sooner", "contact_id": id, "due_at": "2030-01-01T00:00:00Z"}));
+    owner.post_json("/api/v1/activities", &json!({"kind": "call", "subject": "Intro", "contact_id": id}));
+    let s = json(&owner.get(&format!("/api/v1/contacts/{id}/summary")));
+    assert_eq!(s["next_task"]["subject"], "Sooner");
+    assert_eq!((s["open_tasks"].clone(), s["possible_duplicates"].clone()), (json!(2), json!(1)));
+    assert!(s["last_contacted_at"].is_string());
+}

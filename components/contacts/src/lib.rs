@@ -8,6 +8,7 @@ mod http;
 mod imports;
 mod records;
 mod search;
+mod views;
 
 use edge_http::{query, Problem, Reply};
 use http::{db, storage, Ctx};
@@ -48,6 +49,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         ["api", "v1", "activities", rest @ ..] => activities::route(ctx, rest),
         ["api", "v1", "custom-fields", rest @ ..] => fields::route(ctx, rest),
         ["api", "v1", "imports", rest @ ..] => imports::route(ctx, rest),
+        ["api", "v1", "views", rest @ ..] => views::route(ctx, rest),
         ["api", "v1", "search"] if *ctx.method() == Method::Get => search::route(ctx),
         ["api", "v1", "tags"] if *ctx.method() == Method::Get => {
             let pairs = query::parse(ctx.query());

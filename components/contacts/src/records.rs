@@ -105,6 +105,26 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     let c = contacts::restore(&db, &ctx.writer(), id, &vis, ctx.max_records()).map_err(|e| problem(e, what))?;
                     Ok(with_etag(200, &c, c.version))
                 }
+                (Method::Get, ["summary"]) => {
+                    let c = contacts::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No contact with this id"))?;
+                    let q = activities::ActivityQuery { contact_id: Some(id.to_string()), limit: 200, ..Default::default() };
+                    let acts = activities::list(&db, &q, &vis).map_err(storage)?;
+                    let mut open: Vec<_> = acts.iter().filter(|a| a.kind == contacts_domain::model::ActivityKind::Task && a.done_at.is_none()).collect();
+                    open.sort_by(|a, b| (a.due_at.is_none(), &a.due_at).cmp(&(b.due_at.is_none(), &b.due_at)));
+                    let last_contact = acts.iter().filter(|a| a.kind != contacts_domain::model::ActivityKind::Task && a.kind != contacts_domain::model::ActivityKind::Note).map(|a| a.occurred_at.clone()).max();
+                    let mut companies_of = Vec::new();
+                    for co in &c.company_ids {
+                        if let Some(x) = companies::get(&db, co, &vis, false).map_err(storage)? {
+                            companies_of.push(x);
+                        }
+                    }
+                    let dupes = merges::duplicates_of(&db, id, &vis).map_err(storage)?.len();
+                    Ok(Reply::json(200, &serde_json::json!({
+                        "contact_id": id, "next_task": open.first(), "open_tasks": open.len(), "activities": acts.len(),
+                        "last_activity_at": c.last_activity_at, "last_contacted_at": last_contact, "companies": companies_of,
+                        "possible_duplicates": dupes,
+                    })))
+                }
                 (Method::Get, ["duplicates"]) => {
                     let items = merges::duplicates_of(&db, id, &vis).map_err(|e| problem(e, what))?;
                     Ok(Reply::json(200, &Page { items, next_cursor: None }))

@@ -17,7 +17,7 @@ pub fn is_public(area: &str) -> bool {
 /// The permission area an API area belongs to; identity routes check their own.
 pub fn area_of(api_area: &str) -> Option<Area> {
     match api_area {
-        "contacts" | "companies" | "activities" | "custom-fields" | "search" | "tags" | "imports" => Some(Area::Contacts),
+        "contacts" | "companies" | "activities" | "custom-fields" | "search" | "tags" | "imports" | "views" => Some(Area::Contacts),
         // Identity's own routes check the session themselves.
         "users" | "teams" | "outbox" | "api-keys" | "audit" | "settings" => None,
         other => Area::parse(other),

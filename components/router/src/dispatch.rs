@@ -11,6 +11,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("search", "contacts"),
     ("tags", "contacts"),
     ("imports", "contacts"),
+    ("views", "contacts"),
     ("auth", "identity"),
     ("users", "identity"),
     ("teams", "identity"),

@@ -170,6 +170,17 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE INDEX contact_merges_primary ON contact_merges(primary_id)",
         "CREATE INDEX contacts_name_company ON contacts(company_id, lower(last_name), lower(first_name)) WHERE deleted_at IS NULL",
     ],
+), (
+    7,
+    &[
+        // Saved list views: a user's own, or shared with the workspace (owner_id NULL).
+        "CREATE TABLE saved_views (
+            id TEXT PRIMARY KEY, entity TEXT NOT NULL, name TEXT NOT NULL, owner_id TEXT,
+            query TEXT NOT NULL, columns TEXT NOT NULL DEFAULT '[]', created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL
+        ) STRICT",
+        "CREATE INDEX saved_views_owner ON saved_views(entity, owner_id)",
+    ],
 )];
 
 pub fn latest() -> i64 {

@@ -11,6 +11,7 @@ pub mod imports;
 pub mod merges;
 pub mod search;
 pub mod tags;
+pub mod views;
 
 use anyhow::Result;
 use edge_db::{Db, Val};
