@@ -41,10 +41,30 @@ pub struct FieldSpec {
     /// SQL expression over the record table (trusted: from code or validated keys).
     pub sql: String,
     pub sortable: bool,
+    /// The index whose order serves this sort (windowed lists scan it).
+    pub index: Option<String>,
 }
 
 fn spec(name: &str, kind: FKind, sql: &str, sortable: bool) -> FieldSpec {
-    FieldSpec { name: name.into(), kind, sql: sql.into(), sortable }
+    FieldSpec { name: name.into(), kind, sql: sql.into(), sortable, index: None }
+}
+
+/// Indexes (`<col>, id`) that serve sorts, per table (see the schema).
+fn sort_index(entity: Entity, field: &str) -> Option<&'static str> {
+    Some(match (entity, field) {
+        (Entity::Contact, "first_name") => "contacts_first_name",
+        (Entity::Contact, "last_name") => "contacts_last_name",
+        (Entity::Contact, "company") => "contacts_company_name",
+        (Entity::Contact, "updated_at") => "contacts_updated",
+        (Entity::Contact, "last_activity_at") => "contacts_last_activity",
+        (Entity::Company, "name") => "companies_name",
+        (Entity::Company, "domain") => "companies_domain",
+        (Entity::Company, "industry") => "companies_industry",
+        (Entity::Company, "size") => "companies_size",
+        (Entity::Company, "updated_at") => "companies_updated",
+        (Entity::Company, "last_activity_at") => "companies_last_activity",
+        _ => return None,
+    })
 }
 
 const CONSENT: &[&str] = &["unknown", "granted", "denied"];
@@ -98,7 +118,11 @@ pub fn catalogue(entity: Entity, defs: &[FieldDef]) -> Vec<FieldSpec> {
             Kind::MultiSelect => FKind::Multi,
             _ => FKind::Text,
         };
-        v.push(FieldSpec { name: format!("custom.{}", d.key), kind, sql: d.sql(), sortable: kind != FKind::Multi && d.kind != Kind::LongText });
+        let sortable = kind != FKind::Multi && d.kind != Kind::LongText;
+        v.push(FieldSpec { name: format!("custom.{}", d.key), kind, sql: d.sql(), sortable, index: sortable.then(|| d.index_name()) });
+    }
+    for f in v.iter_mut().filter(|f| f.sortable && f.index.is_none()) {
+        f.index = sort_index(entity, &f.name).map(String::from);
     }
     v
 }
@@ -385,6 +409,29 @@ impl Sort {
             (false, false) => Sql { text: format!("({c} > ? OR ({c} = ? AND id > ?))"), params: vec![last.clone(), last.clone(), id.into()] },
             (true, true) => Sql { text: format!("({c} IS NULL AND id < ?)"), params: vec![id.into()] },
             (true, false) => Sql { text: format!("({c} IS NOT NULL OR id > ?)"), params: vec![id.into()] },
+        }
+    }
+
+    /// The index serving this order (`None`: no index; the planner decides).
+    pub fn index(&self, entity: Entity) -> Option<String> {
+        match &self.field {
+            None => Some(format!("sqlite_autoindex_{}_1", entity.table())),
+            Some(f) => f.index.clone(),
+        }
+    }
+
+    /// Rows at or before a boundary row in this order (the complement of
+    /// `after`, spelled out so NULL keys land on the right side).
+    pub fn until(&self, last: &Val, id: &str) -> Sql {
+        let Some(f) = &self.field else {
+            return Sql { text: format!("id {} ?", if self.desc { ">=" } else { "<=" }), params: vec![id.into()] };
+        };
+        let c = &f.sql;
+        match (last.is_null(), self.desc) {
+            (false, true) => Sql { text: format!("({c} > ? OR ({c} = ? AND id >= ?))"), params: vec![last.clone(), last.clone(), id.into()] },
+            (false, false) => Sql { text: format!("({c} IS NULL OR {c} < ? OR ({c} = ? AND id <= ?))"), params: vec![last.clone(), last.clone(), id.into()] },
+            (true, true) => Sql { text: format!("({c} IS NOT NULL OR id >= ?)"), params: vec![id.into()] },
+            (true, false) => Sql { text: format!("({c} IS NULL AND id <= ?)"), params: vec![id.into()] },
         }
     }
 

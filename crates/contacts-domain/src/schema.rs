@@ -181,6 +181,19 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         ) STRICT",
         "CREATE INDEX saved_views_owner ON saved_views(entity, owner_id)",
     ],
+), (
+    8,
+    &[
+        // One full-text table per kind: a search never filters by kind, so a
+        // prefix walks one doclist. Rowids stay `search_docs.doc`.
+        "CREATE VIRTUAL TABLE search_contact USING fts5(owner_tok, head, detail, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "CREATE VIRTUAL TABLE search_company USING fts5(owner_tok, head, detail, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "CREATE VIRTUAL TABLE search_note USING fts5(owner_tok, head, detail, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "INSERT INTO search_contact (rowid, owner_tok, head, detail) SELECT s.rowid, s.owner, s.title, s.body FROM search_docs d JOIN search s ON s.rowid = d.doc WHERE d.kind = 'contact'",
+        "INSERT INTO search_company (rowid, owner_tok, head, detail) SELECT s.rowid, s.owner, s.title, s.body FROM search_docs d JOIN search s ON s.rowid = d.doc WHERE d.kind = 'company'",
+        "INSERT INTO search_note (rowid, owner_tok, head, detail) SELECT s.rowid, s.owner, s.title, s.body FROM search_docs d JOIN search s ON s.rowid = d.doc WHERE d.kind = 'note'",
+        "DROP TABLE search",
+    ],
 )];
 
 pub fn latest() -> i64 {

@@ -199,8 +199,19 @@ fn conditions(
     Ok((conds, params))
 }
 
-/// Lists `table` (contacts or companies) by a `ListQuery`: filters, full-text
-/// `q`, sort with keyset paging, visibility, live or trash.
+/// Index entries a filtered list scans in its sort order before it lets the
+/// planner use the filter's own indexes instead.
+pub const WINDOW: i64 = 4000;
+
+/// Lists contacts or companies by a `ListQuery`: filters, full-text `q`, sort
+/// with keyset paging, visibility, live or trash.
+///
+/// Cost stays bounded at any size: with no filter the sort's index is walked;
+/// with a filter, the next `WINDOW` entries of the sort's index are scanned
+/// first (broad filters fill a page there), and only a filter that is narrower
+/// than that (under ~1% of rows) goes to the planner's filter-first plan, which
+/// then sorts few rows. Full-text search in the default order walks the search
+/// index newest first.
 pub fn list_page<D: Db + ?Sized>(
     db: &D,
     entity: crate::fields::Entity,
@@ -212,31 +223,127 @@ pub fn list_page<D: Db + ?Sized>(
     use crate::filter::{catalogue, Sort};
     let fields = catalogue(entity, defs);
     let sort = Sort::parse(q.sort.as_deref(), &fields).map_err(|e| Invalid(vec![e]))?;
+    let table = entity.table();
+    let want = q.limit as usize + 1;
+    if let (Some(text), None) = (&q.q, &sort.field) {
+        if sort.desc {
+            return search_page(db, entity, columns, q, text, vis, &fields);
+        }
+    }
     let (mut conds, mut params) = conditions(entity, q, vis, &fields)?;
     if let Some((key, id)) = &q.after {
         let s = sort.after(key, id);
         conds.push(s.text);
         params.extend(s.params);
     }
-    let sql = format!(
-        "SELECT {columns}, {} FROM {} WHERE {} ORDER BY {} LIMIT ?",
-        sort.key_sql(),
-        entity.table(),
-        conds.join(" AND "),
-        sort.order_by()
-    );
-    params.push(Val::Int(q.limit as i64 + 1));
-    let mut rows = db.run(&sql, &params)?;
+    let select = |conds: &[String], params: &[Val], indexed: Option<&str>, limit: usize| -> Result<edge_db::Rows> {
+        let by = indexed.map(|i| format!(" INDEXED BY {i}")).unwrap_or_default();
+        let sql = format!("SELECT {columns}, {} FROM {table}{by} WHERE {} ORDER BY {} LIMIT ?", sort.key_sql(), conds.join(" AND "), sort.order_by());
+        let mut p = params.to_vec();
+        p.push(Val::Int(limit as i64));
+        db.run(&sql, &p)
+    };
+    let filtered = q.filter.is_some() || q.q.is_some() || *vis != edge_http::Visibility::All;
+    let rows = match (filtered, sort.index(entity)) {
+        (true, Some(index)) => {
+            // The row WINDOW entries ahead in sort order (index-only, cheap).
+            let mut wc: Vec<String> = Vec::new();
+            let mut wp: Vec<Val> = Vec::new();
+            if let Some((key, id)) = &q.after {
+                let s = sort.after(key, id);
+                wc.push(s.text);
+                wp.extend(s.params);
+            }
+            let wsql = format!(
+                "SELECT {}, id FROM {table} INDEXED BY {index}{} ORDER BY {} LIMIT 1 OFFSET ?",
+                sort.key_sql(),
+                if wc.is_empty() { String::new() } else { format!(" WHERE {}", wc.join(" AND ")) },
+                sort.order_by()
+            );
+            wp.push(Val::Int(WINDOW));
+            let boundary = db.run(&wsql, &wp)?.rows.into_iter().next();
+            match boundary {
+                // Fewer than WINDOW rows left: one scan of the index covers them.
+                None => select(&conds, &params, Some(&index), want)?,
+                Some(b) => {
+                    let (bkey, bid) = (b.first().cloned().unwrap_or(Val::Null), b.get(1).and_then(Val::as_str).unwrap_or("").to_string());
+                    let until = sort.until(&bkey, &bid);
+                    let mut c1 = conds.clone();
+                    c1.push(until.text);
+                    let mut p1 = params.clone();
+                    p1.extend(until.params);
+                    let mut first = select(&c1, &p1, Some(&index), want)?;
+                    if first.rows.len() < want {
+                        // A narrow filter: the rest comes from the filter's indexes.
+                        let after = sort.after(&bkey, &bid);
+                        let mut c2 = conds.clone();
+                        c2.push(after.text);
+                        let mut p2 = params.clone();
+                        p2.extend(after.params);
+                        let rest = select(&c2, &p2, None, want - first.rows.len())?;
+                        first.rows.extend(rest.rows);
+                    }
+                    first
+                }
+            }
+        }
+        _ => select(&conds, &params, None, want)?,
+    };
+    Ok(paged(rows, q.limit))
+}
+
+/// Trims to `limit` rows and makes the next cursor from the last row
+/// (its first column is the id, its last the sort key).
+fn paged(mut rows: edge_db::Rows, limit: u32) -> Page {
     let mut next_cursor = None;
-    if rows.rows.len() > q.limit as usize {
-        rows.rows.truncate(q.limit as usize);
+    if rows.rows.len() > limit as usize {
+        rows.rows.truncate(limit as usize);
         if let Some(last) = rows.rows.last() {
             let key = last.last().cloned().unwrap_or(Val::Null);
             let id = last.first().and_then(Val::as_str).unwrap_or_default();
             next_cursor = Some(crate::filter::encode_cursor(&key, id));
         }
     }
-    Ok(Page { rows, next_cursor })
+    Page { rows, next_cursor }
+}
+
+/// Full-text search in the default order: walks the search index newest
+/// first (its doc numbers follow creation), so a broad prefix costs a page,
+/// not every match. The cursor carries the doc number.
+fn search_page<D: Db + ?Sized>(
+    db: &D,
+    entity: crate::fields::Entity,
+    columns: &str,
+    q: &crate::list::ListQuery,
+    text: &str,
+    vis: &edge_http::Visibility,
+    fields: &[crate::filter::FieldSpec],
+) -> Result<Page> {
+    let kind = entity.as_str();
+    let Some(m) = search::match_expr(kind, text, vis) else { return Ok(Page { rows: edge_db::Rows::default(), next_cursor: None }) };
+    let mut q2 = q.clone();
+    q2.q = None;
+    let (conds, cparams) = conditions(entity, &q2, vis, fields)?;
+    let cols = columns.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    // Conditions name the record's columns bare; only `id` needs the alias.
+    let conds: Vec<String> = conds.into_iter().map(|c| c.replace("id IN (SELECT record_id", "t.id IN (SELECT record_id")).collect();
+    let mut params: Vec<Val> = vec![m.into()];
+    let mut extra = String::new();
+    if let Some((Val::Int(doc), _)) = &q.after {
+        extra = format!(" AND {}.rowid < ?", search::table(kind));
+        params.push(Val::Int(*doc));
+    }
+    params.extend(cparams);
+    params.push(Val::Int(q.limit as i64 + 1));
+    // The search tables' columns (owner_tok, head, detail) clash with no record column.
+    let table = search::table(kind);
+    let sql = format!(
+        "SELECT {cols}, {table}.rowid FROM {table} JOIN search_docs d ON d.doc = {table}.rowid JOIN {} t ON t.id = d.ref_id WHERE {table} MATCH ?{extra} AND {} ORDER BY {table}.rowid DESC LIMIT ?",
+        entity.table(),
+        conds.join(" AND ")
+    );
+    let rows = db.run(&sql, &params)?;
+    Ok(paged(rows, q.limit))
 }
 
 /// How many records match a list's filters, counted up to `cap` so a count

@@ -1,9 +1,10 @@
 //! The full-text index (FTS5) over contacts, companies and notes.
 //!
-//! Each indexed record has a `search_docs` row whose integer `doc` is its FTS
-//! rowid. Queries match every typed word as a prefix in the title and body
-//! columns, restricted by the `kind` column and, for users who only see some
-//! owners' records, the `owner` column. Ranking by bm25 is bounded: at most
+//! Each indexed record has a `search_docs` row whose integer `doc` is its rowid
+//! in its kind's FTS table (`search_contact`, `search_company`, `search_note`).
+//! Queries match every typed word as a prefix in the `head` (names) and
+//! `detail` columns and, for users who only see some owners' records, the
+//! `owner_tok` column. Ranking by bm25 is bounded: at most
 //! `CANDIDATES` newest matches are ranked, so a broad prefix stays fast.
 
 use anyhow::Result;
@@ -18,6 +19,15 @@ pub fn owner_token(owner: Option<&str>) -> String {
     owner.map(|o| o.replace('_', "").to_lowercase()).unwrap_or_default()
 }
 
+/// The FTS table of a kind (kinds are ours, never user input).
+pub fn table(kind: &str) -> &'static str {
+    match kind {
+        "company" => "search_company",
+        "note" => "search_note",
+        _ => "search_contact",
+    }
+}
+
 /// Adds or replaces a record's entry.
 pub fn index<D: Db + ?Sized>(db: &D, kind: &str, ref_id: &str, owner: Option<&str>, title: &str, body: &str) -> Result<()> {
     let r = db.run(
@@ -25,18 +35,16 @@ pub fn index<D: Db + ?Sized>(db: &D, kind: &str, ref_id: &str, owner: Option<&st
         &[kind.into(), ref_id.into()],
     )?;
     let doc = r.scalar_i64().ok_or_else(|| anyhow::anyhow!("search index: no doc id"))?;
-    db.run("DELETE FROM search WHERE rowid = ?", &[Val::Int(doc)])?;
-    db.run(
-        "INSERT INTO search (rowid, kind, owner, title, body) VALUES (?, ?, ?, ?, ?)",
-        &[Val::Int(doc), kind.into(), owner_token(owner).into(), title.into(), body.into()],
-    )?;
+    let t = table(kind);
+    db.run(&format!("DELETE FROM {t} WHERE rowid = ?"), &[Val::Int(doc)])?;
+    db.run(&format!("INSERT INTO {t} (rowid, owner_tok, head, detail) VALUES (?, ?, ?, ?)"), &[Val::Int(doc), owner_token(owner).into(), title.into(), body.into()])?;
     Ok(())
 }
 
 pub fn remove<D: Db + ?Sized>(db: &D, kind: &str, ref_id: &str) -> Result<()> {
     let r = db.run("SELECT doc FROM search_docs WHERE kind = ? AND ref_id = ?", &[kind.into(), ref_id.into()])?;
     if let Some(doc) = r.scalar_i64() {
-        db.run("DELETE FROM search WHERE rowid = ?", &[Val::Int(doc)])?;
+        db.run(&format!("DELETE FROM {} WHERE rowid = ?", table(kind)), &[Val::Int(doc)])?;
         db.run("DELETE FROM search_docs WHERE doc = ?", &[Val::Int(doc)])?;
     }
     Ok(())
@@ -54,16 +62,16 @@ pub fn terms(text: &str) -> Option<String> {
     (!words.is_empty()).then(|| words.join(" AND "))
 }
 
-/// The full FTS5 query for one kind, with the owner restriction.
-pub fn match_expr(kind: &str, text: &str, vis: &Visibility) -> Option<String> {
+/// The full FTS5 query (for `kind`'s table), with the owner restriction.
+pub fn match_expr(_kind: &str, text: &str, vis: &Visibility) -> Option<String> {
     let t = terms(text)?;
-    let mut q = format!("kind : {kind} AND {{title body}} : ({t})");
+    let mut q = format!("{{head detail}} : ({t})");
     if let Visibility::Owners(owners) = vis {
         let toks: Vec<String> = owners.iter().map(|o| format!("\"{}\"", owner_token(Some(o)))).filter(|t| t != "\"\"").collect();
         if toks.is_empty() {
             return None;
         }
-        q.push_str(&format!(" AND owner : ({})", toks.join(" OR ")));
+        q.push_str(&format!(" AND owner_tok : ({})", toks.join(" OR ")));
     }
     Some(q)
 }
@@ -71,10 +79,10 @@ pub fn match_expr(kind: &str, text: &str, vis: &Visibility) -> Option<String> {
 /// Record ids of one kind matching `text`, best first, at most `limit`.
 pub fn find<D: Db + ?Sized>(db: &D, kind: &str, text: &str, vis: &Visibility, limit: usize) -> Result<Vec<String>> {
     let Some(m) = match_expr(kind, text, vis) else { return Ok(Vec::new()) };
-    // Columns: kind, owner, title, body. Names weigh most.
+    // Columns: owner_tok, head, detail. Names weigh most.
+    let t = table(kind);
     let r = db.run(
-        "SELECT d.ref_id, bm25(search, 0.0, 0.0, 10.0, 1.0) FROM search JOIN search_docs d ON d.doc = search.rowid
-         WHERE search MATCH ? ORDER BY search.rowid DESC LIMIT ?",
+        &format!("SELECT d.ref_id, bm25({t}, 0.0, 10.0, 1.0) FROM {t} JOIN search_docs d ON d.doc = {t}.rowid WHERE {t} MATCH ? ORDER BY {t}.rowid DESC LIMIT ?"),
         &[m.into(), Val::Int(CANDIDATES)],
     )?;
     let mut hits: Vec<(String, f64)> = r.iter().map(|row| (row.text(0), row.f64(1).unwrap_or(0.0))).collect();
@@ -86,7 +94,8 @@ pub fn find<D: Db + ?Sized>(db: &D, kind: &str, text: &str, vis: &Visibility, li
 /// SQL condition keeping records of `kind` (id column `id`) that match `text`.
 pub fn id_condition(kind: &str, text: &str, vis: &Visibility) -> Option<(String, Vec<Val>)> {
     let m = match_expr(kind, text, vis)?;
-    Some(("id IN (SELECT d.ref_id FROM search JOIN search_docs d ON d.doc = search.rowid WHERE search MATCH ?)".into(), vec![m.into()]))
+    let t = table(kind);
+    Some((format!("id IN (SELECT d.ref_id FROM {t} JOIN search_docs d ON d.doc = {t}.rowid WHERE {t} MATCH ?)"), vec![m.into()]))
 }
 
 #[cfg(test)]
@@ -100,6 +109,6 @@ mod tests {
         assert_eq!(terms("\" OR kind:* NEAR("), Some("\"or\"* AND \"kind\"* AND \"near\"*".into()));
         assert_eq!(terms("  -- "), None);
         let v = Visibility::Owners(vec!["u_01AB".into()]);
-        assert_eq!(match_expr("contact", "x", &v).as_deref(), Some("kind : contact AND {title body} : (\"x\"*) AND owner : (\"u01ab\")"));
+        assert_eq!(match_expr("contact", "x", &v).as_deref(), Some("{head detail} : (\"x\"*) AND owner_tok : (\"u01ab\")"));
     }
 }
