@@ -410,3 +410,32 @@ export async function listAudit({ actor, entity, since, until, limit = 50, curso
   });
   return page(data);
 }
+
+// ---------------------------------------------------------------------------
+// Custom field definitions — used by Settings › Custom fields (customfields.js).
+// Everyone who works with contacts reads them; owners, admins and managers
+// change them (403 otherwise). Named "field definitions" to keep clear of the
+// record calls.
+
+/** → { items: FieldDef[], next_cursor: null } in display order; entity 'contact' | 'company'. */
+export async function listFieldDefinitions(entity, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/custom-fields`, { query: { entity }, signal });
+  return page(data);
+}
+
+/** {entity, key, label, kind, options?, currency?, required?, position?} → FieldDef (201); 422 per field, e.g. a key taken. */
+export async function createFieldDefinition(fields, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/custom-fields`, { body: fields, signal });
+  return data;
+}
+
+/** {label?, options?, currency?, required?, position?} → FieldDef; entity, key and kind cannot change (422). */
+export async function updateFieldDefinition(id, fields, { signal } = {}) {
+  const { data } = await request('PATCH', `${API_BASE}/custom-fields/${encodeURIComponent(id)}`, { body: fields, signal });
+  return data;
+}
+
+/** Archives it (204): values stay in the records and the key stays reserved. */
+export async function archiveFieldDefinition(id, { signal } = {}) {
+  await request('DELETE', `${API_BASE}/custom-fields/${encodeURIComponent(id)}`, { signal });
+}

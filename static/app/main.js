@@ -1,8 +1,14 @@
 // App shell: navigation, global search, theme, keyboard shortcuts, routes.
 
-import { h, mount, icon, debounce, isTypingTarget, openModal, tenantName, pageTitle, toast } from './ui.js';
-import { route, notFound, start, navigate, onNavigate, currentView } from './router.js';
-import { contactListView, contactDetailView, openCreateContactDialog, emptyState } from './contacts.js';
+import { h, mount, icon, tenantName, pageTitle, toast } from './ui.js';
+import { route, notFound, start, navigate, onNavigate } from './router.js';
+import { emptyState } from './contacts.js';
+import { contactListView, openCreateContact } from './contact-list.js';
+import { contactPageView } from './contact-page.js';
+import { companyListView } from './company-list.js';
+import { companyPageView } from './company-page.js';
+import { mountGlobalSearch } from './search.js';
+import { installShortcuts, showShortcutsHelp } from './shortcuts.js';
 import * as api from './api.js';
 import * as session from './session.js';
 import { signInView, acceptInviteView, resetPasswordView, isAuthPath } from './auth.js';
@@ -11,10 +17,7 @@ import { mountUserMenu } from './usermenu.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
-  {
-    key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o',
-    blurb: 'One record per organisation, with its people, deals and tickets together and duplicates merged.',
-  },
+  { key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o' },
   {
     key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p',
     blurb: 'Deals moving stage by stage, with time in stage, stale-deal alerts, won/lost reasons and a forecast.',
@@ -35,7 +38,7 @@ const AREAS = [
 ];
 
 const main = document.getElementById('main');
-const search = document.querySelector('[data-testid="search"]');
+const search = document.getElementById('global-search');
 const nav = document.getElementById('sidenav');
 const menuButton = document.querySelector('.menu-button');
 const scrim = document.querySelector('.scrim');
@@ -130,24 +133,9 @@ applyTheme(readTheme());
 themeButton.addEventListener('click', () => applyTheme(THEMES[readTheme()].next));
 
 // ---------------------------------------------------------------------------
-// Global search (filters the contacts list)
+// Global search: results as you type, grouped by contacts, companies, notes
 
-const runSearch = debounce((value) => {
-  const view = currentView();
-  if (view?.setQuery) view.setQuery(value);
-  else if (value.trim()) navigate(`/contacts?q=${encodeURIComponent(value.trim())}`, { focus: false });
-}, 250);
-
-search.addEventListener('input', () => runSearch(search.value));
-search.addEventListener('keydown', (e) => {
-  if (e.key === 'Enter') {
-    e.preventDefault();
-    runSearch.flush(search.value);
-  } else if (e.key === 'Escape') {
-    e.preventDefault();
-    if (search.value) { search.value = ''; runSearch.flush(''); } else search.blur();
-  }
-});
+mountGlobalSearch(search);
 
 // ---------------------------------------------------------------------------
 // Routes
@@ -160,11 +148,15 @@ function redirect(path) {
 route('/', () => redirect('/contacts'));
 route('/index.html', () => redirect('/contacts'));
 route('/contacts', ({ query, nav: kind }) => {
-  const q = query.get('q') || '';
-  if (document.activeElement !== search) search.value = q;
-  return contactListView(main, { q, nav: kind });
+  if (document.activeElement !== search) search.value = query.get('q') || '';
+  return contactListView(main, { query, nav: kind });
 });
-route('/contacts/:id', ({ params }) => contactDetailView(main, params.id));
+route('/contacts/:id', ({ params }) => contactPageView(main, params.id));
+route('/companies', ({ query, nav: kind }) => {
+  if (document.activeElement !== search) search.value = query.get('q') || '';
+  return companyListView(main, { query, nav: kind });
+});
+route('/companies/:id', ({ params }) => companyPageView(main, params.id));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));
@@ -181,6 +173,7 @@ route('/settings', () => {
 });
 route('/settings/users', () => settingsView(main, { section: 'users' }));
 route('/settings/teams', () => settingsView(main, { section: 'teams' }));
+route('/settings/custom-fields', ({ query }) => settingsView(main, { section: 'custom-fields', query }));
 route('/settings/outbox', () => settingsView(main, { section: 'outbox' }));
 route('/settings/api-keys', () => settingsView(main, { section: 'api-keys' }));
 route('/settings/audit', ({ query }) => settingsView(main, { section: 'audit', query }));
@@ -218,6 +211,8 @@ function comingSoonView(area) {
 }
 
 onNavigate(({ path, focus, nav: kind }) => {
+  // The search box shows a list's query; elsewhere it starts empty.
+  if (!/^\/(contacts|companies)\/?$/.test(path) && document.activeElement !== search) search.value = '';
   const authPage = isAuthPath(path);
   document.body.classList.toggle('auth-mode', authPage);
   userMenu.update(path + location.search);
@@ -238,86 +233,18 @@ onNavigate(({ path, focus, nav: kind }) => {
 });
 
 // ---------------------------------------------------------------------------
-// Keyboard shortcuts
+// Keyboard shortcuts (shortcuts.js); Esc also closes the phone navigation.
 
-const SHORTCUTS = [
-  { keys: ['/'], text: 'Search contacts' },
-  { keys: ['n'], text: 'New contact' },
-  ...AREAS.map((a) => ({ keys: ['g', a.g], text: `Go to ${a.label.toLowerCase()}` })),
-  { keys: ['?'], text: 'Show keyboard shortcuts' },
-  { keys: ['Esc'], text: 'Close a dialog or clear the search' },
-];
-const G_TARGETS = Object.fromEntries(AREAS.map((a) => [a.g, a.path]));
-
-function newContact() {
-  const view = currentView();
-  if (view?.openCreate) { view.openCreate(); return; }
-  openCreateContactDialog({
-    onCreated: (c) => navigate(`/contacts/${encodeURIComponent(c.id)}`),
-  });
-}
-
-function showShortcuts() {
-  if (document.querySelector('dialog.help-dialog')) return;
-  const dialog = h('dialog', { class: 'dialog help-dialog', 'aria-labelledby': 'help-title', dataset: { testid: 'shortcuts-dialog' } },
-    h('header', { class: 'dialog-header' },
-      h('h2', { id: 'help-title' }, 'Keyboard shortcuts'),
-      h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', autofocus: true, onclick: () => dialog.close() }, icon('x')),
-    ),
-    h('div', { class: 'dialog-body' },
-      h('dl', { class: 'shortcut-list' },
-        SHORTCUTS.map((s) => h('div', { class: 'shortcut' },
-          h('dt', null, s.keys.map((k, i) => [i ? h('span', { class: 'muted then' }, 'then') : null, h('kbd', null, k)])),
-          h('dd', null, s.text),
-        )),
-      ),
-      h('p', { class: 'muted form-hint' }, 'Shortcuts are off while you type in a field.'),
-    ),
-  );
-  openModal(dialog);
-}
-
-document.querySelector('[data-testid="shortcuts-button"]').addEventListener('click', showShortcuts);
-
-let gPressedAt = 0;
+installShortcuts({
+  search,
+  areas: AREAS,
+  newContact: () => openCreateContact({}),
+});
+document.querySelector('[data-testid="shortcuts-button"]').addEventListener('click', showShortcutsHelp);
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && document.body.classList.contains('nav-open')) {
     setNavOpen(false);
     menuButton.focus();
-    return;
-  }
-  if (e.defaultPrevented || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
-  if (isTypingTarget(e.target) || document.querySelector('dialog[open]')) return;
-  if (document.body.classList.contains('auth-mode')) return; // no app shortcuts on sign-in pages
-
-  if (gPressedAt && Date.now() - gPressedAt < 1500) {
-    gPressedAt = 0;
-    const dest = G_TARGETS[e.key.toLowerCase()];
-    if (dest) { e.preventDefault(); navigate(dest); }
-    return;
-  }
-  gPressedAt = 0;
-
-  switch (e.key) {
-    case '/':
-      e.preventDefault();
-      search.focus();
-      search.select();
-      break;
-    case 'n':
-    case 'N':
-      if (e.shiftKey) return;
-      e.preventDefault();
-      newContact();
-      break;
-    case 'g':
-      gPressedAt = Date.now();
-      break;
-    case '?':
-      e.preventDefault();
-      showShortcuts();
-      break;
-    default:
   }
 });
 

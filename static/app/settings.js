@@ -1,7 +1,8 @@
 // Settings. Owners and admins manage Users (invite, change role and team,
 // deactivate), Teams, the Outbox (emails the workspace sent or captured, e.g.
 // invitation links) and API keys; managers may look at API keys and the audit
-// log. The audit log is read-only for everybody.
+// log. Owners, admins and managers define Custom fields. The audit log is
+// read-only for everybody.
 
 import * as api from './api.js';
 import { h, mount, icon, toast, toastError, timeEl, openModal, pageTitle, tenantName } from './ui.js';
@@ -12,11 +13,16 @@ import { dash, forbiddenState, sectionHeader, inlineError, badge, confirmDialog,
 import { apiKeysSection } from './apikeys.js';
 import { auditSection } from './audit.js';
 import { teamsSection, loadTeams } from './teams.js';
+import { customFieldsSection, customFieldsIcon } from './customfields.js';
 
-/** `need`: the settings access a section asks for ('write': owners and admins, 'read': also managers). */
+/**
+ * `need`: the settings access a section asks for ('write': owners and admins, 'read': also managers).
+ * `iconEl`: a section's own icon, where ui.js has none.
+ */
 export const SETTINGS_SECTIONS = [
   { key: 'users', label: 'Users', path: '/settings/users', icon: 'users', need: 'write' },
   { key: 'teams', label: 'Teams', path: '/settings/teams', icon: 'team', need: 'write' },
+  { key: 'custom-fields', label: 'Custom fields', path: '/settings/custom-fields', iconEl: customFieldsIcon, need: 'read' },
   { key: 'outbox', label: 'Outbox', path: '/settings/outbox', icon: 'inbox', need: 'write' },
   { key: 'api-keys', label: 'API keys', path: '/settings/api-keys', icon: 'key', need: 'read' },
   { key: 'audit', label: 'Audit log', path: '/settings/audit', icon: 'history', need: 'read' },
@@ -50,7 +56,7 @@ export function settingsView(root, { section = 'users', query = new URLSearchPar
       sections.map((s) => h('a', {
         class: 'tab', href: s.path, 'aria-current': s.key === current.key ? 'page' : null,
         dataset: { testid: `settings-tab-${s.key}` },
-      }, icon(s.icon, { size: 16 }), h('span', null, s.label))));
+      }, s.iconEl ? s.iconEl({ size: 16 }) : icon(s.icon, { size: 16 }), h('span', null, s.label))));
   }
 
   /** On narrow screens the tab strip scrolls: keep the current tab in view. */
@@ -80,6 +86,8 @@ export function settingsView(root, { section = 'users', query = new URLSearchPar
       const canWrite = access === 'write';
       if (current.key === 'teams') child = teamsSection(section_);
       else if (current.key === 'outbox') child = outboxSection(section_);
+      // Managers (settings 'read') define custom fields too; the API enforces it.
+      else if (current.key === 'custom-fields') child = customFieldsSection(section_, { canDefine: canWrite || user.role === 'manager', query });
       else if (current.key === 'api-keys') child = apiKeysSection(section_, { canWrite });
       else if (current.key === 'audit') child = auditSection(section_, { query });
       else child = usersSection(section_, user);
@@ -88,7 +96,7 @@ export function settingsView(root, { section = 'users', query = new URLSearchPar
         testid: 'settings-need-admin',
         iconName: 'lock',
         title: 'You need an admin for this',
-        text: `You are signed in as ${user.email || session.userDisplayName(user)} with the ${session.roleLabel(user.role)} role. Users, roles and workspace settings are managed by owners and admins; ask one of them for changes.${open.length ? ` You can look at ${open.map((s) => s.label.replace(/^Audit/, 'the audit')).join(' and ')}.` : ''}`,
+        text: `You are signed in as ${user.email || session.userDisplayName(user)} with the ${session.roleLabel(user.role)} role. Users, roles and workspace settings are managed by owners and admins; ask one of them for changes.${open.length ? ` You can open ${new Intl.ListFormat('en', { type: 'conjunction' }).format(open.map((s) => (s.key === 'api-keys' ? s.label : s.key === 'audit' ? 'the audit log' : s.label.toLowerCase())))}.` : ''}`,
         actions: [
           open.length ? h('a', { class: 'btn', href: open[0].path }, `Go to ${open[0].label}`) : null,
           h('a', { class: 'btn', href: '/contacts' }, 'Go to contacts'),

@@ -28,7 +28,18 @@ pub fn route(ctx: &Ctx) -> Result<Reply, Problem> {
     let found: Vec<_> = ids.iter().filter_map(|id| companies::get(&db, id, &vis, false).ok().flatten()).collect();
     out["companies"] = serde_json::to_value(found).map_err(storage)?;
     let ids = search::find(&db, "note", &q, &vis, per).map_err(storage)?;
-    let found: Vec<_> = ids.iter().filter_map(|id| activities::get(&db, id, &vis).ok().flatten()).collect();
-    out["notes"] = serde_json::to_value(found).map_err(storage)?;
+    let mut notes = Vec::new();
+    for a in ids.iter().filter_map(|id| activities::get(&db, id, &vis).ok().flatten()) {
+        let mut v = serde_json::to_value(&a).map_err(storage)?;
+        // What the note is on, so the result can say so.
+        if let Some(c) = a.contact_id.as_deref().and_then(|c| contacts::get(&db, c, &vis, false).ok().flatten()) {
+            v["contact_name"] = c.display_name().into();
+        }
+        if let Some(c) = a.company_id.as_deref().and_then(|c| companies::get(&db, c, &vis, false).ok().flatten()) {
+            v["company_name"] = c.name.into();
+        }
+        notes.push(v);
+    }
+    out["notes"] = serde_json::Value::Array(notes);
     Ok(Reply::json(200, &out))
 }

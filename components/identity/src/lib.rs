@@ -122,6 +122,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Post, ["api", "v1", "auth", "request-password-reset"]) => request_reset(ctx),
         (Method::Post, ["api", "v1", "auth", "reset-password"]) => reset_password(ctx),
         (Method::Get, ["api", "v1", "users"]) => list_users(ctx),
+        (Method::Get, ["api", "v1", "users", "directory"]) => directory(ctx),
         (Method::Post, ["api", "v1", "users", "invitations"]) => invite(ctx),
         (Method::Patch, ["api", "v1", "users", id]) => change_role(ctx, id),
         (Method::Post, ["api", "v1", "users", id, "deactivate"]) => deactivate(ctx, id),
@@ -301,6 +302,20 @@ fn reset_password(ctx: &Ctx) -> Result<Reply, Problem> {
     // A reset ends every existing session.
     sessions::end_all(&sessions::store().map_err(internal)?, &user.id).map_err(internal)?;
     Ok(Reply::empty(204))
+}
+
+/// Names of the workspace's people, for every signed-in user (owners, assignees
+/// and authors are shown by name everywhere); nothing else about them.
+fn directory(ctx: &Ctx) -> Result<Reply, Problem> {
+    ctx.session()?;
+    let db = store::open().map_err(internal)?;
+    let items: Vec<_> = store::list_users(&db)
+        .map_err(internal)?
+        .into_iter()
+        .filter(|u| u.state != "invited")
+        .map(|u| json!({ "id": u.id, "name": u.name, "email": u.email, "active": u.state == "active", "team_id": u.team_id }))
+        .collect();
+    Ok(Reply::json(200, &json!({ "items": items, "next_cursor": null })))
 }
 
 fn list_users(ctx: &Ctx) -> Result<Reply, Problem> {

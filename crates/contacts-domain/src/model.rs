@@ -176,7 +176,10 @@ impl Contact {
         serde_json::json!({
             "first_name": self.first_name, "last_name": self.last_name,
             "emails": self.emails, "phones": self.phones, "title": self.title,
-            "company_id": self.company_id, "company": self.company, "company_ids": self.company_ids,
+            // Links besides the primary: unlinking the primary (`company_id: null`)
+            // promotes the next link instead of keeping the old one.
+            "company_id": self.company_id, "company": self.company,
+            "company_ids": self.company_ids.iter().filter(|c| Some(*c) != self.company_id.as_ref()).collect::<Vec<_>>(),
             "address": self.address, "lifecycle_stage": self.lifecycle_stage, "source": self.source,
             "owner_id": self.owner_id, "tags": self.tags, "custom": self.custom, "consent": self.consent,
             "external_id": self.external_id,
@@ -728,6 +731,24 @@ mod tests {
 
     fn contact(v: Value) -> Result<ContactData, Vec<FieldError>> {
         serde_json::from_value::<ContactInput>(v).unwrap().validate(&[def("tier", Kind::Select, &["gold"])])
+    }
+
+    #[test]
+    fn unlinking_the_primary_company_promotes_the_next_link() {
+        let a = "co_01HAAAAAAAAAAAAAAAAAAAAAAA";
+        let b = "co_01HBBBBBBBBBBBBBBBBBBBBBBB";
+        let c = contact(json!({"first_name": "X", "company_id": a, "company_ids": [b]})).unwrap();
+        assert_eq!(c.company_ids, vec![a, b]);
+        let stored = Contact {
+            id: "c_1".into(), first_name: Some("X".into()), last_name: None, email: None, phone: None, emails: vec![], phones: vec![], title: None,
+            company_id: Some(a.into()), company: Some("A".into()), company_ids: vec![a.into(), b.into()], address: None, lifecycle_stage: Lifecycle::Lead,
+            source: None, owner_id: None, tags: vec![], custom: Map::new(), consent: Consent::default(), external_id: None, created_at: String::new(),
+            updated_at: String::new(), last_activity_at: None, deleted_at: None, version: 1,
+        };
+        let mut input = stored.to_input();
+        merge_patch(&mut input, &json!({"company_id": null, "company": null}));
+        let after = serde_json::from_value::<ContactInput>(input).unwrap().validate(&[]).unwrap();
+        assert_eq!((after.company_id.as_deref(), after.company_ids.len()), (Some(b), 1));
     }
 
     #[test]
