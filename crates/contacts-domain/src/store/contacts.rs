@@ -594,3 +594,4 @@ mod tests {
         s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
     }
 }
+
