@@ -204,6 +204,22 @@ pub(crate) fn check_external<D: Db + ?Sized>(db: &D, table: &str, external: Opti
     Ok(())
 }
 
+/// What a "created" event records: the contact's data, without what the event
+/// row already says (id, times, version) or repeats (primary email and phone).
+fn created_view(c: &Contact) -> Result<serde_json::Value> {
+    let mut v = compact(&serde_json::to_value(c)?);
+    if let Some(m) = v.as_object_mut() {
+        for k in ["id", "created_at", "updated_at", "version", "email", "phone", "lifecycle_stage"] {
+            m.remove(k);
+        }
+        if c.company_ids.len() <= 1 {
+            m.remove("company_ids");
+        }
+        m.insert("lifecycle_stage".into(), c.lifecycle_stage.as_str().into());
+    }
+    Ok(v)
+}
+
 /// Inserts inside the caller's transaction (imports batch many of these).
 pub fn insert_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, mut data: ContactData, max_records: i64) -> Result<Contact> {
     if bump_count(db, 1)? > max_records {
@@ -218,7 +234,7 @@ pub fn insert_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, mut data: ContactData, m
     let c = build(id, data, &edge_db::now(), 1, None, None);
     write_row(db, &c)?;
     sync(db, &c)?;
-    event(db, w, "contact", &c.id, "created", None, Some(&compact(&serde_json::to_value(&c)?)))?;
+    event(db, w, "contact", &c.id, "created", None, Some(&created_view(&c)?))?;
     Ok(c)
 }
 
@@ -280,7 +296,7 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
             Val::from(c.id.as_str()),
             Val::from("created"),
             Val::Null,
-            Val::from(compact(&serde_json::to_value(&c)?).to_string()),
+            Val::from(created_view(&c)?.to_string()),
         ]);
         contacts.push(c);
     }
