@@ -4,6 +4,7 @@
 // once, right after it is created, and never again.
 
 import * as api from './api.js';
+import { userDirectory } from './crm-api.js';
 import { h, mount, icon, toast, toastError, timeEl, openModal } from './ui.js';
 import { emptyState } from './contacts.js';
 import { field, formErrors, errorBox, busy } from './forms.js';
@@ -32,23 +33,18 @@ function exampleCommand(token = '<token>') {
 // Who did it: actors ("user:u_1", "apikey:k_1", "operator", "anonymous")
 
 /**
- * The workspace's users by id (follows cursors, bounded). Resolves to an empty
- * map when they cannot be read: names are a nicety, raw actors still show.
+ * The workspace's users by id, from the directory every signed-in user may
+ * read (so managers see names too), reloaded each time a settings section
+ * opens. Resolves to an empty map when they cannot be read: names are a
+ * nicety, raw actors still show.
  */
 export async function loadUserDirectory(signal) {
-  const out = new Map();
   try {
-    let cursor;
-    for (let i = 0; i < 20; i += 1) {
-      const p = await api.listUsers({ cursor, signal });
-      p.items.forEach((u) => { if (u?.id) out.set(String(u.id), u); });
-      cursor = p.next_cursor;
-      if (!cursor) break;
-    }
+    return await userDirectory({ fresh: true, signal });
   } catch (err) {
     if (err?.name === 'AbortError') throw err;
+    return new Map();
   }
-  return out;
 }
 
 /**

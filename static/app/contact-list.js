@@ -31,6 +31,7 @@ export const CONTACTS_CONFIG = {
   restoreTestid: 'restore-contact',
   newTestid: 'new-contact',
   newLabel: 'New contact',
+  duplicates: true,
   emptyIcon: 'users',
   emptyText: 'Contacts are the people you sell to and support. Add the first one, and everyone on your team works from the same record.',
   quick: {

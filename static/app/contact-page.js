@@ -1,7 +1,7 @@
 // Contact page: header (name, title, company, stage, owner, tags), profile
 // card with every field, timeline with composer, next task and linked companies.
 
-import { h, mount } from './ui.js';
+import { h, mount, icon } from './ui.js';
 import * as crm from './crm-api.js';
 import {
   avatar, stageBadge, tagChips, ownerCell, consentBadge, CONSENT_CHANNELS, formatCustom, labelize, recordHref, xicon,
@@ -87,8 +87,30 @@ function linkedCompanies(c) {
   return card;
 }
 
+/**
+ * "N possible duplicates · Review" under the header, from the contact's
+ * summary (possible_duplicates); hidden when there are none. One element per
+ * page view, kept across re-renders.
+ */
+function duplicatesNotice(id) {
+  const el = h('div', { class: 'dup-notice', role: 'status', hidden: true, dataset: { testid: 'duplicates-notice' } });
+  crm.contactSummary(id).then((s) => {
+    const n = Number(s?.possible_duplicates) || 0;
+    if (!n) return;
+    el.hidden = false;
+    mount(el,
+      h('span', { class: 'dup-notice-icon', 'aria-hidden': 'true' }, icon('users', { size: 16 })),
+      h('span', { class: 'dup-notice-text' }, h('strong', null, `${n} possible ${n === 1 ? 'duplicate' : 'duplicates'}`),
+        h('span', { class: 'muted' }, ': other contacts with the same email, phone number, or name at the same company.')),
+      h('a', { class: 'btn btn-sm', href: `/contacts/${encodeURIComponent(id)}/merge`, dataset: { testid: 'duplicates-review' } }, 'Review'));
+  }).catch((err) => { if (err?.name !== 'AbortError' && err?.status !== 404) console.warn('summary unavailable', err); });
+  return el;
+}
+
 export function contactPageView(root, id) {
+  const notice = duplicatesNotice(id);
   return recordPageView(root, id, {
+    banner: () => notice,
     entity: 'contact',
     noun: 'contact',
     plural: 'contacts',

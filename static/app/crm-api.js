@@ -3,7 +3,7 @@
 // problem+json → ApiError). Kept out of api.js so the settings work that edits
 // api.js at the same time cannot collide with these export names.
 
-import { request, API_BASE, newIdempotencyKey, listUsers } from './api.js';
+import { request, API_BASE, newIdempotencyKey } from './api.js';
 
 export const ENTITY_PATH = { contact: 'contacts', company: 'companies' };
 
@@ -173,26 +173,38 @@ export function tags(entity) {
 }
 
 /**
- * Users by id, for owner names and timeline actors. Only owners and admins may
- * list users; everyone else gets an empty map (callers fall back to "You" for
- * the signed-in user and a short id otherwise).
+ * Users by id ({id, name, email, active, team_id}) from the workspace
+ * directory, which every signed-in user may read: owner names, assignees and
+ * timeline actors. Loaded once per page load (`fresh` reloads it, e.g. in
+ * Settings after a rename); an unreadable directory is an empty map (callers
+ * fall back to "You" for the signed-in user and a short id otherwise).
  */
-export function userDirectory() {
-  return cached('users', 5 * 60_000, async () => {
+let directory = null;
+export function userDirectory({ fresh = false, signal } = {}) {
+  if (directory && !fresh) return directory;
+  const loading = (async () => {
     const out = new Map();
     try {
       let cursor;
       for (let i = 0; i < 20; i += 1) {
-        const p = await listUsers({ cursor });
+        const { data } = await request('GET', `${API_BASE}/users/directory`, { query: { cursor }, signal });
+        const p = page(data);
         p.items.forEach((u) => { if (u?.id) out.set(String(u.id), u); });
         cursor = p.next_cursor;
         if (!cursor) break;
       }
     } catch (err) {
-      if (err?.status !== 403 && err?.status !== 401) console.warn('user directory unavailable', err);
+      if (err?.name === 'AbortError') throw err;
+      if (err?.status !== 401) console.warn('user directory unavailable', err);
+      // Not cached: the next caller tries again (e.g. after signing in).
+      if (directory === loading) directory = null;
     }
     return out;
-  });
+  })();
+  directory = loading;
+  // An aborted fresh load must not leave the cache without a value.
+  loading.catch(() => { if (directory === loading) directory = null; });
+  return loading;
 }
 
 /** Company names by id (for contact pages); cached briefly. */
@@ -201,3 +213,58 @@ export function companyById(id) {
 }
 
 export { newIdempotencyKey };
+
+// ---------------------------------------------------------------------------
+// Contact 360 summary, duplicates and merges
+
+/** → { possible_duplicates, open_tasks, next_task, last_contacted_at, companies, … } */
+export async function contactSummary(id, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/contacts/${encodeURIComponent(id)}/summary`, { signal });
+  return data || {};
+}
+
+/** Likely duplicates of one contact → [{ reason: 'email'|'phone'|'name', contact }] */
+export async function contactDuplicates(id, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/contacts/${encodeURIComponent(id)}/duplicates`, { signal });
+  return page(data).items.filter((x) => x?.contact?.id);
+}
+
+/** Groups across the workspace → { items: [{ reason, key, contacts }], next_cursor } (cursor goes in `after`). */
+export async function duplicateGroups({ reason = 'email', after, limit = 25, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/contacts/duplicates`, { query: { reason, after, limit }, signal });
+  return page(data);
+}
+
+/** → { merge: {id, primary_id, merged_ids, …}, contact } */
+export async function mergeContacts({ primary_id, merged_ids, fields }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/contacts/merge`, { body: { primary_id, merged_ids, fields }, signal });
+  return { merge: data?.merge || null, contact: data?.contact || null };
+}
+
+/** → the kept contact as it was before the merge; 409 when it changed since. */
+export async function undoMerge(mergeId, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/contacts/merges/${encodeURIComponent(mergeId)}/undo`, { signal });
+  return data;
+}
+
+// ---------------------------------------------------------------------------
+// Saved views: {id, entity, name, query, columns, shared, owner_id, …}
+
+export async function listViews(entity, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/views`, { query: { entity }, signal });
+  return page(data).items;
+}
+
+export async function createView({ entity, name, query, columns, shared }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/views`, { body: { entity, name, query, columns, shared }, signal });
+  return data;
+}
+
+export async function updateView(id, patch, { signal } = {}) {
+  const { data } = await request('PATCH', `${API_BASE}/views/${encodeURIComponent(id)}`, { body: patch, signal });
+  return data;
+}
+
+export async function deleteView(id, { signal } = {}) {
+  await request('DELETE', `${API_BASE}/views/${encodeURIComponent(id)}`, { signal });
+}

@@ -14,6 +14,9 @@ import * as session from './session.js';
 import { signInView, acceptInviteView, resetPasswordView, isAuthPath } from './auth.js';
 import { settingsView } from './settings.js';
 import { mountUserMenu } from './usermenu.js';
+import { importWizardView } from './import-wizard.js';
+import { mergeScreenView } from './merge-screen.js';
+import { duplicatesPageView } from './duplicates-page.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
@@ -151,11 +154,16 @@ route('/contacts', ({ query, nav: kind }) => {
   if (document.activeElement !== search) search.value = query.get('q') || '';
   return contactListView(main, { query, nav: kind });
 });
+// Fixed paths before /contacts/:id, which would match them too.
+route('/contacts/import', ({ query }) => importWizardView(main, { entity: 'contact', query }));
+route('/contacts/duplicates', ({ query }) => duplicatesPageView(main, { query }));
+route('/contacts/:id/merge', ({ params, query }) => mergeScreenView(main, params.id, { query }));
 route('/contacts/:id', ({ params }) => contactPageView(main, params.id));
 route('/companies', ({ query, nav: kind }) => {
   if (document.activeElement !== search) search.value = query.get('q') || '';
   return companyListView(main, { query, nav: kind });
 });
+route('/companies/import', ({ query }) => importWizardView(main, { entity: 'company', query }));
 route('/companies/:id', ({ params }) => companyPageView(main, params.id));
 
 // Staff identity (full-page, without the app navigation).

@@ -11,7 +11,7 @@ import { capitalize } from './forms.js';
 import * as crm from './crm-api.js';
 import {
   STAGES, SIZES, CONSENT_CHANNELS, CONSENT_VALUES, stageLabel, labelize, recordName, recordHref,
-  moneyToInput, parseMoney, moneyDigits, loadUsers, knownUsers, userName, meId, xicon,
+  moneyToInput, parseMoney, moneyDigits, loadUsers, knownUsers, userName, userActive, meId, xicon,
 } from './records.js';
 
 const EMAIL_LABELS = [['', 'Label'], ['work', 'Work'], ['personal', 'Personal'], ['other', 'Other']];
@@ -615,7 +615,8 @@ export function openRecordForm({ entity, record = null, version = null, initial 
   function fillOwner(v) {
     ownerSelect = null;
     ownerSlot.replaceChildren();
-    const ids = new Set([...knownUsers().keys()]);
+    // Deactivated users cannot be given records (but a record's current owner stays listed).
+    const ids = new Set([...knownUsers().keys()].filter((id) => userActive(id)));
     if (v.owner_id) ids.add(v.owner_id);
     if (meId()) ids.add(meId());
     if (ids.size < 2) return;

@@ -18,6 +18,8 @@ import {
 } from './records.js';
 import { filterBar, parseFilter, buildFilter, filterCount, emptyFilterState, popover } from './filters.js';
 import { emptyState } from './contacts.js';
+import { exportMenu } from './export-menu.js';
+import { viewsMenu, normalizeQuery } from './saved-views.js';
 
 const PAGE_SIZE = 100;
 const CHUNK_SIZE = 100;
@@ -90,14 +92,45 @@ export function recordListView(root, { config, query, nav = 'push' }) {
     onclick: () => view.openCreate(),
   }, icon('plus'), h('span', null, config.newLabel), h('kbd', { class: 'kbd-hint', 'aria-hidden': 'true' }, 'C'));
 
+  // Bulk tools: import, export, duplicates (contacts), saved views.
+  const importButton = h('a', {
+    class: 'btn', href: `${config.path}/import`, dataset: { testid: 'import-button' }, title: `Import ${config.plural} from a CSV file`,
+    'aria-label': `Import ${config.plural}`,
+  }, xicon('upload', { size: 15 }), h('span', { class: 'btn-label' }, 'Import'));
+  const duplicatesButton = config.duplicates ? h('a', {
+    class: 'btn', href: `${config.path}/duplicates`, dataset: { testid: 'duplicates-button' }, title: `Find and merge duplicate ${config.plural}`,
+    'aria-label': `Duplicate ${config.plural}`,
+  }, xicon('merge', { size: 15 }), h('span', { class: 'btn-label' }, 'Duplicates')) : null;
+  const exporter = exportMenu({
+    entity, plural: config.plural, singular: config.singular,
+    params: () => { const p = params(); return { q: p.q, filter: p.filter, sort: p.sort }; },
+    describe: () => {
+      const n = state.count ? `${state.count.more ? 'More than ' : ''}${nf.format(state.count.count)} ${state.count.count === 1 && !state.count.more ? config.singular : config.plural}` : `The ${config.plural} of this list`;
+      const filtered = state.q || filterCount(state.filter) > 0;
+      return `${n}${filtered ? ' matching the search and filters' : ''}, in the list’s order, with every field.`;
+    },
+  });
+  const views = viewsMenu({
+    entity, plural: config.plural,
+    current: () => ({ query: savableQuery(), columns: state.columns.slice() }),
+    apply: (v) => {
+      if (Array.isArray(v.columns) && v.columns.length) {
+        state.columns = v.columns.filter((k) => typeof k === 'string');
+        writeColumns(entity, state.columns);
+      }
+      const qs = normalizeQuery(v.query);
+      navigate(qs ? `${config.path}?${qs}` : config.path);
+    },
+  });
+
   const trashButton = h('button', {
-    type: 'button', class: 'btn btn-sm', dataset: { testid: 'trash-view' }, 'aria-pressed': 'false',
+    type: 'button', class: 'btn btn-sm', dataset: { testid: 'trash-view' }, 'aria-pressed': 'false', 'aria-label': 'Trash',
     title: `Deleted ${config.plural} (kept for 30 days)`,
     onclick: () => setView(state.view === 'trash' ? '' : 'trash'),
   }, icon('trash', { size: 15 }), h('span', { class: 'btn-label' }, 'Trash'));
 
   // Column picker
-  const pickerButton = h('button', { type: 'button', class: 'btn btn-sm', title: 'Choose columns' }, xicon('columns', { size: 15 }), h('span', { class: 'btn-label' }, 'Columns'));
+  const pickerButton = h('button', { type: 'button', class: 'btn btn-sm', title: 'Choose columns', 'aria-label': 'Columns' }, xicon('columns', { size: 15 }), h('span', { class: 'btn-label' }, 'Columns'));
   const pickerPanel = h('div', { class: 'column-panel' });
   const picker = popover({ button: pickerButton, panel: pickerPanel, align: 'end', testid: 'column-picker', onOpen: () => renderPicker() });
 
@@ -123,10 +156,12 @@ export function recordListView(root, { config, query, nav = 'push' }) {
   mount(root,
     h('div', { class: 'page-header rl-header' },
       h('div', { class: 'page-heading' }, titleEl, countEl),
-      h('div', { class: 'page-actions' }, newButton)),
+      h('div', { class: 'page-actions rl-actions' },
+        h('div', { class: 'rl-bulk' }, duplicatesButton, importButton, exporter.wrap),
+        newButton)),
     h('div', { class: 'rl-toolbar' },
       bar.el,
-      h('div', { class: 'rl-tools' }, picker.wrap, trashButton)),
+      h('div', { class: 'rl-tools' }, views.wrap, picker.wrap, trashButton)),
     trashNote,
     errorBox,
     tableWrap,
@@ -213,6 +248,7 @@ export function recordListView(root, { config, query, nav = 'push' }) {
           writeColumns(entity, state.columns);
           renderHead();
           rerenderRows();
+          views.refresh();
         },
       }), h('span', null, f.label));
     mount(pickerPanel,
@@ -224,7 +260,7 @@ export function recordListView(root, { config, query, nav = 'push' }) {
         h('button', { type: 'button', class: 'link-button', onclick: () => {
           state.columns = DEFAULT_COLUMNS[entity];
           writeColumns(entity, null);
-          renderHead(); rerenderRows(); renderPicker();
+          renderHead(); rerenderRows(); renderPicker(); views.refresh();
         } }, 'Reset to default')));
   }
 
@@ -403,6 +439,11 @@ export function recordListView(root, { config, query, nav = 'push' }) {
     trashButton.classList.toggle('is-active', state.view === 'trash');
     trashNote.hidden = state.view !== 'trash';
     newButton.hidden = state.view === 'trash' || !canWrite();
+    importButton.hidden = state.view === 'trash' || !canWrite();
+    exporter.wrap.hidden = state.view === 'trash';
+    views.wrap.hidden = state.view === 'trash';
+    if (duplicatesButton) duplicatesButton.hidden = state.view === 'trash';
+    views.refresh();
     titleEl.textContent = state.view === 'trash' ? `${config.title}: trash` : config.title;
     picker.wrap.hidden = state.view === 'trash';
   }
@@ -452,6 +493,16 @@ export function recordListView(root, { config, query, nav = 'push' }) {
     if (state.view) p.set('view', state.view);
     const s = p.toString();
     return s ? `${config.path}?${s}` : config.path;
+  }
+
+  /** The list's query as a saved view keeps it: search, filter, sort (no paging, no trash). */
+  function savableQuery() {
+    const p = new URLSearchParams();
+    if (state.q) p.set('q', state.q);
+    const f = buildFilter(state.filter, config.quick);
+    if (f) p.set('filter', JSON.stringify(f));
+    if (state.sort) p.set('sort', state.sort);
+    return p.toString();
   }
 
   function syncTitle() {
@@ -692,6 +743,8 @@ export function recordListView(root, { config, query, nav = 'push' }) {
       chunkObserver?.disconnect();
       offUsers();
       picker.close();
+      exporter.close();
+      views.close();
     },
   };
 

@@ -37,7 +37,8 @@ export function cardSection(title, ...children) {
  *   header(record, ctx) → { sub: node[], chips: node[] },
  *   profile(record, ctx) → node,
  *   side(record, ctx) → node[] (cards under the next task),
- *   main(record, ctx) → node[] (cards before the timeline)
+ *   main(record, ctx) → node[] (cards before the timeline),
+ *   banner(record, ctx) → node (a notice between the header and the cards; optional)
  * }
  */
 export function recordPageView(root, id, config) {
@@ -100,6 +101,7 @@ export function recordPageView(root, id, config) {
           head.sub?.length ? h('p', { class: 'record-sub' }, ...head.sub) : null,
           head.chips?.length ? h('div', { class: 'record-chips' }, ...head.chips) : null),
         canWrite() ? h('div', { class: 'record-actions' }, editBtn, delBtn) : null),
+      config.banner?.(r, ctx) || null,
       h('div', { class: 'record-grid' },
         h('div', { class: 'record-col-profile' }, config.profile(r, ctx)),
         h('div', { class: 'record-col-main' }, ...(config.main?.(r, ctx) || []), timeline.el),

@@ -27,6 +27,10 @@ const EXTRA_ICONS = {
   globe: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18M3 12h18M12 3c2.5 2.6 3.5 5.6 3.5 9s-1 6.4-3.5 9c-2.5-2.6-3.5-5.6-3.5-9s1-6.4 3.5-9',
   edit3: 'M4 20h16M15.5 4.5a2.1 2.1 0 0 1 3 3L9 17l-4 1 1-4z',
   circle: 'M12 20a8 8 0 1 0 0-16 8 8 0 0 0 0 16',
+  upload: 'M12 15V4M7.5 8.5 12 4l4.5 4.5M5 14v4.5a1.5 1.5 0 0 0 1.5 1.5h11a1.5 1.5 0 0 0 1.5-1.5V14',
+  download: 'M12 4v11M7.5 10.5 12 15l4.5-4.5M5 14v4.5a1.5 1.5 0 0 0 1.5 1.5h11a1.5 1.5 0 0 0 1.5-1.5V14',
+  bookmark: 'M7 4h10a1 1 0 0 1 1 1v15l-6-4-6 4V5a1 1 0 0 1 1-1',
+  merge: 'M7 4v5a4 4 0 0 0 4 4h2a4 4 0 0 1 4 4v3M17 4v5a4 4 0 0 1-2 3.5M4 7l3-3 3 3',
 };
 
 /** ui.icon plus the extra shapes above. */
@@ -134,13 +138,18 @@ let users = new Map();
 let usersLoaded = null;
 const userListeners = new Set();
 
-/** Load the directory once; callers re-render names through onUsers(). */
+/**
+ * Load the directory (GET /users/directory, any signed-in user) once per page
+ * load; callers re-render names through onUsers(). An empty answer (signed
+ * out, network trouble) is not kept, so the next view asks again.
+ */
 export function loadUsers() {
   usersLoaded ||= userDirectory().then((m) => {
+    if (!m.size) usersLoaded = null;
     users = m;
     userListeners.forEach((fn) => { try { fn(users); } catch (e) { console.error(e); } });
     return m;
-  });
+  }, () => { usersLoaded = null; return users; });
   return usersLoaded;
 }
 export function onUsers(fn) { userListeners.add(fn); return () => userListeners.delete(fn); }
@@ -152,6 +161,11 @@ export function meId() { return session.getSession().user?.id || null; }
 export function canWrite() {
   const role = session.getSession().user?.role;
   return !!role && role !== 'read-only';
+}
+
+/** Deactivated users stay in the directory (their records keep their name). */
+export function userActive(id) {
+  return users.get(String(id))?.active !== false;
 }
 
 export function userName(id) {

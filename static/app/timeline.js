@@ -4,7 +4,7 @@
 import { h, mount, icon, toastError, formatDate } from './ui.js';
 import * as crm from './crm-api.js';
 import {
-  xicon, ACTIVITY_KINDS, actorName, userName, meId, stageLabel, labelize, customText, relativeDue, timeAgo, canWrite,
+  xicon, ACTIVITY_KINDS, actorName, userName, meId, stageLabel, labelize, customText, relativeDue, timeAgo, canWrite, onUsers, loadUsers,
 } from './records.js';
 
 // ---------------------------------------------------------------------------
@@ -171,6 +171,11 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
     if (c.action === 'created') content = [h('strong', null, who), ` created this ${noun}`];
     else if (c.action === 'deleted') content = [h('strong', null, who), ` moved this ${noun} to the trash`];
     else if (c.action === 'restored') content = [h('strong', null, who), ` restored this ${noun}`];
+    else if (c.action === 'merged') {
+      const n = Array.isArray(c.before?.merged) ? c.before.merged.length : 0;
+      content = [h('strong', null, who), ` merged ${n === 1 ? 'a duplicate' : n ? `${n} duplicates` : 'duplicates'} into this ${noun}`];
+    } else if (c.action === 'merge-undone') content = [h('strong', null, who), ' undid a merge'];
+    else if (c.action === 'merged-into') content = [h('strong', null, who), ` merged this ${noun} into another`];
     else {
       const lines = changeLines(c, definitions);
       if (!lines.length) content = [h('strong', null, who), ` updated this ${noun}`];
@@ -181,7 +186,7 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
       }
     }
     return h('li', { class: 'tl-item tl-change', dataset: { testid: 'timeline-item', kind: 'change' } },
-      h('span', { class: 'tl-icon tl-icon-quiet', 'aria-hidden': 'true' }, xicon(c.action === 'created' ? 'plus' : c.action === 'deleted' ? 'trash' : 'edit3', { size: 13 })),
+      h('span', { class: 'tl-icon tl-icon-quiet', 'aria-hidden': 'true' }, xicon(c.action === 'created' ? 'plus' : c.action === 'deleted' ? 'trash' : /^merge/.test(c.action) ? 'users' : 'edit3', { size: 13 })),
       h('div', { class: 'tl-body' },
         h('div', { class: 'tl-change-text' }, ...content),
         h('div', { class: 'tl-meta muted' }, h('time', { datetime: it.at, title: formatDate(it.at, { withTime: true }) }, timeAgo(it.at)))));
@@ -237,13 +242,17 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
     }
   }
 
+  // Actor and owner names arrive with the user directory (once per page load).
+  const offUsers = onUsers(() => { if (!controller.signal.aborted) render(); });
+  loadUsers();
+
   load({ reset: true });
   return {
     el,
     reload: () => load({ reset: true }),
     setDefs(d) { definitions = d; render(); },
     focusComposer: (kind) => composer.focus(kind),
-    destroy() { controller.abort(); },
+    destroy() { controller.abort(); offUsers(); },
   };
 }
 
@@ -395,6 +404,8 @@ export function nextTaskCard({ query, onAddTask, onChanged }) {
 
   async function reload() {
     try {
+      // The assignee's name comes from the user directory (cached per page load).
+      const names = loadUsers();
       const tasks = [];
       let cursor;
       for (let i = 0; i < 5; i += 1) {
@@ -403,6 +414,7 @@ export function nextTaskCard({ query, onAddTask, onChanged }) {
         cursor = p.next_cursor;
         if (!cursor) break;
       }
+      await names;
       const open = tasks.filter((t) => !t.done_at).sort((a, b) => (a.due_at ? Date.parse(a.due_at) : Infinity) - (b.due_at ? Date.parse(b.due_at) : Infinity));
       if (!open.length) {
         mount(body, h('p', { class: 'muted' }, 'No open tasks.'));

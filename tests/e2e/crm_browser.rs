@@ -219,3 +219,71 @@ fn api_key_and_audit_log_in_the_browser() {
     assert!(diff.contains("Via"), "{diff}");
     b.screenshot("audit-log");
 }
+
+/// Issue 4's browser journey: create a contact, find it with the search box,
+/// edit it, import a small file, and see the imported people in the list.
+#[test]
+fn create_find_edit_and_import_in_the_browser() {
+    let (h, mut owner) = crm_with_contacts("browser-records", 3);
+    let base = format!("http://demo.localhost:{}", h.addr.port());
+    let b = Browser::start(1280, 800, false);
+    sign_in(&b, &base, "owner@demo.example", OWNER_PASSWORD);
+    b.wait_count("[data-testid=contact-row]", 3);
+
+    // Create.
+    b.click(&b.find("[data-testid=new-contact]"));
+    b.type_text(&b.find("[data-testid=field-first_name]"), "Ada");
+    b.type_text(&b.find("[data-testid=field-last_name]"), "Lovelace");
+    b.type_text(&b.find("[data-testid=field-email]"), "ada@analytical.example");
+    b.click(&b.find("[data-testid=save-contact]"));
+    b.find("[data-testid=toast]");
+    assert_eq!(json(&owner.get("/api/v1/contacts?q=lovelace"))["items"].as_array().map(Vec::len), Some(1));
+
+    // Find it with the global search box, as the user types.
+    b.goto(&format!("{base}/contacts"));
+    b.type_text(&b.find("[data-testid=global-search]"), "lovel");
+    let hit = b.find("[data-testid=search-result][data-kind=contact]");
+    assert!(b.text(&hit).contains("Ada"), "{}", b.text(&hit));
+    b.screenshot("global-search");
+    b.click(&hit);
+    let name = b.find("[data-testid=contact-name]");
+    assert!(b.text(&name).contains("Lovelace"));
+
+    // Edit: a field-level change, saved with the version it was read at.
+    b.click(&b.find("[data-testid=contact-edit]"));
+    b.type_text(&b.find("[data-testid=field-title]"), "Countess");
+    b.click(&b.find("[data-testid=contact-save]"));
+    b.find("[data-testid=toast]");
+    let id = json(&owner.get("/api/v1/contacts?q=lovelace"))["items"][0]["id"].as_str().unwrap().to_string();
+    let mut tries = 0;
+    while json(&owner.get(&format!("/api/v1/contacts/{id}")))["title"] != "Countess" {
+        tries += 1;
+        assert!(tries < 100, "the edit was not saved");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    b.screenshot("contact-edited");
+
+    // Import a small file with one bad row.
+    let file = scratch("browser-import-file").join("people.csv");
+    std::fs::write(&file, "First name,Last name,Email\nGrace,Hopper,grace@navy.example\nAlan,Turing,alan@bletchley.example\nBad,Row,not-an-email\n").unwrap();
+    b.goto(&format!("{base}/contacts/import"));
+    let input = b.find("[data-testid=import-file]");
+    b.type_text(&input, file.to_str().unwrap());
+    b.find("[data-testid=map-column-0]");
+    b.screenshot("import-mapping");
+    b.click(&b.find("[data-testid=import-continue]"));
+    b.find("[data-testid=import-preview]");
+    b.click(&b.find("[data-testid=import-start]"));
+    let summary = b.find("[data-testid=import-summary]");
+    assert!(b.text(&summary).contains('2'), "{}", b.text(&summary));
+    b.find("[data-testid=import-errors]");
+    b.screenshot("import-summary");
+
+    // The imported people are in the list.
+    b.goto(&format!("{base}/contacts"));
+    b.wait_count("[data-testid=contact-row]", 6);
+    let list = b.js("return document.querySelector('[data-testid=contacts-table]').innerText").as_str().unwrap_or("").to_string();
+    assert!(list.contains("Hopper") && list.contains("Turing") && !list.contains("not-an-email"), "{list}");
+    b.screenshot("contacts-after-import");
+    assert_eq!(json(&owner.get("/api/v1/contacts/count"))["count"], 6);
+}

@@ -69,6 +69,10 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let job = imports::get(&db, id).map_err(storage)?.ok_or_else(|| Problem::not_found("No import with this id"))?;
             match (m, tail) {
                 (Method::Get, []) => Ok(Reply::json(200, &job_json(&job))),
+                (Method::Delete, []) => {
+                    imports::delete(&db, &job).map_err(job_problem)?;
+                    Ok(Reply::empty(204))
+                }
                 (Method::Put, ["chunks", n]) => {
                     let n: i64 = n.parse().map_err(|_| Problem::not_found("No such chunk"))?;
                     imports::put_chunk(&db, &job, n, ctx.req.body()).map_err(job_problem)?;

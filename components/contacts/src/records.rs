@@ -44,8 +44,9 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let after = query::get(&pairs, "after").unwrap_or("");
             let db = db()?;
             let vis = ctx.visibility();
-            let groups = merges::groups(&db, reason, after, limit(ctx)?.min(50), &vis).map_err(|e| problem(e, what))?;
-            let next = groups.last().map(|g| g.key.clone());
+            let per = limit(ctx)?.min(50);
+            let groups = merges::groups(&db, reason, after, per, &vis).map_err(|e| problem(e, what))?;
+            let next = (groups.len() as i64 == per).then(|| groups.last().map(|g| g.key.clone())).flatten();
             let mut items = Vec::new();
             for g in groups {
                 let contacts = contacts::get_many(&db, &g.contact_ids).map_err(storage)?;
@@ -85,7 +86,11 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             match (m, tail) {
                 (Method::Get, []) => match contacts::get(&db, id, &vis, query::get(&query::parse(ctx.query()), "view") == Some("trash")).map_err(storage)? {
                     Some(c) => Ok(with_etag(200, &c, c.version)),
-                    None => Err(Problem::not_found("No contact with this id")),
+                    None => match contacts::merged_into(&db, id).map_err(storage)? {
+                        // Old links to a merged contact lead to the one it became.
+                        Some(into) => Err(Problem::new(404, "merged", "Merged", &format!("This contact was merged into {into}"))),
+                        None => Err(Problem::not_found("No contact with this id")),
+                    },
                 },
                 (Method::Patch, []) => {
                     let patch = ctx.json()?;

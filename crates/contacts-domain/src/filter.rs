@@ -180,10 +180,17 @@ impl Filter {
     /// Compiles against `fields` (a `catalogue`), for a record table whose id
     /// column is `id` and whose tags live in `record_tags` under `entity`.
     pub fn to_sql(&self, fields: &[FieldSpec], entity: Entity) -> Result<Sql, Vec<FieldError>> {
+        self.to_sql_as(fields, entity, false)
+    }
+
+    /// `probe`: tag conditions as correlated `EXISTS` lookups, for plans that
+    /// walk another index and test each row (an `IN (…)` list would first
+    /// collect every tagged record).
+    pub fn to_sql_as(&self, fields: &[FieldSpec], entity: Entity, probe: bool) -> Result<Sql, Vec<FieldError>> {
         let mut count = 0;
         let mut out = Sql::default();
         let mut errors = Vec::new();
-        self.compile(fields, entity, 0, &mut count, &mut out, &mut errors);
+        self.compile(fields, entity, probe, 0, &mut count, &mut out, &mut errors);
         if count > MAX_CONDITIONS {
             errors.push(err(&format!("at most {MAX_CONDITIONS} conditions")));
         }
@@ -194,7 +201,8 @@ impl Filter {
         }
     }
 
-    fn compile(&self, fields: &[FieldSpec], entity: Entity, depth: usize, count: &mut usize, out: &mut Sql, errors: &mut Vec<FieldError>) {
+    #[allow(clippy::too_many_arguments)]
+    fn compile(&self, fields: &[FieldSpec], entity: Entity, probe: bool, depth: usize, count: &mut usize, out: &mut Sql, errors: &mut Vec<FieldError>) {
         if depth > MAX_DEPTH {
             errors.push(err(&format!("groups nest at most {MAX_DEPTH} deep")));
             return;
@@ -206,7 +214,7 @@ impl Filter {
                 *count += 1;
                 match fields.iter().find(|f| &f.name == field) {
                     None => errors.push(err(&format!("`{field}` is not a field you can filter on"))),
-                    Some(f) => match condition(f, entity, op, value) {
+                    Some(f) => match condition(f, entity, op, value).map(|s| if probe { as_probe(s, entity) } else { s }) {
                         Ok(s) => {
                             out.text.push_str(&s.text);
                             out.params.extend(s.params);
@@ -226,7 +234,7 @@ impl Filter {
             if i > 0 {
                 out.text.push_str(joiner);
             }
-            f.compile(fields, entity, depth + 1, count, out, errors);
+            f.compile(fields, entity, probe, depth + 1, count, out, errors);
         }
         out.text.push(')');
     }
@@ -250,6 +258,19 @@ fn as_list(v: &Value) -> Result<Vec<String>, String> {
 
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
+}
+
+/// A tag membership test as a correlated lookup on `record_tags`' primary key.
+fn as_probe(s: Sql, entity: Entity) -> Sql {
+    let t = entity.table();
+    let text = if let Some(rest) = s.text.strip_prefix("id IN (SELECT record_id FROM record_tags WHERE ") {
+        format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND {rest}")
+    } else if let Some(rest) = s.text.strip_prefix("id NOT IN (SELECT record_id FROM record_tags WHERE ") {
+        format!("NOT EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND {rest}")
+    } else {
+        s.text
+    };
+    Sql { text, params: s.params }
 }
 
 /// One condition on one field.
@@ -516,6 +537,9 @@ mod tests {
         assert_eq!(s.params, vec![Val::from("2024-05-01T00:00:00.000Z"), Val::from("2024-05-01T23:59:59.999Z")]);
         let s = compile(json!([{"field": "tags", "op": "has", "value": "vip"}, {"field": "custom.regions", "op": "has", "value": "eu"}])).unwrap();
         assert!(s.text.contains("record_tags") && s.text.contains("json_each"));
+        let f = Filter::parse(&json!({"field": "tags", "op": "has_not", "value": "vip"}).to_string()).unwrap();
+        let p = f.to_sql_as(&catalogue(Entity::Contact, &[]), Entity::Contact, true).unwrap();
+        assert_eq!(p.text, "NOT EXISTS (SELECT 1 FROM record_tags WHERE record_id = contacts.id AND entity = ? AND tag = ? COLLATE NOCASE)");
     }
 
     #[test]

@@ -158,14 +158,6 @@ impl Mapping {
     }
 }
 
-/// Fields holding free text that a spreadsheet could run as a formula.
-fn is_text_target(t: &str, defs: &[FieldDef]) -> bool {
-    match t.strip_prefix("custom.") {
-        Some(k) => defs.iter().any(|d| d.key == k && matches!(d.kind, crate::fields::Kind::Text | crate::fields::Kind::LongText)),
-        None => !matches!(t, "phone" | "phones" | "email" | "emails"),
-    }
-}
-
 fn list(s: &str) -> Vec<String> {
     s.split([';', ',', '|']).map(str::trim).filter(|x| !x.is_empty()).map(String::from).collect()
 }
@@ -200,7 +192,7 @@ pub fn row_input(
         if v.is_empty() {
             continue;
         }
-        if is_text_target(t, defs) && looks_like_formula(&v) {
+        if looks_like_formula(&v) {
             errors.push(FieldError::new(&col, "looks like a spreadsheet formula; remove the leading = + - or @"));
             continue;
         }
@@ -335,9 +327,9 @@ mod tests {
         assert!(v.is_err(), "lots is not a number");
         let v = row_input(Entity::Contact, &row(&["Ada King Lovelace", "ada@x.io", "vip; math", "Gold", "15", "London", "yes"]), Encoding::Utf8, &headers, &m, &defs).unwrap();
         assert_eq!(v, json!({"first_name": "Ada King", "last_name": "Lovelace", "email": "ada@x.io", "tags": ["vip", "math"], "custom": {"tier": "Gold", "score": 15.0}, "address": {"city": "London"}, "consent": {"email": "granted"}}));
-        let e = row_input(Entity::Contact, &row(&["=cmd|' /C calc'!A0", "ada@x.io", "", "Silver", "", "", ""]), Encoding::Utf8, &headers, &m, &defs).unwrap_err();
+        let e = row_input(Entity::Contact, &row(&["=cmd|' /C calc'!A0", "=cmd|calc@x.io", "", "Silver", "", "", ""]), Encoding::Utf8, &headers, &m, &defs).unwrap_err();
         let cols: Vec<_> = e.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(cols, vec!["Name", "Tier"]);
+        assert_eq!(cols, vec!["Name", "Email", "Tier"], "formulas are refused in every column");
         let e = row_input(Entity::Contact, &row(&["only", "two"]), Encoding::Utf8, &headers, &m, &defs).unwrap_err();
         assert_eq!(e[0].field, "row");
         let bad_utf8 = vec![b"Zo\xEB".to_vec(), b"z@x.io".to_vec(), vec![], vec![], vec![], vec![], vec![]];

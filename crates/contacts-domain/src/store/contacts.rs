@@ -459,6 +459,11 @@ pub fn purge_expired<D: Db + ?Sized>(db: &D, w: &Writer, limit: i64) -> Result<u
     })
 }
 
+/// The contact a merged one became, if it was merged.
+pub fn merged_into<D: Db + ?Sized>(db: &D, id: &str) -> Result<Option<String>> {
+    Ok(db.run("SELECT merged_into FROM contacts WHERE id = ?", &[id.into()])?.first().and_then(|r| r.string(0)))
+}
+
 /// Contacts with any of these emails (lower-case), live ones only.
 pub fn by_emails<D: Db + ?Sized>(db: &D, emails: &[String]) -> Result<Vec<String>> {
     if emails.is_empty() {

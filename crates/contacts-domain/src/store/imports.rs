@@ -753,6 +753,19 @@ pub fn errors<D: Db + ?Sized>(db: &D, id: &str, after_row: i64, limit: i64) -> R
     Ok(out)
 }
 
+/// Forgets a finished job (its report and any file left); the records stay.
+pub fn delete<D: Db + ?Sized>(db: &D, job: &Job) -> Result<()> {
+    if job.status == "running" {
+        return Err(wrong("cancel the import first"));
+    }
+    edge_db::tx(db, || {
+        for sql in ["DELETE FROM import_chunks WHERE import_id = ?", "DELETE FROM import_errors WHERE import_id = ?", "DELETE FROM imports WHERE id = ?"] {
+            db.run(sql, &[job.id.as_str().into()])?;
+        }
+        Ok(())
+    })
+}
+
 /// Stops a job and drops its file; what was imported stays.
 pub fn cancel<D: Db + ?Sized>(db: &D, job: &Job) -> Result<Job> {
     if job.status == "done" {

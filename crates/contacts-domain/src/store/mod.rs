@@ -171,6 +171,16 @@ fn conditions(
     vis: &edge_http::Visibility,
     fields: &[crate::filter::FieldSpec],
 ) -> Result<(Vec<String>, Vec<Val>)> {
+    conditions_as(entity, q, vis, fields, false)
+}
+
+fn conditions_as(
+    entity: crate::fields::Entity,
+    q: &crate::list::ListQuery,
+    vis: &edge_http::Visibility,
+    fields: &[crate::filter::FieldSpec],
+    probe: bool,
+) -> Result<(Vec<String>, Vec<Val>)> {
     let mut conds: Vec<String> = vec![match (q.trash, entity) {
         // Merged contacts are not in the trash: undo the merge instead.
         (true, crate::fields::Entity::Contact) => "deleted_at IS NOT NULL AND merged_into IS NULL".into(),
@@ -183,7 +193,7 @@ fn conditions(
         params.extend(owners.into_iter().map(Val::Text));
     }
     if let Some(f) = &q.filter {
-        let s = f.to_sql(fields, entity).map_err(Invalid)?;
+        let s = f.to_sql_as(fields, entity, probe).map_err(Invalid)?;
         conds.push(s.text);
         params.extend(s.params);
     }
@@ -262,15 +272,21 @@ pub fn list_page<D: Db + ?Sized>(
             );
             wp.push(Val::Int(WINDOW));
             let boundary = db.run(&wsql, &wp)?.rows.into_iter().next();
+            // Walking the sort index: tags are probed row by row.
+            let (mut pc, mut pp) = conditions_as(entity, q, vis, &fields, true)?;
+            if let Some((key, id)) = &q.after {
+                let s = sort.after(key, id);
+                pc.push(s.text);
+                pp.extend(s.params);
+            }
             match boundary {
                 // Fewer than WINDOW rows left: one scan of the index covers them.
-                None => select(&conds, &params, Some(&index), want)?,
+                None => select(&pc, &pp, Some(&index), want)?,
                 Some(b) => {
                     let (bkey, bid) = (b.first().cloned().unwrap_or(Val::Null), b.get(1).and_then(Val::as_str).unwrap_or("").to_string());
                     let until = sort.until(&bkey, &bid);
-                    let mut c1 = conds.clone();
+                    let (mut c1, mut p1) = (pc, pp);
                     c1.push(until.text);
-                    let mut p1 = params.clone();
                     p1.extend(until.params);
                     let mut first = select(&c1, &p1, Some(&index), want)?;
                     if first.rows.len() < want {

@@ -76,18 +76,30 @@ pub fn match_expr(_kind: &str, text: &str, vis: &Visibility) -> Option<String> {
     Some(q)
 }
 
-/// Record ids of one kind matching `text`, best first, at most `limit`.
+/// How well a match fits: per typed word, a whole word of the name counts 3,
+/// a name word it begins 2, a match elsewhere (email, phone, company…) 1.
+pub fn score(text: &str, head: &str) -> u32 {
+    let name: Vec<String> = head.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .map(|t| if name.iter().any(|w| *w == t) { 3 } else if name.iter().any(|w| w.starts_with(&t)) { 2 } else { 1 })
+        .sum()
+}
+
+/// Record ids of one kind matching `text`, best first, at most `limit`. The
+/// newest `CANDIDATES` matches are scored in Rust (bm25 would read every
+/// match's statistics, which a broad prefix makes slow).
 pub fn find<D: Db + ?Sized>(db: &D, kind: &str, text: &str, vis: &Visibility, limit: usize) -> Result<Vec<String>> {
     let Some(m) = match_expr(kind, text, vis) else { return Ok(Vec::new()) };
-    // Columns: owner_tok, head, detail. Names weigh most.
     let t = table(kind);
     let r = db.run(
-        &format!("SELECT d.ref_id, bm25({t}, 0.0, 10.0, 1.0) FROM {t} JOIN search_docs d ON d.doc = {t}.rowid WHERE {t} MATCH ? ORDER BY {t}.rowid DESC LIMIT ?"),
+        &format!("SELECT d.ref_id, {t}.head FROM {t} JOIN search_docs d ON d.doc = {t}.rowid WHERE {t} MATCH ? ORDER BY {t}.rowid DESC LIMIT ?"),
         &[m.into(), Val::Int(CANDIDATES)],
     )?;
-    let mut hits: Vec<(String, f64)> = r.iter().map(|row| (row.text(0), row.f64(1).unwrap_or(0.0))).collect();
-    // bm25: lower is better.
-    hits.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
+    let mut hits: Vec<(String, u32)> = r.iter().map(|row| (row.text(0), score(text, row.str(1).unwrap_or("")))).collect();
+    // Stable: equal scores stay newest first.
+    hits.sort_by(|a, b| b.1.cmp(&a.1));
     Ok(hits.into_iter().take(limit).map(|h| h.0).collect())
 }
 
@@ -108,6 +120,8 @@ mod tests {
         assert_eq!(terms("ada@example.com").as_deref(), Some("\"ada\"* AND \"example\"* AND \"com\"*"));
         assert_eq!(terms("\" OR kind:* NEAR("), Some("\"or\"* AND \"kind\"* AND \"near\"*".into()));
         assert_eq!(terms("  -- "), None);
+        assert!(score("ada lov", "Ada Lovelace") > score("ada lov", "Adam Smith"));
+        assert!(score("grace", "Grace Hopper") > score("grace", "Gracely Lee"));
         let v = Visibility::Owners(vec!["u_01AB".into()]);
         assert_eq!(match_expr("contact", "x", &v).as_deref(), Some("{head detail} : (\"x\"*) AND owner_tok : (\"u01ab\")"));
     }
