@@ -167,7 +167,8 @@ fn chunk<D: Db + ?Sized>(db: &D, id: &str, n: i64) -> Result<Option<Vec<u8>>> {
 /// Reads records from a byte position, a chunk at a time.
 struct Reader<'a, D: Db + ?Sized> {
     db: &'a D,
-    job: &'a Job,
+    job_id: String,
+    total: i64,
     delim: u8,
     buf: Vec<u8>,
     /// File offset of `buf[0]`.
@@ -182,9 +183,9 @@ enum Item {
 }
 
 impl<'a, D: Db + ?Sized> Reader<'a, D> {
-    fn new(db: &'a D, job: &'a Job, position: i64) -> Reader<'a, D> {
+    fn new(db: &'a D, job: &Job, position: i64) -> Reader<'a, D> {
         let delim = job.detected.as_ref().map_or(b',', |d| d.delimiter as u8);
-        Reader { db, job, delim, buf: Vec::new(), start: position }
+        Reader { db, job_id: job.id.clone(), total: job.total_bytes, delim, buf: Vec::new(), start: position }
     }
 
     fn loaded_to(&self) -> i64 {
@@ -194,11 +195,11 @@ impl<'a, D: Db + ?Sized> Reader<'a, D> {
     /// Appends the next chunk's bytes from `loaded_to()`; false at the end.
     fn fill(&mut self) -> Result<bool> {
         let at = self.loaded_to();
-        if at >= self.job.total_bytes {
+        if at >= self.total {
             return Ok(false);
         }
         let n = at / CHUNK;
-        let data = chunk(self.db, &self.job.id, n)?.ok_or_else(|| wrong(&format!("chunk {n} of the file is missing")))?;
+        let data = chunk(self.db, &self.job_id, n)?.ok_or_else(|| wrong(&format!("chunk {n} of the file is missing")))?;
         let skip = (at - n * CHUNK) as usize;
         self.buf.extend_from_slice(&data[skip.min(data.len())..]);
         Ok(true)
@@ -216,7 +217,7 @@ impl<'a, D: Db + ?Sized> Reader<'a, D> {
 
     fn next(&mut self) -> Result<Item> {
         loop {
-            let eof = self.loaded_to() >= self.job.total_bytes;
+            let eof = self.loaded_to() >= self.total;
             if self.buf.is_empty() && !eof {
                 self.fill()?;
                 continue;
@@ -435,6 +436,8 @@ fn row_data(entity: Entity, raw: &[Vec<u8>], enc: Encoding, headers: &[String], 
 /// Runs batches until `budget` is spent or the file ends; returns the job.
 pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Duration, max_records: i64) -> Result<Job> {
     let started = std::time::Instant::now();
+    // One reader for the call: batches continue in the chunk already loaded.
+    let mut reader: Option<Reader<D>> = None;
     loop {
         let job = get(db, id)?.ok_or(NotFound)?;
         match job.status.as_str() {
@@ -442,7 +445,15 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
             "done" | "failed" | "cancelled" => return Ok(job),
             _ => return Err(wrong("set a mapping first")),
         }
-        let done = edge_db::tx(db, || batch(db, w, &job, max_records));
+        if reader.as_ref().is_none_or(|r| r.position() != job.position) {
+            reader = Some(Reader::new(db, &job, job.position));
+        }
+        let Some(r) = reader.as_mut() else { continue };
+        let done = edge_db::tx(db, || batch(db, w, &job, r, max_records));
+        if done.is_err() {
+            // The batch rolled back: its reads are undone too.
+            reader = None;
+        }
         match done {
             Ok(true) => return get(db, id)?.ok_or_else(|| NotFound.into()),
             Ok(false) => {}
@@ -468,10 +479,9 @@ struct Counts {
 }
 
 /// One batch, inside the caller's transaction; true when the file is done.
-fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, max_records: i64) -> Result<bool> {
+fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, max_records: i64) -> Result<bool> {
     let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
     let defs = fields::list(db, Some(job.entity))?;
-    let mut reader = Reader::new(db, job, job.position);
     let mut rows: Vec<Parsed> = Vec::new();
     let mut problems: Vec<(i64, FieldError)> = Vec::new();
     let mut row_no = job.rows_done + 1;
