@@ -417,20 +417,25 @@ pub fn preview<D: Db + ?Sized>(db: &D, job: &Job, n: usize) -> Result<Vec<RowRep
 struct Parsed {
     row: i64,
     json: serde_json::Value,
+    /// Contacts: the row already validated (new records use it as is).
+    data: Option<ContactData>,
     emails: Vec<String>,
     external_id: Option<String>,
     company: Option<String>,
 }
 
-/// The row as validated JSON input (the model's checks run here too).
-fn row_data(entity: Entity, raw: &[Vec<u8>], enc: Encoding, headers: &[String], mapping: &Mapping, defs: &[FieldDef]) -> Result<serde_json::Value, Vec<FieldError>> {
+/// The row as JSON input (for merging into matches) and, for contacts, as
+/// validated data (the model's checks run here, once).
+fn row_data(entity: Entity, raw: &[Vec<u8>], enc: Encoding, headers: &[String], mapping: &Mapping, defs: &[FieldDef]) -> Result<(serde_json::Value, Option<ContactData>), Vec<FieldError>> {
     let v = import::row_input(entity, raw, enc, headers, mapping, defs)?;
-    let checked = match entity {
-        Entity::Contact => import::contact_input(v.clone())?.validate(defs).map(|_| ()),
-        Entity::Company => import::company_input(v.clone())?.validate(defs).map(|_| ()),
+    let data = match entity {
+        Entity::Contact => Some(import::contact_input(v.clone())?.validate(defs).map_err(|e| import::by_column(e, headers, mapping))?),
+        Entity::Company => {
+            import::company_input(v.clone())?.validate(defs).map_err(|e| import::by_column(e, headers, mapping))?;
+            None
+        }
     };
-    checked.map_err(|e| import::by_column(e, headers, mapping))?;
-    Ok(v)
+    Ok((v, data))
 }
 
 /// Runs batches until `budget` is spent or the file ends; returns the job.
@@ -498,14 +503,14 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
             }
             Item::TooLong => problems.push((row_no, FieldError::new("row", &format!("is longer than {} KiB and was skipped", csv::MAX_ROW_BYTES / 1024)))),
             Item::Row(raw) => match row_data(job.entity, &raw, det.encoding, &job.headers, mapping, &defs) {
-                Ok(json) => {
+                Ok((json, data)) => {
                     let emails: Vec<String> = match job.entity {
                         Entity::Contact => json["email"].as_str().into_iter().map(String::from).chain(json["emails"].as_array().into_iter().flatten().filter_map(|e| e["address"].as_str().map(String::from))).map(|e| e.to_lowercase()).collect(),
                         Entity::Company => json["domain"].as_str().into_iter().map(String::from).chain(json["domains"].as_array().into_iter().flatten().filter_map(|d| d.as_str().map(String::from))).map(|d| crate::model::normalize_domain(&d)).collect(),
                     };
                     let external_id = json["external_id"].as_str().map(String::from);
                     let company = json["company"].as_str().map(String::from);
-                    rows.push(Parsed { row: row_no, json, emails, external_id, company });
+                    rows.push(Parsed { row: row_no, json, data, emails, external_id, company });
                 }
                 Err(errs) => problems.extend(errs.into_iter().map(|e| (row_no, e))),
             },
@@ -636,7 +641,8 @@ fn import_contacts<D: Db + ?Sized>(
     let mut new_external: std::collections::HashSet<String> = Default::default();
     let mut new: Vec<(serde_json::Value, ContactData)> = Vec::new();
     for mut r in rows {
-        if let Some(id) = r.company.as_ref().and_then(|n| by_name.get(&n.to_lowercase())) {
+        let linked = r.company.as_ref().and_then(|n| by_name.get(&n.to_lowercase())).cloned();
+        if let Some(id) = &linked {
             r.json["company_id"] = serde_json::Value::String(id.clone());
         }
         let keys: Vec<String> = match mapping.match_by {
@@ -687,7 +693,17 @@ fn import_contacts<D: Db + ?Sized>(
                     continue;
                 }
             }
-            match import::contact_input(r.json.clone()).and_then(|i| i.validate(defs)) {
+            let validated = match (r.data.take(), linked) {
+                (Some(mut d), Some(id)) => {
+                    d.company_ids.retain(|c| c != &id);
+                    d.company_ids.insert(0, id.clone());
+                    d.company_id = Some(id);
+                    Ok(d)
+                }
+                (Some(d), None) => Ok(d),
+                (None, _) => import::contact_input(r.json.clone()).and_then(|i| i.validate(defs)),
+            };
+            match validated {
                 Ok(data) => {
                     for k in keys {
                         pending.insert(k, new.len());
