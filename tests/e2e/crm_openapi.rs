@@ -4,7 +4,6 @@
 //! problem+json errors every route answers.
 
 use e2e::{json, scratch, HostConfig, TestHost};
-use serde_json::Value;
 
 /// A well-formed id of the right kind for each path parameter.
 fn fake_id(path: &str) -> &'static str {

@@ -21,8 +21,9 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
     match (ctx.method(), rest) {
         (Method::Get, []) => {
             let db = db()?;
-            let defs = fields::list(&db, Some(Entity::Contact)).map_err(storage)?;
-            let (items, next_cursor) = contacts::list(&db, &list_query(ctx)?, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
+            let q = list_query(ctx)?;
+            let defs = list_defs(&db, &q, Entity::Contact)?;
+            let (items, next_cursor) = contacts::list(&db, &q, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
             Ok(Reply::json(200, &Page { items, next_cursor }))
         }
         (Method::Post, []) => {
@@ -151,8 +152,9 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
     match (ctx.method(), rest) {
         (Method::Get, []) => {
             let db = db()?;
-            let defs = fields::list(&db, Some(Entity::Company)).map_err(storage)?;
-            let (items, next_cursor) = companies::list(&db, &list_query(ctx)?, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
+            let q = list_query(ctx)?;
+            let defs = list_defs(&db, &q, Entity::Company)?;
+            let (items, next_cursor) = companies::list(&db, &q, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
             Ok(Reply::json(200, &Page { items, next_cursor }))
         }
         (Method::Post, []) => {
@@ -277,10 +279,22 @@ fn export(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
     Ok(reply)
 }
 
+/// Custom field definitions, read only when the list's filter or sort names one
+/// (most list requests do not: one query saved per page).
+fn list_defs(db: &spin_sdk::sqlite::Connection, q: &ListQuery, entity: Entity) -> Result<Vec<contacts_domain::fields::FieldDef>, Problem> {
+    let names_custom = q.sort.as_deref().is_some_and(|s| s.contains("custom.")) || q.filter.as_ref().is_some_and(|f| format!("{f:?}").contains("custom."));
+    if names_custom {
+        fields::list(db, Some(entity)).map_err(storage)
+    } else {
+        Ok(Vec::new())
+    }
+}
+
 fn count(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
     let db = db()?;
-    let defs = fields::list(&db, Some(entity)).map_err(storage)?;
-    let (count, more) = store::count(&db, entity, &list_query(ctx)?, &ctx.visibility(), &defs, COUNT_CAP).map_err(|e| problem(e, entity.as_str()))?;
+    let q = list_query(ctx)?;
+    let defs = list_defs(&db, &q, entity)?;
+    let (count, more) = store::count(&db, entity, &q, &ctx.visibility(), &defs, COUNT_CAP).map_err(|e| problem(e, entity.as_str()))?;
     Ok(Reply::json(200, &serde_json::json!({ "count": count, "more": more })))
 }
 
