@@ -22,21 +22,24 @@ pub fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         return Ok(Reply::json(200, &out));
     }
     let ids = search::find(&db, "contact", &q, &vis, per).map_err(storage)?;
-    let found: Vec<_> = ids.iter().filter_map(|id| contacts::get(&db, id, &vis, false).ok().flatten()).collect();
-    out["contacts"] = serde_json::to_value(found).map_err(storage)?;
+    out["contacts"] = serde_json::to_value(contacts::cards(&db, &ids, &vis).map_err(storage)?).map_err(storage)?;
     let ids = search::find(&db, "company", &q, &vis, per).map_err(storage)?;
-    let found: Vec<_> = ids.iter().filter_map(|id| companies::get(&db, id, &vis, false).ok().flatten()).collect();
-    out["companies"] = serde_json::to_value(found).map_err(storage)?;
+    out["companies"] = serde_json::to_value(companies::cards(&db, &ids, &vis).map_err(storage)?).map_err(storage)?;
     let ids = search::find(&db, "note", &q, &vis, per).map_err(storage)?;
+    let found: Vec<_> = ids.iter().filter_map(|id| activities::get(&db, id, &vis).ok().flatten()).collect();
+    // What each note is on, so the result can say so (one query per kind).
+    let on_contacts: Vec<String> = found.iter().filter_map(|a| a.contact_id.clone()).collect();
+    let on_companies: Vec<String> = found.iter().filter_map(|a| a.company_id.clone()).collect();
+    let people = contacts::cards(&db, &on_contacts, &vis).map_err(storage)?;
+    let firms = companies::cards(&db, &on_companies, &vis).map_err(storage)?;
     let mut notes = Vec::new();
-    for a in ids.iter().filter_map(|id| activities::get(&db, id, &vis).ok().flatten()) {
+    for a in found {
         let mut v = serde_json::to_value(&a).map_err(storage)?;
-        // What the note is on, so the result can say so.
-        if let Some(c) = a.contact_id.as_deref().and_then(|c| contacts::get(&db, c, &vis, false).ok().flatten()) {
+        if let Some(c) = people.iter().find(|c| Some(&c.id) == a.contact_id.as_ref()) {
             v["contact_name"] = c.display_name().into();
         }
-        if let Some(c) = a.company_id.as_deref().and_then(|c| companies::get(&db, c, &vis, false).ok().flatten()) {
-            v["company_name"] = c.name.into();
+        if let Some(c) = firms.iter().find(|c| Some(&c.id) == a.company_id.as_ref()) {
+            v["company_name"] = c.name.clone().into();
         }
         notes.push(v);
     }

@@ -226,6 +226,17 @@ pub fn purge<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) -> 
     })
 }
 
+/// Live companies by id in the given order, those the caller may see (one query).
+pub fn cards<D: Db + ?Sized>(db: &D, ids: &[String], vis: &Visibility) -> Result<Vec<Company>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let r = db.run(&format!("SELECT {COLUMNS} FROM companies WHERE deleted_at IS NULL AND id IN ({})", marks(ids.len())), &ids.iter().map(Val::from).collect::<Vec<_>>())?;
+    let mut found: Vec<Company> = r.iter().map(from_row).filter(|c| vis.allows(c.owner_id.as_deref())).collect();
+    found.sort_by_key(|c| ids.iter().position(|i| i == &c.id));
+    Ok(found)
+}
+
 pub fn by_domain<D: Db + ?Sized>(db: &D, domain: &str) -> Result<Option<String>> {
     let r = db.run(
         "SELECT d.company_id FROM company_domains d JOIN companies c ON c.id = d.company_id WHERE d.domain = ? AND c.deleted_at IS NULL ORDER BY d.company_id LIMIT 1",

@@ -324,6 +324,18 @@ pub fn get_many<D: Db + ?Sized>(db: &D, ids: &[String]) -> Result<Vec<Contact>> 
     Ok(out)
 }
 
+/// Live contacts by id in the given order, those the caller may see, without
+/// their secondary company links (result cards: one query for all).
+pub fn cards<D: Db + ?Sized>(db: &D, ids: &[String], vis: &Visibility) -> Result<Vec<Contact>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let r = db.run(&format!("SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL AND id IN ({})", marks(ids.len())), &ids.iter().map(Val::from).collect::<Vec<_>>())?;
+    let mut found: Vec<Contact> = r.iter().map(from_row).filter(|c| vis.allows(c.owner_id.as_deref())).collect();
+    found.sort_by_key(|c| ids.iter().position(|i| i == &c.id));
+    Ok(found)
+}
+
 /// For each email, the oldest live contact that has it.
 pub fn ids_by_email<D: Db + ?Sized>(db: &D, emails: &[String]) -> Result<std::collections::HashMap<String, String>> {
     let mut out = std::collections::HashMap::new();
