@@ -109,6 +109,20 @@ export function recordPageView(root, id, config) {
   }
 
   function renderNotFound(err) {
+    // A merged contact points at the one it became.
+    const mergedInto = String(err?.type || '').endsWith('/merged') ? (String(err.detail || '').match(/\b(c_[0-9A-Z]{26})\b/) || [])[1] : null;
+    if (mergedInto) {
+      pageTitle(`${noun[0].toUpperCase()}${noun.slice(1)} merged`);
+      mount(root, crumbs(), emptyState({
+        testid: 'merged-into', iconName: 'users', title: `This ${noun} was merged`,
+        text: `It was merged into another ${noun}, which now holds its emails, phones, tags and activities.`,
+        actions: [
+          h('a', { class: 'btn btn-primary', href: `${config.listPath}/${mergedInto}`, dataset: { testid: 'open-merged-into' } }, `Open the merged ${noun}`),
+          h('a', { class: 'btn', href: config.listPath }, `Back to ${config.plural}`),
+        ],
+      }));
+      return;
+    }
     pageTitle(`${noun[0].toUpperCase()}${noun.slice(1)} not found`);
     mount(root, crumbs(), emptyState({
       testid: 'not-found', iconName: 'search', title: `${noun[0].toUpperCase()}${noun.slice(1)} not found`,

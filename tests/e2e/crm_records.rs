@@ -331,7 +331,10 @@ fn duplicates_are_found_merged_with_every_reference_and_the_merge_undone() {
     assert_eq!(kept["title"], "Countess");
     assert_eq!(kept["phone"], "+44 20 7946 0958");
     assert_eq!(kept["tags"], json!(["vip", "math"]));
-    assert_eq!(c.get(&format!("/api/v1/contacts/{b_id}")).status, 404);
+    let gone = c.get(&format!("/api/v1/contacts/{b_id}"));
+    assert_eq!(gone.status, 404);
+    assert_eq!(json(&gone)["type"], "https://edge-crm.dev/problems/merged");
+    assert!(json(&gone)["detail"].as_str().unwrap().contains(a_id), "a merged contact says what it became");
     let acts = json(&c.get(&format!("/api/v1/activities?contact_id={a_id}")));
     assert_eq!(acts["items"].as_array().unwrap().len(), 2, "every activity moved");
     assert_eq!(json(&c.get("/api/v1/contacts/count"))["count"], 1);
