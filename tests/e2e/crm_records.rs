@@ -240,6 +240,19 @@ fn activities_timeline_search_and_idempotent_creates() {
     let kinds: Vec<_> = tl["items"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap().to_string()).collect();
     assert_eq!(kinds.iter().filter(|k| *k == "activity").count(), 2, "{tl}");
     assert!(kinds.iter().any(|k| k == "change"), "{tl}");
+    // Page by page, every entry once.
+    let mut seen = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = json(&c.get(&format!("/api/v1/contacts/{ada_id}/timeline?limit=1&cursor={cursor}")));
+        seen += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(n) => cursor = n.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(seen, tl["items"].as_array().unwrap().len());
+    assert_eq!(c.get(&format!("/api/v1/contacts/{ada_id}/timeline?cursor=garbage")).status, 422);
 
     // Global search, grouped by type.
     let s = json(&c.get("/api/v1/search?q=ana"));

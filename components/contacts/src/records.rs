@@ -137,8 +137,12 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 }
                 (Method::Get, ["timeline"]) => {
                     contacts::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No contact with this id"))?;
-                    let items = activities::timeline(&db, "contact", id, limit(ctx)?, &vis).map_err(storage)?;
-                    Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": null })))
+                    let pairs = query::parse(ctx.query());
+                    let per = limit(ctx)?;
+                    let after = timeline_cursor(&pairs)?;
+                    let items = activities::timeline(&db, "contact", id, per, after.as_deref(), &vis).map_err(storage)?;
+                    let next = (items.len() as i64 == per).then(|| items.last().map(|e| edge_http::ids::encode_cursor(&e.cursor()))).flatten();
+                    Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": next })))
                 }
                 (_, []) => Err(Problem::method_not_allowed("GET, PATCH, DELETE")),
                 _ => Err(Problem::not_found("No such contacts route")),
@@ -211,8 +215,12 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 }
                 (Method::Get, ["timeline"]) => {
                     companies::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No company with this id"))?;
-                    let items = activities::timeline(&db, "company", id, limit(ctx)?, &vis).map_err(storage)?;
-                    Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": null })))
+                    let pairs = query::parse(ctx.query());
+                    let per = limit(ctx)?;
+                    let after = timeline_cursor(&pairs)?;
+                    let items = activities::timeline(&db, "company", id, per, after.as_deref(), &vis).map_err(storage)?;
+                    let next = (items.len() as i64 == per).then(|| items.last().map(|e| edge_http::ids::encode_cursor(&e.cursor()))).flatten();
+                    Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": next })))
                 }
                 (_, []) => Err(Problem::method_not_allowed("GET, PATCH, DELETE")),
                 _ => Err(Problem::not_found("No such companies route")),
@@ -296,6 +304,17 @@ fn count(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
     let defs = list_defs(&db, &q, entity)?;
     let (count, more) = store::count(&db, entity, &q, &ctx.visibility(), &defs, COUNT_CAP).map_err(|e| problem(e, entity.as_str()))?;
     Ok(Reply::json(200, &serde_json::json!({ "count": count, "more": more })))
+}
+
+/// A timeline page cursor (opaque to clients).
+fn timeline_cursor(pairs: &[(String, String)]) -> Result<Option<String>, Problem> {
+    match query::get(pairs, "cursor").filter(|c| !c.is_empty()) {
+        None => Ok(None),
+        Some(c) => edge_http::ids::decode_cursor(c)
+            .filter(|d| d.contains('|'))
+            .map(Some)
+            .ok_or_else(|| Problem::validation(vec![edge_http::FieldError::new("cursor", "is not a cursor this API issued")])),
+    }
 }
 
 pub fn limit(ctx: &Ctx) -> Result<i64, Problem> {

@@ -230,38 +230,61 @@ pub struct TimelineEntry {
     pub at: String,
     /// `activity` or `change`.
     pub kind: &'static str,
+    /// Orders entries of the same millisecond (activity id, or `e` + event number).
+    #[serde(skip)]
+    pub key: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<Activity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<serde_json::Value>,
 }
 
-/// Activities and change events of a contact or company, newest first.
-pub fn timeline<D: Db + ?Sized>(db: &D, entity: &str, id: &str, limit: i64, vis: &Visibility) -> Result<Vec<TimelineEntry>> {
-    let q = ActivityQuery {
-        contact_id: (entity == "contact").then(|| id.to_string()),
-        company_id: (entity == "company").then(|| id.to_string()),
-        limit,
-        ..Default::default()
+impl TimelineEntry {
+    /// The cursor of the page after this entry.
+    pub fn cursor(&self) -> String {
+        format!("{}|{}", self.at, self.key)
+    }
+}
+
+/// Activities and change events of a contact or company, newest first;
+/// `after` (an entry's `cursor()`) continues after the previous page.
+pub fn timeline<D: Db + ?Sized>(db: &D, entity: &str, id: &str, limit: i64, after: Option<&str>, vis: &Visibility) -> Result<Vec<TimelineEntry>> {
+    let col = if entity == "company" { "company_id" } else { "contact_id" };
+    let at = "COALESCE(done_at, occurred_at)";
+    let (b_at, b_key) = match after.and_then(|a| a.split_once('|')) {
+        Some((t, k)) => (t.to_string(), k.to_string()),
+        None => ("9999".to_string(), String::new()),
     };
-    let mut out: Vec<TimelineEntry> = list(db, &q, vis)?
-        .into_iter()
-        .map(|a| TimelineEntry { at: a.done_at.clone().unwrap_or_else(|| a.occurred_at.clone()), kind: "activity", activity: Some(a), change: None })
+    let mut conds = vec![format!("deleted_at IS NULL AND {col} = ?"), format!("({at} < ? OR ({at} = ? AND id < ?))")];
+    let mut params: Vec<Val> = vec![id.into(), b_at.as_str().into(), b_at.as_str().into(), b_key.as_str().into()];
+    if let (Some((c, owners)), Some((c2, owners2))) = (vis.sql("owner_id"), vis.sql("assignee_id")) {
+        conds.push(format!("({c} OR {c2})"));
+        params.extend(owners.into_iter().map(Val::Text));
+        params.extend(owners2.into_iter().map(Val::Text));
+    }
+    params.push(Val::Int(limit));
+    let r = db.run(&format!("SELECT {COLUMNS} FROM activities WHERE {} ORDER BY {at} DESC, id DESC LIMIT ?", conds.join(" AND ")), &params)?;
+    let mut out: Vec<TimelineEntry> = r
+        .iter()
+        .filter_map(from_row)
+        .map(|a| TimelineEntry { at: a.done_at.clone().unwrap_or_else(|| a.occurred_at.clone()), kind: "activity", key: a.id.clone(), activity: Some(a), change: None })
         .collect();
     let r = db.run(
-        "SELECT at, actor, action, before, after FROM contacts_events WHERE entity = ? AND entity_id = ? ORDER BY seq DESC LIMIT ?",
-        &[entity.into(), id.into(), Val::Int(limit)],
+        "SELECT at, actor, action, before, after, printf('e%012d', seq) AS k FROM contacts_events
+         WHERE entity = ? AND entity_id = ? AND (at < ? OR (at = ? AND printf('e%012d', seq) < ?)) ORDER BY seq DESC LIMIT ?",
+        &[entity.into(), id.into(), b_at.as_str().into(), b_at.as_str().into(), (if after.is_some() { b_key.as_str() } else { "f" }).into(), Val::Int(limit)],
     )?;
     for row in r.iter() {
         let parse = |i: usize| row.str(i).and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
         out.push(TimelineEntry {
             at: row.text(0),
             kind: "change",
+            key: row.text(5),
             activity: None,
             change: Some(serde_json::json!({"actor": row.text(1), "action": row.text(2), "before": parse(3), "after": parse(4)})),
         });
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by(|a, b| (&b.at, &b.key).cmp(&(&a.at, &a.key)));
     out.truncate(limit as usize);
     Ok(out)
 }
@@ -290,8 +313,19 @@ mod tests {
         let c2 = crate::store::contacts::get(&db, &c.id, &Visibility::All, false).unwrap().unwrap();
         assert!(c2.last_activity_at.is_some(), "activities move last activity");
         assert_eq!(search::find(&db, "note", "analyt", &Visibility::All, 5).unwrap().len(), 1, "notes are searchable");
-        let tl = timeline(&db, "contact", &c.id, 50, &Visibility::All).unwrap();
+        let tl = timeline(&db, "contact", &c.id, 50, None, &Visibility::All).unwrap();
         assert!(tl.iter().any(|e| e.kind == "change") && tl.iter().filter(|e| e.kind == "activity").count() == 2);
+        // Pages: each entry once, newest first.
+        let mut paged = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = timeline(&db, "contact", &c.id, 1, after.as_deref(), &Visibility::All).unwrap();
+            let Some(last) = page.last() else { break };
+            after = Some(last.cursor());
+            paged.push(last.cursor());
+        }
+        let all: Vec<String> = tl.iter().map(TimelineEntry::cursor).collect();
+        assert_eq!(paged, all, "pages walk every entry once, same millisecond included");
         let bad: ActivityInput = serde_json::from_value(json!({"kind": "call", "contact_id": "c_01HYYYYYYYYYYYYYYYYYYYYYYY"})).unwrap();
         assert!(create(&db, &w, bad.validate().unwrap(), &Visibility::All).unwrap_err().downcast_ref::<BadReference>().is_some());
     }
