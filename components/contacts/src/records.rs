@@ -85,7 +85,7 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let db = db()?;
             let vis = ctx.visibility();
             match (m, tail) {
-                (Method::Get, []) => match contacts::get(&db, id, &vis, query::get(&query::parse(ctx.query()), "view") == Some("trash")).map_err(storage)? {
+                (Method::Get, []) => match contacts::get(&db, id, &vis, flag(ctx, "view", "trash")).map_err(storage)? {
                     Some(c) => Ok(with_etag(200, &c, c.version)),
                     None => match contacts::merged_into(&db, id).map_err(storage)? {
                         // Old links to a merged contact lead to the one it became.
@@ -100,7 +100,7 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     Ok(with_etag(200, &c, c.version))
                 }
                 (Method::Delete, []) => {
-                    if query::get(&query::parse(ctx.query()), "purge") == Some("true") {
+                    if flag(ctx, "purge", "true") {
                         contacts::purge(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
                     } else {
                         contacts::delete(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
@@ -118,12 +118,7 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     let mut open: Vec<_> = acts.iter().filter(|a| a.kind == contacts_domain::model::ActivityKind::Task && a.done_at.is_none()).collect();
                     open.sort_by(|a, b| (a.due_at.is_none(), &a.due_at).cmp(&(b.due_at.is_none(), &b.due_at)));
                     let last_contact = acts.iter().filter(|a| a.kind != contacts_domain::model::ActivityKind::Task && a.kind != contacts_domain::model::ActivityKind::Note).map(|a| a.occurred_at.clone()).max();
-                    let mut companies_of = Vec::new();
-                    for co in &c.company_ids {
-                        if let Some(x) = companies::get(&db, co, &vis, false).map_err(storage)? {
-                            companies_of.push(x);
-                        }
-                    }
+                    let companies_of = companies::cards(&db, &c.company_ids, &vis).map_err(storage)?;
                     let dupes = merges::duplicates_of(&db, id, &vis).map_err(storage)?.len();
                     Ok(Reply::json(200, &serde_json::json!({
                         "contact_id": id, "next_task": open.first(), "open_tasks": open.len(), "activities": acts.len(),
@@ -180,7 +175,7 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let db = db()?;
             let vis = ctx.visibility();
             match (m, tail) {
-                (Method::Get, []) => match companies::get(&db, id, &vis, query::get(&query::parse(ctx.query()), "view") == Some("trash")).map_err(storage)? {
+                (Method::Get, []) => match companies::get(&db, id, &vis, flag(ctx, "view", "trash")).map_err(storage)? {
                     Some(c) => Ok(with_etag(200, &c, c.version)),
                     None => Err(Problem::not_found("No company with this id")),
                 },
@@ -191,7 +186,7 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     Ok(with_etag(200, &c, c.version))
                 }
                 (Method::Delete, []) => {
-                    if query::get(&query::parse(ctx.query()), "purge") == Some("true") {
+                    if flag(ctx, "purge", "true") {
                         companies::purge(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
                     } else {
                         companies::delete(&db, &ctx.writer(), id, &vis).map_err(|e| problem(e, what))?;
@@ -205,12 +200,7 @@ pub fn companies(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 (Method::Get, ["contacts"]) => {
                     companies::get(&db, id, &vis, false).map_err(storage)?.ok_or_else(|| Problem::not_found("No company with this id"))?;
                     let ids = companies::contact_ids(&db, id, limit(ctx)?).map_err(storage)?;
-                    let mut items = Vec::new();
-                    for cid in ids {
-                        if let Some(c) = contacts::get(&db, &cid, &vis, false).map_err(storage)? {
-                            items.push(c);
-                        }
-                    }
+                    let items = contacts::cards(&db, &ids, &vis).map_err(storage)?;
                     Ok(Reply::json(200, &Page { items, next_cursor: None }))
                 }
                 (Method::Get, ["timeline"]) => {
@@ -304,6 +294,11 @@ fn count(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
     let defs = list_defs(&db, &q, entity)?;
     let (count, more) = store::count(&db, entity, &q, &ctx.visibility(), &defs, COUNT_CAP).map_err(|e| problem(e, entity.as_str()))?;
     Ok(Reply::json(200, &serde_json::json!({ "count": count, "more": more })))
+}
+
+/// Whether the query string says `key=value` (`view=trash`, `purge=true`).
+fn flag(ctx: &Ctx, key: &str, value: &str) -> bool {
+    query::get(&query::parse(ctx.query()), key) == Some(value)
 }
 
 /// A timeline page cursor (opaque to clients).

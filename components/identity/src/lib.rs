@@ -140,7 +140,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_visibility(ctx),
         // Only the host calls this (provisioning); the router never forwards /internal.
         (Method::Post, ["internal", "migrate"]) => {
-            edge_sqlite::provision(store::COMPONENT, store::MIGRATIONS).map(|v| Reply::json(200, &v)).map_err(internal)
+            edge_db::spin::provision(store::COMPONENT, store::MIGRATIONS).map(|v| Reply::json(200, &v)).map_err(internal)
         }
         (Method::Post, ["internal", "owner"]) => provision_owner(ctx),
         (Method::Post, ["internal", "touch"]) => touch(ctx),

@@ -8,7 +8,7 @@ use spin_sdk::sqlite::{Connection, QueryResult, Value};
 
 pub const COMPONENT: &str = "identity";
 
-pub const MIGRATIONS: edge_sqlite::Migrations = &[(
+pub const MIGRATIONS: edge_db::Migrations = &[(
     1,
     &[
         "CREATE TABLE users (
@@ -64,12 +64,12 @@ pub const MIGRATIONS: edge_sqlite::Migrations = &[(
 )];
 
 pub fn open() -> Result<Connection> {
-    edge_sqlite::open(COMPONENT, MIGRATIONS)
+    edge_db::spin::open(COMPONENT, MIGRATIONS)
 }
 
-pub use edge_sqlite::tx;
+pub use edge_db::tx;
 
-pub use edge_sqlite::now;
+pub use edge_db::now;
 
 pub fn unix() -> i64 {
     chrono::Utc::now().timestamp()

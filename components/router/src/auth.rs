@@ -15,11 +15,13 @@ pub fn is_public(area: &str) -> bool {
 }
 
 /// The permission area an API area belongs to; identity routes check their own.
+/// Follows the dispatch table: an API area belongs to the permission area of
+/// the component that serves it.
 pub fn area_of(api_area: &str) -> Option<Area> {
-    match api_area {
-        "contacts" | "companies" | "activities" | "custom-fields" | "search" | "tags" | "imports" | "views" => Some(Area::Contacts),
+    let component = crate::dispatch::AREAS.iter().find(|(a, _)| *a == api_area).map_or(api_area, |(_, c)| *c);
+    match component {
         // Identity's own routes check the session themselves.
-        "users" | "teams" | "outbox" | "api-keys" | "audit" | "settings" => None,
+        "identity" => None,
         other => Area::parse(other),
     }
 }

@@ -19,22 +19,35 @@ fn consent(s: crate::model::ConsentState) -> String {
     serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
-pub fn contact_header(defs: &[FieldDef]) -> String {
-    let mut h: Vec<String> = [
-        "id", "first_name", "last_name", "email", "emails", "phone", "phones", "title", "company", "company_id", "lifecycle_stage", "source", "owner_id",
-        "tags", "address.street", "address.city", "address.region", "address.postal_code", "address.country", "consent.email", "consent.sms",
-        "consent.phone", "external_id", "created_at", "updated_at", "last_activity_at",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+/// A header row: the standard columns, then one per custom field.
+fn header(names: &[&str], defs: &[FieldDef]) -> String {
+    let mut h: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     h.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
     csv::row(&h)
 }
 
+/// A record's row: its standard cells, then its custom values.
+fn finish(mut f: Vec<String>, custom: &crate::model::Custom, defs: &[FieldDef]) -> String {
+    f.extend(defs.iter().map(|d| custom_text(custom.get(&d.key))));
+    csv::row(&f)
+}
+
+/// The address columns, in header order.
+fn address_cells(a: &Option<crate::model::Address>) -> [String; 5] {
+    let a = a.clone().unwrap_or_default();
+    [a.street, a.city, a.region, a.postal_code, a.country].map(Option::unwrap_or_default)
+}
+
+pub fn contact_header(defs: &[FieldDef]) -> String {
+    header(&[
+        "id", "first_name", "last_name", "email", "emails", "phone", "phones", "title", "company", "company_id", "lifecycle_stage", "source", "owner_id",
+        "tags", "address.street", "address.city", "address.region", "address.postal_code", "address.country", "consent.email", "consent.sms",
+        "consent.phone", "external_id", "created_at", "updated_at", "last_activity_at",
+    ], defs)
+}
+
 pub fn contact_row(c: &Contact, defs: &[FieldDef]) -> String {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    let a = c.address.clone().unwrap_or_default();
     let mut f = vec![
         c.id.clone(),
         o(&c.first_name),
@@ -50,11 +63,9 @@ pub fn contact_row(c: &Contact, defs: &[FieldDef]) -> String {
         o(&c.source),
         o(&c.owner_id),
         c.tags.join("; "),
-        o(&a.street),
-        o(&a.city),
-        o(&a.region),
-        o(&a.postal_code),
-        o(&a.country),
+    ];
+    f.extend(address_cells(&c.address));
+    f.extend([
         consent(c.consent.email),
         consent(c.consent.sms),
         consent(c.consent.phone),
@@ -62,26 +73,19 @@ pub fn contact_row(c: &Contact, defs: &[FieldDef]) -> String {
         c.created_at.clone(),
         c.updated_at.clone(),
         o(&c.last_activity_at),
-    ];
-    f.extend(defs.iter().map(|d| custom_text(c.custom.get(&d.key))));
-    csv::row(&f)
+    ]);
+    finish(f, &c.custom, defs)
 }
 
 pub fn company_header(defs: &[FieldDef]) -> String {
-    let mut h: Vec<String> = [
+    header(&[
         "id", "name", "domain", "domains", "industry", "size", "phone", "website", "owner_id", "tags", "parent_id", "address.street", "address.city",
         "address.region", "address.postal_code", "address.country", "external_id", "created_at", "updated_at", "last_activity_at",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    h.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
-    csv::row(&h)
+    ], defs)
 }
 
 pub fn company_row(c: &Company, defs: &[FieldDef]) -> String {
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
-    let a = c.address.clone().unwrap_or_default();
     let mut f = vec![
         c.id.clone(),
         c.name.clone(),
@@ -94,16 +98,13 @@ pub fn company_row(c: &Company, defs: &[FieldDef]) -> String {
         o(&c.owner_id),
         c.tags.join("; "),
         o(&c.parent_id),
-        o(&a.street),
-        o(&a.city),
-        o(&a.region),
-        o(&a.postal_code),
-        o(&a.country),
+    ];
+    f.extend(address_cells(&c.address));
+    f.extend([
         o(&c.external_id),
         c.created_at.clone(),
         c.updated_at.clone(),
         o(&c.last_activity_at),
-    ];
-    f.extend(defs.iter().map(|d| custom_text(c.custom.get(&d.key))));
-    csv::row(&f)
+    ]);
+    finish(f, &c.custom, defs)
 }

@@ -80,18 +80,12 @@ pub fn catalogue(entity: Entity, defs: &[FieldDef]) -> Vec<FieldSpec> {
             spec("title", FKind::Text, "title", true),
             spec("company", FKind::Text, "company", true),
             spec("company_id", FKind::Ref, "company_id", false),
-            spec("lifecycle_stage", FKind::Enum(&["subscriber", "lead", "qualified", "opportunity", "customer", "advocate", "churned"]), "lifecycle_stage", true),
+            spec("lifecycle_stage", FKind::Enum(&crate::model::STAGES), "lifecycle_stage", true),
             spec("source", FKind::Text, "source", true),
             spec("external_id", FKind::Text, "external_id", false),
-            spec("address.street", FKind::Text, "json_extract(address, '$.street')", false),
-            spec("address.city", FKind::Text, "json_extract(address, '$.city')", false),
-            spec("address.region", FKind::Text, "json_extract(address, '$.region')", false),
-            spec("address.postal_code", FKind::Text, "json_extract(address, '$.postal_code')", false),
-            spec("address.country", FKind::Text, "json_extract(address, '$.country')", false),
             spec("consent.email", FKind::Enum(CONSENT), "COALESCE(json_extract(consent, '$.email'), 'unknown')", false),
             spec("consent.sms", FKind::Enum(CONSENT), "COALESCE(json_extract(consent, '$.sms'), 'unknown')", false),
             spec("consent.phone", FKind::Enum(CONSENT), "COALESCE(json_extract(consent, '$.phone'), 'unknown')", false),
-            spec("last_activity_at", FKind::Time, "last_activity_at", true),
         ],
         Entity::Company => vec![
             spec("name", FKind::Text, "name", true),
@@ -102,15 +96,12 @@ pub fn catalogue(entity: Entity, defs: &[FieldDef]) -> Vec<FieldSpec> {
             spec("website", FKind::Text, "website", false),
             spec("parent_id", FKind::Ref, "parent_id", false),
             spec("external_id", FKind::Text, "external_id", false),
-            spec("address.street", FKind::Text, "json_extract(address, '$.street')", false),
-            spec("address.city", FKind::Text, "json_extract(address, '$.city')", false),
-            spec("address.region", FKind::Text, "json_extract(address, '$.region')", false),
-            spec("address.postal_code", FKind::Text, "json_extract(address, '$.postal_code')", false),
-            spec("address.country", FKind::Text, "json_extract(address, '$.country')", false),
-            spec("last_activity_at", FKind::Time, "last_activity_at", true),
         ],
     };
+    // Both record types have an address, an owner, tags and times.
+    v.extend(["street", "city", "region", "postal_code", "country"].map(|k| spec(&format!("address.{k}"), FKind::Text, &format!("json_extract(address, '$.{k}')"), false)));
     v.extend([
+        spec("last_activity_at", FKind::Time, "last_activity_at", true),
         spec("owner_id", FKind::Ref, "owner_id", false),
         spec("tags", FKind::Tags, "", false),
         spec("created_at", FKind::Time, "created_at", true),

@@ -25,19 +25,14 @@ pub enum Lifecycle {
     Churned,
 }
 
+/// Lifecycle stage names, in order.
+pub const STAGES: [&str; 7] = ["subscriber", "lead", "qualified", "opportunity", "customer", "advocate", "churned"];
+
 impl Lifecycle {
     pub const ALL: [Lifecycle; 7] =
         [Lifecycle::Subscriber, Lifecycle::Lead, Lifecycle::Qualified, Lifecycle::Opportunity, Lifecycle::Customer, Lifecycle::Advocate, Lifecycle::Churned];
     pub fn as_str(self) -> &'static str {
-        match self {
-            Lifecycle::Subscriber => "subscriber",
-            Lifecycle::Lead => "lead",
-            Lifecycle::Qualified => "qualified",
-            Lifecycle::Opportunity => "opportunity",
-            Lifecycle::Customer => "customer",
-            Lifecycle::Advocate => "advocate",
-            Lifecycle::Churned => "churned",
-        }
+        STAGES[self as usize]
     }
     pub fn parse(s: &str) -> Option<Lifecycle> {
         Lifecycle::ALL.into_iter().find(|l| l.as_str() == s)
@@ -369,13 +364,7 @@ impl ContactInput {
         let owner_id = clean(self.owner_id);
         valid_ref("u", "owner_id", &owner_id, &mut errors);
         let tags = clean_tags(self.tags.unwrap_or_default(), &mut errors);
-        let custom = match check_custom(defs, &self.custom.unwrap_or_default()) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.extend(e);
-                Map::new()
-            }
-        };
+        let custom = custom_values(defs, self.custom.unwrap_or_default(), &mut errors);
         let external_id = clean(self.external_id);
         max_len("external_id", &external_id, 200, &mut errors);
         if first_name.is_none() && last_name.is_none() && emails.is_empty() {
@@ -403,6 +392,14 @@ impl ContactInput {
             external_id,
         })
     }
+}
+
+/// Custom values checked against the definitions; problems go to `errors`.
+fn custom_values(defs: &[FieldDef], custom: Custom, errors: &mut Vec<FieldError>) -> Custom {
+    check_custom(defs, &custom).unwrap_or_else(|e| {
+        errors.extend(e);
+        Map::new()
+    })
 }
 
 /// Exactly one entry is primary when there are any: the first marked, else the first.
@@ -485,7 +482,7 @@ pub struct CompanyInput {
     pub external_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct CompanyData {
     pub name: String,
     pub domains: Vec<String>,
@@ -559,13 +556,7 @@ impl CompanyInput {
         let parent_id = clean(self.parent_id);
         valid_ref("co", "parent_id", &parent_id, &mut errors);
         let tags = clean_tags(self.tags.unwrap_or_default(), &mut errors);
-        let custom = match check_custom(defs, &self.custom.unwrap_or_default()) {
-            Ok(c) => c,
-            Err(e) => {
-                errors.extend(e);
-                Map::new()
-            }
-        };
+        let custom = custom_values(defs, self.custom.unwrap_or_default(), &mut errors);
         let external_id = clean(self.external_id);
         max_len("external_id", &external_id, 200, &mut errors);
         if !errors.is_empty() {

@@ -48,6 +48,14 @@ pub struct ActivityQuery {
     pub before: Option<(String, String)>,
 }
 
+/// Restricted users see the activities they own and the tasks assigned to them.
+fn restrict(vis: &Visibility, conds: &mut Vec<String>, params: &mut Vec<Val>) {
+    if let (Some((c, owners)), Some((c2, assignees))) = (vis.sql("owner_id"), vis.sql("assignee_id")) {
+        conds.push(format!("({c} OR {c2})"));
+        params.extend(owners.into_iter().chain(assignees).map(Val::Text));
+    }
+}
+
 pub fn get<D: Db + ?Sized>(db: &D, id: &str, vis: &Visibility) -> Result<Option<Activity>> {
     let r = db.run(&format!("SELECT {COLUMNS} FROM activities WHERE id = ? AND deleted_at IS NULL"), &[id.into()])?;
     Ok(r.first().and_then(from_row).filter(|a| vis.allows(a.owner_id.as_deref()) || vis.allows(a.assignee_id.as_deref())))
@@ -66,13 +74,7 @@ pub fn list<D: Db + ?Sized>(db: &D, q: &ActivityQuery, vis: &Visibility) -> Resu
         conds.push("kind = ?".into());
         params.push(k.as_str().into());
     }
-    if let Some((c, owners)) = vis.sql("owner_id") {
-        // Restricted users see what they own and tasks assigned to them.
-        let (c2, owners2) = vis.sql("assignee_id").unwrap_or_default();
-        conds.push(format!("({c} OR {c2})"));
-        params.extend(owners.into_iter().map(Val::Text));
-        params.extend(owners2.into_iter().map(Val::Text));
-    }
+    restrict(vis, &mut conds, &mut params);
     let order = if let Some(a) = &q.open_tasks_of {
         conds.push("kind = 'task' AND done_at IS NULL AND assignee_id = ?".into());
         params.push(a.as_str().into());
@@ -257,11 +259,7 @@ pub fn timeline<D: Db + ?Sized>(db: &D, entity: &str, id: &str, limit: i64, afte
     };
     let mut conds = vec![format!("deleted_at IS NULL AND {col} = ?"), format!("({at} < ? OR ({at} = ? AND id < ?))")];
     let mut params: Vec<Val> = vec![id.into(), b_at.as_str().into(), b_at.as_str().into(), b_key.as_str().into()];
-    if let (Some((c, owners)), Some((c2, owners2))) = (vis.sql("owner_id"), vis.sql("assignee_id")) {
-        conds.push(format!("({c} OR {c2})"));
-        params.extend(owners.into_iter().map(Val::Text));
-        params.extend(owners2.into_iter().map(Val::Text));
-    }
+    restrict(vis, &mut conds, &mut params);
     params.push(Val::Int(limit));
     let r = db.run(&format!("SELECT {COLUMNS} FROM activities WHERE {} ORDER BY {at} DESC, id DESC LIMIT ?", conds.join(" AND ")), &params)?;
     let mut out: Vec<TimelineEntry> = r

@@ -169,10 +169,8 @@ pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, before: Company, data: C
     check_parent(db, &before.id, data.parent_id.as_deref())?;
     check_external(db, "companies", data.external_id.as_deref(), &before.id)?;
     let after = build(before.id.clone(), data, &edge_db::now(), before.version + 1, Some(before.created_at.clone()), before.last_activity_at.clone());
-    let mut probe = after.clone();
-    probe.updated_at = before.updated_at.clone();
-    probe.version = before.version;
-    if probe == before {
+    let unchanged = Company { updated_at: before.updated_at.clone(), version: before.version, ..after.clone() } == before;
+    if unchanged {
         return Ok(before);
     }
     write_row(db, &after)?;

@@ -119,7 +119,8 @@ fn sync<D: Db + ?Sized>(db: &D, c: &Contact) -> Result<()> {
     search::index(db, "contact", &c.id, c.owner_id.as_deref(), &title, &body)
 }
 
-fn unsync<D: Db + ?Sized>(db: &D, id: &str) -> Result<()> {
+/// Drops a contact's lookups, tags and search entry (purge, merge).
+pub(crate) fn unsync<D: Db + ?Sized>(db: &D, id: &str) -> Result<()> {
     for sql in [
         "DELETE FROM contact_emails WHERE contact_id = ?",
         "DELETE FROM contact_phones WHERE contact_id = ?",
@@ -311,27 +312,31 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
     Ok(contacts)
 }
 
-/// Live contacts by id (for imports comparing many rows at once).
+/// Live contacts by id with all their company links, two queries per 500
+/// (imports compare many rows at once).
 pub fn get_many<D: Db + ?Sized>(db: &D, ids: &[String]) -> Result<Vec<Contact>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        let r = db.run(&format!("SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL AND id IN ({})", marks(chunk.len())), &chunk.iter().map(Val::from).collect::<Vec<_>>())?;
-        out.extend(r.iter().map(from_row));
-    }
-    for c in out.iter_mut() {
-        company_links(db, c)?;
+        let params: Vec<Val> = chunk.iter().map(Val::from).collect();
+        let r = db.run(&format!("SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL AND id IN ({})", marks(chunk.len())), &params)?;
+        let mut found: Vec<Contact> = r.iter().map(from_row).collect();
+        let links = db.run(&format!("SELECT contact_id, company_id FROM contact_companies WHERE contact_id IN ({}) ORDER BY company_id", marks(chunk.len())), &params)?;
+        for row in links.iter() {
+            if let Some(c) = found.iter_mut().find(|c| row.str(0) == Some(c.id.as_str())) {
+                let co = row.text(1);
+                if !c.company_ids.contains(&co) {
+                    c.company_ids.push(co);
+                }
+            }
+        }
+        out.append(&mut found);
     }
     Ok(out)
 }
 
-/// Live contacts by id in the given order, those the caller may see, without
-/// their secondary company links (result cards: one query for all).
+/// Live contacts by id in the given order, those the caller may see (result cards).
 pub fn cards<D: Db + ?Sized>(db: &D, ids: &[String], vis: &Visibility) -> Result<Vec<Contact>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let r = db.run(&format!("SELECT {COLUMNS} FROM contacts WHERE deleted_at IS NULL AND id IN ({})", marks(ids.len())), &ids.iter().map(Val::from).collect::<Vec<_>>())?;
-    let mut found: Vec<Contact> = r.iter().map(from_row).filter(|c| vis.allows(c.owner_id.as_deref())).collect();
+    let mut found: Vec<Contact> = get_many(db, ids)?.into_iter().filter(|c| vis.allows(c.owner_id.as_deref())).collect();
     found.sort_by_key(|c| ids.iter().position(|i| i == &c.id));
     Ok(found)
 }
@@ -385,17 +390,11 @@ pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, patch: &serde_json::
 pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, before: Contact, mut data: ContactData) -> Result<Contact> {
     resolve_companies(db, &mut data)?;
     check_external(db, "contacts", data.external_id.as_deref(), &before.id)?;
-    let mut after = build(before.id.clone(), data, &edge_db::now(), before.version + 1, Some(before.created_at.clone()), before.last_activity_at.clone());
-    let same = {
-        let mut probe = after.clone();
-        probe.updated_at = before.updated_at.clone();
-        probe.version = before.version;
-        probe == before
-    };
-    if same {
+    let after = build(before.id.clone(), data, &edge_db::now(), before.version + 1, Some(before.created_at.clone()), before.last_activity_at.clone());
+    let unchanged = Contact { updated_at: before.updated_at.clone(), version: before.version, ..after.clone() } == before;
+    if unchanged {
         return Ok(before);
     }
-    after.deleted_at = None;
     write_row(db, &after)?;
     sync(db, &after)?;
     event(db, w, "contact", &after.id, "updated", Some(&serde_json::to_value(&before)?), Some(&serde_json::to_value(&after)?))?;

@@ -578,20 +578,7 @@ fn company_ids<D: Db + ?Sized>(db: &D, w: &Writer, names: &[String], create: boo
     if create {
         for n in names {
             if let std::collections::hash_map::Entry::Vacant(slot) = out.entry(n.to_lowercase()) {
-                let c = companies::insert_in_tx(db, w, crate::model::CompanyData {
-                    name: n.clone(),
-                    domains: vec![],
-                    industry: None,
-                    size: None,
-                    address: None,
-                    phone: None,
-                    website: None,
-                    owner_id: None,
-                    tags: vec![],
-                    custom: Default::default(),
-                    parent_id: None,
-                    external_id: None,
-                })?;
+                let c = companies::insert_in_tx(db, w, crate::model::CompanyData { name: n.clone(), ..Default::default() })?;
                 slot.insert(c.id);
             }
         }

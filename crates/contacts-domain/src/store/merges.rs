@@ -231,10 +231,7 @@ pub fn merge<D: Db + ?Sized>(db: &D, w: &Writer, primary_id: &str, merged_ids: &
         let now = edge_db::now();
         for o in &others {
             db.run("UPDATE contacts SET deleted_at = ?, merged_into = ?, external_id = NULL, version = version + 1 WHERE id = ?", &[now.as_str().into(), primary_id.into(), o.id.as_str().into()])?;
-            for sql in ["DELETE FROM contact_emails WHERE contact_id = ?", "DELETE FROM contact_phones WHERE contact_id = ?", "DELETE FROM contact_companies WHERE contact_id = ?", "DELETE FROM record_tags WHERE entity = 'contact' AND record_id = ?"] {
-                db.run(sql, &[o.id.as_str().into()])?;
-            }
-            super::search::remove(db, "contact", &o.id)?;
+            contacts::unsync(db, &o.id)?;
             bump_count(db, -1)?;
             event(db, w, "contact", &o.id, "merged-into", None, Some(&serde_json::json!({"merged_into": primary_id})))?;
         }

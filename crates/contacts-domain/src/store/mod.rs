@@ -340,9 +340,6 @@ fn search_page<D: Db + ?Sized>(
     let mut q2 = q.clone();
     q2.q = None;
     let (conds, cparams) = conditions(entity, &q2, vis, fields)?;
-    let cols = columns.split(',').map(|c| format!("t.{}", c.trim())).collect::<Vec<_>>().join(", ");
-    // Conditions name the record's columns bare; only `id` needs the alias.
-    let conds: Vec<String> = conds.into_iter().map(|c| c.replace("id IN (SELECT record_id", "t.id IN (SELECT record_id")).collect();
     let mut params: Vec<Val> = vec![m.into()];
     let mut extra = String::new();
     if let Some((Val::Int(doc), _)) = &q.after {
@@ -354,7 +351,7 @@ fn search_page<D: Db + ?Sized>(
     // The search tables' columns (owner_tok, head, detail) clash with no record column.
     let table = search::table(kind);
     let sql = format!(
-        "SELECT {cols}, {table}.rowid FROM {table} JOIN search_docs d ON d.doc = {table}.rowid JOIN {} t ON t.id = d.ref_id WHERE {table} MATCH ?{extra} AND {} ORDER BY {table}.rowid DESC LIMIT ?",
+        "SELECT {columns}, {table}.rowid FROM {table} JOIN search_docs d ON d.doc = {table}.rowid JOIN {} t ON t.id = d.ref_id WHERE {table} MATCH ?{extra} AND {} ORDER BY {table}.rowid DESC LIMIT ?",
         entity.table(),
         conds.join(" AND ")
     );

@@ -83,7 +83,7 @@ pub fn score(text: &str, head: &str) -> u32 {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
-        .map(|t| if name.iter().any(|w| *w == t) { 3 } else if name.iter().any(|w| w.starts_with(&t)) { 2 } else { 1 })
+        .map(|t| if name.contains(&t) { 3 } else if name.iter().any(|w| w.starts_with(&t)) { 2 } else { 1 })
         .sum()
 }
 
@@ -99,7 +99,7 @@ pub fn find<D: Db + ?Sized>(db: &D, kind: &str, text: &str, vis: &Visibility, li
     )?;
     let mut hits: Vec<(String, u32)> = r.iter().map(|row| (row.text(0), score(text, row.str(1).unwrap_or("")))).collect();
     // Stable: equal scores stay newest first.
-    hits.sort_by(|a, b| b.1.cmp(&a.1));
+    hits.sort_by_key(|h| std::cmp::Reverse(h.1));
     Ok(hits.into_iter().take(limit).map(|h| h.0).collect())
 }
 
