@@ -2,7 +2,7 @@
 //! reviews the detected format and mapping, then calls `run` repeatedly; each
 //! call imports for about a second and answers the progress.
 
-use crate::http::{db, problem, storage, Ctx};
+use crate::http::{db, max_records, problem, storage, Ctx};
 use contacts_domain::csv::Encoding;
 use contacts_domain::fields::Entity;
 use contacts_domain::import::Mapping;
@@ -91,7 +91,7 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     Ok(Reply::json(200, &serde_json::json!({ "job": job_json(&job), "preview": preview })))
                 }
                 (Method::Post, ["run"]) => {
-                    let job = imports::run(&db, &ctx.writer(), id, RUN_BUDGET, ctx.max_records()).map_err(job_problem)?;
+                    let job = imports::run(&db, &ctx.writer(), id, RUN_BUDGET, max_records(ctx)).map_err(job_problem)?;
                     Ok(Reply::json(200, &job_json(&job)))
                 }
                 (Method::Post, ["cancel"]) => {

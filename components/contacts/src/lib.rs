@@ -18,21 +18,7 @@ use spin_sdk::http_component;
 #[http_component]
 fn handle(req: Request) -> Response {
     let ctx = Ctx::new(&req);
-    let reply = match route(&ctx) {
-        Ok(r) => r,
-        Err(p) => {
-            if p.status >= 500 {
-                eprintln!("contacts: request {} failed: {}", ctx.request_id.as_deref().unwrap_or("-"), p.detail);
-            }
-            p.with_request_id(ctx.request_id.as_deref()).into()
-        }
-    };
-    let mut resp = Response::builder();
-    resp.status(reply.status);
-    for (k, v) in reply.headers {
-        resp.header(k, v);
-    }
-    resp.body(reply.body).build()
+    edge_component::respond("contacts", &ctx, route(&ctx))
 }
 
 fn route(ctx: &Ctx) -> Result<Reply, Problem> {

@@ -1,7 +1,7 @@
 //! `/api/v1/contacts` and `/api/v1/companies`: lists with filters and search,
 //! counts, create, read, update (If-Match), trash, restore, purge, timelines.
 
-use crate::http::{db, once, problem, storage, valid_id, with_etag, Ctx};
+use crate::http::{db, max_records, once, problem, storage, valid_id, with_etag, Ctx};
 use contacts_domain::fields::Entity;
 use contacts_domain::model::{CompanyInput, ContactInput};
 use contacts_domain::store::{self, activities, companies, contacts, fields, merges};
@@ -33,7 +33,7 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let data = input.validate(&defs).map_err(Problem::validation)?;
             let w = ctx.writer();
             once(ctx, &db, || {
-                let c = contacts::insert_in_tx(&db, &w, data, ctx.max_records()).map_err(|e| problem(e, what))?;
+                let c = contacts::insert_in_tx(&db, &w, data, max_records(ctx)).map_err(|e| problem(e, what))?;
                 Ok(with_etag(201, &c, c.version).with_header("location", format!("/api/v1/contacts/{}", c.id)))
             })
         }
@@ -76,7 +76,7 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             Ok(Reply::json(200, &Page { items, next_cursor: None }))
         }
         (Method::Post, ["merges", id, "undo"]) => {
-            let c = merges::undo(&db()?, &ctx.writer(), id, &ctx.visibility(), ctx.max_records()).map_err(|e| problem(e, "merge"))?;
+            let c = merges::undo(&db()?, &ctx.writer(), id, &ctx.visibility(), max_records(ctx)).map_err(|e| problem(e, "merge"))?;
             Ok(with_etag(200, &c, c.version))
         }
         (_, []) | (_, ["count"]) | (_, ["export"]) => Err(Problem::method_not_allowed("GET, POST")),
@@ -108,7 +108,7 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     Ok(Reply::empty(204))
                 }
                 (Method::Post, ["restore"]) => {
-                    let c = contacts::restore(&db, &ctx.writer(), id, &vis, ctx.max_records()).map_err(|e| problem(e, what))?;
+                    let c = contacts::restore(&db, &ctx.writer(), id, &vis, max_records(ctx)).map_err(|e| problem(e, what))?;
                     Ok(with_etag(200, &c, c.version))
                 }
                 (Method::Get, ["summary"]) => {

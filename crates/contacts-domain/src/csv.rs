@@ -174,34 +174,7 @@ pub fn detect(sample: &[u8]) -> Detected {
     Detected { encoding, delimiter: best.0, bom }
 }
 
-/// A cell a spreadsheet would run as a formula (`=cmd|…`, `@SUM(…)`, `+1+cmd`…).
-/// Phone numbers (`+44 20 …`) and negative numbers are not formulas.
-pub fn looks_like_formula(s: &str) -> bool {
-    let t = s.trim_start();
-    match t.chars().next() {
-        Some('=') | Some('@') => true,
-        Some('+') | Some('-') => !t[1..].chars().all(|c| c.is_ascii_digit() || " .,()-/x".contains(c)),
-        Some('\t') | Some('\r') => true,
-        _ => false,
-    }
-}
-
-/// One CSV field for export, quoted when needed; cells that a spreadsheet
-/// would run as formulas are prefixed with `'` (OWASP's advice).
-pub fn field(s: &str) -> String {
-    let s = if looks_like_formula(s) { format!("'{s}") } else { s.to_string() };
-    if s.contains([',', '"', '\n', '\r']) || s.starts_with(' ') || s.ends_with(' ') {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-pub fn row(fields: &[String]) -> String {
-    let mut out = fields.iter().map(|f| field(f)).collect::<Vec<_>>().join(",");
-    out.push_str("\r\n");
-    out
-}
+pub use edge_http::csv::{field, looks_like_formula, row};
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 
 #[cfg(feature = "native")]
 pub mod native;
+pub mod record;
 #[cfg(feature = "spin")]
 pub mod spin;
 

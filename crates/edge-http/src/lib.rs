@@ -2,6 +2,7 @@
 //! conventions"). Nothing here knows about Spin: components adapt a [`Reply`] to
 //! their SDK's response type, so all of this is tested natively.
 
+pub mod csv;
 pub mod ids;
 pub mod problem;
 pub mod query;

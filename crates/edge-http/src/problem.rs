@@ -28,6 +28,9 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// Problem-specific members (RFC 9457 extensions), e.g. `current`.
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -39,6 +42,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             request_id: None,
+            extensions: serde_json::Map::new(),
         }
     }
 
@@ -72,6 +76,12 @@ impl Problem {
 
     pub fn internal(detail: &str) -> Problem {
         Problem::new(500, "internal", "Internal error", detail)
+    }
+
+    /// Adds an extension member (`name` must not be a standard member).
+    pub fn with_extension(mut self, name: &str, value: serde_json::Value) -> Problem {
+        self.extensions.insert(name.to_string(), value);
+        self
     }
 
     pub fn with_request_id(mut self, id: Option<&str>) -> Problem {

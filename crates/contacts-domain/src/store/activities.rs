@@ -230,7 +230,7 @@ pub fn delete<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, vis: &Visibility) ->
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TimelineEntry {
     pub at: String,
-    /// `activity` or `change`.
+    /// `activity`, `change`, or `event` (from another component's timeline view).
     pub kind: &'static str,
     /// Orders entries of the same millisecond (activity id, or `e` + event number).
     #[serde(skip)]
@@ -239,6 +239,9 @@ pub struct TimelineEntry {
     pub activity: Option<Activity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub change: Option<serde_json::Value>,
+    /// `{source, kind, title, detail, ref}` from another component.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<serde_json::Value>,
 }
 
 impl TimelineEntry {
@@ -265,7 +268,7 @@ pub fn timeline<D: Db + ?Sized>(db: &D, entity: &str, id: &str, limit: i64, afte
     let mut out: Vec<TimelineEntry> = r
         .iter()
         .filter_map(from_row)
-        .map(|a| TimelineEntry { at: a.done_at.clone().unwrap_or_else(|| a.occurred_at.clone()), kind: "activity", key: a.id.clone(), activity: Some(a), change: None })
+        .map(|a| TimelineEntry { at: a.done_at.clone().unwrap_or_else(|| a.occurred_at.clone()), kind: "activity", key: a.id.clone(), activity: Some(a), change: None, event: None })
         .collect();
     let r = db.run(
         "SELECT at, actor, action, before, after, printf('e%012d', seq) AS k FROM contacts_events
@@ -280,7 +283,37 @@ pub fn timeline<D: Db + ?Sized>(db: &D, entity: &str, id: &str, limit: i64, afte
             key: row.text(5),
             activity: None,
             change: Some(serde_json::json!({"actor": row.text(1), "action": row.text(2), "before": parse(3), "after": parse(4)})),
+            event: None,
         });
+    }
+    // Other components' published timeline views (`<component>_timeline`:
+    // seq, at, contact_id, company_id, kind, title, detail, ref, owner_id).
+    let views = db.run("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE '%\\_timeline' ESCAPE '\\' ORDER BY name", &[])?;
+    for view in views.iter().filter_map(|r| r.string(0)) {
+        let source = view.trim_end_matches("_timeline").to_string();
+        if !source.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            continue;
+        }
+        let key = format!("printf('t{source}%012d', seq)");
+        let mut conds = vec![format!("{col} = ?"), format!("(at < ? OR (at = ? AND {key} < ?))")];
+        let mut params: Vec<Val> = vec![id.into(), b_at.as_str().into(), b_at.as_str().into(), (if after.is_some() { b_key.as_str() } else { "u" }).into()];
+        if let Some((c, owners)) = vis.sql("owner_id") {
+            conds.push(c);
+            params.extend(owners.into_iter().map(Val::Text));
+        }
+        params.push(Val::Int(limit));
+        let r = db.run(&format!("SELECT at, kind, title, detail, ref, {key} FROM {view} WHERE {} ORDER BY at DESC, seq DESC LIMIT ?", conds.join(" AND ")), &params)?;
+        for row in r.iter() {
+            let detail = row.str(3).and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok());
+            out.push(TimelineEntry {
+                at: row.text(0),
+                kind: "event",
+                key: row.text(5),
+                activity: None,
+                change: None,
+                event: Some(serde_json::json!({"source": source, "kind": row.text(1), "title": row.text(2), "detail": detail, "ref": row.string(4)})),
+            });
+        }
     }
     out.sort_by(|a, b| (&b.at, &b.key).cmp(&(&a.at, &a.key)));
     out.truncate(limit as usize);

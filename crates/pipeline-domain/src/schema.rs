@@ -1,0 +1,90 @@
+//! The pipeline component's tables. Migrations are append-only.
+//!
+//! Published read-only views, for other components and the platform:
+//! - `pipeline_events`: the change log (the audit log reads every `*_events`);
+//! - `pipeline_timeline`: entries for contact and company timelines (the
+//!   contacts component merges every `*_timeline` table into a record's timeline).
+
+pub const COMPONENT: &str = "pipeline";
+
+pub const DEFAULT_PIPELINE: &str = "pl_00000000000000000000000001";
+
+pub const MIGRATIONS: edge_db::Migrations = &[(
+    1,
+    &[
+        "CREATE TABLE pipeline_settings (
+            id INTEGER PRIMARY KEY CHECK (id = 1), base_currency TEXT NOT NULL,
+            lost_reasons TEXT NOT NULL, won_reasons TEXT NOT NULL, version INTEGER NOT NULL
+        ) STRICT",
+        r#"INSERT INTO pipeline_settings VALUES (1, 'EUR',
+            '["Price","Competitor","Timing","No budget","No decision","Product fit"]',
+            '["Product fit","Price","Relationship","Timing"]', 1)"#,
+        "CREATE TABLE exchange_rates (
+            currency TEXT NOT NULL, valid_from TEXT NOT NULL, rate TEXT NOT NULL, created_at TEXT NOT NULL,
+            PRIMARY KEY (currency, valid_from)
+        ) STRICT",
+        "CREATE TABLE pipelines (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, position INTEGER NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE TABLE stages (
+            id TEXT PRIMARY KEY, pipeline_id TEXT NOT NULL REFERENCES pipelines(id), name TEXT NOT NULL,
+            position INTEGER NOT NULL, probability INTEGER NOT NULL, stale_days INTEGER, removed_at TEXT
+        ) STRICT",
+        "CREATE INDEX stages_pipeline ON stages(pipeline_id, position)",
+        "INSERT INTO pipelines VALUES ('pl_00000000000000000000000001', 'Sales', 1, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z', NULL, 1)",
+        "INSERT INTO stages VALUES
+            ('st_00000000000000000000000001', 'pl_00000000000000000000000001', 'Qualification', 1, 10, 14, NULL),
+            ('st_00000000000000000000000002', 'pl_00000000000000000000000001', 'Needs analysis', 2, 25, 14, NULL),
+            ('st_00000000000000000000000003', 'pl_00000000000000000000000001', 'Proposal', 3, 50, 21, NULL),
+            ('st_00000000000000000000000004', 'pl_00000000000000000000000001', 'Negotiation', 4, 75, 30, NULL)",
+        "CREATE TABLE deals (
+            id TEXT PRIMARY KEY, title TEXT NOT NULL, value INTEGER NOT NULL, currency TEXT NOT NULL,
+            base_value INTEGER, expected_close TEXT, owner_id TEXT, contact_id TEXT, company_id TEXT,
+            contact_ids TEXT NOT NULL, pipeline_id TEXT NOT NULL, stage_id TEXT NOT NULL, position REAL NOT NULL,
+            probability_override INTEGER, source TEXT, priority TEXT NOT NULL, line_items TEXT NOT NULL,
+            status TEXT NOT NULL, lost_reason TEXT, won_reason TEXT, next_step TEXT, tags TEXT NOT NULL,
+            stage_entered_at TEXT NOT NULL, touched_at TEXT NOT NULL, closed_at TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        // The board: open deals of a stage in card order.
+        "CREATE INDEX deals_board ON deals(stage_id, position) WHERE status = 'open' AND deleted_at IS NULL",
+        // Reports: closed deals by close time.
+        "CREATE INDEX deals_closed ON deals(status, closed_at) WHERE deleted_at IS NULL",
+        "CREATE INDEX deals_pipeline ON deals(pipeline_id, status)",
+        "CREATE INDEX deals_owner ON deals(owner_id, status)",
+        "CREATE INDEX deals_company ON deals(company_id) WHERE company_id IS NOT NULL",
+        "CREATE INDEX deals_currency ON deals(currency)",
+        // Every contact on a deal (the primary one and the others).
+        "CREATE TABLE deal_contacts (contact_id TEXT NOT NULL, deal_id TEXT NOT NULL, PRIMARY KEY (contact_id, deal_id)) STRICT, WITHOUT ROWID",
+        "CREATE TABLE deal_tags (tag TEXT NOT NULL, deal_id TEXT NOT NULL, PRIMARY KEY (tag, deal_id)) STRICT, WITHOUT ROWID",
+        "CREATE TABLE deal_stage_history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, deal_id TEXT NOT NULL, pipeline_id TEXT NOT NULL,
+            from_stage_id TEXT, to_stage_id TEXT NOT NULL, status TEXT NOT NULL, at TEXT NOT NULL, actor TEXT NOT NULL
+        ) STRICT",
+        "CREATE INDEX deal_stage_history_deal ON deal_stage_history(deal_id, seq)",
+        "CREATE TABLE quotas (owner_id TEXT NOT NULL, period TEXT NOT NULL, amount INTEGER NOT NULL, PRIMARY KEY (owner_id, period)) STRICT",
+        "CREATE TABLE pipeline_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL, actor TEXT NOT NULL, request_id TEXT,
+            entity TEXT NOT NULL, entity_id TEXT NOT NULL, action TEXT NOT NULL,
+            before TEXT, after TEXT
+        ) STRICT",
+        "CREATE INDEX pipeline_events_entity ON pipeline_events(entity, entity_id)",
+        "CREATE INDEX pipeline_events_at ON pipeline_events(at)",
+        "CREATE TABLE pipeline_timeline (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, contact_id TEXT, company_id TEXT,
+            kind TEXT NOT NULL, title TEXT NOT NULL, detail TEXT, ref TEXT, owner_id TEXT
+        ) STRICT",
+        "CREATE INDEX pipeline_timeline_contact ON pipeline_timeline(contact_id, at) WHERE contact_id IS NOT NULL",
+        "CREATE INDEX pipeline_timeline_company ON pipeline_timeline(company_id, at) WHERE company_id IS NOT NULL",
+        // Effects on other components, written with the change and delivered
+        // after commit until they land (a won deal makes its contact a customer).
+        "CREATE TABLE pipeline_effects (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, target TEXT NOT NULL, payload TEXT NOT NULL,
+            actor TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, created_at TEXT NOT NULL
+        ) STRICT",
+        "CREATE TABLE pipeline_idempotency (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
+        "CREATE INDEX pipeline_idempotency_at ON pipeline_idempotency(created_at)",
+    ],
+)];
