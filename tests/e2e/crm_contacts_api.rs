@@ -176,18 +176,6 @@ fn records_have_owners_and_sales_can_be_limited_to_their_own() {
     assert_eq!(json(&sam.get("/api/v1/contacts"))["items"].as_array().unwrap().len(), 2);
 }
 
-/// Invites `email` with `role` and signs them in through the invitation link.
-fn colleague(h: &TestHost, owner: &mut Client, email: &str, role: &str) -> (Client, String) {
-    let r = owner.post_json("/api/v1/users/invitations", &json!({"email": email, "role": role}));
-    assert_eq!(r.status, 201, "{}", r.text());
-    let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap().to_string();
-    let link = mail.split_whitespace().find(|w| w.contains("token=")).unwrap().to_string();
-    let mut c = Client::new(h.addr, "demo");
-    assert_eq!(c.accept(&link, email, "a colleague's passphrase").status, 200);
-    let id = json(&c.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
-    (c, id)
-}
-
 fn names(c: &mut Client) -> Vec<String> {
     let mut v: Vec<String> =
         json(&c.get("/api/v1/contacts"))["items"].as_array().unwrap().iter().map(|c| c["first_name"].as_str().unwrap().to_string()).collect();
@@ -198,9 +186,9 @@ fn names(c: &mut Client) -> Vec<String> {
 #[test]
 fn sales_can_be_limited_to_their_own_and_their_teams_records() {
     let (h, mut owner) = crm("contacts-team");
-    let (mut sam, sam_id) = colleague(&h, &mut owner, "sam@demo.example", "sales");
-    let (mut tia, tia_id) = colleague(&h, &mut owner, "tia@demo.example", "sales");
-    let (mut uma, _) = colleague(&h, &mut owner, "uma@demo.example", "sales");
+    let (mut sam, sam_id) = h.colleague(&mut owner, "sam@demo.example", "sales");
+    let (mut tia, tia_id) = h.colleague(&mut owner, "tia@demo.example", "sales");
+    let (mut uma, _) = h.colleague(&mut owner, "uma@demo.example", "sales");
     for (c, name) in [(&mut sam, "Sam's"), (&mut tia, "Tia's"), (&mut uma, "Uma's"), (&mut owner, "Owner's")] {
         assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": name})).status, 201);
     }

@@ -18,6 +18,8 @@ fn fake_id(path: &str) -> &'static str {
         ("/users/", "u_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/teams/", "t_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/api-keys/", "k_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/pipelines/", "pl_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/deals/", "d_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];
     kinds.iter().find(|(k, _)| path.contains(k)).map(|(_, v)| *v).unwrap_or("x")
 }

@@ -205,6 +205,19 @@ impl TestHost {
         v["owner"]["invitation_url"].as_str().unwrap_or_else(|| panic!("no invitation: {v}")).to_string()
     }
 
+    /// Invites `email` to `owner`'s tenant with `role` and signs them in through
+    /// the invitation link from the outbox; returns their client and user id.
+    pub fn colleague(&self, owner: &mut Client, email: &str, role: &str) -> (Client, String) {
+        let r = owner.post_json("/api/v1/users/invitations", &serde_json::json!({"email": email, "role": role}));
+        assert_eq!(r.status, 201, "{}", r.text());
+        let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap_or_default().to_string();
+        let link = mail.split_whitespace().find(|w| w.contains("token=")).expect("an invitation link").to_string();
+        let mut c = Client { addr: self.addr, host: owner.host.clone(), cookie: None, csrf: None };
+        assert_eq!(c.accept(&link, email, "a colleague's passphrase").status, 200);
+        let id = json(&c.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap_or_default().to_string();
+        (c, id)
+    }
+
     /// Provisions a tenant and signs its owner in (password `OWNER_PASSWORD`).
     pub fn signed_in_owner(&self, tenant: &str) -> Client {
         let invite = self.provision(tenant, "enterprise");

@@ -6,6 +6,7 @@ import json, pathlib
 P = "#/components/schemas/"
 def ref(n): return {"$ref": P + n}
 def page(n): return {"type": "object", "properties": {"items": {"type": "array", "items": ref(n)}, "next_cursor": {"type": ["string", "null"]}}}
+DL = ["pipeline_id", "stage_id", "status", "owner_id", "contact_id", "company_id", "tag", "min_value", "max_value", "close_from", "close_to", "stale", "q"]
 LIST = [{"name": n, "in": "query", "schema": {"type": "string"}} for n in ["limit", "cursor", "q", "filter", "sort", "view"]]
 
 # (method, path, area, summary, request schema, response schema, extra query params)
@@ -86,6 +87,36 @@ R = [
  ("get", "/api/v1/views/{id}", "contacts", "A saved view", None, "View", []),
  ("patch", "/api/v1/views/{id}", "contacts", "Rename, change or share a view", "View", "View", []),
  ("delete", "/api/v1/views/{id}", "contacts", "Delete a view", None, None, []),
+ ("get", "/api/v1/pipelines", "pipeline", "Pipelines with their stages in order", None, page("Pipeline"), []),
+ ("post", "/api/v1/pipelines", "pipeline", "Create a pipeline with its stages", "PipelineInput", "Pipeline", []),
+ ("get", "/api/v1/pipelines/{id}", "pipeline", "A pipeline (ETag = version)", None, "Pipeline", []),
+ ("patch", "/api/v1/pipelines/{id}", "pipeline", "Rename or reposition a pipeline", "PipelineInput", "Pipeline", []),
+ ("delete", "/api/v1/pipelines/{id}", "pipeline", "Delete a pipeline without open deals (409 pipeline-not-empty)", None, None, []),
+ ("get", "/api/v1/pipelines/{id}/board", "pipeline", "The board: open deals per stage in card order, with totals", None, "Board", DL + ["per_stage"]),
+ ("post", "/api/v1/pipelines/{id}/stages", "pipeline", "Create a stage at the end", "StageInput", "Pipeline", []),
+ ("patch", "/api/v1/pipelines/{id}/stages/{stage_id}", "pipeline", "Rename a stage, set its probability or stale limit", "StageInput", "Pipeline", []),
+ ("delete", "/api/v1/pipelines/{id}/stages/{stage_id}", "pipeline", "Remove a stage without open deals (409 stage-not-empty)", None, "Pipeline", []),
+ ("put", "/api/v1/pipelines/{id}/stage-order", "pipeline", "Put the stages in this order", "StageOrder", "Pipeline", []),
+ ("get", "/api/v1/deals", "pipeline", "List deals (filters, sort, cursor)", None, page("Deal"), DL + ["sort", "limit", "cursor"]),
+ ("post", "/api/v1/deals", "pipeline", "Create a deal (Idempotency-Key honoured)", "DealInput", "Deal", []),
+ ("get", "/api/v1/deals/export", "pipeline", "Every deal of a view as CSV or JSON", None, None, DL + ["sort", "format"]),
+ ("get", "/api/v1/deals/{id}", "pipeline", "A deal (ETag = version)", None, "Deal", []),
+ ("patch", "/api/v1/deals/{id}", "pipeline", "Update with a JSON merge patch; status won/lost/open closes or reopens", "DealInput", "Deal", []),
+ ("delete", "/api/v1/deals/{id}", "pipeline", "Delete a deal (restorable)", None, None, []),
+ ("post", "/api/v1/deals/{id}/restore", "pipeline", "Restore a deleted deal", None, "Deal", []),
+ ("post", "/api/v1/deals/{id}/move", "pipeline", "Move a card (If-Match; 412 carries the deal's current state)", "Move", "Deal", []),
+ ("get", "/api/v1/deals/{id}/history", "pipeline", "Stage and status changes with time in stage", None, page("Object"), []),
+ ("get", "/api/v1/pipeline-settings", "pipeline", "Base currency, lost and won reasons", None, "PipelineSettings", []),
+ ("put", "/api/v1/pipeline-settings", "pipeline", "Change the pipeline settings", "PipelineSettings", "PipelineSettings", []),
+ ("get", "/api/v1/exchange-rates", "pipeline", "Dated exchange rates to the base currency", None, page("ExchangeRate"), []),
+ ("post", "/api/v1/exchange-rates", "pipeline", "Create or replace a dated rate (deals convert again)", "ExchangeRate", "ExchangeRate", []),
+ ("delete", "/api/v1/exchange-rates/{currency}/{valid_from}", "pipeline", "Delete a dated rate", None, None, []),
+ ("get", "/api/v1/quotas", "pipeline", "Quotas per owner and period", None, page("Quota"), ["period"]),
+ ("put", "/api/v1/quotas", "pipeline", "Set quotas (amount 0 removes one)", "Quotas", page("Quota"), []),
+ ("get", "/api/v1/sales-reports/forecast", "pipeline", "Weighted forecast by month and owner, won value and quota", None, "Object", ["pipeline_id", "owner_id", "from", "to"]),
+ ("get", "/api/v1/sales-reports/summary", "pipeline", "Win rate, average deal, sales cycle, won and lost reasons", None, "Object", ["pipeline_id", "owner_id", "from", "to"]),
+ ("get", "/api/v1/sales-reports/funnel", "pipeline", "Stage-to-stage conversion and days in stage", None, "Object", ["pipeline_id", "owner_id", "from", "to"]),
+ ("get", "/api/v1/sales-reports/attainment", "pipeline", "Quota attainment per owner for a month or quarter", None, "Object", ["period", "pipeline_id"]),
 ]
 
 obj = {"type": "object"}
@@ -120,6 +151,19 @@ schemas = {
  "Import": {"type": "object", "properties": {k: {} for k in ["id", "entity", "filename", "status", "total_bytes", "position", "progress", "rows_done", "created", "updated", "unchanged", "failed", "chunk_size", "chunks"]}},
  "Mapping": {"type": "object", "required": ["columns", "match_by"], "properties": {"columns": {"type": "array", "items": {"type": ["string", "null"]}}, "match_by": {"enum": ["email", "external_id", "none"]}, "update_existing": {"type": "boolean"}, "create_companies": {"type": "boolean"}, "encoding": {"enum": ["utf8", "latin1"]}}},
  "View": {"type": "object", "properties": {k: {} for k in ["id", "entity", "name", "query", "columns", "shared"]}},
+ "StageInput": {"type": "object", "properties": {"name": {"type": "string"}, "probability": {"type": "integer", "minimum": 0, "maximum": 100}, "stale_days": {"type": ["integer", "null"]}}},
+ "Stage": {"allOf": [ref("StageInput"), {"type": "object", "properties": {"id": {"type": "string"}, "position": {"type": "integer"}}}]},
+ "PipelineInput": {"type": "object", "properties": {"name": {"type": "string"}, "position": {"type": "integer"}, "stages": {"type": "array", "items": ref("StageInput")}}},
+ "Pipeline": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "position": {"type": "integer"}, "stages": {"type": "array", "items": ref("Stage")}, "version": {"type": "integer"}}},
+ "StageOrder": {"type": "object", "required": ["stage_ids"], "properties": {"stage_ids": {"type": "array", "items": {"type": "string"}}}},
+ "DealInput": {"type": "object", "description": "See README: Pipeline", "properties": {k: {} for k in ["title", "value", "currency", "expected_close", "owner_id", "contact_id", "company_id", "contact_ids", "pipeline_id", "stage_id", "probability", "source", "priority", "line_items", "status", "lost_reason", "won_reason", "next_step", "tags"]}},
+ "Deal": {"allOf": [ref("DealInput"), {"type": "object", "properties": {k: {} for k in ["id", "base_value", "probability_override", "position", "stage_entered_at", "touched_at", "stale", "closed_at", "created_at", "updated_at", "version"]}}]},
+ "Move": {"type": "object", "required": ["stage_id"], "properties": {"stage_id": {"type": "string"}, "before_id": {"type": "string"}, "after_id": {"type": "string"}}},
+ "Board": {"type": "object", "properties": {"pipeline": ref("Pipeline"), "base_currency": {"type": "string"}, "stages": {"type": "array", "items": {"type": "object"}}}},
+ "PipelineSettings": {"type": "object", "properties": {"base_currency": {"type": "string"}, "lost_reasons": {"type": "array", "items": {"type": "string"}}, "won_reasons": {"type": "array", "items": {"type": "string"}}}},
+ "ExchangeRate": {"type": "object", "required": ["currency", "valid_from", "rate"], "properties": {"currency": {"type": "string"}, "valid_from": {"type": "string", "format": "date"}, "rate": {"type": "string"}}},
+ "Quota": {"type": "object", "properties": {"owner_id": {"type": "string"}, "period": {"type": "string"}, "amount": {"type": "integer"}}},
+ "Quotas": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": ref("Quota")}}},
 }
 
 paths = {}
