@@ -1,5 +1,5 @@
 // Company page: header, profile, its contacts, timeline with composer, next
-// task, and related companies (parent and subsidiaries).
+// task, open deals, and related companies (parent and subsidiaries).
 
 import { h, mount, icon, toastError } from './ui.js';
 import * as crm from './crm-api.js';
@@ -9,6 +9,7 @@ import {
 import { recordPageView, prop, cardSection, metaLine, rememberRecord } from './record-page.js';
 import { openCreateCompany } from './company-list.js';
 import { openCreateContact } from './contact-list.js';
+import { dealsCard } from './deals-card.js';
 
 function addressBlock(a) {
   if (!a) return null;
@@ -139,7 +140,7 @@ export function companyPageView(root, id) {
     }),
     profile,
     main: (c) => [contactsCard(c)],
-    side: (c) => [relatedCard(c)],
+    side: (c) => [dealsCard({ entity: 'company', record: c }), relatedCard(c)],
     openCreate: () => openCreateCompany({}),
   });
 }

@@ -1,5 +1,6 @@
 // Contact page: header (name, title, company, stage, owner, tags), profile
-// card with every field, timeline with composer, next task and linked companies.
+// card with every field, timeline with composer, next task, open deals and
+// linked companies.
 
 import { h, mount, icon } from './ui.js';
 import * as crm from './crm-api.js';
@@ -8,6 +9,7 @@ import {
 } from './records.js';
 import { recordPageView, prop, cardSection, metaLine } from './record-page.js';
 import { openCreateContact } from './contact-list.js';
+import { dealsCard } from './deals-card.js';
 
 function companyLink(c) {
   if (!c.company) return null;
@@ -127,7 +129,7 @@ export function contactPageView(root, id) {
       ].filter(Boolean),
     }),
     profile,
-    side: (c) => [linkedCompanies(c)],
+    side: (c) => [dealsCard({ entity: 'contact', record: c }), linkedCompanies(c)],
     openCreate: () => openCreateContact({}),
   });
 }

@@ -5,7 +5,7 @@
 
 import { request, API_BASE, newIdempotencyKey } from './api.js';
 
-export const ENTITY_PATH = { contact: 'contacts', company: 'companies' };
+export const ENTITY_PATH = { contact: 'contacts', company: 'companies', deal: 'deals' };
 
 function path(entity) {
   const p = ENTITY_PATH[entity];

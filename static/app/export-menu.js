@@ -1,5 +1,6 @@
-// "Export" menu of the contacts and companies lists: the current view (its
-// search, filter and sort) as CSV or JSON. Pages of 5,000 rows are fetched one
+// "Export" menu of the contacts, companies and deals lists: the current view
+// (its search, filter and sort, plus any list-specific parameters such as a
+// deal list's pipeline_id) as CSV or JSON. Pages of 5,000 rows are fetched one
 // after another following `x-next-cursor`, with the rows so far in a progress
 // toast (cancellable), then saved as one file: CSV pages are concatenated (the
 // header comes with the first), JSON pages' items are merged into one array.
@@ -37,7 +38,7 @@ function stamp() {
  * Fetch every page of an export. onProgress(rows) after each page.
  * → { blob, rows }
  */
-export async function exportView(entity, format, { q, filter, sort }, { signal, onProgress } = {}) {
+export async function exportView(entity, format, { q, filter, sort, ...extra }, { signal, onProgress } = {}) {
   const path = `${API_BASE}/${ENTITY_PATH[entity]}/export`;
   const parts = [];
   const items = [];
@@ -45,7 +46,7 @@ export async function exportView(entity, format, { q, filter, sort }, { signal, 
   let cursor;
   for (let i = 0; i < MAX_PAGES; i += 1) {
     const res = await rawRequest('GET', path, {
-      query: { format, q: q || undefined, filter: filter ? (typeof filter === 'string' ? filter : JSON.stringify(filter)) : undefined, sort: sort || undefined, cursor },
+      query: { ...extra, format, q: q || undefined, filter: filter ? (typeof filter === 'string' ? filter : JSON.stringify(filter)) : undefined, sort: sort || undefined, cursor },
       accept: format === 'csv' ? 'text/csv' : 'application/json',
       signal,
     });

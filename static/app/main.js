@@ -17,14 +17,14 @@ import { mountUserMenu } from './usermenu.js';
 import { importWizardView } from './import-wizard.js';
 import { mergeScreenView } from './merge-screen.js';
 import { duplicatesPageView } from './duplicates-page.js';
+import { pipelineBoardView } from './pipeline-board.js';
+import { dealPageView } from './deal-page.js';
+import { salesReportsView } from './sales-reports.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
   { key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o' },
-  {
-    key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p',
-    blurb: 'Deals moving stage by stage, with time in stage, stale-deal alerts, won/lost reasons and a forecast.',
-  },
+  { key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p' },
   {
     key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm',
     blurb: 'Segments built from sales and service data, email campaigns with consent handling, and their measured return.',
@@ -165,6 +165,11 @@ route('/companies', ({ query, nav: kind }) => {
 });
 route('/companies/import', ({ query }) => importWizardView(main, { entity: 'company', query }));
 route('/companies/:id', ({ params }) => companyPageView(main, params.id));
+// Pipeline: the board (first pipeline, or one by id), reports, deal pages.
+route('/pipeline', ({ query }) => pipelineBoardView(main, { query }));
+route('/pipeline/reports', ({ query }) => salesReportsView(main, { query }));
+route('/pipeline/:id', ({ params, query }) => pipelineBoardView(main, { pipelineId: params.id, query }));
+route('/deals/:id', ({ params }) => dealPageView(main, params.id));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));
@@ -182,6 +187,7 @@ route('/settings', () => {
 route('/settings/users', () => settingsView(main, { section: 'users' }));
 route('/settings/teams', () => settingsView(main, { section: 'teams' }));
 route('/settings/custom-fields', ({ query }) => settingsView(main, { section: 'custom-fields', query }));
+route('/settings/pipelines', () => settingsView(main, { section: 'pipelines' }));
 route('/settings/outbox', () => settingsView(main, { section: 'outbox' }));
 route('/settings/api-keys', () => settingsView(main, { section: 'api-keys' }));
 route('/settings/audit', ({ query }) => settingsView(main, { section: 'audit', query }));
@@ -224,7 +230,8 @@ onNavigate(({ path, focus, nav: kind }) => {
   const authPage = isAuthPath(path);
   document.body.classList.toggle('auth-mode', authPage);
   userMenu.update(path + location.search);
-  const areaKey = path.split('/')[1] || 'contacts';
+  const first = path.split('/')[1] || 'contacts';
+  const areaKey = first === 'deals' ? 'pipeline' : first;
   nav.querySelectorAll('a[data-nav]').forEach((a) => {
     if (a.dataset.nav === areaKey) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -32,7 +32,7 @@ export function installShortcuts({ search, areas, newContact }) {
   helpGroups = [
     { title: 'Anywhere', items: [
       { keys: ['/'], text: 'Search contacts, companies and notes' },
-      { keys: ['c'], text: 'New contact (new company on company pages)' },
+      { keys: ['c'], text: 'New contact (new company on company pages, new deal on the pipeline)' },
       ...areas.map((a) => ({ keys: ['g', a.g], text: `Go to ${a.label.toLowerCase()}` })),
       { keys: ['?'], text: 'Show keyboard shortcuts' },
       { keys: ['Esc'], text: 'Close a dialog, menu or search results' },
@@ -42,6 +42,15 @@ export function installShortcuts({ search, areas, newContact }) {
       { keys: ['k'], text: 'Select the previous row' },
       { keys: ['Enter'], text: 'Open the selected row' },
       { keys: ['f'], text: 'Add a filter' },
+    ] },
+    { title: 'Pipeline board', items: [
+      { keys: ['n'], text: 'New deal' },
+      { keys: ['← ↑ → ↓'], text: 'Move between deal cards' },
+      { keys: ['Alt', '←'], chord: true, text: 'Move the focused deal to the previous stage (also Shift)' },
+      { keys: ['Alt', '→'], chord: true, text: 'Move the focused deal to the next stage' },
+      { keys: ['Alt', '↑'], chord: true, text: 'Move the focused deal up or down its column (with ↓)' },
+      { keys: ['m'], text: 'Move the focused deal to… (pick a stage)' },
+      { keys: ['Enter'], text: 'Open the focused deal' },
     ] },
     { title: 'Contact and company pages', items: [
       { keys: ['e'], text: 'Edit' },

@@ -1,5 +1,6 @@
-// A record's timeline (activities and changes, newest first) with the
-// composer above it (note, call, meeting, task), and the "next task" card.
+// A record's timeline (activities, changes, and milestones other components record,
+// such as deals won; newest first) with the composer above it (note, call,
+// meeting, task), and the "next task" card.
 
 import { h, mount, icon, toastError, formatDate } from './ui.js';
 import * as crm from './crm-api.js';
@@ -132,7 +133,24 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
   function itemEl(it) {
     if (it.kind === 'activity' && it.activity) return activityItem(it.activity, it.fresh);
     if (it.kind === 'change' && it.change) return changeItem(it);
+    if (it.kind === 'event' && it.event) return eventItem(it);
     return null;
+  }
+
+  /** Milestones other components record on the timeline, e.g. "Deal won: …" from the pipeline. */
+  function eventItem(it) {
+    const e = it.event;
+    const dealId = e.detail?.deal_id || (String(e.ref || '').startsWith('d_') ? e.ref : null);
+    const status = e.detail?.status;
+    const iconName = e.kind === 'deal-won' ? 'check' : e.kind === 'deal-lost' ? 'x' : dealId ? 'pipeline' : 'zap';
+    return h('li', { class: ['tl-item', 'tl-event', `tl-${e.kind || 'event'}`], dataset: { testid: 'timeline-item', kind: 'event', event: e.kind } },
+      h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, xicon(iconName, { size: 15 })),
+      h('div', { class: 'tl-body' },
+        h('div', { class: 'tl-head' },
+          dealId ? h('a', { class: 'tl-subject', href: `/deals/${encodeURIComponent(dealId)}` }, e.title || 'Deal') : h('span', { class: 'tl-subject' }, e.title || labelize(e.kind || 'event'))),
+        h('div', { class: 'tl-meta muted' },
+          status ? h('span', null, labelize(status)) : null,
+          h('time', { datetime: it.at, title: formatDate(it.at, { withTime: true }) }, timeAgo(it.at)))));
   }
 
   function activityItem(a, fresh) {

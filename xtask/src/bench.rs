@@ -204,6 +204,29 @@ fn scale(addr: SocketAddr, s: &mut seed::Session, n: usize, secs: f64) -> Result
     Ok(rows)
 }
 
+/// The issue #5 figures.
+fn pipeline(addr: SocketAddr, s: &seed::Session, open: usize, closed: usize, secs: f64) -> Result<Vec<(String, String, String)>> {
+    let mut rows = Vec::new();
+    say(&format!("pipeline: loading {open} open and {closed} closed deals through the bulk API"));
+    let rate = crate::deals::seed(addr, s, open, closed)?;
+    rows.push((format!("deals bulk load ({} deals, 1,000 per request)", open + closed), format!("{rate:.0} deals/s"), "-".into()));
+    let auth = s.headers();
+    let board: serde_json::Value = serde_json::from_slice(&loopback_http::request(addr, "GET", "/api/v1/pipelines", &auth, b"")?.body)?;
+    let pid = board["items"][0]["id"].as_str().unwrap_or_default().to_string();
+    let path = format!("/api/v1/pipelines/{pid}/board");
+    say("load: pipeline board");
+    let l = load(addr, &auth, &path, 16, secs)?;
+    rows.push((format!("board load ({open} open deals, 50 cards per stage + totals)"), format!("{:.0} req/s, p50 {}, p99 {}", l.rps, ms(l.p50), ms(l.p99)), "-".into()));
+    say("load: moving cards");
+    let (rps, p50, p99) = crate::deals::moves(addr, s, 4, secs)?;
+    rows.push(("move a card (drag; 4 writers)".into(), format!("{rps:.0} moves/s, p50 {}, p99 {}", ms(p50), ms(p99)), "-".into()));
+    for (label, report) in [("forecast (weighted, by month and owner)", "forecast"), ("summary (win rate, cycle, reasons; 12 months)", "summary"), ("funnel (stage conversion, days in stage)", "funnel")] {
+        let (p50, max) = crate::deals::timed(addr, s, &format!("/api/v1/sales-reports/{report}"), 9)?;
+        rows.push((format!("{label} over {} deals", open + closed), format!("median {}, max {}", ms(p50), ms(max)), "-".into()));
+    }
+    Ok(rows)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
@@ -276,6 +299,9 @@ pub fn run(args: &[String]) -> Result<()> {
             target.into(),
         ));
     }
+    // The pipeline: 10,000 open deals and 200,000 closed ones.
+    let (open_n, closed_n) = if quick { (2_000, 20_000) } else { (10_000, 200_000) };
+    rows.extend(pipeline(addr, &session, open_n, closed_n, secs)?);
     // At scale: N contacts and N/10 companies in one tenant, loaded by CSV import.
     let mut scale_session = scale_session;
     if scale_n > 0 {

@@ -8,6 +8,7 @@
 //! - `bench`  the benchmarks, as a table beside the targets in DESIGN.md
 
 mod bench;
+mod deals;
 mod scale;
 mod seed;
 mod toolchain;

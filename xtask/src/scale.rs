@@ -39,7 +39,7 @@ pub fn contacts_csv(n: usize, companies: usize) -> Vec<u8> {
     f.into_bytes()
 }
 
-fn call(conn: &mut loopback_http::Conn, s: &Session, method: &str, path: &str, body: &[u8], content_type: &str) -> Result<serde_json::Value> {
+pub fn call(conn: &mut loopback_http::Conn, s: &Session, method: &str, path: &str, body: &[u8], content_type: &str) -> Result<serde_json::Value> {
     let mut h = s.headers();
     h.push(("content-type", content_type));
     let r = conn.request(method, path, &h, body)?;

@@ -73,6 +73,7 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             })
         }
         (Method::Get, ["export"]) => export(ctx, &db),
+        (Method::Post, ["bulk"]) => bulk(ctx, &db),
         (_, [id, tail @ ..]) => {
             valid_id(deals::ID_PREFIX, id, WHAT)?;
             match (ctx.method(), tail) {
@@ -110,6 +111,57 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         }
         _ => Err(Problem::new(405, "method-not-allowed", "Method not allowed", "This resource does not take that method")),
     }
+}
+
+/// Up to 1,000 deals in one transaction, all or none: migrations from another
+/// system, with their `created_at` and `closed_at` kept.
+fn bulk(ctx: &Ctx, db: &spin_sdk::sqlite::Connection) -> Result<Reply, Problem> {
+    let body = ctx.json()?;
+    let Some(items) = body["items"].as_array().filter(|a| !a.is_empty() && a.len() <= 1000) else {
+        return Err(Problem::validation(vec![FieldError::new("items", "must list 1 to 1,000 deals")]));
+    };
+    let settings = settings::get(db).map_err(|e| problem(e, WHAT))?;
+    let mut errors = Vec::new();
+    let mut ready = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("items[{i}].");
+        let mut item = item.clone();
+        let dates = deals::Dates::take(&mut item, &prefix, &mut errors);
+        let checked = serde_json::from_value::<DealInput>(item.clone()).map_err(|e| vec![FieldError::new(&format!("items[{i}]"), &e.to_string())]).and_then(|d| d.validate(&settings));
+        match checked {
+            Ok(data) => ready.push((item, data, dates)),
+            Err(errs) => errors.extend(errs.into_iter().map(|e| FieldError::new(&format!("{prefix}{}", e.field), &e.message))),
+        }
+    }
+    if !errors.is_empty() {
+        errors.truncate(100);
+        return Err(Problem::validation(errors));
+    }
+    // Each distinct linked record is checked once.
+    let mut seen = std::collections::HashSet::new();
+    for (item, _, _) in &ready {
+        let mut links = serde_json::Map::new();
+        for k in ["contact_id", "company_id"] {
+            if let Some(id) = item[k].as_str().filter(|id| seen.insert(id.to_string())) {
+                links.insert(k.into(), id.into());
+            }
+        }
+        let others: Vec<&serde_json::Value> = item["contact_ids"].as_array().into_iter().flatten().filter(|v| v.as_str().is_some_and(|id| seen.insert(id.to_string()))).collect();
+        links.insert("contact_ids".into(), serde_json::json!(others));
+        check_links(ctx, &serde_json::Value::Object(links), None)?;
+    }
+    let w = ctx.writer();
+    once(ctx, db, || {
+        let mut ids = Vec::with_capacity(ready.len());
+        for (i, (_, data, dates)) in ready.into_iter().enumerate() {
+            let d = deals::insert_dated(db, &w, data, &dates).map_err(|e| {
+                let p = problem(e, WHAT);
+                Problem { errors: p.errors.into_iter().map(|f| FieldError::new(&format!("items[{i}].{}", f.field), &f.message)).collect(), ..p }
+            })?;
+            ids.push(d.id);
+        }
+        Ok(Reply::json(201, &serde_json::json!({ "created": ids.len(), "ids": ids })))
+    })
 }
 
 /// Every deal of the filtered view, as CSV or JSON (pages of 200 under the hood).

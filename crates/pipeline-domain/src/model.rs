@@ -87,6 +87,41 @@ pub struct Deal {
     pub version: i64,
 }
 
+/// A deal as a board card: what the card shows and what a move needs.
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub id: String,
+    pub title: String,
+    pub value: i64,
+    pub currency: String,
+    pub base_value: Option<i64>,
+    pub expected_close: Option<String>,
+    pub owner_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub company_id: Option<String>,
+    pub stage_id: String,
+    pub probability: i64,
+    pub probability_override: Option<i64>,
+    pub priority: String,
+    pub next_step: Option<String>,
+    pub tags: Vec<String>,
+    pub stale: bool,
+    pub stage_entered_at: String,
+    pub position: f64,
+    pub version: i64,
+}
+
+impl From<Deal> for Card {
+    fn from(d: Deal) -> Card {
+        Card {
+            id: d.id, title: d.title, value: d.value, currency: d.currency, base_value: d.base_value, expected_close: d.expected_close,
+            owner_id: d.owner_id, contact_id: d.contact_id, company_id: d.company_id, stage_id: d.stage_id, probability: d.probability,
+            probability_override: d.probability_override, priority: d.priority, next_step: d.next_step, tags: d.tags, stale: d.stale, stage_entered_at: d.stage_entered_at,
+            position: d.position, version: d.version,
+        }
+    }
+}
+
 impl Deal {
     /// The writable fields as a client would send them (PATCH merges into this).
     pub fn as_input(&self) -> serde_json::Value {

@@ -332,25 +332,20 @@ pub fn funnel<D: Db + ?Sized>(db: &D, q: &ReportQuery, vis: &Visibility) -> Resu
     let scope = conds.join(" AND ");
     let mut p = params.clone();
     p.extend([q.from_text().into(), q.end_text().into()]);
-    let cohort = format!("SELECT d.id FROM deals d JOIN stages s ON s.id = d.stage_id WHERE {scope} AND d.created_at >= ? AND d.created_at < ?");
-    let reached = db.run(
-        &format!(
-            "SELECT top, count(*) FROM (SELECT max(st.position) AS top FROM deal_stage_history h JOIN stages st ON st.id = h.to_stage_id
-             WHERE h.deal_id IN ({cohort}) GROUP BY h.deal_id) GROUP BY top"
-        ),
-        &p,
-    )?;
-    let tops: Vec<(i64, i64)> = reached.iter().map(|r| (r.i64(0).unwrap_or(0), r.i64(1).unwrap_or(0))).collect();
-    let outcomes = db.run(&format!("SELECT d.status, count(*) FROM deals d JOIN stages s ON s.id = d.stage_id WHERE {scope} AND d.created_at >= ? AND d.created_at < ? GROUP BY 1"), &p)?;
+    let cohort = format!("{scope} AND d.created_at >= ? AND d.created_at < ?");
+    // Each deal's furthest stage, kept as it moves; positions are today's.
+    let furthest = db.run(&format!("SELECT d.furthest_stage_id, count(*) FROM deals d WHERE {cohort} GROUP BY 1"), &p)?;
+    let position_of = |id: &str| pipeline.stages.iter().find(|s| s.id == id).map(|s| s.position);
+    let tops: Vec<(i64, i64)> = furthest.iter().map(|r| (r.str(0).and_then(position_of).unwrap_or(0), r.i64(1).unwrap_or(0))).collect();
+    let outcomes = db.run(&format!("SELECT d.status, count(*) FROM deals d WHERE {cohort} GROUP BY 1"), &p)?;
     let count = |status: &str| outcomes.iter().find(|r| r.str(0) == Some(status)).and_then(|r| r.i64(1)).unwrap_or(0);
     let (won, lost) = (count("won"), count("lost"));
     let deals = count("open") + won + lost;
+    // Completed stays (closed when the deal moved on or was closed).
     let stays = db.run(
         &format!(
-            "SELECT to_stage_id, avg(julianday(next_at) - julianday(at)) FROM (
-                SELECT h.to_stage_id, h.at, h.status, lead(h.at) OVER (PARTITION BY h.deal_id ORDER BY h.seq) AS next_at
-                FROM deal_stage_history h WHERE h.deal_id IN ({cohort}))
-             WHERE status = 'open' AND next_at IS NOT NULL GROUP BY to_stage_id"
+            "SELECT h.to_stage_id, avg(h.days) FROM deals d JOIN deal_stage_history h ON h.deal_id = d.id AND h.status = 'open' AND h.days IS NOT NULL
+             WHERE {cohort} GROUP BY 1"
         ),
         &p,
     )?;
@@ -448,6 +443,13 @@ mod tests {
         for (seq, day) in seqs.iter().zip(days) {
             db.run("UPDATE deal_stage_history SET at = ? WHERE seq = ?", &[t(day).into(), Val::Int(*seq)]).unwrap();
         }
+        // Stays are measured when written; the dates changed, so measure again.
+        db.run(
+            "UPDATE deal_stage_history SET days = x.d FROM (SELECT seq, julianday(lead(at) OVER (PARTITION BY deal_id ORDER BY seq)) - julianday(at) AS d
+                FROM deal_stage_history) AS x WHERE x.seq = deal_stage_history.seq AND deal_stage_history.status = 'open'",
+            &[],
+        )
+        .unwrap();
         let closed = if steps.iter().any(|s| s.get("status").is_some()) { Some(t(days[days.len() - 1])) } else { None };
         db.run("UPDATE deals SET created_at = ?, closed_at = ? WHERE id = ?", &[t(days[0]).into(), closed.into(), d.id.as_str().into()]).unwrap();
         d.id

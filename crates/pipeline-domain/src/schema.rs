@@ -87,4 +87,27 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE TABLE pipeline_idempotency (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
         "CREATE INDEX pipeline_idempotency_at ON pipeline_idempotency(created_at)",
     ],
+), (
+    2,
+    &[
+        // The board's totals read only this index (count, value, weight, staleness per stage).
+        "CREATE INDEX deals_open_totals ON deals(pipeline_id, stage_id, base_value, probability_override, touched_at, owner_id, expected_close)
+            WHERE status = 'open' AND deleted_at IS NULL",
+        // Reports over closed deals read only this index.
+        "DROP INDEX deals_closed",
+        "CREATE INDEX deals_closed_report ON deals(status, closed_at, pipeline_id, owner_id, base_value, created_at, lost_reason, won_reason)
+            WHERE deleted_at IS NULL",
+        // The funnel: each deal's furthest stage, and each stay's length, kept as deals move.
+        "ALTER TABLE deals ADD COLUMN furthest_stage_id TEXT",
+        "UPDATE deals SET furthest_stage_id = (SELECT h.to_stage_id FROM deal_stage_history h JOIN stages s ON s.id = h.to_stage_id
+            WHERE h.deal_id = deals.id AND s.pipeline_id = deals.pipeline_id ORDER BY s.position DESC LIMIT 1)",
+        "CREATE INDEX deals_funnel ON deals(pipeline_id, created_at, furthest_stage_id, status, owner_id) WHERE deleted_at IS NULL",
+        "ALTER TABLE deal_stage_history ADD COLUMN days REAL",
+        "UPDATE deal_stage_history SET days = x.d FROM (SELECT seq, julianday(lead(at) OVER (PARTITION BY deal_id ORDER BY seq)) - julianday(at) AS d
+            FROM deal_stage_history) AS x WHERE x.seq = deal_stage_history.seq AND deal_stage_history.status = 'open'",
+        "CREATE INDEX deal_stage_history_stays ON deal_stage_history(deal_id, to_stage_id, days) WHERE status = 'open' AND days IS NOT NULL",
+        // Link tables are rewritten per deal.
+        "CREATE INDEX deal_tags_deal ON deal_tags(deal_id)",
+        "CREATE INDEX deal_contacts_deal ON deal_contacts(deal_id)",
+    ],
 )];

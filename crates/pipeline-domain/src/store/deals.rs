@@ -113,9 +113,11 @@ fn end_of_stage<D: Db + ?Sized>(db: &D, stage_id: &str) -> Result<f64> {
     Ok(r.first().and_then(|row| row.f64(0)).map_or(1.0, |p| p.floor() + 1.0))
 }
 
-fn write_links<D: Db + ?Sized>(db: &D, id: &str, data: &DealData) -> Result<()> {
-    db.run("DELETE FROM deal_contacts WHERE deal_id = ?", &[id.into()])?;
-    db.run("DELETE FROM deal_tags WHERE deal_id = ?", &[id.into()])?;
+fn write_links<D: Db + ?Sized>(db: &D, id: &str, data: &DealData, fresh: bool) -> Result<()> {
+    if !fresh {
+        db.run("DELETE FROM deal_contacts WHERE deal_id = ?", &[id.into()])?;
+        db.run("DELETE FROM deal_tags WHERE deal_id = ?", &[id.into()])?;
+    }
     for c in data.contact_id.iter().chain(data.contact_ids.iter()) {
         db.run("INSERT OR IGNORE INTO deal_contacts (contact_id, deal_id) VALUES (?, ?)", &[c.into(), id.into()])?;
     }
@@ -125,10 +127,23 @@ fn write_links<D: Db + ?Sized>(db: &D, id: &str, data: &DealData) -> Result<()> 
     Ok(())
 }
 
+/// Records a stage or status change: closes the previous stay (its length in
+/// days) and keeps the deal's furthest stage for the funnel.
 fn history<D: Db + ?Sized>(db: &D, w: &Writer, deal: &str, pipeline: &str, from: Option<&str>, to: &str, status: &str) -> Result<()> {
+    let now = edge_db::now();
+    db.run(
+        "UPDATE deal_stage_history SET days = julianday(?1) - julianday(at)
+         WHERE seq = (SELECT max(seq) FROM deal_stage_history WHERE deal_id = ?2) AND status = 'open'",
+        &[now.as_str().into(), deal.into()],
+    )?;
     db.run(
         "INSERT INTO deal_stage_history (deal_id, pipeline_id, from_stage_id, to_stage_id, status, at, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        &[deal.into(), pipeline.into(), from.into(), to.into(), status.into(), edge_db::now().into(), w.actor.into()],
+        &[deal.into(), pipeline.into(), from.into(), to.into(), status.into(), now.as_str().into(), w.actor.into()],
+    )?;
+    db.run(
+        "UPDATE deals SET furthest_stage_id = ?1 WHERE id = ?2 AND (furthest_stage_id IS NULL
+            OR (SELECT position FROM stages WHERE id = furthest_stage_id) < (SELECT position FROM stages WHERE id = ?1))",
+        &[to.into(), deal.into()],
     )?;
     Ok(())
 }
@@ -190,8 +205,11 @@ pub fn insert<D: Db + ?Sized>(db: &D, w: &Writer, data: DealData) -> Result<Deal
             closed_at.into(), now.as_str().into(), now.as_str().into(),
         ],
     )?;
-    write_links(db, &id, &data)?;
-    history(db, w, &id, &pipeline_id, None, &stage.id, &data.status)?;
+    write_links(db, &id, &data, true)?;
+    history(db, w, &id, &pipeline_id, None, &stage.id, "open")?;
+    if data.status != "open" {
+        history(db, w, &id, &pipeline_id, Some(&stage.id), &stage.id, &data.status)?;
+    }
     let deal = get(db, &id, &Visibility::All, false, Utc::now())?.ok_or(NotFound)?;
     event(db, w, "deal", &id, "created", None, Some(&serde_json::to_value(&deal)?))?;
     milestones(db, w, &deal, "deal-created")?;
@@ -203,6 +221,66 @@ pub fn insert<D: Db + ?Sized>(db: &D, w: &Writer, data: DealData) -> Result<Deal
 
 pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, data: DealData) -> Result<Deal> {
     edge_db::tx(db, || insert(db, w, data))
+}
+
+/// Deals brought over from another system keep their dates: `created_at` and,
+/// for closed deals, `closed_at` (RFC 3339, not in the future).
+#[derive(Debug, Clone, Default)]
+pub struct Dates {
+    pub created_at: Option<String>,
+    pub closed_at: Option<String>,
+}
+
+impl Dates {
+    /// Takes `created_at`/`closed_at` out of a JSON deal, checked.
+    pub fn take(item: &mut serde_json::Value, prefix: &str, errors: &mut Vec<FieldError>) -> Dates {
+        let now = Utc::now();
+        let mut get = |k: &str| -> Option<String> {
+            let v = item.as_object_mut()?.remove(k)?;
+            let parsed = v.as_str().and_then(|s| DateTime::parse_from_rfc3339(s).ok()).map(|t| t.with_timezone(&Utc));
+            match parsed {
+                Some(t) if t <= now => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                _ => {
+                    errors.push(FieldError::new(&format!("{prefix}{k}"), "must be a past RFC 3339 time like 2025-03-01T10:00:00Z"));
+                    None
+                }
+            }
+        };
+        let d = Dates { created_at: get("created_at"), closed_at: get("closed_at") };
+        if let (Some(a), Some(b)) = (&d.created_at, &d.closed_at) {
+            if b < a {
+                errors.push(FieldError::new(&format!("{prefix}closed_at"), "must not be before created_at"));
+            }
+        }
+        d
+    }
+}
+
+/// Creates a deal with the dates it had elsewhere; the caller holds the transaction.
+pub fn insert_dated<D: Db + ?Sized>(db: &D, w: &Writer, data: DealData, dates: &Dates) -> Result<Deal> {
+    if dates.closed_at.is_some() && data.status == "open" {
+        return Err(Invalid::one("closed_at", "only closed (won or lost) deals have a close time").into());
+    }
+    let deal = insert(db, w, data)?;
+    if dates.created_at.is_none() && dates.closed_at.is_none() {
+        return Ok(deal);
+    }
+    let created = dates.created_at.clone().unwrap_or(deal.created_at.clone());
+    let closed = if deal.status == "open" { None } else { Some(dates.closed_at.clone().unwrap_or(deal.closed_at.clone().unwrap_or_default())) };
+    let touched = closed.clone().unwrap_or(created.clone());
+    let base_value = settings::base_value(db, deal.value, &deal.currency, closed.as_deref())?;
+    db.run(
+        "UPDATE deals SET created_at = ?, stage_entered_at = ?, touched_at = ?, closed_at = ?, base_value = ? WHERE id = ?",
+        &[created.as_str().into(), created.as_str().into(), touched.into(), closed.clone().into(), base_value.into(), deal.id.as_str().into()],
+    )?;
+    let end = closed.unwrap_or(created.clone());
+    db.run(
+        "UPDATE deal_stage_history SET at = CASE WHEN status = 'open' THEN ?1 ELSE ?2 END,
+            days = CASE WHEN status = 'open' AND days IS NOT NULL THEN julianday(?2) - julianday(?1) END
+         WHERE deal_id = ?3",
+        &[created.as_str().into(), end.into(), deal.id.as_str().into()],
+    )?;
+    get(db, &deal.id, &Visibility::All, false, Utc::now())?.ok_or(NotFound.into())
 }
 
 /// Validates a client's deal against the tenant's settings.
@@ -257,7 +335,10 @@ pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, patch: &serde_
             json_text(&data.tags), stage_entered_at.into(), now.as_str().into(), closed_at.into(), now.as_str().into(), id.into(),
         ],
     )?;
-    write_links(db, id, &data)?;
+    write_links(db, id, &data, false)?;
+    if pipeline_id != before.pipeline_id {
+        db.run("UPDATE deals SET furthest_stage_id = NULL WHERE id = ?", &[id.into()])?;
+    }
     if stage_changed || status_changed {
         history(db, w, id, &pipeline_id, Some(&before.stage_id), &stage.id, &data.status)?;
     }
@@ -510,7 +591,10 @@ impl Filters {
         };
         eq("d.pipeline_id", &self.pipeline_id, &mut c, &mut p);
         eq("d.stage_id", &self.stage_id, &mut c, &mut p);
-        eq("d.status", &self.status, &mut c, &mut p);
+        // A literal (validated) status lets SQLite use the board's partial index.
+        if let Some(st) = self.status.as_deref().and_then(|st| crate::model::STATUSES.iter().find(|x| **x == st)) {
+            c.push(format!("d.status = '{st}'"));
+        }
         eq("d.owner_id", &self.owner_id, &mut c, &mut p);
         eq("d.company_id", &self.company_id, &mut c, &mut p);
         if let Some(contact) = &self.contact_id {
@@ -640,7 +724,8 @@ pub struct BoardStage {
     /// Deals without a rate to the base currency (left out of the totals).
     pub unconverted: i64,
     pub stale: i64,
-    pub deals: Vec<Deal>,
+    /// The first cards; the rest through `GET /api/v1/deals?stage_id=…&status=open&sort=position`.
+    pub deals: Vec<crate::model::Card>,
     pub next_cursor: Option<String>,
 }
 
@@ -661,15 +746,21 @@ pub fn board<D: Db + ?Sized>(db: &D, pipeline_id: &str, filters: &Filters, per_s
     f.stage_id = None;
     f.deleted = false;
     let (conds, params) = f.sql(vis, now);
-    let nowtext = now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let mut totals_params = vec![Val::Text(nowtext)];
+    // Each stage's stale cutoff, computed once (not per deal).
+    let cutoffs: Vec<(String, String)> = pipeline
+        .stages
+        .iter()
+        .filter_map(|s| Some((s.id.clone(), (now - chrono::Duration::days(s.stale_days?)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))))
+        .collect();
+    let mut totals_params: Vec<Val> = cutoffs.iter().flat_map(|(id, at)| [Val::from(id.as_str()), Val::from(at.as_str())]).collect();
     totals_params.extend(params.iter().cloned());
+    let cut = if cutoffs.is_empty() { "SELECT NULL AS stage_id, NULL AS before WHERE 0".to_string() } else { format!("VALUES {}", vec!["(?, ?)"; cutoffs.len()].join(", ")) };
     let totals = db.run(
         &format!(
-            "SELECT d.stage_id, count(*), COALESCE(sum(d.base_value), 0), COALESCE(sum(d.base_value * COALESCE(d.probability_override, s.probability)), 0),
-                sum(d.base_value IS NULL),
-                sum(s.stale_days IS NOT NULL AND d.touched_at < strftime('%Y-%m-%dT%H:%M:%fZ', ?, '-' || s.stale_days || ' days'))
-             FROM {FROM} WHERE {} GROUP BY d.stage_id",
+            "WITH cut(stage_id, before) AS ({cut})
+             SELECT d.stage_id, count(*), COALESCE(sum(d.base_value), 0), COALESCE(sum(d.base_value * COALESCE(d.probability_override, s.probability)), 0),
+                sum(d.base_value IS NULL), COALESCE(sum(d.touched_at < c.before), 0)
+             FROM {FROM} LEFT JOIN cut c ON c.stage_id = d.stage_id WHERE {} GROUP BY d.stage_id",
             conds.join(" AND ")
         ),
         &totals_params,
@@ -678,7 +769,8 @@ pub fn board<D: Db + ?Sized>(db: &D, pipeline_id: &str, filters: &Filters, per_s
     let mut stages = Vec::new();
     for stage in pipeline.stages.clone() {
         let t = totals.iter().find(|r| r.str(0) == Some(stage.id.as_str()));
-        let q = DealQuery { filters: Filters { stage_id: Some(stage.id.clone()), ..f.clone() }, sort: SortKey::Position, descending: false, limit: per_stage, cursor: None };
+        // By stage alone, so SQLite walks the board index in card order.
+        let q = DealQuery { filters: Filters { stage_id: Some(stage.id.clone()), pipeline_id: None, ..f.clone() }, sort: SortKey::Position, descending: false, limit: per_stage, cursor: None };
         let (deals, next_cursor) = if t.is_some() { list(db, &q, vis, now)? } else { (Vec::new(), None) };
         let weighted = t.and_then(|r| r.f64(3)).unwrap_or(0.0) / 100.0;
         stages.push(BoardStage {
@@ -688,7 +780,7 @@ pub fn board<D: Db + ?Sized>(db: &D, pipeline_id: &str, filters: &Filters, per_s
             unconverted: t.and_then(|r| r.i64(4)).unwrap_or(0),
             stale: t.and_then(|r| r.i64(5)).unwrap_or(0),
             stage,
-            deals,
+            deals: deals.into_iter().map(Into::into).collect(),
             next_cursor,
         });
     }
@@ -931,6 +1023,25 @@ mod tests {
         let reordered = pipelines::reorder(&db, &w, DEFAULT_PIPELINE, &[st[3].id.clone(), st[0].id.clone(), st[2].id.clone()], None).unwrap();
         assert_eq!(reordered.stages.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), vec!["Negotiation", "Qualification", "Proposal"]);
         assert!(pipelines::reorder(&db, &w, DEFAULT_PIPELINE, &[st[3].id.clone()], None).is_err(), "every stage once");
+    }
+
+    #[test]
+    fn historical_deals_keep_their_dates() {
+        let db = db();
+        let w = writer(U1);
+        let mut item = json!({"title": "Old win", "value": 500, "status": "won", "created_at": "2024-03-01T10:00:00Z", "closed_at": "2024-04-01T10:00:00Z"});
+        let mut e = Vec::new();
+        let dates = Dates::take(&mut item, "items[0].", &mut e);
+        assert!(e.is_empty());
+        let data = validate(serde_json::from_value(item).unwrap(), &settings::get(&db).unwrap()).unwrap();
+        let d = edge_db::tx(&db, || insert_dated(&db, &w, data, &dates)).unwrap();
+        assert_eq!((d.created_at.as_str(), d.closed_at.as_deref()), ("2024-03-01T10:00:00.000Z", Some("2024-04-01T10:00:00.000Z")));
+        let h = stage_history(&db, &d.id, &Visibility::All).unwrap();
+        assert_eq!(h.iter().map(|e| e.at.as_str()).collect::<Vec<_>>(), vec!["2024-03-01T10:00:00.000Z", "2024-04-01T10:00:00.000Z"]);
+        let mut bad = json!({"created_at": "2999-01-01T00:00:00Z", "closed_at": "yesterday"});
+        let mut e = Vec::new();
+        Dates::take(&mut bad, "", &mut e);
+        assert_eq!(e.len(), 2);
     }
 
     #[test]
