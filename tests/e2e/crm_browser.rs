@@ -287,3 +287,83 @@ fn create_find_edit_and_import_in_the_browser() {
     b.screenshot("contacts-after-import");
     assert_eq!(json(&owner.get("/api/v1/contacts/count"))["count"], 6);
 }
+
+/// Waits (up to 10 s) until `check` holds for the JSON at `path`.
+fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    for _ in 0..100 {
+        let v = json(&c.get(path));
+        if check(&v) {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{path} never reached the expected state: {}", json(&c.get(path)));
+}
+
+/// Issue 5's browser journey: create a deal on the board, drag it across,
+/// mark it won, and see its contact become a customer.
+#[test]
+fn create_drag_and_win_a_deal_in_the_browser() {
+    let h = TestHost::start(HostConfig::crm(&scratch("browser-pipeline")));
+    let mut owner = h.signed_in_owner("demo");
+    let contact = json(&owner.post_json("/api/v1/contacts", &json!({"first_name": "Wilma", "last_name": "Winner", "lifecycle_stage": "opportunity"})));
+    let contact_id = contact["id"].as_str().unwrap().to_string();
+    let stages: Vec<String> = json(&owner.get("/api/v1/pipelines"))["items"][0]["stages"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    let base = format!("http://demo.localhost:{}", h.addr.port());
+    let b = Browser::start(1400, 900, false);
+    sign_in(&b, &base, "owner@demo.example", OWNER_PASSWORD);
+    b.goto(&format!("{base}/pipeline"));
+    b.wait_count("[data-testid=stage-column]", 4);
+
+    // New deal from the keyboard, linked to Wilma through the contact search.
+    b.js("document.activeElement && document.activeElement.blur()");
+    b.keys("n");
+    b.type_text(&b.find("input[name=title]"), "Wilma's fleet");
+    b.type_text(&b.find("input[name=value]"), "12500");
+    b.type_text(&b.find("input[name=contact_id]"), "Wilma");
+    b.click(&b.find("[data-testid=combo-option]"));
+    b.click(&b.find("[data-testid=save-deal]"));
+    let deals = eventually(&mut owner, "/api/v1/deals", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
+    let deal = deals["items"][0].clone();
+    let id = deal["id"].as_str().unwrap().to_string();
+    assert_eq!((deal["value"].as_i64(), deal["contact_id"].as_str()), (Some(1_250_000), Some(contact_id.as_str())));
+    b.find(&format!("[data-testid=stage-column][data-stage-id='{}'] [data-testid=deal-card][data-deal-id='{id}']", stages[0]));
+    b.screenshot("pipeline-board-new-deal");
+
+    // Drag the card to Proposal, as a mouse would: dragstart, dragover, drop, dragend.
+    b.js(&format!(
+        "const card = document.querySelector(\"[data-testid=deal-card][data-deal-id='{id}']\");
+         const col = document.querySelector(\"[data-testid=stage-column][data-stage-id='{}']\");
+         const dt = new DataTransfer();
+         card.dispatchEvent(new DragEvent('dragstart', {{bubbles: true, cancelable: true, dataTransfer: dt}}));
+         const r = col.getBoundingClientRect();
+         const at = {{bubbles: true, cancelable: true, dataTransfer: dt, clientX: r.left + 30, clientY: r.top + 90}};
+         col.dispatchEvent(new DragEvent('dragenter', at));
+         col.dispatchEvent(new DragEvent('dragover', at));
+         col.dispatchEvent(new DragEvent('drop', at));
+         card.dispatchEvent(new DragEvent('dragend', {{bubbles: true, dataTransfer: dt}}));",
+        stages[2]
+    ));
+    eventually(&mut owner, &format!("/api/v1/deals/{id}"), |d| d["stage_id"] == stages[2].as_str());
+    b.find(&format!("[data-testid=stage-column][data-stage-id='{}'] [data-testid=deal-card][data-deal-id='{id}']", stages[2]));
+    let total = b.js(&format!("return document.querySelector(\"[data-testid=stage-column][data-stage-id='{}'] [data-testid=stage-total]\").innerText", stages[2]));
+    assert!(total.as_str().unwrap_or("").contains("12,500"), "Proposal's total counts the deal: {total}");
+    b.screenshot("pipeline-board-dragged");
+
+    // Won, from the card.
+    b.click(&b.find(&format!("[data-testid=deal-card][data-deal-id='{id}'] [data-testid=deal-won]")));
+    eventually(&mut owner, &format!("/api/v1/deals/{id}"), |d| d["status"] == "won");
+    let history = json(&owner.get(&format!("/api/v1/deals/{id}/history")));
+    assert_eq!(history["items"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect::<Vec<_>>(), vec!["open", "open", "won"]);
+
+    // The contact became a customer, and its page says so and shows the deal.
+    eventually(&mut owner, &format!("/api/v1/contacts/{contact_id}"), |c| c["lifecycle_stage"] == "customer");
+    b.goto(&format!("{base}/contacts/{contact_id}"));
+    let stage = b.find("[data-testid=contact-stage]");
+    assert!(b.text(&stage).to_lowercase().contains("customer"), "{}", b.text(&stage));
+    b.find("[data-testid=contact-deals]");
+    b.screenshot("contact-after-won-deal");
+    b.goto(&format!("{base}/pipeline/reports"));
+    b.find("svg");
+    b.screenshot("sales-reports");
+}

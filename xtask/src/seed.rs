@@ -168,7 +168,74 @@ pub fn demo(addr: SocketAddr, session: &Session) -> Result<usize> {
         }
     }
     post_each(addr, session, "/api/v1/activities", &activities)?;
+    deals(addr, session, &created, &companies)?;
     Ok(created.len())
+}
+
+const PRIORITIES: [&str; 4] = ["normal", "high", "normal", "low"];
+const SOURCES: [&str; 4] = ["Website", "Referral", "Trade fair", "Outbound"];
+const PRODUCTS: &[(&str, i64)] = &[("Seats (annual)", 24_000), ("Onboarding", 150_000), ("Support plan", 90_000), ("Integration", 300_000)];
+
+/// A year of pipeline: open deals in every stage (some in USD, a few stale)
+/// and closed ones with their dates, through the bulk API; a USD rate and
+/// quotas for the owner. Won deals among them made their contacts customers.
+fn deals(addr: SocketAddr, session: &Session, contacts: &[serde_json::Value], companies: &[serde_json::Value]) -> Result<()> {
+    let mut conn = loopback_http::Conn::open(addr)?;
+    let mut headers = session.headers();
+    headers.push(("content-type", "application/json"));
+    let mut call = |method: &str, path: &str, body: serde_json::Value| -> Result<serde_json::Value> {
+        let r = conn.request(method, path, &headers, body.to_string().as_bytes())?;
+        if !(200..300).contains(&r.status) {
+            bail!("{method} {path}: {} {}", r.status, r.text());
+        }
+        Ok(serde_json::from_slice(&r.body).unwrap_or_default())
+    };
+    let now = chrono::Utc::now();
+    let day = |d: i64| (now + chrono::Duration::days(d)).format("%Y-%m-%d").to_string();
+    call("POST", "/api/v1/exchange-rates", serde_json::json!({"currency": "USD", "valid_from": day(-400), "rate": "0.92"}))?;
+    let me = call("GET", "/api/v1/auth/me", serde_json::Value::Null)?;
+    let owner = me["user"]["id"].clone();
+    let pipelines = call("GET", "/api/v1/pipelines", serde_json::Value::Null)?;
+    let stages: Vec<String> = pipelines["items"][0]["stages"].as_array().map(|a| a.iter().filter_map(|s| s["id"].as_str().map(String::from)).collect()).unwrap_or_default();
+    let mut items = Vec::new();
+    for i in 0..90usize {
+        let contact = &contacts[(i * 7) % contacts.len()];
+        let company = contact["company_id"].as_str().map(String::from).or_else(|| companies[i % companies.len()]["id"].as_str().map(String::from));
+        let company_name = companies.iter().find(|c| c["id"].as_str() == company.as_deref()).and_then(|c| c["name"].as_str()).unwrap_or("Account");
+        let (product, price) = PRODUCTS[i % PRODUCTS.len()];
+        let mut d = serde_json::json!({
+            "title": format!("{company_name} – {}", product.split(' ').next().unwrap_or(product).to_lowercase()),
+            "contact_id": contact["id"], "company_id": company, "owner_id": owner,
+            "currency": if i % 9 == 4 { "USD" } else { "EUR" },
+            "line_items": [{"product": product, "quantity": 1 + (i % 5) * 5, "unit_price": price, "discount_percent": if i % 4 == 0 { 10 } else { 0 }}],
+            "priority": PRIORITIES[i % 4], "source": SOURCES[i % 4],
+            "stage_id": stages.get(i % stages.len().max(1)), "tags": if i % 5 == 0 { vec!["expansion"] } else { vec![] },
+        });
+        if i < 30 {
+            d["expected_close"] = day(5 + (i as i64 * 11) % 170).into();
+            d["next_step"] = ["Send proposal", "Book demo", "Call the buyer", "Legal review"][i % 4].into();
+            if i % 6 == 5 {
+                d["created_at"] = (now - chrono::Duration::days(40)).to_rfc3339().into(); // untouched for weeks: stale
+            }
+        } else {
+            let created = now - chrono::Duration::days(20 + (i as i64 * 13) % 340);
+            let closed = (created + chrono::Duration::days(7 + (i as i64 * 5) % 60)).min(now - chrono::Duration::hours(1));
+            let won = i % 3 != 0;
+            d["status"] = if won { "won" } else { "lost" }.into();
+            if won {
+                d["won_reason"] = ["Product fit", "Relationship", "Price"][(i / 3) % 3].into();
+            } else {
+                d["lost_reason"] = ["Price", "Competitor", "Timing", "No budget"][i % 4].into();
+            }
+            d["created_at"] = created.to_rfc3339().into();
+            d["closed_at"] = closed.to_rfc3339().into();
+        }
+        items.push(d);
+    }
+    call("POST", "/api/v1/deals/bulk", serde_json::json!({ "items": items }))?;
+    let quarter = format!("{}-Q{}", chrono::Datelike::year(&now), chrono::Datelike::month0(&now) / 3 + 1);
+    call("PUT", "/api/v1/quotas", serde_json::json!({"items": [{"owner_id": owner, "period": quarter, "amount": 12_000_000}]}))?;
+    Ok(())
 }
 
 const SIZES: &[&str] = &["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5000+"];

@@ -109,5 +109,6 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         // Link tables are rewritten per deal.
         "CREATE INDEX deal_tags_deal ON deal_tags(deal_id)",
         "CREATE INDEX deal_contacts_deal ON deal_contacts(deal_id)",
+        "CREATE INDEX pipeline_timeline_ref ON pipeline_timeline(ref)",
     ],
 )];

@@ -148,13 +148,24 @@ fn history<D: Db + ?Sized>(db: &D, w: &Writer, deal: &str, pipeline: &str, from:
     Ok(())
 }
 
+/// `12,500.00 EUR` (timeline titles are plain text, read in any locale).
 fn money_text(minor: i64, currency: &str) -> String {
     let e = crate::money::exponent(currency);
-    if e == 0 {
-        return format!("{minor} {currency}");
-    }
     let d = 10i64.pow(e);
-    format!("{}.{:0width$} {currency}", minor / d, (minor % d).abs(), width = e as usize)
+    let digits = (minor / d).abs().to_string();
+    let mut whole = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            whole.push(',');
+        }
+        whole.push(c);
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    if e == 0 {
+        format!("{sign}{whole} {currency}")
+    } else {
+        format!("{sign}{whole}.{:0width$} {currency}", (minor % d).abs(), width = e as usize)
+    }
 }
 
 /// Milestones on the contact's and company's timeline, and the effects a
@@ -280,7 +291,13 @@ pub fn insert_dated<D: Db + ?Sized>(db: &D, w: &Writer, data: DealData, dates: &
          WHERE deal_id = ?3",
         &[created.as_str().into(), end.into(), deal.id.as_str().into()],
     )?;
+    // Its milestones on the timelines happened then too.
+    db.run("UPDATE pipeline_timeline SET at = CASE WHEN kind = 'deal-created' THEN ?1 ELSE ?2 END WHERE ref = ?3", &[created.as_str().into(), touched_at_end(&deal, &created, dates).into(), deal.id.as_str().into()])?;
     get(db, &deal.id, &Visibility::All, false, Utc::now())?.ok_or(NotFound.into())
+}
+
+fn touched_at_end(deal: &Deal, created: &str, dates: &Dates) -> String {
+    dates.closed_at.clone().or_else(|| deal.closed_at.clone()).unwrap_or_else(|| created.to_string())
 }
 
 /// Validates a client's deal against the tenant's settings.
@@ -1042,6 +1059,14 @@ mod tests {
         let mut e = Vec::new();
         Dates::take(&mut bad, "", &mut e);
         assert_eq!(e.len(), 2);
+    }
+
+    #[test]
+    fn money_reads_well_in_timeline_titles() {
+        assert_eq!(money_text(1_250_000, "EUR"), "12,500.00 EUR");
+        assert_eq!(money_text(150_000_000, "JPY"), "150,000,000 JPY");
+        assert_eq!(money_text(5, "USD"), "0.05 USD");
+        assert_eq!(money_text(1_000, "KWD"), "1.000 KWD");
     }
 
     #[test]
