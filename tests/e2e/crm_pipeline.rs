@@ -135,3 +135,22 @@ fn reports_currency_visibility_and_isolation() {
     assert_eq!(json(&first)["id"], json(&again)["id"]);
     assert_eq!(owner.raw("POST", "/api/v1/deals", &[("content-type", "application/json")], b"{not json").status, 400);
 }
+
+#[test]
+fn deals_follow_contact_merges_and_their_undo() {
+    let (_h, mut c) = crm("pipeline-merges");
+    let a = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Ann", "email": "ann@example.com"})))["id"].as_str().unwrap().to_string();
+    let b = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Anne", "email": "anne@example.com"})))["id"].as_str().unwrap().to_string();
+    let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Ann's order", "contact_id": b})));
+    let id = deal["id"].as_str().unwrap();
+    let r = c.post_json("/api/v1/contacts/merge", &json!({"primary_id": a, "merged_ids": [b]}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let merge_id = json(&r)["merge"]["id"].as_str().unwrap().to_string();
+    let d = json(&c.get(&format!("/api/v1/deals/{id}")));
+    assert_eq!(d["contact_id"], a.as_str(), "the deal follows the surviving contact");
+    assert_eq!(json(&c.get(&format!("/api/v1/deals?contact_id={a}")))["items"].as_array().unwrap().len(), 1);
+    let tl = json(&c.get(&format!("/api/v1/contacts/{a}/timeline")));
+    assert!(tl["items"].as_array().unwrap().iter().any(|e| e["event"]["ref"] == id), "and its timeline entries");
+    assert_eq!(c.post_json(&format!("/api/v1/contacts/merges/{merge_id}/undo"), &json!({})).status, 200);
+    assert_eq!(json(&c.get(&format!("/api/v1/deals/{id}")))["contact_id"], b.as_str(), "an undone merge gives it back");
+}

@@ -15,6 +15,14 @@ use spin_sdk::http_component;
 #[http_component]
 fn handle(req: Request) -> Response {
     let ctx = Ctx::new(&req);
+    // Deals follow contact merges (and their undos) before anyone reads them.
+    if ctx.req.path().starts_with("/api/") {
+        if let Ok(db) = http::db() {
+            if let Err(e) = pipeline_domain::store::merges::follow(&db, &ctx.writer()) {
+                eprintln!("pipeline: following contact merges failed: {e:#}");
+            }
+        }
+    }
     let result = route(&ctx);
     // Effects of a successful write (a won deal's contact becomes a customer)
     // are delivered once the change has committed.

@@ -111,4 +111,16 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE INDEX deal_contacts_deal ON deal_contacts(deal_id)",
         "CREATE INDEX pipeline_timeline_ref ON pipeline_timeline(ref)",
     ],
+), (
+    3,
+    &[
+        // How far the pipeline has read other components' change logs.
+        "CREATE TABLE pipeline_follow (source TEXT PRIMARY KEY, seq INTEGER NOT NULL) STRICT",
+        // Deals that followed a contact merge, to follow its undo.
+        "CREATE TABLE pipeline_contact_moves (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, deal_id TEXT NOT NULL, from_contact TEXT NOT NULL, to_contact TEXT NOT NULL,
+            before TEXT NOT NULL, after TEXT NOT NULL, timeline TEXT NOT NULL
+        ) STRICT",
+        "CREATE INDEX pipeline_contact_moves_from ON pipeline_contact_moves(from_contact)",
+    ],
 )];

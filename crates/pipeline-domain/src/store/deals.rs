@@ -876,7 +876,7 @@ pub fn export_row(d: &Deal) -> Vec<String> {
 
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::schema::DEFAULT_PIPELINE;
     use crate::store::testing::{db, writer};

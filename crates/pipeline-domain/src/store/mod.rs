@@ -3,6 +3,7 @@
 //! and deal milestones to the published timeline of their contact and company.
 
 pub mod deals;
+pub mod merges;
 pub mod pipelines;
 pub mod settings;
 
