@@ -145,6 +145,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Post, ["internal", "owner"]) => provision_owner(ctx),
         (Method::Post, ["internal", "touch"]) => touch(ctx),
         (Method::Post, ["internal", "key-used"]) => key_used(ctx),
+        (Method::Post, ["internal", "mail"]) => internal_mail(ctx),
         _ => Err(Problem::not_found("No such identity route")),
     }
 }
@@ -465,6 +466,28 @@ fn touch(ctx: &Ctx) -> Result<Reply, Problem> {
     let kv = sessions::store().map_err(internal)?;
     sessions::touch(&kv, &t.digest, store::unix()).map_err(internal)?;
     Ok(Reply::empty(204))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Mail {
+    to: String,
+    subject: String,
+    body_text: String,
+}
+
+/// Other components' mail (a customer's sign-in link, a ticket reply) goes
+/// through the tenant's one outbox, which identity owns.
+fn internal_mail(ctx: &Ctx) -> Result<Reply, Problem> {
+    let m: Mail = ctx.body()?;
+    let to = m.to.trim().to_lowercase();
+    if !contacts_domain::validate::is_email(&to) || m.subject.trim().is_empty() || m.subject.len() > 300 || m.body_text.len() > 100_000 {
+        return Err(Problem::validation(vec![edge_http::FieldError::new("to", "a message needs an address, a subject (≤ 300) and a body (≤ 100 KB)")]));
+    }
+    let db = store::open().map_err(internal)?;
+    store::send_email(&db, &to, m.subject.trim(), &m.body_text).map_err(internal)?;
+    mail::deliver_queued(&db);
+    Ok(Reply::empty(202))
 }
 
 #[derive(Deserialize)]

@@ -22,8 +22,17 @@ pub fn area_of(api_area: &str) -> Option<Area> {
     match component {
         // Identity's own routes check the session themselves.
         "identity" => None,
-        other => Area::parse(other),
+        // Orders, tickets and the knowledge base are the service desk's.
+        "portal" => Some(Area::ServiceDesk),
+        // A component without a permission area of its own: administrators only.
+        other => Some(Area::parse(other).unwrap_or(Area::Settings)),
     }
+}
+
+/// Customers' portal API (`/api/v1/portal/...`): signing in is public, the
+/// rest needs a portal session; staff sessions do not apply.
+pub fn is_portal(area: &str) -> bool {
+    area == "portal"
 }
 
 pub enum Principal {
@@ -96,6 +105,21 @@ pub fn authenticate(
         return Err(Problem::new(403, "csrf", "Forbidden", "Missing or wrong x-csrf-token header"));
     }
     Ok(Caller { principal: Principal::User(s), digest })
+}
+
+/// Authenticates a customer's portal request from the portal cookie (CSRF
+/// checked on writes, as for staff).
+pub fn authenticate_customer(cookie: Option<&str>, csrf_header: Option<&str>, method: &str, now: i64, load: impl Fn(&str) -> Option<Vec<u8>>) -> Result<identity_domain::portal::PortalSession, Problem> {
+    use identity_domain::portal;
+    let tok = cookie.and_then(portal::from_cookie_header).ok_or_else(unauthenticated)?;
+    let s: portal::PortalSession = load(&portal::kv_key(&token::digest(tok))).and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(unauthenticated)?;
+    if !s.is_live(now) {
+        return Err(unauthenticated());
+    }
+    if roles::required(method) == Access::Write && !token::same(csrf_header.unwrap_or(""), &s.csrf) {
+        return Err(Problem::new(403, "csrf", "Forbidden", "Missing or wrong x-csrf-token header"));
+    }
+    Ok(s)
 }
 
 /// Authenticates `Authorization: Bearer ek_...` (no CSRF: not a browser credential).

@@ -18,6 +18,8 @@ pub const AREAS: &[(&str, &str)] = &[
     ("exchange-rates", "pipeline"),
     ("quotas", "pipeline"),
     ("sales-reports", "pipeline"),
+    ("orders", "portal"),
+    ("portal", "portal"),
     ("auth", "identity"),
     ("users", "identity"),
     ("teams", "identity"),

@@ -74,10 +74,21 @@ async fn handle(req: IncomingRequest) -> Response {
 
     // Authentication and authorization for the API (static files are public).
     let mut caller = None;
+    let mut customer = None;
     let mut visible_owners: Option<Vec<String>> = None;
     if let Target::Api(_) = target {
         let area = path.split('/').nth(3).unwrap_or("");
-        if !auth::is_public(area) {
+        if auth::is_portal(area) {
+            if path.split('/').nth(4) != Some("auth") {
+                let kv = spin_sdk::key_value::Store::open_default();
+                let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+                match auth::authenticate_customer(header("cookie").as_deref(), header("x-csrf-token").as_deref(), method_str(&method), now, load) {
+                    Ok(s) => customer = Some(s),
+                    Err(p) => return problem(p, &request_id),
+                }
+            }
+        } else if !auth::is_public(area) {
             let kv = spin_sdk::key_value::Store::open_default();
             let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
@@ -124,6 +135,10 @@ async fn handle(req: IncomingRequest) -> Response {
     }
     // Trusted internal headers: only the router sets them.
     out.header("edge-tenant", tenant.clone());
+    if let Some(s) = &customer {
+        out.header("edge-actor", format!("customer:{}", s.contact_id));
+        out.header("edge-portal-contact", s.contact_id.clone());
+    }
     if let Some(c) = &caller {
         out.header("edge-actor", c.actor());
         out.header("edge-role", c.role());

@@ -14,8 +14,13 @@ pub struct Ctx<'a> {
 }
 
 fn random10() -> [u8; 10] {
-    let bytes = wasi::random::random::get_random_bytes(10);
-    let mut out = [0u8; 10];
+    random_bytes::<10>()
+}
+
+/// `N` random bytes from WASI (tokens, secrets).
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let bytes = wasi::random::random::get_random_bytes(N as u64);
+    let mut out = [0u8; N];
     for (o, b) in out.iter_mut().zip(bytes) {
         *o = b;
     }

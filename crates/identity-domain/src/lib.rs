@@ -4,6 +4,7 @@
 
 pub mod apikey;
 pub mod password;
+pub mod portal;
 pub mod roles;
 pub mod session;
 pub mod settings;

@@ -1,0 +1,39 @@
+//! The portal component's storage. Every write appends a change event in the
+//! same transaction, and order milestones go on the customer's timeline.
+
+pub mod links;
+pub mod orders;
+
+use anyhow::Result;
+use edge_db::Db;
+use serde_json::Value;
+
+pub use edge_db::record::{Conflict, Invalid, NotFound, VersionMismatch, Writer};
+
+pub fn event<D: Db + ?Sized>(db: &D, w: &Writer, entity: &str, entity_id: &str, action: &str, before: Option<&Value>, after: Option<&Value>) -> Result<()> {
+    edge_db::record::append_event(db, "portal_events", w, entity, entity_id, action, before, after)
+}
+
+/// An entry on the customer's timeline (published view), dated `at`.
+pub fn timeline<D: Db + ?Sized>(db: &D, at: &str, contact_id: &str, kind: &str, title: &str, detail: &Value, reference: &str) -> Result<()> {
+    db.run(
+        "INSERT INTO portal_timeline (at, contact_id, kind, title, detail, ref) VALUES (?, ?, ?, ?, ?, ?)",
+        &[at.into(), contact_id.into(), kind.into(), title.into(), detail.to_string().into(), reference.into()],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub fn db() -> edge_db::native::Connection {
+        let c = edge_db::native::memory().unwrap();
+        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
+        c
+    }
+
+    pub fn writer(actor: &str) -> Writer<'_> {
+        Writer { actor, request_id: Some("req-1"), random: &edge_db::record::test_random }
+    }
+}
