@@ -20,6 +20,7 @@ fn fake_id(path: &str) -> &'static str {
         ("/api-keys/", "k_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/pipelines/", "pl_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/deals/", "d_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/orders/", "o_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];
     kinds.iter().find(|(k, _)| path.contains(k)).map(|(_, v)| *v).unwrap_or("x")
 }

@@ -325,9 +325,9 @@ impl Client {
             headers.push(("x-csrf-token", t));
         }
         let r = loopback_http::request(self.addr, method, path, &headers, body).unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        if let Some(sc) = r.header("set-cookie") {
-            let v = sc.split(';').next().unwrap_or("").trim_start_matches("edge_session=").to_string();
-            self.cookie = (!v.is_empty()).then_some(v);
+        // Only the staff session cookie (a portal cookie is another client's).
+        if let Some(v) = r.header("set-cookie").and_then(|sc| sc.split(';').next()).and_then(|kv| kv.strip_prefix("edge_session=")) {
+            self.cookie = (!v.is_empty()).then(|| v.to_string());
         }
         if r.header("content-type") == Some("application/json") {
             if let Some(t) = serde_json::from_slice::<serde_json::Value>(&r.body).ok().and_then(|v| v["csrf_token"].as_str().map(String::from)) {
