@@ -13,6 +13,7 @@ mod outbound;
 mod provision;
 mod routing;
 mod runtime_config;
+mod scheduler;
 mod server;
 mod state;
 mod storage;
@@ -85,6 +86,9 @@ enum Cmd {
         /// Where operator exports go (default: <tenants-dir>/../exports).
         #[arg(long)]
         exports_dir: Option<PathBuf>,
+        /// Do not run tenants' unattended work (`/internal/tick`) from this host.
+        #[arg(long)]
+        no_scheduler: bool,
     },
     /// Load and validate the app without serving.
     Check {
@@ -236,7 +240,7 @@ fn run() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.cmd {
-        Cmd::Up { app: a, listen, drain_secs, operator_listen, exports_dir } => {
+        Cmd::Up { app: a, listen, drain_secs, operator_listen, exports_dir, no_scheduler } => {
             let token = std::env::var("EDGE_OPERATOR_TOKEN").unwrap_or_default();
             if operator_listen.is_some() && token.len() < 16 {
                 anyhow::bail!("--operator-listen needs EDGE_OPERATOR_TOKEN (at least 16 characters) in the environment");
@@ -244,11 +248,22 @@ fn run() -> Result<()> {
             let app = load(&a)?;
             app::start_epoch_ticker(&app.engine);
             let tenancy = a.tenants_dir.clone().map(|dir| tenancy::Tenancy::new(dir, a.tenant_domains.clone()));
-            let server = Arc::new(server::Server { app, tenancy });
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
                     .with_context(|| format!("cannot listen on {listen}"))?;
+                // Unattended work for every tenant (SLA checks, scheduled sends, retries).
+                let scheduler = match (&a.tenants_dir, no_scheduler) {
+                    (Some(dir), false) => {
+                        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                        let domain = a.tenant_domains.first().cloned().unwrap_or_else(|| "localhost".into());
+                        let s = scheduler::Scheduler::new(app.clone(), dir.clone(), domain, port);
+                        tokio::spawn(s.clone().run());
+                        Some(s)
+                    }
+                    _ => None,
+                };
+                let server = Arc::new(server::Server { app, tenancy, scheduler });
                 if let Some(op_addr) = operator_listen {
                     let op_listener = tokio::net::TcpListener::bind(&op_addr)
                         .await

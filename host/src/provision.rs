@@ -50,6 +50,31 @@ async fn call(app: &Arc<App>, tenants_dir: &Path, tenant: &str, base_url: &str, 
     Ok(v)
 }
 
+/// Calls a component's internal route for `tenant`; answers (status, JSON).
+pub async fn call_internal(app: &Arc<App>, tenants_dir: &Path, tenant: &str, base_url: &str, component: &str, path: &str) -> Result<(u16, serde_json::Value)> {
+    let request_id = format!("tick-{tenant}");
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri(format!("http://{component}.spin.internal{path}"))
+        .header("content-type", "application/json")
+        .header("edge-tenant", tenant)
+        .header("edge-base-url", base_url)
+        .header("x-request-id", &request_id)
+        .body(Full::new(Bytes::from_static(b"{}")).map_err(|e| match e {}).boxed_unsync())?;
+    let rec = tenants::get(tenants_dir, tenant)?;
+    let call = CallContext {
+        request_id,
+        scope: Arc::new(app.scope_for(Some(tenant))),
+        bound_variables: app.tenant_bindings(rec.as_ref()),
+        depth: 0,
+        deadline: std::time::Instant::now() + app.opts.request_timeout,
+    };
+    let resp = app.handle_internal(component, req, call).await.map_err(|e| anyhow!("{component}: {e}"))?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.map_err(|e| anyhow!("{component}: {e}"))?.to_bytes();
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
+}
+
 /// Components that own a database, in a stable order.
 pub fn migrating_components(app: &App) -> Vec<String> {
     let mut ids: Vec<String> = app.components.iter().filter(|(_, c)| !c.def.sqlite_databases.is_empty()).map(|(id, _)| id.clone()).collect();

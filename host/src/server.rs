@@ -23,6 +23,8 @@ pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 pub struct Server {
     pub app: Arc<App>,
     pub tenancy: Option<Tenancy>,
+    /// Ticks tenants' unattended work; told about every tenant request.
+    pub scheduler: Option<Arc<crate::scheduler::Scheduler>>,
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -111,6 +113,9 @@ impl Server {
             }
         };
 
+        if let (Some(s), Some(t)) = (&self.scheduler, &tenant) {
+            s.poke(t);
+        }
         let Some((route, component, matched)) = self.app.router.route(&path) else {
             self.log(&rid, &req, tenant.as_deref(), None, 404, started, None);
             return text(StatusCode::NOT_FOUND, "Not Found");

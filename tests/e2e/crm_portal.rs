@@ -173,3 +173,75 @@ fn sign_in_links_are_throttled_per_address() {
     assert_eq!(mails_to(&mut staff, "cy@example.com"), 5, "five links per quarter hour, and the same answer after");
     assert_eq!(cy.send("POST", "/api/v1/portal/auth/request-link", Some(json!({"email": "not an address"}))).status, 422);
 }
+
+#[test]
+fn complaints_from_the_portal_to_the_desk_and_back() {
+    let scratch_dir = scratch("portal-tickets");
+    let mut cfg = HostConfig::crm(&scratch_dir);
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), "tick-secret-for-tests-0123456789".into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
+    let mut staff = h.signed_in_owner("demo");
+    let o = json(&staff.send("PUT", "/api/v1/orders/by-external-id/z", Some(order("zoe@example.com", "Kayak", 59_900))));
+    // A published article the customer will be offered before filing.
+    let a = staff.post_json("/api/v1/kb/articles", &json!({"title": "My kayak arrived damaged", "body": "Take photos of the damage and reply within 14 days; we send a replacement.", "category": "Damaged item", "status": "published"}));
+    assert_eq!(a.status, 201, "{}", a.text());
+    staff.post_json("/api/v1/kb/articles", &json!({"title": "Internal: courier contracts", "body": "Draft", "status": "draft"}));
+
+    let mut zoe = Customer::new(&h, "demo");
+    // The knowledge base is public, drafts excluded.
+    let kb = json(&zoe.send("GET", "/api/v1/portal/kb?subject=kayak%20damaged%20on%20arrival", None));
+    assert_eq!(kb["items"].as_array().unwrap().len(), 1, "{kb}");
+    assert_eq!(kb["items"][0]["title"], "My kayak arrived damaged");
+    assert!(json(&zoe.send("GET", "/api/v1/portal/kb?q=courier", None))["items"].as_array().unwrap().is_empty());
+    assert_eq!(zoe.sign_in(&mut staff, "zoe@example.com").status, 200);
+    let r = zoe.send("POST", "/api/v1/portal/tickets", Some(json!({"subject": "Kayak damaged on arrival", "body": "There is a crack in the hull.", "category": "Damaged item", "order_id": o["id"]})));
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t = json(&r);
+    let id = t["id"].as_str().unwrap().to_string();
+    assert!(t.get("assignee_id").is_none() && t.get("first_response_due").is_none(), "customers see no desk internals");
+
+    // The desk: the ticket is in the unassigned queue; an internal note and a public answer.
+    let queue = json(&staff.get("/api/v1/tickets?queue=unassigned"));
+    assert_eq!(queue["items"][0]["id"], id.as_str());
+    let full = json(&staff.get(&format!("/api/v1/tickets/{id}")));
+    assert!(full["first_response_due"].is_string() && full["status"] == "new");
+    assert_eq!(staff.post_json(&format!("/api/v1/tickets/{id}/messages"), &json!({"body": "Looks like courier damage, claim with them", "internal": true})).status, 201);
+    let r = staff.post_json(&format!("/api/v1/tickets/{id}/messages"), &json!({"body": "Sorry! A replacement kayak ships tomorrow.", "status": "resolved"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(mails_to(&mut staff, "zoe@example.com"), 2, "the sign-in link, then the answer");
+
+    // The customer sees the answer, never the note; rates it; a later reply reopens it.
+    let seen = json(&zoe.send("GET", &format!("/api/v1/portal/tickets/{id}"), None));
+    let bodies: Vec<&str> = seen["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, vec!["There is a crack in the hull.", "Sorry! A replacement kayak ships tomorrow."]);
+    assert!(!seen.to_string().contains("courier damage"), "internal notes never reach the portal");
+    assert_eq!((seen["status"].as_str(), seen["can_rate"].as_bool()), (Some("resolved"), Some(true)));
+    let r = zoe.send("POST", &format!("/api/v1/portal/tickets/{id}/rating"), Some(json!({"score": 5, "comment": "Fast!"})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(zoe.send("POST", &format!("/api/v1/portal/tickets/{id}/rating"), Some(json!({"score": 1}))).status, 409, "rated once");
+    let r = zoe.send("POST", &format!("/api/v1/portal/tickets/{id}/messages"), Some(json!({"body": "The replacement has a crack too."})));
+    assert_eq!(json(&r)["status"], "reopened");
+    // Other customers and other tenants see nothing of it.
+    let mut bob = Customer::new(&h, "demo");
+    staff.send("PUT", "/api/v1/orders/by-external-id/y", Some(order("bob@example.com", "Paddle", 4_900)));
+    bob.sign_in(&mut staff, "bob@example.com");
+    assert_eq!(bob.send("GET", &format!("/api/v1/portal/tickets/{id}"), None).status, 404);
+    assert_eq!(bob.send("POST", &format!("/api/v1/portal/tickets/{id}/messages"), Some(json!({"body": "hi"}))).status, 404);
+    assert!(json(&bob.send("GET", "/api/v1/portal/tickets", None))["items"].as_array().unwrap().is_empty());
+    let r = bob.send("POST", "/api/v1/portal/tickets", Some(json!({"subject": "Zoe's kayak", "body": "…", "order_id": o["id"]})));
+    assert_eq!((r.status, json(&r)["errors"][0]["field"].as_str()), (422, Some("order_id")));
+    // Reports and the timeline.
+    let rep = json(&staff.get("/api/v1/service-reports"));
+    assert_eq!((rep["created"].as_u64(), rep["csat"]["average"].as_f64()), (Some(1), Some(5.0)));
+    let tl = json(&staff.get(&format!("/api/v1/contacts/{}/timeline", o["contact_id"].as_str().unwrap())));
+    assert!(tl["items"].as_array().unwrap().iter().any(|e| e["event"]["kind"] == "ticket-opened"));
+
+    // The scheduler's route on hosts without one of their own: secret, then it runs.
+    let tick = |token: &str| h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {token}"))], b"");
+    assert_eq!(tick("wrong-token-wrong-token").status, 404);
+    let r = tick("tick-secret-for-tests-0123456789");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = json(&r);
+    assert!(v["components"]["portal"]["next_tick_at"].is_string(), "the reopened ticket owes a resolution: {v}");
+}

@@ -44,8 +44,12 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
             Ok(Reply::json(200, &v))
         }
         ["internal", "tick"] if *ctx.method() == Method::Post => {
-            let delivered = effects::drain(ctx, &http::db()?, 200);
-            Ok(Reply::json(200, &serde_json::json!({ "effects_delivered": delivered })))
+            let db = http::db()?;
+            let delivered = effects::drain(ctx, &db, 200);
+            // Effects still pending (contacts was down): try again in a minute.
+            let pending = pipeline_domain::store::deals::pending_effects(&db, 1).map(|p| !p.is_empty()).unwrap_or(false);
+            let next = pending.then(|| (chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+            Ok(Reply::json(200, &serde_json::json!({ "effects_delivered": delivered, "next_tick_at": next })))
         }
         ["api", "v1", "pipelines", rest @ ..] => setup::pipelines(ctx, rest),
         ["api", "v1", "pipeline-settings"] => setup::settings(ctx),

@@ -7,7 +7,7 @@ use crate::http::{contact_by_email, db, problem, valid_id, Ctx};
 use edge_http::{FieldError, Problem, Reply};
 use identity_domain::portal::{self, PortalSession};
 use identity_domain::token;
-use portal_domain::store::{links, orders};
+use portal_domain::store::{kb, links, orders, service, tickets};
 use spin_sdk::http::Method;
 
 fn unix() -> i64 {
@@ -65,8 +65,109 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let o = orders::get(&db, oid, Some(&id)).map_err(|e| problem(e, "order"))?.ok_or_else(|| Problem::not_found("No order with this id"))?;
             Ok(Reply::json(200, &public(crate::orders::with_history(&db, &o)?)))
         }
+        // The knowledge base is public: visitors search it before filing.
+        (Method::Get, ["kb"]) => {
+            let pairs = edge_http::query::parse(ctx.query());
+            let get = |k: &str| edge_http::query::get(&pairs, k).filter(|v| !v.is_empty());
+            let db = db()?;
+            // `subject`: suggestions while a customer types a complaint (any word matches).
+            let (q, any) = match get("subject") {
+                Some(s) => (Some(s), true),
+                None => (get("q"), false),
+            };
+            let items = kb::search(&db, q, get("category"), true, any, if any { 5 } else { 50 }).map_err(|e| problem(e, "article"))?;
+            let categories: Vec<_> = kb::categories(&db, true).map_err(|e| problem(e, "article"))?.into_iter().map(|(c, n)| serde_json::json!({"category": c, "count": n})).collect();
+            let items: Vec<_> = items.into_iter().map(|a| serde_json::json!({"id": a.id, "title": a.title, "category": a.category, "excerpt": a.body.chars().take(240).collect::<String>(), "published_at": a.published_at})).collect();
+            Ok(Reply::json(200, &serde_json::json!({ "items": items, "categories": categories, "next_cursor": null })))
+        }
+        (Method::Get, ["kb", aid]) => {
+            valid_id(kb::ID_PREFIX, aid, "article")?;
+            let db = db()?;
+            let a = kb::get(&db, aid, true).map_err(|e| problem(e, "article"))?.ok_or_else(|| Problem::not_found("No article with this id"))?;
+            let _ = kb::viewed(&db, aid);
+            Ok(Reply::json(200, &serde_json::json!({"id": a.id, "title": a.title, "body": a.body, "category": a.category, "published_at": a.published_at, "updated_at": a.updated_at})))
+        }
+        (Method::Post, ["kb", aid, "deflected"]) => {
+            valid_id(kb::ID_PREFIX, aid, "article")?;
+            if kb::deflected(&db()?, aid).map_err(|e| problem(e, "article"))? {
+                Ok(Reply::empty(204))
+            } else {
+                Err(Problem::not_found("No article with this id"))
+            }
+        }
+        (Method::Get, ["tickets"]) => {
+            let id = customer(ctx)?;
+            let q = tickets::Query { contact_id: Some(id), statuses: tickets::STATUSES.map(String::from).to_vec(), limit: 200, ..Default::default() };
+            let (items, _) = tickets::list(&db()?, &q, chrono::Utc::now()).map_err(|e| problem(e, "ticket"))?;
+            let items: Vec<_> = items.iter().map(public_ticket).collect();
+            Ok(Reply::json(200, &serde_json::json!({ "items": items, "next_cursor": null })))
+        }
+        (Method::Post, ["tickets"]) => {
+            let id = customer(ctx)?;
+            let db = db()?;
+            let input: tickets::NewTicket = ctx.body()?;
+            let settings = service::get(&db).map_err(|e| problem(e, "settings"))?;
+            crate::http::once(ctx, &db, || {
+                let (t, _) = tickets::create(&db, &ctx.writer(), input, Some(&id), &settings, chrono::Utc::now()).map_err(|e| problem(e, "ticket"))?;
+                Ok(Reply::json(201, &ticket_for_customer(&db, &t)?).with_header("location", format!("/api/v1/portal/tickets/{}", t.id)))
+            })
+        }
+        (Method::Get, ["tickets", tid]) => {
+            let id = customer(ctx)?;
+            valid_id(tickets::ID_PREFIX, tid, "ticket")?;
+            let db = db()?;
+            let t = tickets::get(&db, tid, Some(&id)).map_err(|e| problem(e, "ticket"))?.ok_or_else(|| Problem::not_found("No ticket with this id"))?;
+            Ok(Reply::json(200, &ticket_for_customer(&db, &t)?))
+        }
+        (Method::Post, ["tickets", tid, "messages"]) => {
+            let id = customer(ctx)?;
+            valid_id(tickets::ID_PREFIX, tid, "ticket")?;
+            let db = db()?;
+            let r: tickets::Reply = ctx.body()?;
+            let settings = service::get(&db).map_err(|e| problem(e, "settings"))?;
+            crate::http::once(ctx, &db, || {
+                let (t, _) = tickets::reply(&db, &ctx.writer(), tid, r, Some(&id), &settings, chrono::Utc::now()).map_err(|e| problem(e, "ticket"))?;
+                Ok(Reply::json(201, &ticket_for_customer(&db, &t)?))
+            })
+        }
+        (Method::Post, ["tickets", tid, "rating"]) => {
+            let id = customer(ctx)?;
+            valid_id(tickets::ID_PREFIX, tid, "ticket")?;
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Rating {
+                score: i64,
+                comment: Option<String>,
+            }
+            let r: Rating = ctx.body()?;
+            let db = db()?;
+            let t = tickets::rate(&db, &ctx.writer(), tid, &id, r.score, r.comment, chrono::Utc::now()).map_err(|e| problem(e, "ticket"))?;
+            Ok(Reply::json(200, &ticket_for_customer(&db, &t)?))
+        }
         _ => Err(Problem::not_found("No such resource")),
     }
+}
+
+/// A ticket as its customer sees it: no assignee, no team, no escalation, no
+/// internal notes; staff authors shown as the support team.
+fn public_ticket(t: &tickets::Ticket) -> serde_json::Value {
+    serde_json::json!({
+        "id": t.id, "number": t.number, "subject": t.subject, "category": t.category, "status": t.status, "priority": t.priority,
+        "order_id": t.order_id, "created_at": t.created_at, "updated_at": t.updated_at, "last_message_at": t.last_message_at,
+        "resolved_at": t.resolved_at, "closed_at": t.closed_at, "csat": t.csat,
+        "can_rate": matches!(t.status.as_str(), "resolved" | "closed") && t.csat.is_none(),
+        "can_reply": t.status != "closed",
+    })
+}
+
+fn ticket_for_customer(db: &spin_sdk::sqlite::Connection, t: &tickets::Ticket) -> Result<serde_json::Value, Problem> {
+    let mut v = public_ticket(t);
+    let messages = tickets::messages(db, &t.id, false).map_err(|e| problem(e, "ticket"))?;
+    v["messages"] = messages
+        .into_iter()
+        .map(|m| serde_json::json!({"id": m.id, "from": if m.author.starts_with("customer:") { "you" } else { "support" }, "body": m.body, "created_at": m.created_at}))
+        .collect();
+    Ok(v)
 }
 
 #[derive(serde::Deserialize)]

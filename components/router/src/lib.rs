@@ -59,6 +59,9 @@ async fn handle(req: IncomingRequest) -> Response {
 
     let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
     let path = path_and_query.split('?').next().unwrap_or("/").to_string();
+    if path == TICK_PATH {
+        return tick(&req.method(), header("authorization").as_deref(), &tenant, header("spin-full-url").as_deref().and_then(base_url), &request_id).await;
+    }
     let target = match target_for(&path) {
         Ok(t) => t,
         Err(p) => return problem(p, &request_id),
@@ -79,7 +82,8 @@ async fn handle(req: IncomingRequest) -> Response {
     if let Target::Api(_) = target {
         let area = path.split('/').nth(3).unwrap_or("");
         if auth::is_portal(area) {
-            if path.split('/').nth(4) != Some("auth") {
+            // Signing in and the knowledge base are open to visitors.
+            if !matches!(path.split('/').nth(4), Some("auth") | Some("kb")) {
                 let kv = spin_sdk::key_value::Store::open_default();
                 let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
@@ -179,6 +183,44 @@ async fn handle(req: IncomingRequest) -> Response {
         let _ = spin_sdk::http::send::<_, Response>(touch).await;
     }
     finish(resp, &request_id, &target)
+}
+
+/// Where a scheduler drives unattended work on hosts without one of their own
+/// (real Spin): `POST` with `Authorization: Bearer <scheduler_token>`.
+const TICK_PATH: &str = "/.well-known/edge-crm/tick";
+
+/// Runs every component's `/internal/tick` for this tenant; answers each
+/// one's result and the earliest `next_tick_at`.
+async fn tick(method: &Method, authorization: Option<&str>, tenant: &str, base: Option<String>, request_id: &str) -> Response {
+    let secret = variables::get("scheduler_token").unwrap_or_default();
+    let given = authorization.and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
+    if secret.len() < 16 || !identity_domain::token::same(given, &secret) {
+        return problem(Problem::not_found("No such route"), request_id);
+    }
+    if *method != Method::Post {
+        return problem(Problem::method_not_allowed("POST"), request_id);
+    }
+    let components = variables::get("tick_components").unwrap_or_default();
+    let mut answers = serde_json::Map::new();
+    let mut next: Option<String> = None;
+    for c in components.split(',').map(str::trim).filter(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')) {
+        let mut out = Request::builder();
+        out.method(Method::Post).uri(format!("http://{c}.spin.internal/internal/tick"));
+        out.header("edge-tenant", tenant).header("x-request-id", request_id).header("content-type", "application/json");
+        if let Some(b) = &base {
+            out.header("edge-base-url", b.as_str());
+        }
+        out.body(b"{}".to_vec());
+        let v = match spin_sdk::http::send::<_, Response>(out.build()).await {
+            Ok(r) => serde_json::from_slice::<serde_json::Value>(r.body()).unwrap_or_default(),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
+        if let Some(t) = v["next_tick_at"].as_str() {
+            next = Some(next.map_or(t.to_string(), |n| n.min(t.to_string())));
+        }
+        answers.insert(c.to_string(), v);
+    }
+    reply_to_response(Reply::json(200, &serde_json::json!({ "components": answers, "next_tick_at": next })), request_id)
 }
 
 fn now_unix() -> i64 {

@@ -2,6 +2,7 @@
 //! their status history, fed by the shop or ERP and by staff) and customers'
 //! single-use sign-in links. Plain Rust over `edge_db::Db`.
 
+pub mod hours;
 pub mod model;
 pub mod schema;
 pub mod store;

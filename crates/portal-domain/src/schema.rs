@@ -44,4 +44,37 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE TABLE portal_idempotency (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
         "CREATE INDEX portal_idempotency_at ON portal_idempotency(created_at)",
     ],
+), (
+    2,
+    &[
+        "CREATE TABLE tickets (
+            id TEXT PRIMARY KEY, number INTEGER NOT NULL UNIQUE, subject TEXT NOT NULL, category TEXT, priority TEXT NOT NULL,
+            status TEXT NOT NULL, channel TEXT NOT NULL, contact_id TEXT NOT NULL, order_id TEXT, assignee_id TEXT, team_id TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, last_message_at TEXT NOT NULL, first_response_at TEXT,
+            resolved_at TEXT, closed_at TEXT, first_response_due TEXT, resolution_due TEXT,
+            first_response_breached_at TEXT, resolution_breached_at TEXT, escalated_at TEXT,
+            csat INTEGER, csat_comment TEXT, csat_at TEXT, reopened INTEGER NOT NULL DEFAULT 0, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE INDEX tickets_status ON tickets(status, last_message_at)",
+        "CREATE INDEX tickets_assignee ON tickets(assignee_id, status)",
+        "CREATE INDEX tickets_contact ON tickets(contact_id, created_at)",
+        "CREATE INDEX tickets_created ON tickets(created_at)",
+        // The unattended breach check reads only tickets still owing a response or a resolution.
+        "CREATE INDEX tickets_response_due ON tickets(first_response_due) WHERE first_response_at IS NULL AND first_response_breached_at IS NULL",
+        "CREATE INDEX tickets_resolution_due ON tickets(resolution_due) WHERE resolved_at IS NULL AND resolution_breached_at IS NULL",
+        "CREATE TABLE ticket_messages (
+            id TEXT PRIMARY KEY, ticket_id TEXT NOT NULL, author TEXT NOT NULL, internal INTEGER NOT NULL,
+            body TEXT NOT NULL, created_at TEXT NOT NULL
+        ) STRICT",
+        "CREATE INDEX ticket_messages_ticket ON ticket_messages(ticket_id, id)",
+        "CREATE TABLE service_settings (id INTEGER PRIMARY KEY CHECK (id = 1), settings TEXT NOT NULL, version INTEGER NOT NULL) STRICT",
+        "CREATE TABLE macros (id TEXT PRIMARY KEY, name TEXT NOT NULL, body TEXT NOT NULL, status TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT",
+        "CREATE TABLE kb_articles (
+            id TEXT PRIMARY KEY, title TEXT NOT NULL, body TEXT NOT NULL, category TEXT, status TEXT NOT NULL,
+            views INTEGER NOT NULL DEFAULT 0, deflections INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, published_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE VIRTUAL TABLE kb_search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
+        "CREATE TABLE kb_search_ids (rowid INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE) STRICT",
+    ],
 )];

@@ -1,8 +1,11 @@
 //! The portal component's storage. Every write appends a change event in the
 //! same transaction, and order milestones go on the customer's timeline.
 
+pub mod kb;
 pub mod links;
 pub mod orders;
+pub mod service;
+pub mod tickets;
 
 use anyhow::Result;
 use edge_db::Db;
