@@ -21,6 +21,9 @@ fn fake_id(path: &str) -> &'static str {
         ("/pipelines/", "pl_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/deals/", "d_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/orders/", "o_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/tickets/", "tk_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/kb/", "kb_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/macros/", "mc_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];
     kinds.iter().find(|(k, _)| path.contains(k)).map(|(_, v)| *v).unwrap_or("x")
 }
