@@ -15,6 +15,32 @@ pub struct Browser {
     addr: SocketAddr,
     session: String,
     _profile: PathBuf,
+    _slot: Slot,
+}
+
+/// At most two browsers at once per test binary: on a 2-core machine more
+/// Chromiums than cores only make every page wait (and time out).
+struct Slot;
+
+static SLOTS: (std::sync::Mutex<usize>, std::sync::Condvar) = (std::sync::Mutex::new(0), std::sync::Condvar::new());
+const MAX_BROWSERS: usize = 2;
+
+impl Slot {
+    fn take() -> Slot {
+        let mut used = SLOTS.0.lock().unwrap_or_else(|e| e.into_inner());
+        while *used >= MAX_BROWSERS {
+            used = SLOTS.1.wait(used).unwrap_or_else(|e| e.into_inner());
+        }
+        *used += 1;
+        Slot
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        *SLOTS.0.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        SLOTS.1.notify_one();
+    }
 }
 
 pub struct Element(String);
@@ -22,6 +48,7 @@ pub struct Element(String);
 impl Browser {
     /// Starts chromedriver and a headless Chromium window of the given size.
     pub fn start(width: u32, height: u32, dark: bool) -> Browser {
+        let slot = Slot::take();
         let driver_bin = ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"]
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
@@ -60,7 +87,7 @@ impl Browser {
             "browserName": "chrome",
             "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
         }}});
-        let mut b = Browser { driver, addr, session: String::new(), _profile: profile };
+        let mut b = Browser { driver, addr, session: String::new(), _profile: profile, _slot: slot };
         let v = b.call("POST", "/session", Some(caps));
         b.session = v["sessionId"].as_str().expect("session id").to_string();
         b
