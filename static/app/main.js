@@ -20,6 +20,8 @@ import { duplicatesPageView } from './duplicates-page.js';
 import { pipelineBoardView } from './pipeline-board.js';
 import { dealPageView } from './deal-page.js';
 import { salesReportsView } from './sales-reports.js';
+import { orderListView } from './order-list.js';
+import { orderPageView } from './order-page.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
@@ -29,10 +31,8 @@ const AREAS = [
     key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm',
     blurb: 'Segments built from sales and service data, email campaigns with consent handling, and their measured return.',
   },
-  {
-    key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd',
-    blurb: 'Complaints and tickets with owners, SLA clocks and escalation, which customers can follow in the portal.',
-  },
+  // Orders for now; complaints and tickets come next.
+  { key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd' },
   {
     key: 'automations', label: 'Automations', path: '/automations', icon: 'zap', g: 'a',
     blurb: 'Lead-capture forms and workflow rules triggered by dates and events, such as renewal reminders.',
@@ -170,6 +170,10 @@ route('/pipeline', ({ query }) => pipelineBoardView(main, { query }));
 route('/pipeline/reports', ({ query }) => salesReportsView(main, { query }));
 route('/pipeline/:id', ({ params, query }) => pipelineBoardView(main, { pipelineId: params.id, query }));
 route('/deals/:id', ({ params }) => dealPageView(main, params.id));
+// Service desk: orders (list with filters, order pages with status moves).
+route('/service-desk', ({ query }) => orderListView(main, { query }));
+route('/service-desk/orders', ({ query }) => orderListView(main, { query }));
+route('/orders/:id', ({ params }) => orderPageView(main, params.id));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));
@@ -231,7 +235,7 @@ onNavigate(({ path, focus, nav: kind }) => {
   document.body.classList.toggle('auth-mode', authPage);
   userMenu.update(path + location.search);
   const first = path.split('/')[1] || 'contacts';
-  const areaKey = first === 'deals' ? 'pipeline' : first;
+  const areaKey = first === 'deals' ? 'pipeline' : first === 'orders' ? 'service-desk' : first;
   nav.querySelectorAll('a[data-nav]').forEach((a) => {
     if (a.dataset.nav === areaKey) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -7,6 +7,7 @@ import * as crm from './crm-api.js';
 import {
   xicon, ACTIVITY_KINDS, actorName, userName, meId, stageLabel, labelize, customText, relativeDue, timeAgo, canWrite, onUsers, loadUsers,
 } from './records.js';
+import { statusIcon, statusLabel, orderStatusBadge, formatOrderMoney } from './order-display.js';
 
 // ---------------------------------------------------------------------------
 // Describing changes
@@ -137,9 +138,13 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
     return null;
   }
 
-  /** Milestones other components record on the timeline, e.g. "Deal won: …" from the pipeline. */
+  /**
+   * Milestones other components record on the timeline, e.g. "Deal won: …"
+   * from the pipeline, "Order 1002 shipped with DHL" from the portal.
+   */
   function eventItem(it) {
     const e = it.event;
+    if (String(e.kind || '').startsWith('order-')) return orderEventItem(it);
     const dealId = e.detail?.deal_id || (String(e.ref || '').startsWith('d_') ? e.ref : null);
     const status = e.detail?.status;
     const iconName = e.kind === 'deal-won' ? 'check' : e.kind === 'deal-lost' ? 'x' : dealId ? 'pipeline' : 'zap';
@@ -150,6 +155,26 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
           dealId ? h('a', { class: 'tl-subject', href: `/deals/${encodeURIComponent(dealId)}` }, e.title || 'Deal') : h('span', { class: 'tl-subject' }, e.title || labelize(e.kind || 'event'))),
         h('div', { class: 'tl-meta muted' },
           status ? h('span', null, labelize(status)) : null,
+          h('time', { datetime: it.at, title: formatDate(it.at, { withTime: true }) }, timeAgo(it.at)))));
+  }
+
+  /** An order milestone (kind "order-<status>", detail {order_id, number, total, currency, status}): links to the order. */
+  function orderEventItem(it) {
+    const e = it.event;
+    const d = e.detail || {};
+    const status = d.status || String(e.kind).slice('order-'.length);
+    const orderId = d.order_id || (String(e.ref || '').startsWith('o_') ? e.ref : null);
+    // "(1 items)" reads better as "(1 item)".
+    const title = (e.title || (d.number ? `Order ${d.number} ${statusLabel(status).toLowerCase()}` : `Order ${statusLabel(status).toLowerCase()}`))
+      .replace(/\(1 items\)/, '(1 item)');
+    return h('li', { class: ['tl-item', 'tl-event', 'tl-order', `tl-order-${status}`], dataset: { testid: 'timeline-item', kind: 'event', event: e.kind, orderId } },
+      h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, statusIcon(status, { size: 15 })),
+      h('div', { class: 'tl-body' },
+        h('div', { class: 'tl-head' },
+          orderId ? h('a', { class: 'tl-subject', href: `/orders/${encodeURIComponent(orderId)}`, dataset: { testid: 'timeline-order-link' } }, title) : h('span', { class: 'tl-subject' }, title)),
+        h('div', { class: 'tl-meta muted' },
+          orderStatusBadge(status, { testid: 'timeline-order-status' }),
+          d.total != null && d.currency ? h('span', { class: 'num' }, formatOrderMoney(d.total, d.currency)) : null,
           h('time', { datetime: it.at, title: formatDate(it.at, { withTime: true }) }, timeAgo(it.at)))));
   }
 
