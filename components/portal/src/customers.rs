@@ -48,8 +48,20 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         }
         (Method::Get, ["me"]) => {
             let id = customer(ctx)?;
+            // The session itself (for its CSRF token: a new tab has none yet).
+            let session: Option<PortalSession> = ctx
+                .header("cookie")
+                .as_deref()
+                .and_then(portal::from_cookie_header)
+                .and_then(|tok| kv().ok()?.get(&portal::kv_key(&token::digest(tok))).ok().flatten())
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            let contact = edge_component::call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts/{id}"), None, &[], true).ok().filter(|(s, _, _)| *s == 200).map(|(_, _, v)| v);
+            let name = contact.as_ref().map(|c| format!("{} {}", c["first_name"].as_str().unwrap_or(""), c["last_name"].as_str().unwrap_or("")).trim().to_string());
             let v = orders::customer_value(&db()?, &id).map_err(|e| problem(e, "customer"))?;
-            Ok(Reply::json(200, &serde_json::json!({ "contact_id": id, "orders": v["orders"] })))
+            Ok(Reply::json(200, &serde_json::json!({
+                "contact_id": id, "name": name, "first_name": contact.as_ref().and_then(|c| c["first_name"].as_str().map(String::from)),
+                "email": session.as_ref().map(|s| s.email.clone()), "csrf_token": session.map(|s| s.csrf), "orders": v["orders"],
+            })))
         }
         (Method::Get, ["orders"]) => {
             let id = customer(ctx)?;

@@ -37,6 +37,9 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 Some(Ok(n)) if (1..=200).contains(&n) => n,
                 Some(_) => return Err(Problem::validation(vec![FieldError::new("limit", "must be from 1 to 200")])),
             };
+            if get("status").is_some_and(|s| !portal_domain::model::STATUSES.contains(&s)) {
+                return Err(Problem::validation(vec![FieldError::new("status", "must be placed, paid, shipped, delivered, cancelled or returned")]));
+            }
             let cursor = get("cursor").map(|c| edge_http::ids::decode_cursor(c).ok_or_else(|| Problem::validation(vec![FieldError::new("cursor", "is not a cursor this API issued")]))).transpose()?;
             let (items, next) = orders::list(&db, get("contact_id"), get("status"), get("number"), cursor.as_deref(), limit).map_err(|e| problem(e, WHAT))?;
             Ok(Reply::json(200, &edge_http::Page { items, next_cursor: next.map(|n| edge_http::ids::encode_cursor(&n)) }))

@@ -40,7 +40,10 @@ pub fn history<D: Db + ?Sized>(db: &D, id: &str) -> Result<Vec<StatusEntry>> {
 
 fn milestone<D: Db + ?Sized>(db: &D, o: &Order, status: &str, at: &str) -> Result<()> {
     let title = match status {
-        "placed" => format!("Order {} placed ({} items)", o.number, o.items.iter().map(|i| i.quantity).sum::<i64>()),
+        "placed" => {
+            let n = o.items.iter().map(|i| i.quantity).sum::<i64>();
+            format!("Order {} placed ({n} item{})", o.number, if n == 1 { "" } else { "s" })
+        }
         "paid" => format!("Order {} paid", o.number),
         "shipped" => format!("Order {} shipped{}", o.number, o.carrier.as_deref().map(|c| format!(" with {c}")).unwrap_or_default()),
         "delivered" => format!("Order {} delivered", o.number),
