@@ -169,7 +169,74 @@ pub fn demo(addr: SocketAddr, session: &Session) -> Result<usize> {
     }
     post_each(addr, session, "/api/v1/activities", &activities)?;
     deals(addr, session, &created, &companies)?;
+    service(addr, session, &created)?;
     Ok(created.len())
+}
+
+const PRODUCTS_SHOP: &[(&str, &str, i64)] = &[("TENT-2", "Trail tent, 2 people", 24_900), ("BOOT-42", "Hiking boots", 12_900), ("STOVE", "Camping stove", 4_500), ("KAYAK", "Touring kayak", 89_900), ("JACKET", "Rain jacket", 15_900)];
+const ARTICLES: &[(&str, &str, &str)] = &[
+    ("Where is my parcel?", "Delivery", "Every order gets a tracking number when it ships. You find it on the order page in your portal.\n\nParcels usually arrive within 2–4 working days. If the tracking has not moved for 3 days, file a complaint from the order page and we chase the carrier."),
+    ("My item arrived damaged", "Damaged item", "We are sorry! Take a photo of the damage and of the box, then file a complaint from the order page.\n\nWe send a replacement or refund you, whichever you prefer, usually within 2 working days."),
+    ("How do returns work?", "Returns", "You can return unused items within 30 days. Start from the order page: we email you a prepaid label.\n\nRefunds reach your account within 5 working days of the parcel arriving at our warehouse."),
+    ("Paying by invoice", "Billing", "Business customers can pay by invoice within 14 days. Invoices are sent to the billing address of the order."),
+];
+
+/// Orders for some customers (from the shop's sync), complaints at every stage,
+/// knowledge base articles and macros: a service desk with work in it.
+fn service(addr: SocketAddr, session: &Session, contacts: &[serde_json::Value]) -> Result<()> {
+    let mut conn = loopback_http::Conn::open(addr)?;
+    let mut headers = session.headers();
+    headers.push(("content-type", "application/json"));
+    let mut call = |method: &str, path: &str, body: serde_json::Value| -> Result<serde_json::Value> {
+        let r = conn.request(method, path, &headers, body.to_string().as_bytes())?;
+        if !(200..300).contains(&r.status) {
+            bail!("{method} {path}: {} {}", r.status, r.text());
+        }
+        Ok(serde_json::from_slice(&r.body).unwrap_or_default())
+    };
+    let now = chrono::Utc::now();
+    let statuses = ["delivered", "delivered", "shipped", "paid", "placed", "delivered", "returned", "cancelled"];
+    let mut orders = Vec::new();
+    for (i, c) in contacts.iter().filter(|c| c["email"].is_string()).take(40).enumerate() {
+        let (sku, product, price) = PRODUCTS_SHOP[i % PRODUCTS_SHOP.len()];
+        let status = statuses[i % statuses.len()];
+        let body = serde_json::json!({
+            "contact_id": c["id"], "currency": "EUR", "items": [{"sku": sku, "product": product, "quantity": 1 + i as i64 % 2, "unit_price": price}],
+            "shipping": 495, "placed_at": (now - chrono::Duration::days(3 + (i as i64 * 5) % 120)).to_rfc3339(),
+            "status": status, "carrier": if matches!(status, "shipped" | "delivered" | "returned") { Some("DHL") } else { None },
+            "tracking_number": if matches!(status, "shipped" | "delivered" | "returned") { Some(format!("00340434{:010}", i * 7919)) } else { None },
+        });
+        orders.push((call("PUT", &format!("/api/v1/orders/by-external-id/shop-{}", 5000 + i), body)?, c.clone()));
+    }
+    for (title, category, body) in ARTICLES {
+        call("POST", "/api/v1/kb/articles", serde_json::json!({"title": title, "category": category, "body": body, "status": "published"}))?;
+    }
+    call("POST", "/api/v1/macros", serde_json::json!({"name": "Replacement on its way", "body": "Sorry about that! A replacement is on its way; you will get the tracking number by email.", "status": "resolved"}))?;
+    call("POST", "/api/v1/macros", serde_json::json!({"name": "Need photos", "body": "Could you send us a photo of the damage and of the box? Then we can sort it out quickly.", "status": "waiting"}))?;
+    let complaints = [
+        ("Parcel has not arrived", "Delivery", "The tracking has not moved for a week.", "high"),
+        ("Boots arrived damaged", "Damaged item", "The sole of the left boot is coming off.", "normal"),
+        ("Charged twice", "Billing", "I see two payments for the same order.", "urgent"),
+        ("Wrong size", "Returns", "Can I swap for a 43?", "low"),
+        ("Stove does not light", "Damaged item", "The igniter does not spark.", "normal"),
+    ];
+    for (i, (subject, category, body, priority)) in complaints.iter().enumerate() {
+        let (order, contact) = &orders[i * 3 % orders.len()];
+        let channel = if i % 2 == 0 { "email" } else { "phone" };
+        let t = call("POST", "/api/v1/tickets", serde_json::json!({"contact_id": contact["id"], "order_id": order["id"], "subject": subject, "category": category, "body": body, "priority": priority, "channel": channel}))?;
+        let id = t["id"].as_str().unwrap_or_default().to_string();
+        match i {
+            1 => {
+                call("POST", &format!("/api/v1/tickets/{id}/messages"), serde_json::json!({"body": "Second complaint about this model this month.", "internal": true}))?;
+                call("POST", &format!("/api/v1/tickets/{id}/messages"), serde_json::json!({"body": "Could you send us a photo of the sole?", "status": "waiting"}))?;
+            }
+            3 => {
+                call("POST", &format!("/api/v1/tickets/{id}/messages"), serde_json::json!({"body": "Of course: a label for the swap is on its way.", "status": "resolved"}))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 const PRIORITIES: [&str; 4] = ["normal", "high", "normal", "low"];
