@@ -32,6 +32,39 @@ pub enum FKind {
     Tags,
     /// A JSON array (multi-select custom fields).
     Multi,
+    /// A figure another component publishes per contact in a read-only view
+    /// (`contact_id` plus columns): deals, orders. A contact without a row has
+    /// none (0 for numbers, no time).
+    Linked { view: &'static str, column: &'static str, time: bool },
+}
+
+/// Fields from other components' published views, by the view that holds them.
+const LINKED: &[(&str, &str, &str, bool)] = &[
+    ("deals.open_count", "pipeline_contact_deals", "open_deals", false),
+    ("deals.open_value", "pipeline_contact_deals", "open_value", false),
+    ("deals.won_count", "pipeline_contact_deals", "won_deals", false),
+    ("deals.won_value", "pipeline_contact_deals", "won_value", false),
+    ("deals.last_won_at", "pipeline_contact_deals", "last_won_at", true),
+    ("orders.count", "portal_contact_orders", "orders", false),
+    ("orders.total", "portal_contact_orders", "total", false),
+    ("orders.first_at", "portal_contact_orders", "first_order_at", true),
+    ("orders.last_at", "portal_contact_orders", "last_order_at", true),
+];
+
+/// The linked fields whose views exist in this database (`views`: their names).
+pub fn linked_fields(views: &[String]) -> Vec<FieldSpec> {
+    LINKED
+        .iter()
+        .filter(|(_, v, _, _)| views.iter().any(|x| x == v))
+        .map(|(name, view, column, time)| spec(name, FKind::Linked { view, column, time: *time }, "", false))
+        .collect()
+}
+
+/// The published views linked fields read.
+pub fn linked_views() -> Vec<&'static str> {
+    let mut v: Vec<&str> = LINKED.iter().map(|l| l.1).collect();
+    v.dedup();
+    v
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,7 +186,33 @@ pub fn like_escape(s: &str) -> String {
 }
 
 /// The instant a day starts and the last millisecond of a day, for time columns.
+/// `-30d`, `-12h`, `-2w`, `+7d`, `now`: a time relative to now (dynamic
+/// segments: "ordered in the last 90 days" stays true to its words).
+fn relative(v: &str) -> Option<String> {
+    let now = chrono::Utc::now();
+    if v == "now" {
+        return Some(now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+    }
+    let (sign, rest) = match v.as_bytes().first()? {
+        b'-' => (-1, &v[1..]),
+        b'+' => (1, &v[1..]),
+        _ => return None,
+    };
+    let (n, unit) = rest.split_at(rest.len().checked_sub(1)?);
+    let n: i64 = n.parse().ok().filter(|n| (0..=36_500).contains(n))?;
+    let d = match unit {
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        "w" => chrono::Duration::weeks(n),
+        _ => return None,
+    };
+    Some((now + d * sign).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 fn day_bounds(v: &str) -> Option<(String, String)> {
+    if let Some(t) = relative(v) {
+        return Some((t.clone(), t));
+    }
     if crate::fields::is_date(v) {
         Some((format!("{v}T00:00:00.000Z"), format!("{v}T23:59:59.999Z")))
     } else {
@@ -162,6 +221,15 @@ fn day_bounds(v: &str) -> Option<(String, String)> {
 }
 
 impl Filter {
+    /// Whether a condition names a field from another component's view.
+    pub fn uses_linked(&self) -> bool {
+        match self {
+            Filter::Cond { field, .. } => LINKED.iter().any(|l| l.0 == field),
+            Filter::And { and } | Filter::List(and) => and.iter().any(Filter::uses_linked),
+            Filter::Or { or } => or.iter().any(Filter::uses_linked),
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Filter, Vec<FieldError>> {
         serde_json::from_str(text).map_err(|_| {
             vec![err("must be JSON: a condition {\"field\", \"op\", \"value\"} or a group {\"and\": [...]} / {\"or\": [...]}")]
@@ -284,6 +352,8 @@ fn condition(f: &FieldSpec, entity: Entity, op: &str, value: &Value) -> Result<S
             p.extend(l.into_iter().map(Val::Text));
             s(format!("id IN (SELECT record_id FROM record_tags WHERE entity = ? AND tag COLLATE NOCASE IN ({}))", placeholders(n)), p)
         }
+        (FKind::Linked { view, .. }, "empty") => s(format!("id NOT IN (SELECT contact_id FROM {view})"), vec![]),
+        (FKind::Linked { view, .. }, "not_empty") => s(format!("id IN (SELECT contact_id FROM {view})"), vec![]),
         (FKind::Tags, "empty") => s("id NOT IN (SELECT record_id FROM record_tags WHERE entity = ?)".into(), vec![entity.as_str().into()]),
         (FKind::Tags, "not_empty") => s("id IN (SELECT record_id FROM record_tags WHERE entity = ?)".into(), vec![entity.as_str().into()]),
         (FKind::Multi, "has") => s(format!("EXISTS (SELECT 1 FROM json_each({c}) WHERE value = ?)"), vec![as_text(value)?.into()]),
@@ -363,6 +433,28 @@ fn condition(f: &FieldSpec, entity: Entity, op: &str, value: &Value) -> Result<S
             let (Some((from, _)), Some((_, to))) = (day_bounds(a), day_bounds(b)) else { return Err("needs two dates or times".into()) };
             s(format!("{c} BETWEEN ? AND ?"), vec![from.into(), to.into()])
         }
+        (FKind::Linked { view, column, time: false }, "eq" | "neq" | "lt" | "lte" | "gt" | "gte") => {
+            let n = value.as_f64().or_else(|| as_text(value).ok()?.parse().ok()).ok_or("needs a number")?;
+            let (sym, zero_matches) = match op {
+                "eq" => ("=", n == 0.0),
+                "neq" => ("!=", n != 0.0),
+                "lt" => ("<", 0.0 < n),
+                "lte" => ("<=", 0.0 <= n),
+                "gt" => (">", 0.0 > n),
+                _ => (">=", 0.0 >= n),
+            };
+            // A contact without a row has 0: when 0 matches, they are in.
+            if zero_matches {
+                s(format!("id NOT IN (SELECT contact_id FROM {view} WHERE NOT ({column} {sym} ?))"), vec![Val::Real(n)])
+            } else {
+                s(format!("id IN (SELECT contact_id FROM {view} WHERE {column} {sym} ?)"), vec![Val::Real(n)])
+            }
+        }
+        (FKind::Linked { view, column, time: true }, "lt" | "lte" | "gt" | "gte" | "on" | "between") => {
+            let inner = FieldSpec { name: f.name.clone(), kind: FKind::Time, sql: column.to_string(), sortable: false, index: None };
+            let c = condition(&inner, entity, op, value)?;
+            s(format!("id IN (SELECT contact_id FROM {view} WHERE {})", c.text), c.params)
+        }
         (k, _) => Err(format!("operator `{op}` does not apply ({})", ops_for(k).join(", "))),
     }
 }
@@ -378,6 +470,8 @@ pub fn ops_for(k: FKind) -> &'static [&'static str] {
         FKind::Bool => &["eq", "empty", "not_empty"],
         FKind::Tags => &["has", "has_not", "has_any", "empty", "not_empty"],
         FKind::Multi => &["has", "has_not", "empty", "not_empty"],
+        FKind::Linked { time: false, .. } => &["eq", "neq", "lt", "lte", "gt", "gte", "empty", "not_empty"],
+        FKind::Linked { time: true, .. } => &["lt", "lte", "gt", "gte", "on", "between", "empty", "not_empty"],
     }
 }
 

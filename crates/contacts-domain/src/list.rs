@@ -8,7 +8,7 @@ use edge_http::{query, FieldError};
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ListQuery {
     pub limit: u32,
     /// Keyset position: sort key and id of the last row of the previous page.

@@ -123,4 +123,20 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         ) STRICT",
         "CREATE INDEX pipeline_contact_moves_from ON pipeline_contact_moves(from_contact)",
     ],
+), (
+    4,
+    &[
+        // Published read-only view: each contact's deals in figures (base
+        // currency), for segments and lists in other components.
+        "CREATE VIEW pipeline_contact_deals AS
+            SELECT dc.contact_id AS contact_id,
+                count(*) FILTER (WHERE d.status = 'open') AS open_deals,
+                COALESCE(sum(d.base_value) FILTER (WHERE d.status = 'open'), 0) AS open_value,
+                count(*) FILTER (WHERE d.status = 'won') AS won_deals,
+                COALESCE(sum(d.base_value) FILTER (WHERE d.status = 'won'), 0) AS won_value,
+                max(d.closed_at) FILTER (WHERE d.status = 'won') AS last_won_at
+            FROM deal_contacts dc JOIN deals d ON d.id = dc.deal_id
+            WHERE d.deleted_at IS NULL
+            GROUP BY dc.contact_id",
+    ],
 )];

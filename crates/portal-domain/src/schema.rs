@@ -77,4 +77,15 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE VIRTUAL TABLE kb_search USING fts5(title, body, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')",
         "CREATE TABLE kb_search_ids (rowid INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE) STRICT",
     ],
+), (
+    3,
+    &[
+        // Published read-only view: each customer's order history (recency,
+        // frequency, monetary value; cancelled and returned orders left out;
+        // totals in minor units of the orders' own currencies).
+        "CREATE VIEW portal_contact_orders AS
+            SELECT contact_id, count(*) AS orders, sum(total) AS total, min(placed_at) AS first_order_at, max(placed_at) AS last_order_at
+            FROM orders WHERE status NOT IN ('cancelled', 'returned')
+            GROUP BY contact_id",
+    ],
 )];

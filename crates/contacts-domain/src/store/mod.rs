@@ -64,6 +64,20 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+/// The fields a list may filter on: the record's own, and for contacts the
+/// figures other components publish (deals, orders) when the filter names
+/// one and their views exist in this tenant.
+fn fields_for<D: Db + ?Sized>(db: &D, entity: crate::fields::Entity, q: &crate::list::ListQuery, defs: &[crate::fields::FieldDef]) -> Result<Vec<crate::filter::FieldSpec>> {
+    let mut fields = crate::filter::catalogue(entity, defs);
+    if entity == crate::fields::Entity::Contact && q.filter.as_ref().is_some_and(|f| f.uses_linked()) {
+        let wanted = crate::filter::linked_views();
+        let r = db.run(&format!("SELECT name FROM sqlite_master WHERE type = 'view' AND name IN ({})", marks(wanted.len())), &wanted.iter().map(|v| Val::from(*v)).collect::<Vec<_>>())?;
+        let present: Vec<String> = r.iter().map(|row| row.text(0)).collect();
+        fields.extend(crate::filter::linked_fields(&present));
+    }
+    Ok(fields)
+}
+
 /// The WHERE conditions of a list: live or trash, visibility, filter, `q`.
 fn conditions(
     entity: crate::fields::Entity,
@@ -130,8 +144,8 @@ pub fn list_page<D: Db + ?Sized>(
     vis: &edge_http::Visibility,
     defs: &[crate::fields::FieldDef],
 ) -> Result<Page> {
-    use crate::filter::{catalogue, Sort};
-    let fields = catalogue(entity, defs);
+    use crate::filter::Sort;
+    let fields = fields_for(db, entity, q, defs)?;
     let sort = Sort::parse(q.sort.as_deref(), &fields).map_err(|e| Invalid(vec![e]))?;
     let table = entity.table();
     let want = q.limit as usize + 1;
@@ -275,7 +289,7 @@ pub fn count<D: Db + ?Sized>(
         let n = db.run("SELECT records FROM contacts_stats WHERE id = 1", &[])?.scalar_i64().unwrap_or(0);
         return Ok((n, false));
     }
-    let fields = crate::filter::catalogue(entity, defs);
+    let fields = fields_for(db, entity, q, defs)?;
     let (conds, mut params) = conditions(entity, q, vis, &fields)?;
     params.push(Val::Int(cap + 1));
     let n = db
@@ -336,5 +350,47 @@ pub(crate) mod testing {
 
     pub fn writer(actor: &str) -> Writer<'_> {
         Writer { actor, request_id: Some("req-1"), random: &edge_db::record::test_random }
+    }
+}
+
+#[cfg(test)]
+mod linked_tests {
+    use super::*;
+    use crate::store::testing::{db, writer};
+    use serde_json::json;
+
+    /// Segments over other components' published views: a contact without a
+    /// row has none, relative times move with the clock.
+    #[test]
+    fn lists_filter_on_deals_and_orders_other_components_publish() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let mk = |name: &str| crate::store::contacts::create(&db, &w, serde_json::from_value::<crate::model::ContactInput>(json!({"first_name": name})).unwrap().validate(&[]).unwrap(), 100).unwrap().id;
+        let (ann, bob, cy) = (mk("Ann"), mk("Bob"), mk("Cy"));
+        let q = |f: serde_json::Value| crate::list::ListQuery { filter: Some(crate::filter::Filter::parse(&f.to_string()).unwrap()), limit: 50, ..Default::default() };
+        let names = |q: crate::list::ListQuery| -> Result<Vec<String>> {
+            let p = list_page(&db, crate::fields::Entity::Contact, "first_name", &q, &edge_http::Visibility::All, &[])?;
+            let mut v: Vec<String> = p.rows.iter().map(|r| r.text(0)).collect();
+            v.sort();
+            Ok(v)
+        };
+        // Before the portal exists in this tenant, the field is unknown (a 422, not a crash).
+        assert!(names(q(json!({"field": "orders.count", "op": "gt", "value": 0}))).unwrap_err().downcast_ref::<Invalid>().is_some());
+        db.run("CREATE TABLE orders_fixture (contact_id TEXT, total INTEGER, placed_at TEXT)", &[]).unwrap();
+        db.run("CREATE VIEW portal_contact_orders AS SELECT contact_id, count(*) AS orders, sum(total) AS total, min(placed_at) AS first_order_at, max(placed_at) AS last_order_at FROM orders_fixture GROUP BY contact_id", &[]).unwrap();
+        let recent = (chrono::Utc::now() - chrono::Duration::days(10)).to_rfc3339();
+        let old = (chrono::Utc::now() - chrono::Duration::days(400)).to_rfc3339();
+        for (c, t, at) in [(&ann, 5000, &recent), (&ann, 2500, &old), (&bob, 900, &old)] {
+            db.run("INSERT INTO orders_fixture VALUES (?, ?, ?)", &[c.as_str().into(), Val::Int(t), at.as_str().into()]).unwrap();
+        }
+        let _ = cy;
+        assert_eq!(names(q(json!({"field": "orders.count", "op": "gte", "value": 2}))).unwrap(), vec!["Ann"]);
+        assert_eq!(names(q(json!({"field": "orders.count", "op": "lt", "value": 1}))).unwrap(), vec!["Cy"], "never ordered: zero orders");
+        assert_eq!(names(q(json!({"field": "orders.total", "op": "lte", "value": 1000}))).unwrap(), vec!["Bob", "Cy"]);
+        assert_eq!(names(q(json!({"field": "orders.last_at", "op": "gt", "value": "-30d"}))).unwrap(), vec!["Ann"], "ordered in the last 30 days");
+        assert_eq!(names(q(json!({"and": [{"field": "orders.count", "op": "gt", "value": 0}, {"field": "orders.last_at", "op": "lt", "value": "-90d"}]}))).unwrap(), vec!["Bob"], "customers gone quiet");
+        assert_eq!(names(q(json!({"field": "orders.first_at", "op": "empty"}))).unwrap(), vec!["Cy"]);
+        let (n, _) = count(&db, crate::fields::Entity::Contact, &q(json!({"field": "orders.count", "op": "gt", "value": 0})), &edge_http::Visibility::All, &[], 10_000).unwrap();
+        assert_eq!(n, 2);
     }
 }

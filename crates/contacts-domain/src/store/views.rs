@@ -74,7 +74,11 @@ fn check(v: &mut View, defs: &[FieldDef]) -> Result<()> {
     // The query must be one the list accepts, filters and sort included.
     match ListQuery::parse(&v.query) {
         Ok(q) => {
-            let fields = crate::filter::catalogue(v.entity, defs);
+            let mut fields = crate::filter::catalogue(v.entity, defs);
+            if v.entity == crate::fields::Entity::Contact {
+                let all: Vec<String> = crate::filter::linked_views().into_iter().map(String::from).collect();
+                fields.extend(crate::filter::linked_fields(&all));
+            }
             if let Some(f) = &q.filter {
                 if let Err(e) = f.to_sql(&fields, v.entity) {
                     errors.extend(e.into_iter().map(|e| FieldError::new("query", &e.message)));
