@@ -1,26 +1,35 @@
 // Customer portal (/portal on the tenant's host): sign in with a link we
-// email (no password), then follow your orders: the list, and each order's
-// items, totals, shipping and status timeline. Mobile first, light and dark
-// (system setting), keyboard and screen-reader friendly.
+// email (no password), then follow your orders (the list, and each order's
+// items, totals, shipping and status timeline) and your complaints, and read
+// the help (public). Mobile first, light and dark (system setting), keyboard
+// and screen-reader friendly.
 //
 // Pages (the web component serves this index.html for every /portal/... path):
-//   /portal                 → your orders when signed in, else sign-in
-//   /portal/sign-in         → email field → "check your email"
-//   /portal/sign-in?token=… → redeems the link (the token leaves the URL at once)
-//   /portal/orders          → your orders
-//   /portal/orders/<id>     → one order
-// A 401 from the API anywhere returns to the sign-in page.
+//   /portal                    → your orders when signed in, else sign-in
+//   /portal/sign-in            → email field → "check your email"
+//   /portal/sign-in?token=…    → redeems the link (the token leaves the URL at once)
+//   /portal/orders             → your orders
+//   /portal/orders/<id>        → one order, with "Report a problem" (complaints.js)
+//   /portal/complaints         → your complaints (?order=<id>: about one order)
+//   /portal/complaints/new     → file one (?order=<id> preselects the order)
+//   /portal/complaints/<id>    → the conversation, reply, rating
+//   /portal/tickets[/<id>]     → the same (the address the service desk's emails use)
+//   /portal/help[/<id>]        → the knowledge base (help.js; no sign-in needed)
+// A 401 from the API anywhere returns to the sign-in page; after signing in
+// (within the hour) the customer lands where they were going.
 
-import { h, mount, icon, tenantName, formatDate, copyText } from '/app/ui.js';
+import { h, mount, icon, copyText } from '/app/ui.js';
 import {
   orderStatusBadge, formatOrderMoney, totalsRows, statusTrack, orderTitle, itemsText, oicon,
 } from '/app/order-display.js';
 import * as api from '/portal/portal-api.js';
+import { tenant, tenantTitle, page, notice, errorPanel, fullDate } from '/portal/portal-kit.js';
+import { helpView, articleView } from '/portal/help.js';
+import { complaintsSlot, complaintsView, newComplaintView, complaintView } from '/portal/complaints.js';
 
 const main = document.getElementById('portal-main');
 const account = document.querySelector('[data-testid="portal-account"]');
-const tenant = tenantName().replace(/[-_]+/g, ' ');
-const tenantTitle = tenant.replace(/\b\w/g, (c) => c.toUpperCase());
+const nav = document.querySelector('[data-testid="portal-nav"]');
 
 // ---------------------------------------------------------------------------
 // Chrome: tenant branding, page titles, the account area
@@ -33,16 +42,79 @@ function setTitle(...parts) {
   document.title = [...parts.filter(Boolean), `${tenantTitle} customer portal`].join(' · ');
 }
 
-let signedIn = false;
+// true / false once known; null until then (a public page asks the server quietly).
+let signedIn = null;
 function setSignedIn(on) {
   signedIn = on;
-  if (!on) { account.hidden = true; account.replaceChildren(); return; }
-  const who = api.known().email;
+  renderHeader();
+}
+
+/** The section of the portal a path belongs to (for the header's aria-current). */
+function sectionOf(path) {
+  const m = /^\/portal\/(orders|complaints|tickets|help|sign-in)(?:\/|$)/.exec(path);
+  if (!m) return path === '/portal' ? 'orders' : null;
+  return m[1] === 'tickets' ? 'complaints' : m[1];
+}
+
+const SECTIONS = [
+  ['orders', '/portal/orders', 'Orders', () => oicon('bag', { size: 17 })],
+  ['complaints', '/portal/complaints', 'Complaints', () => icon('inbox', { size: 17 })],
+  ['help', '/portal/help', 'Help', () => icon('lifebuoy', { size: 17 })],
+];
+
+function renderHeader() {
+  const path = location.pathname.replace(/\/+$/, '') || '/portal';
+  const section = sectionOf(path);
+  const current = (key) => (key === section ? (path === `/portal/${key}` ? 'page' : 'true') : null);
+  if (signedIn) {
+    mount(nav, h('ul', { class: 'portal-nav-list' }, SECTIONS.map(([key, href, label, ic]) => h('li', null,
+      h('a', { href, class: 'portal-nav-link', 'aria-current': current(key), dataset: { testid: `portal-nav-${key}` } }, ic(), h('span', null, label))))));
+    nav.hidden = false;
+    const who = api.known().email;
+    mount(account,
+      who ? h('span', { class: 'portal-who', title: `Signed in as ${who}` }, h('span', { class: 'visually-hidden' }, 'Signed in as '), who) : null,
+      h('button', { type: 'button', class: 'btn btn-sm portal-sign-out', dataset: { testid: 'portal-sign-out' }, onclick: signOut },
+        icon('logOut', { size: 15 }), h('span', null, 'Sign out')));
+    account.hidden = false;
+    return;
+  }
+  nav.hidden = true;
+  nav.replaceChildren();
+  if (signedIn === null) { account.hidden = true; account.replaceChildren(); return; }
+  // Signed out: the way to the help, and to signing in.
   mount(account,
-    who ? h('span', { class: 'portal-who', title: `Signed in as ${who}` }, h('span', { class: 'visually-hidden' }, 'Signed in as '), who) : null,
-    h('button', { type: 'button', class: 'btn btn-sm portal-sign-out', dataset: { testid: 'portal-sign-out' }, onclick: signOut },
-      icon('logOut', { size: 15 }), h('span', null, 'Sign out')));
+    section !== 'help' ? h('a', { class: 'btn btn-sm portal-head-link', href: '/portal/help', dataset: { testid: 'portal-help-link' } },
+      icon('lifebuoy', { size: 15 }), h('span', null, 'Help')) : null,
+    section !== 'sign-in' ? h('a', { class: 'btn btn-sm portal-head-link', href: '/portal/sign-in', dataset: { testid: 'portal-sign-in-link' } },
+      icon('logIn', { size: 15 }), h('span', null, 'Sign in')) : null);
   account.hidden = false;
+}
+
+/** Is this tab signed in? Asks the server (quietly) when it is not known yet. */
+let sessionCheck = null;
+function session() {
+  if (signedIn !== null) return Promise.resolve(signedIn);
+  sessionCheck ||= api.me({ quiet: true }).then(() => { sessionCheck = null; setSignedIn(true); return true; })
+    .catch((err) => {
+      sessionCheck = null;
+      if (err?.status === 401) { api.forget(); setSignedIn(false); }
+      return false;
+    });
+  return sessionCheck;
+}
+
+// After signing in, go where the customer was going (a complaint from an email, say).
+const NEXT_KEY = 'edgecrm.portal.next';
+function rememberNext(path) {
+  try { localStorage.setItem(NEXT_KEY, JSON.stringify({ path, at: Date.now() })); } catch { /* storage unavailable */ }
+}
+function takeNext() {
+  try {
+    const v = JSON.parse(localStorage.getItem(NEXT_KEY) || 'null');
+    localStorage.removeItem(NEXT_KEY);
+    if (v && typeof v.path === 'string' && /^\/portal\/(orders|complaints|tickets)(\/|\?|$)/.test(v.path) && Date.now() - v.at < 3600_000) return v.path;
+  } catch { /* nothing remembered */ }
+  return null;
 }
 
 async function signOut(e) {
@@ -77,16 +149,28 @@ function render() {
   const path = location.pathname.replace(/\/+$/, '') || '/portal';
   const query = new URLSearchParams(location.search);
   const state = history.state || {};
-  const ctx = { signal: controller.signal, state, query };
+  const ctx = { signal: controller.signal, state, query, main, go, settle, setTitle, setSignedIn, session };
   main.setAttribute('aria-busy', 'false');
 
-  let m;
+  // The service desk's emails link to /portal/tickets/<id>: the complaint page.
+  let m = /^\/portal\/tickets(\/[^/]+)?$/.exec(path);
+  if (m) {
+    history.replaceState(history.state, '', `/portal/complaints${m[1] || ''}${location.search}`);
+    render();
+    return;
+  }
+  renderHeader();
   if (path === '/portal') homeView(ctx);
   else if (path === '/portal/sign-in') {
     if (query.get('token')) redeemView(ctx, query.get('token'));
     else signInView(ctx);
   } else if (path === '/portal/orders') ordersView(ctx);
   else if ((m = /^\/portal\/orders\/([^/]+)$/.exec(path))) orderView(ctx, safeDecode(m[1]));
+  else if (path === '/portal/complaints') complaintsView(ctx);
+  else if (path === '/portal/complaints/new') newComplaintView(ctx);
+  else if ((m = /^\/portal\/complaints\/([^/]+)$/.exec(path))) complaintView(ctx, safeDecode(m[1]));
+  else if (path === '/portal/help') { helpView(ctx); session(); }
+  else if ((m = /^\/portal\/help\/([^/]+)$/.exec(path))) { articleView(ctx, safeDecode(m[1])); session(); }
   else notFoundView(ctx);
   firstRender = false;
 }
@@ -117,37 +201,13 @@ window.addEventListener('pageshow', (e) => { if (e.persisted) render(); });
 // Any portal call answering 401 (not signed in, or the session ended): back to sign-in.
 api.onUnauthenticated((err) => {
   const wasSignedIn = signedIn || err?.hadSession;
+  const here = location.pathname + location.search;
+  const deep = /^\/portal\/(orders\/|complaints)/.test(location.pathname);
+  if (deep) rememberNext(here);
   setSignedIn(false);
-  queueMicrotask(() => go('/portal/sign-in', { replace: true, state: { notice: wasSignedIn ? 'expired' : 'signed-out-quiet' } }));
+  queueMicrotask(() => go('/portal/sign-in', { replace: true, state: { notice: wasSignedIn ? 'expired' : deep ? 'continue' : 'signed-out-quiet' } }));
   return true;
 });
-
-// ---------------------------------------------------------------------------
-// Small pieces
-
-function page(...children) {
-  return h('div', { class: 'portal-page' }, ...children);
-}
-
-function notice(kind, iconName, title, text, testid) {
-  return h('div', { class: ['portal-notice', `portal-notice-${kind}`], role: kind === 'error' ? 'alert' : 'status', dataset: { testid } },
-    icon(iconName, { size: 18 }),
-    h('div', null, title ? h('strong', { class: 'portal-notice-title' }, title) : null, text ? h('p', null, text) : null));
-}
-
-function errorPanel(err, retry) {
-  return h('div', { class: 'portal-notice portal-notice-error', role: 'alert', dataset: { testid: 'portal-error' } },
-    icon('alert', { size: 18 }),
-    h('div', null,
-      h('strong', { class: 'portal-notice-title' }, err?.status === 0 ? 'You seem to be offline' : 'Something went wrong'),
-      h('p', null, err?.detail || err?.message || 'Please try again.'),
-      err?.requestId ? h('p', { class: 'portal-request-id' }, 'Reference ', h('code', null, err.requestId)) : null,
-      retry ? h('button', { type: 'button', class: 'btn btn-sm', onclick: retry }, 'Try again') : null));
-}
-
-function fullDate(iso) {
-  return iso ? formatDate(iso) : '';
-}
 
 // ---------------------------------------------------------------------------
 // Home: orders when signed in, else sign-in
@@ -172,6 +232,7 @@ function homeView(ctx) {
 const NOTICES = {
   'signed-out': ['info', 'check', 'You are signed out.', 'Thanks for stopping by. Sign in again any time with a new link.'],
   expired: ['info', 'clock', 'Your session has ended.', 'For your security, sign-ins last a limited time. Enter your email and we will send you a new link.'],
+  continue: ['info', 'lock', 'Please sign in first.', 'Once you are signed in with the link we email you, we take you to the page you were opening.'],
   'link-invalid': ['warn', 'alert', 'This sign-in link cannot be used any more.',
     'Each link works once, for 15 minutes. Enter your email and we will send you a fresh one.'],
 };
@@ -183,10 +244,13 @@ function signInView(ctx, { noticeKey = ctx.state?.notice, prefill = '' } = {}) {
   const body = h('div', { class: 'portal-signin-body' });
   const card = h('section', { class: 'card portal-card', 'aria-labelledby': 'portal-title', dataset: { testid: 'portal-sign-in' } },
     h('h1', { id: 'portal-title', tabindex: '-1' }, 'Sign in'),
-    h('p', { class: 'portal-lead' }, 'Follow your orders with ', h('strong', { class: 'tenant-cap' }, tenant), '. No password needed: we email you a link that signs you in.'),
+    h('p', { class: 'portal-lead' }, 'Follow your orders and complaints with ', h('strong', { class: 'tenant-cap' }, tenant), '. No password needed: we email you a link that signs you in.'),
     n ? notice(n[0], n[1], n[2], n[3], noticeKey === 'link-invalid' ? 'portal-link-invalid' : 'portal-notice') : null,
     body);
-  mount(main, page(card));
+  const helpNote = h('p', { class: 'portal-help-note', dataset: { testid: 'portal-sign-in-help' } },
+    icon('lifebuoy', { size: 16 }),
+    'Have a question? ', h('a', { href: '/portal/help' }, 'Browse the help'), '. No sign-in needed.');
+  mount(main, page(card, helpNote));
   showForm(body, { prefill, signal: ctx.signal });
   settle();
   // Back on this page while this tab is still signed in (e.g. with the back button): say so.
@@ -329,7 +393,7 @@ function redeemView(ctx, token) {
   const attempt = () => api.redeem(token.trim(), { signal: ctx.signal }).then(() => {
     if (ctx.signal.aborted) return;
     setSignedIn(true);
-    go('/portal/orders', { replace: true, state: { welcome: true } });
+    go(takeNext() || '/portal/orders', { replace: true, state: { welcome: true } });
   }).catch((err) => {
     if (err?.name === 'AbortError') return;
     if (api.isLinkInvalid(err) || err?.status === 401 || err?.isValidation) {
@@ -424,7 +488,7 @@ function orderView(ctx, id) {
     if (ctx.signal.aborted) return;
     setSignedIn(true);
     const focused = document.activeElement === body.querySelector('h1');
-    mount(body, orderDetail(o));
+    mount(body, orderDetail(o, ctx));
     body.setAttribute('aria-busy', 'false');
     setTitle(orderTitle(o));
     if (focused) body.querySelector('h1')?.focus({ preventScroll: true });
@@ -433,6 +497,7 @@ function orderView(ctx, id) {
     body.setAttribute('aria-busy', 'false');
     if (err?.status === 404 || err?.status === 422) {
       setTitle('Order not found');
+      session();
       mount(body, h('div', { class: 'portal-empty', dataset: { testid: 'portal-order-not-found' } },
         h('div', { class: 'portal-empty-icon', 'aria-hidden': 'true' }, icon('search', { size: 28 })),
         h('h1', { tabindex: '-1' }, 'We could not find this order'),
@@ -445,7 +510,7 @@ function orderView(ctx, id) {
   load();
 }
 
-function orderDetail(o) {
+function orderDetail(o, ctx) {
   const cur = o.currency;
   const ended = o.status === 'cancelled' || o.status === 'returned';
   const head = h('div', { class: 'po-head po-order-head' },
@@ -489,14 +554,8 @@ function orderDetail(o) {
       totalsRows(o).map(([label, value]) => h('div', null, h('dt', null, label), h('dd', { class: 'num' }, value))),
       h('div', { class: 'po-grand' }, h('dt', null, 'Total'), h('dd', { class: 'num', dataset: { testid: 'portal-order-total' } }, formatOrderMoney(o.total, cur)))));
 
-  // Room for complaints and tickets (next milestone): a clearly marked, disabled entry point.
-  const help = h('section', { class: 'card po-card po-help', 'aria-labelledby': 'po-help-title', dataset: { testid: 'portal-order-help', slot: 'complaints' } },
-    h('h2', { class: 'po-card-title', id: 'po-help-title' }, 'Something wrong with this order?'),
-    h('p', { class: 'muted', id: 'po-help-text' }, 'Soon you can report a problem right here and follow our answer.'),
-    h('button', {
-      type: 'button', class: 'btn btn-block', disabled: true, 'aria-describedby': 'po-help-text',
-      dataset: { testid: 'portal-report-problem' },
-    }, oicon('flag', { size: 16 }), h('span', null, 'Report a problem with this order'), h('span', { class: 'po-soon' }, 'Coming soon')));
+  // Complaints about this order: the ones filed, and "Report a problem" (complaints.js).
+  const help = complaintsSlot(ctx, o);
 
   return [head, endedNote, statusCard, shippingCard, itemsCard, help];
 }
