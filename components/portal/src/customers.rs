@@ -57,10 +57,13 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 .and_then(|b| serde_json::from_slice(&b).ok());
             let contact = edge_component::call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts/{id}"), None, &[], true).ok().filter(|(s, _, _)| *s == 200).map(|(_, _, v)| v);
             let name = contact.as_ref().map(|c| format!("{} {}", c["first_name"].as_str().unwrap_or(""), c["last_name"].as_str().unwrap_or("")).trim().to_string());
-            let v = orders::customer_value(&db()?, &id).map_err(|e| problem(e, "customer"))?;
+            let db = db()?;
+            let v = orders::customer_value(&db, &id).map_err(|e| problem(e, "customer"))?;
+            let categories = service::get(&db).map_err(|e| problem(e, "settings"))?.categories;
             Ok(Reply::json(200, &serde_json::json!({
                 "contact_id": id, "name": name, "first_name": contact.as_ref().and_then(|c| c["first_name"].as_str().map(String::from)),
                 "email": session.as_ref().map(|s| s.email.clone()), "csrf_token": session.map(|s| s.csrf), "orders": v["orders"],
+                "complaint_categories": categories,
             })))
         }
         (Method::Get, ["orders"]) => {
@@ -166,7 +169,7 @@ fn public_ticket(t: &tickets::Ticket) -> serde_json::Value {
     serde_json::json!({
         "id": t.id, "number": t.number, "subject": t.subject, "category": t.category, "status": t.status, "priority": t.priority,
         "order_id": t.order_id, "created_at": t.created_at, "updated_at": t.updated_at, "last_message_at": t.last_message_at,
-        "resolved_at": t.resolved_at, "closed_at": t.closed_at, "csat": t.csat,
+        "resolved_at": t.resolved_at, "closed_at": t.closed_at, "csat": t.csat, "csat_comment": t.csat_comment,
         "can_rate": matches!(t.status.as_str(), "resolved" | "closed") && t.csat.is_none(),
         "can_reply": t.status != "closed",
     })

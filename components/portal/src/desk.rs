@@ -35,7 +35,7 @@ fn email_of(ctx: &Ctx, contact: &str) -> Option<String> {
 pub fn tell_customer(ctx: &Ctx, t: &tickets::Ticket, body: &str) {
     let Some(to) = email_of(ctx, &t.contact_id) else { return };
     let base = ctx.header("edge-base-url").unwrap_or_default();
-    let link = format!("{base}/portal/tickets/{}", t.id);
+    let link = format!("{base}/portal/complaints/{}", t.id);
     let (subject, text) = if t.status == "resolved" {
         (format!("Resolved: complaint #{}", t.number), format!("{body}\n\nWe consider your complaint #{} resolved. How did we do? Rate it, or reply if something is still wrong:\n{link}\n", t.number))
     } else {

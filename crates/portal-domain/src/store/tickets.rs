@@ -99,9 +99,6 @@ pub struct NewTicket {
     /// Staff only: where it came from (`phone`, `email`, `staff`).
     pub channel: Option<String>,
     pub assignee_id: Option<String>,
-    /// Articles the customer read before filing anyway (not counted as deflections).
-    #[serde(default)]
-    pub articles_seen: Vec<String>,
 }
 
 fn text(e: &mut Vec<FieldError>, field: &str, v: Option<&str>, min: usize, max: usize) -> String {
