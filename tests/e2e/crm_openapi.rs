@@ -24,6 +24,7 @@ fn fake_id(path: &str) -> &'static str {
         ("/tickets/", "tk_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/kb/", "kb_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/macros/", "mc_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/segments/", "sg_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];
     kinds.iter().find(|(k, _)| path.contains(k)).map(|(_, v)| *v).unwrap_or("x")
 }

@@ -292,7 +292,9 @@ fn count(ctx: &Ctx, entity: Entity) -> Result<Reply, Problem> {
     let db = db()?;
     let q = list_query(ctx)?;
     let defs = list_defs(&db, &q, entity)?;
-    let (count, more) = store::count(&db, entity, &q, &ctx.visibility(), &defs, COUNT_CAP).map_err(|e| problem(e, entity.as_str()))?;
+    // `exact=true` (segments: a marketer wants the real audience) counts everything.
+    let cap = if flag(ctx, "exact", "true") { i64::MAX - 1 } else { COUNT_CAP };
+    let (count, more) = store::count(&db, entity, &q, &ctx.visibility(), &defs, cap).map_err(|e| problem(e, entity.as_str()))?;
     Ok(Reply::json(200, &serde_json::json!({ "count": count, "more": more })))
 }
 

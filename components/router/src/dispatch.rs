@@ -24,6 +24,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("macros", "portal"),
     ("service-settings", "portal"),
     ("service-reports", "portal"),
+    ("segments", "campaigns"),
     ("portal", "portal"),
     ("auth", "identity"),
     ("users", "identity"),

@@ -36,6 +36,8 @@ pub enum FKind {
     /// (`contact_id` plus columns): deals, orders. A contact without a row has
     /// none (0 for numbers, no time).
     Linked { view: &'static str, column: &'static str, time: bool },
+    /// Membership in a list another component publishes (`key`, `contact_id`).
+    Member { view: &'static str, key: &'static str },
 }
 
 /// Fields from other components' published views, by the view that holds them.
@@ -51,18 +53,20 @@ const LINKED: &[(&str, &str, &str, bool)] = &[
     ("orders.last_at", "portal_contact_orders", "last_order_at", true),
 ];
 
+/// Lists other components publish: (field, view, list key column).
+const MEMBERSHIPS: &[(&str, &str, &str)] = &[("lists", "campaigns_list_members", "list_id")];
+
 /// The linked fields whose views exist in this database (`views`: their names).
 pub fn linked_fields(views: &[String]) -> Vec<FieldSpec> {
-    LINKED
-        .iter()
-        .filter(|(_, v, _, _)| views.iter().any(|x| x == v))
-        .map(|(name, view, column, time)| spec(name, FKind::Linked { view, column, time: *time }, "", false))
-        .collect()
+    let has = |v: &str| views.iter().any(|x| x == v);
+    let mut out: Vec<FieldSpec> = LINKED.iter().filter(|l| has(l.1)).map(|(name, view, column, time)| spec(name, FKind::Linked { view, column, time: *time }, "", false)).collect();
+    out.extend(MEMBERSHIPS.iter().filter(|m| has(m.1)).map(|(name, view, key)| spec(name, FKind::Member { view, key }, "", false)));
+    out
 }
 
 /// The published views linked fields read.
 pub fn linked_views() -> Vec<&'static str> {
-    let mut v: Vec<&str> = LINKED.iter().map(|l| l.1).collect();
+    let mut v: Vec<&str> = LINKED.iter().map(|l| l.1).chain(MEMBERSHIPS.iter().map(|m| m.1)).collect();
     v.dedup();
     v
 }
@@ -224,7 +228,7 @@ impl Filter {
     /// Whether a condition names a field from another component's view.
     pub fn uses_linked(&self) -> bool {
         match self {
-            Filter::Cond { field, .. } => LINKED.iter().any(|l| l.0 == field),
+            Filter::Cond { field, .. } => LINKED.iter().any(|l| l.0 == field) || MEMBERSHIPS.iter().any(|m| m.0 == field),
             Filter::And { and } | Filter::List(and) => and.iter().any(Filter::uses_linked),
             Filter::Or { or } => or.iter().any(Filter::uses_linked),
         }
@@ -352,6 +356,8 @@ fn condition(f: &FieldSpec, entity: Entity, op: &str, value: &Value) -> Result<S
             p.extend(l.into_iter().map(Val::Text));
             s(format!("id IN (SELECT record_id FROM record_tags WHERE entity = ? AND tag COLLATE NOCASE IN ({}))", placeholders(n)), p)
         }
+        (FKind::Member { view, key }, "has") => s(format!("id IN (SELECT contact_id FROM {view} WHERE {key} = ?)"), vec![as_text(value)?.into()]),
+        (FKind::Member { view, key }, "has_not") => s(format!("id NOT IN (SELECT contact_id FROM {view} WHERE {key} = ?)"), vec![as_text(value)?.into()]),
         (FKind::Linked { view, .. }, "empty") => s(format!("id NOT IN (SELECT contact_id FROM {view})"), vec![]),
         (FKind::Linked { view, .. }, "not_empty") => s(format!("id IN (SELECT contact_id FROM {view})"), vec![]),
         (FKind::Tags, "empty") => s("id NOT IN (SELECT record_id FROM record_tags WHERE entity = ?)".into(), vec![entity.as_str().into()]),
@@ -471,6 +477,7 @@ pub fn ops_for(k: FKind) -> &'static [&'static str] {
         FKind::Tags => &["has", "has_not", "has_any", "empty", "not_empty"],
         FKind::Multi => &["has", "has_not", "empty", "not_empty"],
         FKind::Linked { time: false, .. } => &["eq", "neq", "lt", "lte", "gt", "gte", "empty", "not_empty"],
+        FKind::Member { .. } => &["has", "has_not"],
         FKind::Linked { time: true, .. } => &["lt", "lte", "gt", "gte", "on", "between", "empty", "not_empty"],
     }
 }
