@@ -1,6 +1,6 @@
 // Contact page: header (name, title, company, stage, owner, tags), profile
 // card with every field, timeline with composer, next task, open deals,
-// orders (lifetime value, latest orders) and linked companies.
+// orders (lifetime value, latest orders), open tickets and linked companies.
 
 import { h, mount, icon } from './ui.js';
 import * as crm from './crm-api.js';
@@ -11,6 +11,7 @@ import { recordPageView, prop, cardSection, metaLine } from './record-page.js';
 import { openCreateContact } from './contact-list.js';
 import { dealsCard } from './deals-card.js';
 import { ordersCard } from './orders-card.js';
+import { ticketsCard } from './tickets-card.js';
 
 function companyLink(c) {
   if (!c.company) return null;
@@ -130,7 +131,7 @@ export function contactPageView(root, id) {
       ].filter(Boolean),
     }),
     profile,
-    side: (c) => [dealsCard({ entity: 'contact', record: c }), ordersCard({ record: c }), linkedCompanies(c)],
+    side: (c) => [dealsCard({ entity: 'contact', record: c }), ordersCard({ record: c }), ticketsCard({ record: c }), linkedCompanies(c)],
     openCreate: () => openCreateContact({}),
   });
 }

@@ -22,6 +22,10 @@ import { dealPageView } from './deal-page.js';
 import { salesReportsView } from './sales-reports.js';
 import { orderListView } from './order-list.js';
 import { orderPageView } from './order-page.js';
+import { ticketQueueView } from './ticket-queue.js';
+import { ticketPageView } from './ticket-page.js';
+import { kbListView, kbEditorView } from './kb-page.js';
+import { serviceReportsView } from './service-reports.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
@@ -31,7 +35,7 @@ const AREAS = [
     key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm',
     blurb: 'Segments built from sales and service data, email campaigns with consent handling, and their measured return.',
   },
-  // Orders for now; complaints and tickets come next.
+  // Tickets (queues), orders, the knowledge base and service reports.
   { key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd' },
   {
     key: 'automations', label: 'Automations', path: '/automations', icon: 'zap', g: 'a',
@@ -170,9 +174,15 @@ route('/pipeline', ({ query }) => pipelineBoardView(main, { query }));
 route('/pipeline/reports', ({ query }) => salesReportsView(main, { query }));
 route('/pipeline/:id', ({ params, query }) => pipelineBoardView(main, { pipelineId: params.id, query }));
 route('/deals/:id', ({ params }) => dealPageView(main, params.id));
-// Service desk: orders (list with filters, order pages with status moves).
-route('/service-desk', ({ query }) => orderListView(main, { query }));
+// Service desk: ticket queues and pages, orders (list with filters, order
+// pages with status moves), the knowledge base (list, editor) and reports.
+route('/service-desk', ({ query }) => ticketQueueView(main, { query }));
 route('/service-desk/orders', ({ query }) => orderListView(main, { query }));
+route('/service-desk/kb', ({ query }) => kbListView(main, { query }));
+route('/service-desk/kb/new', () => kbEditorView(main, null));
+route('/service-desk/kb/:id', ({ params }) => kbEditorView(main, params.id));
+route('/service-desk/reports', ({ query }) => serviceReportsView(main, { query }));
+route('/tickets/:id', ({ params }) => ticketPageView(main, params.id));
 route('/orders/:id', ({ params }) => orderPageView(main, params.id));
 
 // Staff identity (full-page, without the app navigation).
@@ -192,6 +202,7 @@ route('/settings/users', () => settingsView(main, { section: 'users' }));
 route('/settings/teams', () => settingsView(main, { section: 'teams' }));
 route('/settings/custom-fields', ({ query }) => settingsView(main, { section: 'custom-fields', query }));
 route('/settings/pipelines', () => settingsView(main, { section: 'pipelines' }));
+route('/settings/service-desk', () => settingsView(main, { section: 'service-desk' }));
 route('/settings/outbox', () => settingsView(main, { section: 'outbox' }));
 route('/settings/api-keys', () => settingsView(main, { section: 'api-keys' }));
 route('/settings/audit', ({ query }) => settingsView(main, { section: 'audit', query }));
@@ -235,7 +246,7 @@ onNavigate(({ path, focus, nav: kind }) => {
   document.body.classList.toggle('auth-mode', authPage);
   userMenu.update(path + location.search);
   const first = path.split('/')[1] || 'contacts';
-  const areaKey = first === 'deals' ? 'pipeline' : first === 'orders' ? 'service-desk' : first;
+  const areaKey = first === 'deals' ? 'pipeline' : first === 'orders' || first === 'tickets' ? 'service-desk' : first;
   nav.querySelectorAll('a[data-nav]').forEach((a) => {
     if (a.dataset.nav === areaKey) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

@@ -1,4 +1,4 @@
-// Orders list (/service-desk and /service-desk/orders): every order, newest
+// Orders list (/service-desk/orders): every order, newest
 // first, with a status filter, a search by order number (exact), an optional
 // customer filter (?contact_id=, from the contact page's Orders card) and
 // "load more" over cursors. The filters live in the URL.
@@ -10,6 +10,7 @@ import { recordNameOf } from './deal-display.js';
 import { compactTime, xicon } from './records.js';
 import { emptyState } from './contacts.js';
 import { ORDER_STATUSES, statusLabel, orderStatusBadge, orderMoneyEl, itemsText, orderTitle, oicon } from './order-display.js';
+import { deskHeader } from './ticket-display.js';
 
 const PAGE = 25;
 const nf = new Intl.NumberFormat();
@@ -73,10 +74,7 @@ export function orderListView(root, { query = new URLSearchParams() } = {}) {
   const more = h('button', { type: 'button', class: 'btn', hidden: true, dataset: { testid: 'load-more' }, onclick: () => load(false) }, 'Load more orders');
 
   mount(root,
-    h('div', { class: 'page-header' },
-      h('div', { class: 'page-heading' },
-        h('h1', { class: 'page-title', tabindex: '-1' }, 'Orders'),
-        h('p', { class: 'page-sub' }, 'Service desk · orders from your shop and ERP, and where each one is'))),
+    ...deskHeader('orders', { sub: 'Orders from your shop and ERP, and where each one is' }),
     h('div', { class: 'ol-toolbar' }, statusSwitch, numberForm, customerChip, count),
     h('div', { class: 'order-list', dataset: { testid: 'orders-list' } }, wrap, empty, h('div', { class: 'list-footer' }, more)));
 

@@ -1,9 +1,10 @@
 // Settings. Owners and admins manage Users (invite, change role and team,
 // deactivate), Teams, the Outbox (emails the workspace sent or captured, e.g.
 // invitation links) and API keys; managers may look at API keys and the audit
-// log. Owners, admins and managers define Custom fields and set up Pipelines
-// (stages, currencies, reasons, rates, quotas). The audit log is read-only
-// for everybody.
+// log. Owners, admins and managers define Custom fields, set up Pipelines
+// (stages, currencies, reasons, rates, quotas) and the Service desk (business
+// hours, SLA targets, escalation, categories, macros). The audit log is
+// read-only for everybody.
 
 import * as api from './api.js';
 import { h, mount, icon, toast, toastError, timeEl, openModal, pageTitle, tenantName } from './ui.js';
@@ -16,6 +17,7 @@ import { auditSection } from './audit.js';
 import { teamsSection, loadTeams } from './teams.js';
 import { customFieldsSection, customFieldsIcon } from './customfields.js';
 import { pipelineSettingsSection, pipelineSettingsIcon } from './pipeline-settings.js';
+import { serviceSettingsSection, serviceSettingsIcon } from './service-settings.js';
 
 /**
  * `need`: the settings access a section asks for ('write': owners and admins, 'read': also managers).
@@ -27,6 +29,8 @@ export const SETTINGS_SECTIONS = [
   { key: 'custom-fields', label: 'Custom fields', path: '/settings/custom-fields', iconEl: customFieldsIcon, need: 'read' },
   // Managers may change the pipeline (its permission area), so they edit these too.
   { key: 'pipelines', label: 'Pipelines', path: '/settings/pipelines', iconEl: pipelineSettingsIcon, need: 'read' },
+  // Managers work the service desk (its permission area), so they set it up too.
+  { key: 'service-desk', label: 'Service desk', path: '/settings/service-desk', iconEl: serviceSettingsIcon, need: 'read' },
   { key: 'outbox', label: 'Outbox', path: '/settings/outbox', icon: 'inbox', need: 'write' },
   { key: 'api-keys', label: 'API keys', path: '/settings/api-keys', icon: 'key', need: 'read' },
   { key: 'audit', label: 'Audit log', path: '/settings/audit', icon: 'history', need: 'read' },
@@ -93,6 +97,7 @@ export function settingsView(root, { section = 'users', query = new URLSearchPar
       // Managers (settings 'read') define custom fields too; the API enforces it.
       else if (current.key === 'custom-fields') child = customFieldsSection(section_, { canDefine: canWrite || user.role === 'manager', query });
       else if (current.key === 'pipelines') child = pipelineSettingsSection(section_);
+      else if (current.key === 'service-desk') child = serviceSettingsSection(section_);
       else if (current.key === 'api-keys') child = apiKeysSection(section_, { canWrite });
       else if (current.key === 'audit') child = auditSection(section_, { query });
       else child = usersSection(section_, user);

@@ -52,6 +52,14 @@ export function installShortcuts({ search, areas, newContact }) {
       { keys: ['m'], text: 'Move the focused deal to… (pick a stage)' },
       { keys: ['Enter'], text: 'Open the focused deal' },
     ] },
+    { title: 'Service desk', items: [
+      { keys: ['j'], text: 'Select the next ticket in a queue' },
+      { keys: ['k'], text: 'Select the previous ticket' },
+      { keys: ['Enter'], text: 'Open the selected ticket' },
+      { keys: ['n'], text: 'New ticket (new article in the knowledge base)' },
+      { keys: ['r'], text: 'Reply to the customer (on a ticket)' },
+      { keys: ['Ctrl', 'Enter'], chord: true, text: 'Send the reply or note' },
+    ] },
     { title: 'Contact and company pages', items: [
       { keys: ['e'], text: 'Edit' },
       { keys: ['Ctrl', 'Enter'], chord: true, text: 'Save a form or a note' },
@@ -102,6 +110,9 @@ export function installShortcuts({ search, areas, newContact }) {
       }
       case 'e':
         if (view?.edit) { e.preventDefault(); view.edit(); }
+        break;
+      case 'r':
+        if (view?.reply) { e.preventDefault(); view.reply(); }
         break;
       case 'f':
         if (view?.openFilter) { e.preventDefault(); view.openFilter(); }

@@ -8,6 +8,7 @@ import {
   xicon, ACTIVITY_KINDS, actorName, userName, meId, stageLabel, labelize, customText, relativeDue, timeAgo, canWrite, onUsers, loadUsers,
 } from './records.js';
 import { statusIcon, statusLabel, orderStatusBadge, formatOrderMoney } from './order-display.js';
+import { ticketStatusBadge, dicon } from './ticket-display.js';
 
 // ---------------------------------------------------------------------------
 // Describing changes
@@ -145,6 +146,7 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
   function eventItem(it) {
     const e = it.event;
     if (String(e.kind || '').startsWith('order-')) return orderEventItem(it);
+    if (String(e.kind || '').startsWith('ticket-')) return ticketEventItem(it);
     const dealId = e.detail?.deal_id || (String(e.ref || '').startsWith('d_') ? e.ref : null);
     const status = e.detail?.status;
     const iconName = e.kind === 'deal-won' ? 'check' : e.kind === 'deal-lost' ? 'x' : dealId ? 'pipeline' : 'zap';
@@ -175,6 +177,27 @@ export function timelineCard({ entity, id, defs = [], noun, onActivity }) {
         h('div', { class: 'tl-meta muted' },
           orderStatusBadge(status, { testid: 'timeline-order-status' }),
           d.total != null && d.currency ? h('span', { class: 'num' }, formatOrderMoney(d.total, d.currency)) : null,
+          h('time', { datetime: it.at, title: formatDate(it.at, { withTime: true }) }, timeAgo(it.at)))));
+  }
+
+  /**
+   * A service desk milestone (kind "ticket-opened|resolved|reopened", detail
+   * {ticket_id, number, status}): links to the ticket.
+   */
+  function ticketEventItem(it) {
+    const e = it.event;
+    const d = e.detail || {};
+    const what = String(e.kind).slice('ticket-'.length);
+    const status = d.status || (what === 'opened' ? 'new' : what);
+    const ticketId = d.ticket_id || (String(e.ref || '').startsWith('tk_') ? e.ref : null);
+    const title = e.title || `Complaint ${d.number != null ? `#${d.number} ` : ''}${what}`;
+    return h('li', { class: ['tl-item', 'tl-event', 'tl-ticket', `tl-ticket-${what}`], dataset: { testid: 'timeline-item', kind: 'event', event: e.kind, ticketId } },
+      h('span', { class: 'tl-icon', 'aria-hidden': 'true' }, what === 'resolved' ? icon('check', { size: 15 }) : what === 'reopened' ? dicon('undo', { size: 15 }) : dicon('ticket', { size: 15 })),
+      h('div', { class: 'tl-body' },
+        h('div', { class: 'tl-head' },
+          ticketId ? h('a', { class: 'tl-subject', href: `/tickets/${encodeURIComponent(ticketId)}`, dataset: { testid: 'timeline-ticket-link' } }, title) : h('span', { class: 'tl-subject' }, title)),
+        h('div', { class: 'tl-meta muted' },
+          ticketStatusBadge(status, { testid: 'timeline-ticket-status' }),
           h('time', { datetime: it.at, title: formatDate(it.at, { withTime: true }) }, timeAgo(it.at)))));
   }
 
