@@ -3,7 +3,7 @@
 //! answers; the customer sees the answer and rates it.
 
 use e2e::browser::Browser;
-use e2e::{json, scratch, Client, HostConfig, TestHost};
+use e2e::{json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
 use serde_json::json;
 
 fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
@@ -57,9 +57,27 @@ fn a_customer_files_a_complaint_from_a_phone_and_rates_the_answer() {
     assert_eq!((ticket["order_id"].as_str(), ticket["channel"].as_str(), ticket["subject"].as_str()), (Some(order_id.as_str()), Some("portal"), Some("Kayak arrived with a crack")));
     b.find("[data-testid=complaint-status]");
 
-    // An agent answers (with an internal note first) and resolves it.
-    assert_eq!(staff.post_json(&format!("/api/v1/tickets/{id}/messages"), &json!({"body": "Courier damage again; claim it.", "internal": true})).status, 201);
-    assert_eq!(staff.post_json(&format!("/api/v1/tickets/{id}/messages"), &json!({"body": "So sorry! A new kayak ships tomorrow.", "status": "resolved"})).status, 201);
+    // An agent answers in the staff app (same browser, another cookie): an
+    // internal note first, then the answer that resolves it.
+    b.goto(&format!("{base}/tickets/{id}"));
+    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
+    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
+    b.click(&b.find("[data-testid=sign-in-submit]"));
+    b.find("[data-testid=ticket-composer], [data-testid=contacts-table], [data-testid=empty-state]");
+    b.goto(&format!("{base}/tickets/{id}"));
+    let composer = b.find("[data-testid=ticket-composer]");
+    b.js("const c = document.querySelector('[data-testid=composer-internal]'); if (!c.checked) c.click();");
+    b.type_text(&composer, "Courier damage again; claim it.");
+    b.click(&b.find("[data-testid=ticket-send]"));
+    eventually(&mut staff, &format!("/api/v1/tickets/{id}"), |t| t["messages"].as_array().is_some_and(|m| m.len() == 2));
+    b.js("const c = document.querySelector('[data-testid=composer-internal]'); if (c.checked) c.click();");
+    b.type_text(&b.find("[data-testid=ticket-composer]"), "So sorry! A new kayak ships tomorrow.");
+    b.js("const s = document.querySelector('[data-testid=composer-status]'); s.value = 'resolved'; s.dispatchEvent(new Event('change', {bubbles: true}));");
+    b.click(&b.find("[data-testid=ticket-send]"));
+    let answered = eventually(&mut staff, &format!("/api/v1/tickets/{id}"), |t| t["status"] == "resolved");
+    let internal: Vec<bool> = answered["messages"].as_array().unwrap().iter().map(|m| m["internal"].as_bool().unwrap()).collect();
+    assert_eq!(internal, vec![false, true, false]);
+    b.screenshot("desk-ticket-answered");
 
     // The customer sees the answer, not the note, and rates it.
     b.goto(&format!("{base}/portal/complaints/{id}"));

@@ -197,7 +197,8 @@ pub fn report(ctx: &Ctx) -> Result<Reply, Problem> {
     let to = date("to", today)?;
     let end = to.succ_opt().unwrap_or(to);
     let settings = service::get(&db).map_err(|e| problem(e, "settings"))?;
-    let r = tickets::report(&db, &from.format("%Y-%m-%d").to_string(), &end.format("%Y-%m-%d").to_string(), &settings).map_err(|e| problem(e, "report"))?;
+    let mut r = tickets::report(&db, &from.format("%Y-%m-%d").to_string(), &end.format("%Y-%m-%d").to_string(), &settings).map_err(|e| problem(e, "report"))?;
+    r["to"] = to.format("%Y-%m-%d").to_string().into(); // the last day, inclusive
     Ok(Reply::json(200, &r))
 }
 

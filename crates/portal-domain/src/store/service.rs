@@ -38,7 +38,8 @@ pub struct ServiceSettings {
     pub categories: Vec<String>,
     /// Resolved tickets close by themselves after this many days without a reply.
     pub close_after_days: i64,
-    #[serde(default, skip_deserializing)]
+    /// From the table, not the stored JSON (a client's value is ignored).
+    #[serde(default)]
     pub version: i64,
 }
 
@@ -181,3 +182,26 @@ pub fn delete_macro<D: Db + ?Sized>(db: &D, w: &Writer, id: &str) -> Result<()> 
     })
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::{db, writer};
+
+    #[test]
+    fn saved_settings_are_the_ones_read_back() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let mut s = get(&db).unwrap();
+        assert_eq!(s.version, 0, "defaults until saved");
+        s.close_after_days = 9;
+        s.hours.time_zone = "Europe/Berlin".into();
+        s.policies.get_mut("urgent").unwrap().first_response_minutes = 30;
+        let saved = put(&db, &w, s.clone(), None).unwrap();
+        let read = get(&db).unwrap();
+        assert_eq!((read.close_after_days, read.hours.time_zone.as_str(), read.policy("urgent").first_response_minutes, read.version), (9, "Europe/Berlin", 30, saved.version));
+        let again = put(&db, &w, read.clone(), Some(read.version)).unwrap();
+        assert_eq!(again.version, read.version + 1);
+        assert!(put(&db, &w, read, Some(1)).unwrap_err().downcast_ref::<crate::store::VersionMismatch>().is_some(), "a lost update is refused");
+    }
+}

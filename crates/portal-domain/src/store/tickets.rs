@@ -267,7 +267,9 @@ pub struct Change {
     #[serde(default, with = "double_option")]
     pub team_id: Option<Option<String>>,
     pub priority: Option<String>,
-    pub category: Option<String>,
+    /// null clears it.
+    #[serde(default, with = "double_option")]
+    pub category: Option<Option<String>>,
     pub status: Option<String>,
 }
 
@@ -298,10 +300,10 @@ pub fn change<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, c: Change, if_versio
         t.team_id = team;
     }
     if let Some(cat) = c.category {
-        if !settings.categories.contains(&cat) {
+        if cat.as_ref().is_some_and(|c| !settings.categories.contains(c)) {
             e.push(FieldError::new("category", &format!("must be one of: {}", settings.categories.join(", "))));
         }
-        t.category = Some(cat);
+        t.category = cat;
     }
     if let Some(p) = c.priority {
         if !service::PRIORITIES.contains(&p.as_str()) {
