@@ -237,6 +237,17 @@ fn complaints_from_the_portal_to_the_desk_and_back() {
     let tl = json(&staff.get(&format!("/api/v1/contacts/{}/timeline", o["contact_id"].as_str().unwrap())));
     assert!(tl["items"].as_array().unwrap().iter().any(|e| e["event"]["kind"] == "ticket-opened"));
 
+    // The portal's look is the tenant's, for anyone.
+    let mut settings = json(&staff.get("/api/v1/service-settings"));
+    settings["portal_name"] = "Kayak Corner".into();
+    settings["brand_color"] = "#e11d48".into();
+    let r = staff.send("PUT", "/api/v1/service-settings", Some(settings.clone()));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let brand = json(&Customer::new(&h, "demo").send("GET", "/api/v1/portal/brand", None));
+    assert_eq!((brand["name"].as_str(), brand["brand_color"].as_str()), (Some("Kayak Corner"), Some("#e11d48")));
+    settings["brand_color"] = "red".into();
+    assert_eq!(staff.send("PUT", "/api/v1/service-settings", Some(settings)).status, 422);
+
     // The scheduler's route on hosts without one of their own: secret, then it runs.
     let tick = |token: &str| h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {token}"))], b"");
     assert_eq!(tick("wrong-token-wrong-token").status, 404);

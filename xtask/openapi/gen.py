@@ -159,6 +159,7 @@ R = [
  ("get", "/api/v1/kb/articles/{id}", "service-desk", "An article", None, "Article", []),
  ("patch", "/api/v1/kb/articles/{id}", "service-desk", "Edit or publish an article", "ArticleInput", "Article", []),
  ("delete", "/api/v1/kb/articles/{id}", "service-desk", "Delete an article", None, None, []),
+ ("get", "/api/v1/portal/brand", "portal", "The portal's name and accent colour (public)", None, "Object", []),
  ("get", "/api/v1/portal/kb", "portal", "Public knowledge base search (q) or suggestions (subject)", None, page("Object"), ["q", "subject", "category"]),
  ("get", "/api/v1/portal/kb/{id}", "portal", "A published article", None, "Object", []),
  ("post", "/api/v1/portal/kb/{id}/deflected", "portal", "This article answered my question", None, None, []),

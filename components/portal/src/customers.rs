@@ -80,6 +80,12 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let o = orders::get(&db, oid, Some(&id)).map_err(|e| problem(e, "order"))?.ok_or_else(|| Problem::not_found("No order with this id"))?;
             Ok(Reply::json(200, &public(crate::orders::with_history(&db, &o)?)))
         }
+        // The portal's look, for every visitor (signed in or not).
+        (Method::Get, ["brand"]) => {
+            let s = service::get(&db()?).map_err(|e| problem(e, "settings"))?;
+            Ok(Reply::json(200, &serde_json::json!({ "name": s.portal_name, "brand_color": s.brand_color }))
+                .with_header("cache-control", "public, max-age=60"))
+        }
         // The knowledge base is public: visitors search it before filing.
         (Method::Get, ["kb"]) => {
             let pairs = edge_http::query::parse(ctx.query());

@@ -83,7 +83,7 @@ async fn handle(req: IncomingRequest) -> Response {
         let area = path.split('/').nth(3).unwrap_or("");
         if auth::is_portal(area) {
             // Signing in and the knowledge base are open to visitors.
-            if !matches!(path.split('/').nth(4), Some("auth") | Some("kb")) {
+            if !matches!(path.split('/').nth(4), Some("auth") | Some("kb") | Some("brand")) {
                 let kv = spin_sdk::key_value::Store::open_default();
                 let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);

@@ -38,6 +38,11 @@ pub struct ServiceSettings {
     pub categories: Vec<String>,
     /// Resolved tickets close by themselves after this many days without a reply.
     pub close_after_days: i64,
+    /// The portal's look: the name customers see and the accent colour (`#rrggbb`).
+    #[serde(default)]
+    pub portal_name: Option<String>,
+    #[serde(default)]
+    pub brand_color: Option<String>,
     /// From the table, not the stored JSON (a client's value is ignored).
     #[serde(default)]
     pub version: i64,
@@ -52,6 +57,8 @@ impl Default for ServiceSettings {
             escalation: Escalation::default(),
             categories: ["Delivery", "Damaged item", "Billing", "Returns", "Other"].map(String::from).to_vec(),
             close_after_days: 7,
+            portal_name: None,
+            brand_color: None,
             version: 0,
         }
     }
@@ -81,6 +88,12 @@ impl ServiceSettings {
         }
         if self.categories.is_empty() || self.categories.len() > 50 || self.categories.iter().any(|c| c.trim().is_empty() || c.chars().count() > 60) {
             e.push(FieldError::new("categories", "1 to 50 categories of 1 to 60 characters"));
+        }
+        if self.portal_name.as_ref().is_some_and(|n| n.trim().is_empty() || n.chars().count() > 80) {
+            e.push(FieldError::new("portal_name", "must be 1 to 80 characters, or null"));
+        }
+        if self.brand_color.as_ref().is_some_and(|c| !(c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit()))) {
+            e.push(FieldError::new("brand_color", "must be a colour like #1f6feb, or null"));
         }
         if !(1..=365).contains(&self.close_after_days) {
             e.push(FieldError::new("close_after_days", "must be from 1 to 365"));
