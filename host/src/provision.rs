@@ -21,9 +21,19 @@ pub struct Owner<'a> {
     pub name: &'a str,
 }
 
-/// Calls one component's internal route on behalf of `tenant`.
+/// Calls one component's internal route on behalf of `tenant`; a failure
+/// status is an error.
 async fn call(app: &Arc<App>, tenants_dir: &Path, tenant: &str, base_url: &str, component: &str, path: &str, body: serde_json::Value) -> Result<serde_json::Value> {
-    let request_id = format!("provision-{tenant}");
+    let (status, v) = call_internal(app, tenants_dir, tenant, base_url, component, path, body).await?;
+    if !(200..300).contains(&status) {
+        bail!("{component} {path}: {status}: {v}");
+    }
+    Ok(v)
+}
+
+/// Calls a component's internal route for `tenant`; answers (status, JSON).
+pub async fn call_internal(app: &Arc<App>, tenants_dir: &Path, tenant: &str, base_url: &str, component: &str, path: &str, body: serde_json::Value) -> Result<(u16, serde_json::Value)> {
+    let request_id = format!("host-{tenant}");
     let req = Request::builder()
         .method(Method::POST)
         .uri(format!("http://{component}.spin.internal{path}"))
@@ -32,35 +42,6 @@ async fn call(app: &Arc<App>, tenants_dir: &Path, tenant: &str, base_url: &str, 
         .header("edge-base-url", base_url)
         .header("x-request-id", &request_id)
         .body(Full::new(Bytes::from(body.to_string())).map_err(|e| match e {}).boxed_unsync())?;
-    let rec = tenants::get(tenants_dir, tenant)?;
-    let call = CallContext {
-        request_id,
-        scope: Arc::new(app.scope_for(Some(tenant))),
-        bound_variables: app.tenant_bindings(rec.as_ref()),
-        depth: 0,
-        deadline: std::time::Instant::now() + app.opts.request_timeout,
-    };
-    let resp = app.handle_internal(component, req, call).await.map_err(|e| anyhow!("{component}: {e}"))?;
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.map_err(|e| anyhow!("{component}: {e}"))?.to_bytes();
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if !status.is_success() {
-        bail!("{component} {path}: {status}: {v}");
-    }
-    Ok(v)
-}
-
-/// Calls a component's internal route for `tenant`; answers (status, JSON).
-pub async fn call_internal(app: &Arc<App>, tenants_dir: &Path, tenant: &str, base_url: &str, component: &str, path: &str) -> Result<(u16, serde_json::Value)> {
-    let request_id = format!("tick-{tenant}");
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(format!("http://{component}.spin.internal{path}"))
-        .header("content-type", "application/json")
-        .header("edge-tenant", tenant)
-        .header("edge-base-url", base_url)
-        .header("x-request-id", &request_id)
-        .body(Full::new(Bytes::from_static(b"{}")).map_err(|e| match e {}).boxed_unsync())?;
     let rec = tenants::get(tenants_dir, tenant)?;
     let call = CallContext {
         request_id,

@@ -80,7 +80,7 @@ impl Scheduler {
             if self.idle.lock().unwrap_or_else(|e| e.into_inner()).contains(&component) {
                 continue;
             }
-            match provision::call_internal(&self.app, &self.tenants_dir, tenant, &base, &component, "/internal/tick").await {
+            match provision::call_internal(&self.app, &self.tenants_dir, tenant, &base, &component, "/internal/tick", serde_json::json!({})).await {
                 Ok((404, _)) => {
                     self.idle.lock().unwrap_or_else(|e| e.into_inner()).insert(component);
                 }

@@ -3,7 +3,7 @@
 //! errors, save), and the detail page shows it. Screenshots are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
 use serde_json::json;
 
 /// A host with tenant `demo`, its owner, and `n` contacts.
@@ -286,18 +286,6 @@ fn create_find_edit_and_import_in_the_browser() {
     assert!(list.contains("Hopper") && list.contains("Turing") && !list.contains("not-an-email"), "{list}");
     b.screenshot("contacts-after-import");
     assert_eq!(json(&owner.get("/api/v1/contacts/count"))["count"], 6);
-}
-
-/// Waits (up to 10 s) until `check` holds for the JSON at `path`.
-fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    for _ in 0..100 {
-        let v = json(&c.get(path));
-        if check(&v) {
-            return v;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("{path} never reached the expected state: {}", json(&c.get(path)));
 }
 
 /// Issue 5's browser journey: create a deal on the board, drag it across,

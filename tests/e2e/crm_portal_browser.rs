@@ -3,19 +3,8 @@
 //! answers; the customer sees the answer and rates it.
 
 use e2e::browser::Browser;
-use e2e::{json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{eventually, json, scratch, HostConfig, TestHost, OWNER_PASSWORD};
 use serde_json::json;
-
-fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    for _ in 0..100 {
-        let v = json(&c.get(path));
-        if check(&v) {
-            return v;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("{path} never reached the expected state: {}", json(&c.get(path)));
-}
 
 #[test]
 fn a_customer_files_a_complaint_from_a_phone_and_rates_the_answer() {

@@ -354,3 +354,15 @@ impl Client {
         self.send("POST", "/api/v1/auth/sign-in", Some(serde_json::json!({"email": email, "password": password})))
     }
 }
+
+/// Waits (up to 10 s) until `check` holds for the JSON at `path`, and answers it.
+pub fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+    for _ in 0..100 {
+        let v = json(&c.get(path));
+        if check(&v) {
+            return v;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{path} never reached the expected state: {}", json(&c.get(path)));
+}

@@ -197,9 +197,7 @@ mod tests {
     use serde_json::json;
 
     fn db() -> edge_db::native::Connection {
-        let c = edge_db::native::memory().unwrap();
-        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
-        c
+        edge_db::native::migrated(crate::schema::COMPONENT, crate::schema::MIGRATIONS)
     }
 
     fn input(v: serde_json::Value) -> SegmentInput {
@@ -209,7 +207,7 @@ mod tests {
     #[test]
     fn dynamic_segments_keep_their_filter_and_static_lists_their_members() {
         let db = db();
-        let w = Writer { actor: "user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ", request_id: None, random: &edge_db::record::test_random };
+        let w = edge_db::native::writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
         let quiet = create(&db, &w, input(json!({"name": "Gone quiet", "filter": {"and": [{"field": "orders.count", "op": "gt", "value": 0}, {"field": "orders.last_at", "op": "lt", "value": "-90d"}]}}))).unwrap();
         assert_eq!((quiet.kind.as_str(), quiet.filter.as_ref().map(|f| f["and"].as_array().unwrap().len())), ("dynamic", Some(2)));
         assert!(create(&db, &w, input(json!({"name": "No rules"}))).unwrap_err().downcast_ref::<Invalid>().is_some());

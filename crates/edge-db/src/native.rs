@@ -20,6 +20,18 @@ pub fn memory() -> Result<Connection> {
     Ok(c)
 }
 
+/// An in-memory database with `component`'s real migrations (domain tests).
+pub fn migrated(component: &str, migrations: crate::Migrations) -> Connection {
+    let c = memory().expect("in-memory SQLite");
+    crate::migrate(&c, component, migrations).expect("migrations apply");
+    c
+}
+
+/// A writer for tests: deterministic ids, a fixed request id.
+pub fn writer(actor: &str) -> crate::record::Writer<'_> {
+    crate::record::Writer { actor, request_id: Some("req-1"), random: &crate::record::test_random }
+}
+
 fn to_sql(v: &Val) -> Value {
     match v {
         Val::Null => Value::Null,

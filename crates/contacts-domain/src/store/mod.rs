@@ -340,16 +340,10 @@ pub fn compact(v: &Value) -> Value {
 #[cfg(test)]
 pub(crate) mod testing {
     //! An in-memory tenant database with the real migrations.
-    use super::*;
+    pub use edge_db::native::writer;
 
     pub fn db() -> edge_db::native::Connection {
-        let c = edge_db::native::memory().unwrap();
-        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
-        c
-    }
-
-    pub fn writer(actor: &str) -> Writer<'_> {
-        Writer { actor, request_id: Some("req-1"), random: &edge_db::record::test_random }
+        edge_db::native::migrated(crate::schema::COMPONENT, crate::schema::MIGRATIONS)
     }
 }
 

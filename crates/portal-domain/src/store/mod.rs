@@ -28,15 +28,10 @@ pub fn timeline<D: Db + ?Sized>(db: &D, at: &str, contact_id: &str, kind: &str, 
 
 #[cfg(test)]
 pub(crate) mod testing {
-    use super::*;
+    //! An in-memory tenant database with the real migrations.
+    pub use edge_db::native::writer;
 
     pub fn db() -> edge_db::native::Connection {
-        let c = edge_db::native::memory().unwrap();
-        edge_db::migrate(&c, crate::schema::COMPONENT, crate::schema::MIGRATIONS).unwrap();
-        c
-    }
-
-    pub fn writer(actor: &str) -> Writer<'_> {
-        Writer { actor, request_id: Some("req-1"), random: &edge_db::record::test_random }
+        edge_db::native::migrated(crate::schema::COMPONENT, crate::schema::MIGRATIONS)
     }
 }
