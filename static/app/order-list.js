@@ -1,11 +1,14 @@
 // Orders list (/service-desk/orders): every order, newest
 // first, with a status filter, a search by order number (exact), an optional
 // customer filter (?contact_id=, from the contact page's Orders card) and
-// "load more" over cursors. The filters live in the URL.
+// "load more" over cursors. The filters live in the URL. "New order" (and
+// `n`) opens the order dialog, prefilled with the filtered customer.
 
 import { h, mount, icon, toastError, pageTitle } from './ui.js';
 import { updateUrl } from './router.js';
+import * as session from './session.js';
 import * as oapi from './orders-api.js';
+import { openOrderForm } from './order-form.js';
 import { recordNameOf } from './deal-display.js';
 import { compactTime, xicon } from './records.js';
 import { emptyState } from './contacts.js';
@@ -73,8 +76,14 @@ export function orderListView(root, { query = new URLSearchParams() } = {}) {
   const empty = h('div', { hidden: true });
   const more = h('button', { type: 'button', class: 'btn', hidden: true, dataset: { testid: 'load-more' }, onclick: () => load(false) }, 'Load more orders');
 
+  const canCreate = () => oapi.canEditOrdersRole(session.getSession().user?.role);
+  const newButton = h('button', {
+    type: 'button', class: 'btn btn-primary', dataset: { testid: 'new-order' }, 'aria-keyshortcuts': 'n', hidden: true,
+    onclick: () => view.openCreate(),
+  }, icon('plus'), h('span', null, 'New order'), h('kbd', { class: 'kbd-hint', 'aria-hidden': 'true' }, 'N'));
+
   mount(root,
-    ...deskHeader('orders', { sub: 'Orders from your shop and ERP, and where each one is' }),
+    ...deskHeader('orders', { sub: 'Orders from your shop and ERP, and where each one is', actions: [newButton] }),
     h('div', { class: 'ol-toolbar' }, statusSwitch, numberForm, customerChip, count),
     h('div', { class: 'order-list', dataset: { testid: 'orders-list' } }, wrap, empty, h('div', { class: 'list-footer' }, more)));
 
@@ -137,7 +146,7 @@ export function orderListView(root, { query = new URLSearchParams() } = {}) {
     if (state.status && state.contactId) return `This customer has no ${statusLabel(state.status).toLowerCase()} orders.`;
     if (state.status) return `No orders are ${statusLabel(state.status).toLowerCase()} right now.`;
     if (state.contactId) return 'This customer has no orders yet.';
-    return 'Orders arrive from your shop or ERP through the API (PUT /api/v1/orders/by-external-id/…), or are created with POST /api/v1/orders.';
+    return 'Orders arrive from your shop or ERP through the API (PUT /api/v1/orders/by-external-id/…), or are entered here with “New order”.';
   }
 
   async function load(reset) {
@@ -164,7 +173,10 @@ export function orderListView(root, { query = new URLSearchParams() } = {}) {
         const filtered = state.status || state.number || state.contactId;
         mount(empty, emptyState({
           testid: 'empty-state', iconName: 'inbox', title: filtered ? 'No orders match' : 'No orders yet', text: emptyText(),
-          actions: filtered ? [h('button', { type: 'button', class: 'btn', onclick: () => { state.status = ''; state.number = ''; state.contactId = ''; sync(); load(true); } }, 'Show all orders')] : [],
+          actions: [
+            filtered ? h('button', { type: 'button', class: 'btn', onclick: () => { state.status = ''; state.number = ''; state.contactId = ''; sync(); load(true); } }, 'Show all orders') : null,
+            !state.status && !state.number && canCreate() ? h('button', { type: 'button', class: 'btn btn-primary', dataset: { testid: 'empty-new-order' }, onclick: () => view.openCreate() }, icon('plus'), 'New order') : null,
+          ].filter(Boolean),
         }));
         empty.querySelector('.empty-icon')?.replaceChildren(oicon('bag', { size: 28 }));
       }
@@ -185,10 +197,19 @@ export function orderListView(root, { query = new URLSearchParams() } = {}) {
     }
   }
 
-  sync();
-  load(true);
-  return {
+  const view = {
     kind: 'order-list',
+    openCreate() {
+      if (!canCreate()) return;
+      const id = state.contactId;
+      if (!id) { openOrderForm({}); return; }
+      recordNameOf('contact', id).then((name) => { if (!state.destroyed) openOrderForm({ contact: { id, name: name || '' } }); });
+    },
     destroy() { state.destroyed = true; state.controller?.abort(); },
   };
+
+  session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !canCreate(); });
+  sync();
+  load(true);
+  return view;
 }

@@ -1,8 +1,10 @@
 // The order page (/orders/<id>): number, total, customer and status; the
 // moves the lifecycle allows from here (shipping asks for carrier and
 // tracking number; cancelling and returning for an optional note), each a
-// POST /orders/{id}/status with If-Match; items and totals; shipping; the
-// status history with times and notes; internal details.
+// POST /orders/{id}/status with If-Match; "Edit" for the content (items,
+// amounts, carrier, tracking number, note: order-form.js, a PUT with
+// If-Match); items and totals; shipping; the status history with times and
+// notes; internal details.
 
 import { h, mount, icon, toast, toastError, pageTitle, timeEl, openModal, copyText } from './ui.js';
 import * as session from './session.js';
@@ -10,6 +12,7 @@ import * as oapi from './orders-api.js';
 import { recordNameOf } from './deal-display.js';
 import { emptyState } from './contacts.js';
 import { errorBox, busy } from './forms.js';
+import { openOrderForm } from './order-form.js';
 import {
   allowedMoves, MOVE_LABELS, statusLabel, orderStatusBadge, formatOrderMoney, totalsRows, statusTrack, orderTitle, itemsText, statusIcon, oicon,
 } from './order-display.js';
@@ -173,18 +176,33 @@ export function orderPageView(root, id) {
   }
 
   // --- pieces ------------------------------------------------------------------------
+  function edit() {
+    if (state.moving || !state.order) return;
+    openOrderForm({
+      order: state.order,
+      version: state.version,
+      onSaved: () => refetch(),
+      onConflict: (err) => conflict(err),
+    });
+  }
+
   function actions(o) {
     if (!canEditOrders()) return null;
     const moves = allowedMoves(o.status);
-    if (!moves.length) return null;
     const forward = moves.filter((m) => m !== 'cancelled' && m !== 'returned');
-    return h('div', { class: 'record-actions order-actions', role: 'group', 'aria-label': 'Change the status' },
-      moves.map((m) => h('button', {
-        type: 'button',
-        class: ['btn', m === forward[0] ? 'btn-primary' : m === 'cancelled' || m === 'returned' ? 'btn-danger-quiet' : null],
-        dataset: { testid: 'order-status-action', status: m },
-        onclick: (e) => move(m, e.currentTarget),
-      }, statusIcon(m, { size: 15 }), MOVE_LABELS[m] || statusLabel(m))));
+    const editButton = h('button', {
+      type: 'button', class: 'btn', dataset: { testid: 'order-edit' }, 'aria-keyshortcuts': 'e', title: 'Edit the items, amounts, shipping and note (E)',
+      onclick: () => edit(),
+    }, icon('pencil', { size: 15 }), 'Edit');
+    return h('div', { class: 'record-actions order-actions' },
+      moves.length ? h('div', { class: 'order-moves', role: 'group', 'aria-label': 'Change the status' },
+        moves.map((m) => h('button', {
+          type: 'button',
+          class: ['btn', m === forward[0] ? 'btn-primary' : m === 'cancelled' || m === 'returned' ? 'btn-danger-quiet' : null],
+          dataset: { testid: 'order-status-action', status: m },
+          onclick: (e) => move(m, e.currentTarget),
+        }, statusIcon(m, { size: 15 }), MOVE_LABELS[m] || statusLabel(m)))) : null,
+      editButton);
   }
 
   function itemsCard(o) {
@@ -303,6 +321,14 @@ export function orderPageView(root, id) {
   return {
     kind: 'order-page',
     id,
+    /** `e`: edit the order's content. */
+    edit() { if (state.order && canEditOrders()) edit(); },
+    /** `n`: a new order for the same customer. */
+    openCreate() {
+      const o = state.order;
+      if (!o || !canEditOrders()) return;
+      recordNameOf('contact', o.contact_id).then((name) => { if (!state.destroyed) openOrderForm({ contact: { id: o.contact_id, name: name || '' } }); });
+    },
     destroy() { state.destroyed = true; controller.abort(); },
   };
 }

@@ -1,9 +1,10 @@
 // Orders API for staff (the portal component's /api/v1/orders): lists with
 // filters and cursors, one order with its status history and version (ETag),
+// creating an order (Idempotency-Key) and replacing its content (If-Match),
 // status moves with If-Match, and a customer's lifetime value. Built on
 // api.request (CSRF header, problem+json → ApiError).
 
-import { request, API_BASE } from './api.js';
+import { request, API_BASE, newIdempotencyKey } from './api.js';
 import { versionFromEtag } from './crm-api.js';
 
 const enc = encodeURIComponent;
@@ -28,6 +29,37 @@ export async function listOrders({ contact_id, status, number, limit = 25, curso
 /** → { order (with history), version } */
 export async function getOrder(id, { signal } = {}) {
   const { data, headers } = await request('GET', `${API_BASE}/orders/${enc(id)}`, { signal });
+  return { order: data, version: versionOf(data, headers) };
+}
+
+/**
+ * Create an order: {contact_id, currency, items: [{product, sku, quantity,
+ * unit_price (minor units)}], shipping, tax, discount, status, carrier,
+ * tracking_number, note, number (omitted: the next number)}. Pass the same
+ * idempotencyKey when retrying one submission. 422 with per-field errors
+ * (`items[0].quantity`). → { order, version }
+ */
+export async function createOrder(body, { idempotencyKey = newIdempotencyKey(), signal } = {}) {
+  const { data, headers } = await request('POST', `${API_BASE}/orders`, {
+    body, headers: { 'Idempotency-Key': idempotencyKey }, signal,
+  });
+  return { order: data, version: versionOf(data, headers) };
+}
+
+/**
+ * Replace an order's content: the body is the whole order (contact_id,
+ * currency, items, shipping, tax, discount, status, carrier,
+ * tracking_number, note, …), its current status included. 412 when it
+ * changed meanwhile, 409 `invalid-transition` for a status the lifecycle
+ * does not allow. Unchanged content keeps the version. → { order (without
+ * history), version }
+ */
+export async function updateOrder(id, body, version, { signal } = {}) {
+  const { data, headers } = await request('PUT', `${API_BASE}/orders/${enc(id)}`, {
+    body,
+    headers: version != null && version !== '' ? { 'If-Match': `"${version}"` } : {},
+    signal,
+  });
   return { order: data, version: versionOf(data, headers) };
 }
 

@@ -1,10 +1,14 @@
 // The "Orders" card on contact pages: the customer's lifetime value per
-// currency (cancelled and returned orders left out) and their latest orders
-// with status, each linking to its order page.
+// currency (cancelled and returned orders left out), their latest orders
+// with status, each linking to its order page, and "New order" prefilled
+// with the contact.
 
-import { h, mount, toastError, timeEl } from './ui.js';
+import { h, mount, icon, toastError, timeEl } from './ui.js';
+import * as session from './session.js';
 import * as oapi from './orders-api.js';
+import { contactName } from './records.js';
 import { orderStatusBadge, formatOrderMoney, orderMoneyEl, orderTitle, oicon } from './order-display.js';
+import { openOrderForm } from './order-form.js';
 
 const LATEST = 5;
 
@@ -21,8 +25,13 @@ export function ordersCard({ record }) {
   const loading = h('div', { class: 'deal-side-loading', 'aria-hidden': 'true' },
     [55, 35, 70].map((w) => h('span', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '8px 0' } })));
 
+  const add = oapi.canEditOrdersRole(session.getSession().user?.role) ? h('button', {
+    type: 'button', class: 'btn btn-sm', dataset: { testid: 'new-order' },
+    onclick: () => openOrderForm({ contact: { id: record.id, name: contactName(record) || record.email || '' } }),
+  }, icon('plus', { size: 14 }), 'New order') : null;
+
   const card = h('section', { class: 'card side-card orders-card', 'aria-labelledby': titleId, 'aria-busy': 'true', dataset: { testid: 'contact-orders' } },
-    h('div', { class: 'card-head' }, h('h2', { id: titleId, class: 'card-title' }, 'Orders')),
+    h('div', { class: 'card-head' }, h('h2', { id: titleId, class: 'card-title' }, 'Orders'), add),
     loading, value, list, note, more);
 
   function item(o) {

@@ -1,11 +1,14 @@
 // Settings › Service desk (owners, admins, managers): business hours in the
 // workspace's time zone (per weekday open/close or closed, holidays), the
 // SLA policy per priority (first response and resolution, in business
-// hours), escalation (reassign, notify), ticket categories and when resolved
-// tickets close by themselves: one document, PUT with If-Match. Below it the
-// macros: canned replies that may also set the ticket's status.
+// hours), escalation (reassign, notify), ticket categories, when resolved
+// tickets close by themselves and the customer portal's look (its name and
+// accent colour, with a preview in both themes): one document, PUT with
+// If-Match. Below it the macros: canned replies that may also set the
+// ticket's status.
 
-import { h, mount, icon, toast, toastError } from './ui.js';
+import { h, mount, icon, toast, toastError, tenantName, debounce } from './ui.js';
+import { normalizeHex, brandPalette, contrast, WHITE } from '../portal/brand-color.js';
 import * as tapi from './tickets-api.js';
 import { sectionHeader, inlineError, confirmDialog, forbiddenState } from './settings-kit.js';
 import { loadUsers, knownUsers, userName, userActive, formatDay } from './records.js';
@@ -57,7 +60,161 @@ function fieldLabel(field) {
   return {
     'hours.time_zone': 'Time zone', 'hours.week': 'Opening days', 'hours.holidays': 'Holidays', policies: 'SLA policy',
     'escalation.assign_to': 'Escalate to', 'escalation.notify': 'Notify', categories: 'Categories', close_after_days: 'Close after',
+    portal_name: 'Portal name', brand_color: 'Accent colour',
   }[f] || f.replace(/[._]/g, ' ');
+}
+
+/** The portal's colours without an accent colour of its own (styles.css: --accent, --accent-text). */
+const DEFAULT_LOOK = {
+  light: { fill: '#2b59c3', onFill: '#ffffff', text: '#2b59c3', soft: '#e8eefb' },
+  dark: { fill: '#7f9ffa', onFill: '#0c1222', text: '#7f9ffa', soft: '#1e2844' },
+};
+const PREVIEW_BG = { light: '#ffffff', dark: '#171a20' };
+const PREVIEW_TEXT = { light: '#181b21', dark: '#e6e8ec' };
+
+/**
+ * Settings › Service desk › Customer portal: the name and accent colour
+ * (`<input type=color>` and its hex code, "use the default" = null), with a
+ * preview of the portal's header, a button and a link in both themes.
+ * → { el, read() → {portal_name, brand_color} | {error: [label, message, el]} }
+ */
+function portalLookCard(s) {
+  const workspace = tenantName().replace(/[-_]+/g, ' ');
+  const nameId = nextId('sd-portal-name');
+  const name = h('input', {
+    class: 'input', id: nameId, maxlength: 80, autocomplete: 'off', value: s.portal_name || '',
+    placeholder: workspace.replace(/\b\w/g, (c) => c.toUpperCase()), 'aria-describedby': `${nameId}-hint`, dataset: { testid: 'portal-name-setting' },
+  });
+  let color = normalizeHex(s.brand_color);
+  const hexId = nextId('sd-brand-hex');
+  const picker = h('input', {
+    type: 'color', class: 'sd-color-picker', value: color || DEFAULT_LOOK.light.fill, 'aria-label': 'Pick the accent colour',
+    dataset: { testid: 'brand-color-picker' },
+  });
+  const hex = h('input', {
+    class: 'input sd-color-hex', id: hexId, maxlength: 7, autocomplete: 'off', spellcheck: 'false', autocapitalize: 'off',
+    value: color || '', placeholder: 'Default', 'aria-describedby': `${hexId}-hint`, dataset: { testid: 'brand-color-setting' },
+  });
+  const reset = h('button', {
+    type: 'button', class: 'link-button', dataset: { testid: 'brand-color-reset' },
+    onclick: () => { color = null; hex.value = ''; picker.value = DEFAULT_LOOK.light.fill; clearHexError(); update(); hex.focus(); },
+  }, 'Reset to default');
+  const hexHint = h('p', { class: 'field-hint muted', id: `${hexId}-hint` });
+
+  const tile = (theme) => {
+    const mark = h('span', { class: 'sd-pv-mark', 'aria-hidden': 'true' });
+    const title = h('span', { class: 'sd-pv-name' });
+    const el = h('div', { class: ['sd-pv', `sd-pv-${theme}`], dataset: { testid: `brand-preview-${theme}` } },
+      h('span', { class: 'sd-pv-theme' }, theme === 'light' ? 'Light' : 'Dark'),
+      h('div', { class: 'sd-pv-head' }, mark, h('span', { class: 'sd-pv-brand' }, title, h('span', { class: 'sd-pv-sub' }, 'Customer portal'))),
+      h('div', { class: 'sd-pv-body' },
+        h('span', { class: 'sd-pv-button' }, 'Email me a link'),
+        h('span', { class: 'sd-pv-link' }, 'Browse the help')));
+    return { el, mark, title };
+  };
+  const tiles = { light: tile('light'), dark: tile('dark') };
+  const swatch = h('span', { class: 'sd-swatch', 'aria-hidden': 'true', title: 'Text on the accent colour', dataset: { testid: 'brand-color-swatch' } }, 'Aa');
+  const hexError = h('p', { class: 'field-error', id: `${hexId}-error`, hidden: true, dataset: { testid: 'error-brand_color' } });
+  const summary = h('p', { class: 'sd-pv-note muted', id: nextId('sd-pv-note'), role: 'status', 'aria-live': 'polite', dataset: { testid: 'brand-color-note' } });
+
+  function update() {
+    const shown = name.value.trim() || workspace;
+    const palette = color ? brandPalette(color) : DEFAULT_LOOK;
+    for (const theme of ['light', 'dark']) {
+      const t = tiles[theme];
+      const p = palette[theme];
+      t.el.style.setProperty('--pv-bg', PREVIEW_BG[theme]);
+      t.el.style.setProperty('--pv-ink', PREVIEW_TEXT[theme]);
+      t.el.style.setProperty('--pv-fill', p.fill);
+      t.el.style.setProperty('--pv-on-fill', p.onFill);
+      t.el.style.setProperty('--pv-border', p.fillBorder || p.fill);
+      t.el.style.setProperty('--pv-text', p.text);
+      t.mark.textContent = (Array.from(shown)[0] || '?').toUpperCase();
+      t.title.textContent = shown;
+      t.title.classList.toggle('is-workspace', !name.value.trim());
+    }
+    swatch.style.background = palette.light.fill;
+    swatch.style.color = palette.light.onFill;
+    swatch.classList.toggle('is-default', !color);
+    describe(palette);
+  }
+  // Said once the colour settles (dragging in the picker changes it many times a second).
+  const describe = debounce((palette) => {
+    if (!color) {
+      summary.textContent = 'The portal uses its default blue.';
+      hexHint.textContent = 'A colour like #e11d48, or pick one. Empty: the default.';
+      return;
+    }
+    const l = palette.light;
+    const onWord = l.onFill === WHITE ? 'White' : 'Near-black';
+    const parts = [`${onWord} text on it (${contrast(l.fill, l.onFill).toFixed(1)}:1).`];
+    if (l.fill !== color) parts.push(`Buttons use ${l.fill} so that their text reads well.`);
+    if (l.text !== color) parts.push(`Links and focus rings use the darker ${l.text} on the light background (${contrast(l.text, PREVIEW_BG.light).toFixed(1)}:1).`);
+    if (palette.dark.text !== color) parts.push(`In the dark theme they use the lighter ${palette.dark.text}.`);
+    summary.textContent = parts.join(' ');
+    hexHint.textContent = 'A colour like #e11d48, or pick one.';
+  }, 250);
+
+  function clearHexError() {
+    hex.removeAttribute('aria-invalid');
+    hex.setAttribute('aria-describedby', `${hexId}-hint`);
+    hexError.hidden = true;
+  }
+  picker.addEventListener('input', () => {
+    color = normalizeHex(picker.value);
+    hex.value = color || '';
+    clearHexError();
+    update();
+  });
+  hex.addEventListener('input', () => {
+    const v = hex.value.trim();
+    const n = normalizeHex(v);
+    clearHexError();
+    if (!v) color = null;
+    else if (n) { color = n; picker.value = n; }
+    else return; // half typed: keep the last colour until it is one
+    update();
+  });
+  hex.addEventListener('blur', () => {
+    const n = normalizeHex(hex.value);
+    if (n) hex.value = n;
+  });
+  name.addEventListener('input', update);
+  update();
+  describe.flush(color ? brandPalette(color) : DEFAULT_LOOK);
+
+  const el = h('section', { class: 'card ps-card sd-portal', 'aria-labelledby': 'sd-portal-title', dataset: { testid: 'sd-portal' } },
+    h('h2', { class: 'card-title', id: 'sd-portal-title' }, 'Customer portal'),
+    h('p', { class: 'muted ps-lead' }, 'How the portal at ', h('a', { href: '/portal', target: '_blank', rel: 'noopener' }, `${location.host}/portal`),
+      ' introduces itself. Customers see a change within a minute or two.'),
+    h('div', { class: 'sd-portal-grid' },
+      h('div', { class: 'sd-portal-fields' },
+        h('div', { class: 'field', dataset: { field: 'portal_name' } },
+          h('label', { for: nameId }, 'Portal name'), name,
+          h('p', { class: 'field-hint muted', id: `${nameId}-hint` }, `In the portal’s header, page titles and texts. Empty: the workspace’s name (${workspace}).`)),
+        h('div', { class: 'field', dataset: { field: 'brand_color' } },
+          h('label', { for: hexId }, 'Accent colour'),
+          h('div', { class: 'sd-color-row' }, picker, hex, swatch, reset),
+          hexHint, hexError)),
+      h('div', { class: 'sd-portal-preview' },
+        h('span', { class: 'field-label', id: 'sd-portal-preview-label' }, 'Preview'),
+        h('div', { class: 'sd-pv-tiles', role: 'img', 'aria-labelledby': 'sd-portal-preview-label', 'aria-describedby': summary.id }, tiles.light.el, tiles.dark.el),
+        summary)));
+
+  return {
+    el,
+    read() {
+      const v = hex.value.trim();
+      if (v && !normalizeHex(v)) {
+        hex.setAttribute('aria-invalid', 'true');
+        hex.setAttribute('aria-describedby', `${hexId}-hint ${hexId}-error`);
+        hexError.hidden = false;
+        mount(hexError, icon('alert', { size: 14 }), h('span', null, `“${v}” is not a colour. Use a hex code like #1f6feb, or leave it empty for the default.`));
+        return { error: ['Accent colour', 'use a colour like #1f6feb, or leave it empty for the default', hex] };
+      }
+      return { portal_name: name.value.trim() || null, brand_color: v ? normalizeHex(v) : null };
+    },
+  };
 }
 
 function splitMinutes(total) {
@@ -228,6 +385,9 @@ export function serviceSettingsSection(root) {
 
     const closeDays = h('input', { type: 'number', class: 'input num sd-close-days', id: nextId('sd-close'), min: 1, max: 365, step: 1, value: s.close_after_days ?? 7, dataset: { testid: 'sd-close-after' } });
 
+    // The portal's look: only with a server that has it in the settings.
+    const portal = 'portal_name' in s || 'brand_color' in s ? portalLookCard(s) : null;
+
     const save = h('button', { type: 'submit', class: 'btn btn-primary', dataset: { testid: 'sd-save' } }, 'Save settings');
     const savedNote = h('span', { class: 'sd-saved', role: 'status', 'aria-live': 'polite', dataset: { testid: 'sd-saved' } });
     const form = h('form', { class: 'sd-settings', novalidate: true, dataset: { testid: 'service-settings' } },
@@ -263,6 +423,7 @@ export function serviceSettingsSection(root) {
           h('div', { class: 'field', dataset: { field: 'close_after_days' } },
             h('label', { for: closeDays.id }, 'Close resolved tickets after'),
             h('div', { class: 'ps-inline' }, closeDays, h('span', { class: 'muted' }, 'days without a reply'))))),
+      portal?.el,
       h('div', { class: 'sd-save-bar' }, h('span', { class: 'muted sd-version' }, state.version != null ? `Version ${state.version}` : ''), savedNote, save));
 
     form.addEventListener('submit', async (e) => {
@@ -292,6 +453,8 @@ export function serviceSettingsSection(root) {
       if (!Number.isInteger(days) || days < 1 || days > 365) problems.push(['Close after', 'use a whole number of days from 1 to 365', closeDays]);
       const notify = escNotify.value.trim();
       if (notify && !notify.includes('@')) problems.push(['Notify', 'must be an email address', escNotify]);
+      const look = portal ? portal.read() : null;
+      if (look?.error) problems.push(look.error);
       if (problems.length) {
         box.hidden = false;
         mount(box, icon('alert'), h('div', null, h('strong', null, 'Please check the settings'),
@@ -308,6 +471,7 @@ export function serviceSettingsSection(root) {
         categories: categories.slice(),
         close_after_days: days,
       };
+      if (look) { doc.portal_name = look.portal_name; doc.brand_color = look.brand_color; }
       state.saving = true;
       save.disabled = true;
       save.textContent = 'Saving…';

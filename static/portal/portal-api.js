@@ -168,6 +168,18 @@ export async function getOrder(id, { signal } = {}) {
   return call('GET', `${BASE}/orders/${encodeURIComponent(id)}`, { signal });
 }
 
+/**
+ * The portal's look (public, no session): { name, brand_color } from the
+ * service desk settings (`portal_name`, `brand_color` as #rrggbb), either
+ * null when not set.
+ */
+export async function brand({ signal } = {}) {
+  const data = await call('GET', `${BASE}/brand`, { signal, session: false });
+  const name = typeof data?.name === 'string' && data.name.trim() ? data.name.trim() : null;
+  const color = typeof data?.brand_color === 'string' && /^#[0-9a-f]{6}$/i.test(data.brand_color.trim()) ? data.brand_color.trim().toLowerCase() : null;
+  return { name, brand_color: color };
+}
+
 export function isLinkInvalid(err) {
   return err?.status === 401 && String(err?.type || '').endsWith('/link-invalid');
 }

@@ -4,8 +4,25 @@
 
 import { h, icon, tenantName, formatDate } from '/app/ui.js';
 
-export const tenant = tenantName().replace(/[-_]+/g, ' ');
-export const tenantTitle = tenant.replace(/\b\w/g, (c) => c.toUpperCase());
+// The name customers see: the portal name from the service desk settings
+// (brand.js sets it), else the workspace's, from the host name ("demo").
+const hostTenant = tenantName().replace(/[-_]+/g, ' ');
+const titleCase = (s) => s.replace(/\b\w/g, (c) => c.toUpperCase());
+export let tenant = hostTenant;
+export let tenantTitle = titleCase(hostTenant);
+
+/**
+ * Use the portal's own name (null: the workspace's) from now on, and in the
+ * names already on the page (`.tenant-cap`). A given name is shown as typed,
+ * not capitalized.
+ */
+export function setBrandName(name) {
+  const n = typeof name === 'string' ? name.trim() : '';
+  tenant = n || hostTenant;
+  tenantTitle = n || titleCase(hostTenant);
+  document.documentElement.classList.toggle('has-brand-name', !!n);
+  document.querySelectorAll('.tenant-cap').forEach((el) => { el.textContent = tenant; });
+}
 
 export function page(...children) {
   return h('div', { class: 'portal-page' }, ...children);

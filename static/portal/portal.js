@@ -24,6 +24,7 @@ import {
 } from '/app/order-display.js';
 import * as api from '/portal/portal-api.js';
 import { tenant, tenantTitle, page, notice, errorPanel, fullDate } from '/portal/portal-kit.js';
+import { loadBrand, onBrand } from '/portal/brand.js';
 import { helpView, articleView } from '/portal/help.js';
 import { complaintsSlot, complaintsView, newComplaintView, complaintView } from '/portal/complaints.js';
 
@@ -32,15 +33,27 @@ const account = document.querySelector('[data-testid="portal-account"]');
 const nav = document.querySelector('[data-testid="portal-nav"]');
 
 // ---------------------------------------------------------------------------
-// Chrome: tenant branding, page titles, the account area
+// Chrome: branding (the portal's name and accent colour, brand.js), page
+// titles, the account area
 
-document.querySelectorAll('[data-testid="tenant-name"]').forEach((el) => { el.textContent = tenant; });
 const mark = document.querySelector('[data-testid="portal-mark"]');
-if (mark) mark.textContent = (tenant.trim()[0] || '?').toUpperCase();
+let titleParts = [];
+
+function paintBrand() {
+  document.querySelectorAll('[data-testid="tenant-name"]').forEach((el) => { el.textContent = tenant; });
+  if (mark) mark.textContent = (Array.from(tenant.trim())[0] || '?').toUpperCase();
+  setTitle(...titleParts);
+}
 
 function setTitle(...parts) {
+  titleParts = parts;
   document.title = [...parts.filter(Boolean), `${tenantTitle} customer portal`].join(' · ');
 }
+
+onBrand(paintBrand);
+paintBrand();
+// The cached look applies at once; a first visit waits briefly for the server's.
+const brandReady = loadBrand();
 
 // true / false once known; null until then (a public page asks the server quietly).
 let signedIn = null;
@@ -573,4 +586,6 @@ function notFoundView() {
   settle();
 }
 
-render();
+// The first page waits for the portal's look (at most a moment), so that it
+// does not change its name and colours right after appearing.
+Promise.race([brandReady, new Promise((resolve) => { setTimeout(resolve, 400); })]).then(() => render());
