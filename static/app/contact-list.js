@@ -5,6 +5,8 @@ import { recordListView } from './record-list.js';
 import { openRecordForm } from './record-form.js';
 import { STAGES, stageLabel, stageBadge } from './records.js';
 import { rememberRecord } from './record-page.js';
+import { canWriteSegments } from './segments-api.js';
+import { openSaveAsSegment } from './segment-display.js';
 
 /** Open the create dialog; onCreated(contact) after the server created it. */
 export function openCreateContact({ onCreated, initial } = {}) {
@@ -45,6 +47,9 @@ export const CONTACTS_CONFIG = {
   },
   subline: (c) => [c.email, c.company].filter(Boolean).join(' · '),
   openCreate: ({ onCreated }) => openCreateContact({ onCreated }),
+  // "Save as segment" next to the filters (Campaigns › Segments).
+  saveAsSegment: (opts) => openSaveAsSegment(opts),
+  canSaveAsSegment: () => canWriteSegments(),
 };
 
 export function contactListView(root, { query, nav }) {

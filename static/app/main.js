@@ -26,15 +26,15 @@ import { ticketQueueView } from './ticket-queue.js';
 import { ticketPageView } from './ticket-page.js';
 import { kbListView, kbEditorView } from './kb-page.js';
 import { serviceReportsView } from './service-reports.js';
+import { segmentListView } from './segment-list.js';
+import { segmentPageView } from './segment-page.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
   { key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o' },
   { key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p' },
-  {
-    key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm',
-    blurb: 'Segments built from sales and service data, email campaigns with consent handling, and their measured return.',
-  },
+  // Segments (dynamic rules and static lists); email campaigns come next.
+  { key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm' },
   // Tickets (queues), orders, the knowledge base and service reports.
   { key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd' },
   {
@@ -184,6 +184,11 @@ route('/service-desk/kb/:id', ({ params }) => kbEditorView(main, params.id));
 route('/service-desk/reports', ({ query }) => serviceReportsView(main, { query }));
 route('/tickets/:id', ({ params }) => ticketPageView(main, params.id));
 route('/orders/:id', ({ params }) => orderPageView(main, params.id));
+// Campaigns: segments (list, builder for dynamic ones, page of a static list).
+route('/campaigns', ({ query }) => segmentListView(main, { query }));
+route('/campaigns/segments', ({ query }) => segmentListView(main, { query }));
+route('/campaigns/segments/new', ({ query }) => segmentPageView(main, null, { query }));
+route('/campaigns/segments/:id', ({ params, query }) => segmentPageView(main, params.id, { query }));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));

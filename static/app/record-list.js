@@ -53,6 +53,7 @@ const nf = new Intl.NumberFormat();
  *   quick: { field, label, options, optionLabel, testid, optionTestid, render },
  *   subline(record) → text for the name cell's second line,
  *   openCreate({ onCreated }),
+ *   saveAsSegment({ filter, q, catalog }), canSaveAsSegment() (optional: "Save as segment"),
  *   emptyText, emptyIcon,
  * }
  */
@@ -138,6 +139,11 @@ export function recordListView(root, { config, query, nav = 'push' }) {
     quick: config.quick,
     onChange: (st) => { state.filter = st; applyChange(); },
     onClearQuery: () => { clearHeaderSearch(); view.setQuery(''); },
+    // Contacts: keep the current filters as a dynamic segment (Campaigns).
+    onSaveAsSegment: config.saveAsSegment
+      ? () => config.saveAsSegment({ filter: buildFilter(state.filter, config.quick), q: state.q, catalog: state.catalog })
+      : null,
+    canSaveAsSegment: () => state.view !== 'trash' && (config.canSaveAsSegment?.() ?? true),
   });
 
   const thead = h('thead');

@@ -313,6 +313,8 @@ export const OPS = {
   checkbox: ['eq'],
   tags: ['has', 'has_not', 'has_any', 'empty', 'not_empty'],
   multi: ['has', 'has_not'],
+  // Static lists (segments of kind "static"): `lists` has / has_not a list id.
+  list: ['has', 'has_not'],
 };
 
 const DATE_LIKE = new Set(['time', 'date']);
@@ -326,6 +328,7 @@ export const OP_LABELS = {
 
 /** Dates read better with before/after. */
 export function opLabel(op, kind) {
+  if (kind === 'list') return { has: 'include', has_not: 'do not include' }[op] || OP_LABELS[op] || op;
   if (DATE_LIKE.has(kind)) {
     return { lt: 'is before', lte: 'is on or before', gt: 'is after', gte: 'is on or after', on: 'is on', between: 'is between' }[op] || OP_LABELS[op] || op;
   }
@@ -346,10 +349,36 @@ export function opTakesList(op) { return op === 'in' || op === 'not_in' || op ==
  *   hidePhone  hide the column under 720px
  *   priority 1 (always) … 3 (first to hide on narrow screens)
  */
-export function fieldCatalog(entity, defs = []) {
-  const common = entity === 'company' ? companyFields() : contactFields();
+export function fieldCatalog(entity, defs = [], { currency = 'EUR' } = {}) {
+  const common = entity === 'company' ? companyFields() : contactFields(currency);
   const custom = defs.map((d) => customField(d));
   return [...common, ...custom];
+}
+
+/**
+ * Filter groups, in the order the field pickers show them (`group` on a
+ * field; custom fields are "Custom fields").
+ */
+export const FIELD_GROUPS = ['Contact', 'Company', 'Address', 'Consent', 'Activity', 'Deals', 'Orders', 'Lists', 'Custom fields'];
+
+/**
+ * What other components publish about a contact (read-only, filter only):
+ * the pipeline's deals and the portal's orders. Money in minor units of the
+ * base currency; a contact without deals or orders has 0 of them.
+ */
+function linkedContactFields(currency) {
+  const f = (key, label, kind, group, extra = {}) => ({ key, label, kind, group, sort: null, column: false, linked: true, ...extra });
+  return [
+    f('deals.open_count', 'Number of open deals', 'number', 'Deals'),
+    f('deals.open_value', 'Open deals value', 'money', 'Deals', { currency }),
+    f('deals.won_count', 'Number of won deals', 'number', 'Deals'),
+    f('deals.won_value', 'Won deals value', 'money', 'Deals', { currency }),
+    f('deals.last_won_at', 'Last deal won', 'time', 'Deals'),
+    f('orders.count', 'Number of orders', 'number', 'Orders'),
+    f('orders.total', 'Orders total', 'money', 'Orders', { currency }),
+    f('orders.first_at', 'First order', 'time', 'Orders'),
+    f('orders.last_at', 'Last order', 'time', 'Orders'),
+  ];
 }
 
 function customField(d) {
@@ -361,6 +390,7 @@ function customField(d) {
   return {
     key: `custom.${d.key}`,
     label: d.label || labelize(d.key),
+    group: 'Custom fields',
     kind: kindMap[d.kind] || 'text',
     def: d,
     options: Array.isArray(d.options) ? d.options : [],
@@ -409,8 +439,8 @@ function lastActivityCell(r) {
   return dash();
 }
 
-function contactFields() {
-  return [
+function contactFields(currency = 'EUR') {
+  const fields = [
     { key: 'name', label: 'Name', kind: null, sort: 'first_name', weight: 1.85, priority: 1, always: true },
     { key: 'first_name', label: 'First name', kind: 'text', sort: 'first_name', column: false },
     { key: 'last_name', label: 'Last name', kind: 'text', sort: 'last_name', weight: 1.2, priority: 3, hidePhone: true,
@@ -440,7 +470,14 @@ function contactFields() {
     { key: 'consent.sms', label: 'SMS consent', kind: 'choice', options: CONSENT_VALUES, optionLabel: labelize, sort: null, column: false },
     { key: 'consent.phone', label: 'Phone consent', kind: 'choice', options: CONSENT_VALUES, optionLabel: labelize, sort: null, column: false },
     { key: 'external_id', label: 'External ID', kind: 'text', sort: null, column: false },
+    { key: 'address.street', label: 'Street', kind: 'text', sort: null, column: false },
+    { key: 'address.postal_code', label: 'Postal code', kind: 'text', sort: null, column: false },
+    { key: 'address.region', label: 'Region', kind: 'text', sort: null, column: false },
   ];
+  for (const f of fields) {
+    f.group = f.key.startsWith('address.') ? 'Address' : f.key.startsWith('consent.') ? 'Consent' : f.key === 'last_activity_at' ? 'Activity' : 'Contact';
+  }
+  return [...fields, ...linkedContactFields(currency)];
 }
 
 function companyFields() {

@@ -142,7 +142,13 @@ fn segments_route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     let added = segments::add_members(&db, &w, id, &a.contact_ids).map_err(problem)?;
                     Ok(Reply::json(200, &serde_json::json!({"added": added, "segment": seg()?})))
                 }
-                (Method::Delete, ["members", contact]) => segments::remove_member(&db, &w, id, contact).map(|_| Reply::empty(204)).map_err(problem),
+                (Method::Delete, ["members", contact]) => {
+                    seg()?;
+                    segments::remove_member(&db, &w, id, contact).map(|_| Reply::empty(204)).map_err(|e| match e.downcast_ref::<edge_db::record::NotFound>() {
+                        Some(_) => Problem::not_found("This contact is not on the list"),
+                        None => problem(e),
+                    })
+                }
                 _ => Err(not_allowed()),
             }
         }
