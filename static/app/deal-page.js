@@ -497,7 +497,7 @@ export function dealPageView(root, id) {
       state.history = await papi.dealHistory(id, { signal: controller.signal });
       state.historyError = null;
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       state.historyError = err;
     }
     if (!state.destroyed && state.deal) {
@@ -525,7 +525,7 @@ export function dealPageView(root, id) {
       if (showSkeleton) root.querySelector('h1')?.focus({ preventScroll: true });
       loadHistory();
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (err.isNotFound) {
         pageTitle('Deal not found');
         mount(root, back(), emptyState({ testid: 'not-found', iconName: 'search', title: 'Deal not found',

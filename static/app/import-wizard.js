@@ -479,7 +479,7 @@ export function importWizardView(root, { entity, query }) {
         renderPreview(previewSlot, preview, sample, selects.map((s) => s.value || null), headers);
         previewSlot.querySelector('h2')?.scrollIntoView({ block: 'start', behavior: 'smooth' });
       } catch (err) {
-        if (err?.name === 'AbortError') return;
+        if (err?.name === 'AbortError' || state.destroyed) return;
         if (err.isValidation) {
           const rest = [];
           for (const e of err.errors) {
@@ -782,7 +782,7 @@ export function importWizardView(root, { entity, query }) {
         }
         note.textContent = job.failed > 10_000 && !cursor ? 'The report keeps the first 10,000 problems.' : '';
       } catch (err) {
-        if (err?.name === 'AbortError') return;
+        if (err?.name === 'AbortError' || state.destroyed) return;
         if (first) mount(slot, h('p', { class: 'muted' }, `The report could not be loaded (${err.detail || err.message}).`));
         else toastError(err, 'Could not load more of the report');
       } finally {

@@ -163,7 +163,7 @@ export function kbListView(root, { query = new URLSearchParams() } = {}) {
       mount(catSelect, h('option', { value: '' }, 'All categories'), known.map((c) => h('option', { value: c, selected: c === state.category ? true : null }, c)));
       apply();
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       tbody.replaceChildren();
       wrap.hidden = true;
       empty.hidden = false;
@@ -401,7 +401,7 @@ export function kbEditorView(root, id = null) {
       render();
       if (showSkeleton) root.querySelector('h1')?.focus({ preventScroll: true });
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (err.isNotFound || err.status === 422) {
         pageTitle('Article not found');
         mount(root, back(), emptyState({

@@ -182,7 +182,7 @@ export function orderListView(root, { query = new URLSearchParams() } = {}) {
       }
       more.hidden = !state.cursor;
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (reset) tbody.replaceChildren();
       if (err?.status === 403) {
         wrap.hidden = true;

@@ -415,7 +415,7 @@ export function pipelineBoardView(root, { pipelineId = null, query = new URLSear
       boardEl.classList.remove('is-refreshing');
       renderBoard();
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       state.loading = false;
       boardEl.removeAttribute('aria-busy');
       boardEl.classList.remove('is-refreshing');
@@ -798,7 +798,7 @@ export function pipelineBoardView(root, { pipelineId = null, query = new URLSear
       renderMode();
       reload();
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       boardEl.replaceChildren();
       errorSlot.replaceChildren(h('div', { class: 'inline-error', role: 'alert' }, icon('alert'),
         h('div', null, h('strong', null, err.title || 'Could not load the pipelines'), ' ', err.detail || err.message),

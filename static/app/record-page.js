@@ -159,7 +159,7 @@ export function recordPageView(root, id, config) {
       render();
       if (hadFocus || showSkeleton) root.querySelector('h1')?.focus({ preventScroll: true });
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (err.isNotFound) renderNotFound(err);
       else if (!state.record) { renderError(err); toastError(err, `Could not load this ${noun}`); }
       else toastError(err, `Could not refresh this ${noun}`);

@@ -228,7 +228,7 @@ export function segmentListView(root, { query = new URLSearchParams() } = {}) {
       state.loaded = true;
       apply();
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       tbody.replaceChildren();
       wrap.hidden = true;
       empty.hidden = false;

@@ -508,7 +508,7 @@ function dynamicEditor(root, { segment: initial, version: initialVersion, templa
       if (state.creating && w) name.focus();
       else root.querySelector('h1')?.focus({ preventScroll: true });
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       toastError(err, 'Could not load the segment builder');
     }
   }

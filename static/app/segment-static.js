@@ -187,7 +187,7 @@ export function staticListView(root, { segment: initial, version: initialVersion
       // An empty list (just created, say): the search is what comes next.
       if (reset && !state.members.length && w && (document.activeElement === title || document.activeElement === document.body)) addInput.focus();
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (reset) tbody.replaceChildren();
       toastError(err, 'Could not load the members');
     } finally {

@@ -199,7 +199,7 @@ export function serviceReportsView(root, { query = new URLSearchParams() } = {})
       rangeNote.textContent = `Tickets filed ${formatDay(from)} – ${formatDay(to)} · times in business hours`;
       render(r, from, to);
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       rangeNote.textContent = '';
       mount(tiles);
       const box = (el, title) => mount(el, h('h2', { class: 'card-title' }, title),

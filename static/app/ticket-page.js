@@ -602,7 +602,7 @@ export function ticketPageView(root, id) {
       render();
       if (showSkeleton) root.querySelector('h1')?.focus({ preventScroll: true });
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (err.isNotFound || (err.status === 422 && !state.ticket)) {
         pageTitle('Ticket not found');
         mount(root, back(), emptyState({

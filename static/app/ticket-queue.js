@@ -237,7 +237,7 @@ export function ticketQueueView(root, { query = new URLSearchParams() } = {}) {
       }, { signal: c.signal });
       finish(p, autoNote);
     } catch (err) {
-      if (err?.name === 'AbortError') return;
+      if (err?.name === 'AbortError' || state.destroyed) return;
       if (reset) tbody.replaceChildren();
       if (err?.status === 403) {
         wrap.hidden = true;
