@@ -7,3 +7,4 @@
 
 pub mod schema;
 pub mod segments;
+pub mod template;
