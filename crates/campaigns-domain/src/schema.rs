@@ -5,7 +5,8 @@
 
 pub const COMPONENT: &str = "campaigns";
 
-pub const MIGRATIONS: edge_db::Migrations = &[(
+pub const MIGRATIONS: edge_db::Migrations = &[
+(
     1,
     &[
         "CREATE TABLE segments (
@@ -29,4 +30,58 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE TABLE campaigns_idempotency (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
         "CREATE INDEX campaigns_idempotency_at ON campaigns_idempotency(created_at)",
     ],
-)];
+),
+(
+    2,
+    &[
+        "CREATE TABLE templates (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, text TEXT NOT NULL,
+            created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE TABLE campaigns (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL,
+            segment_id TEXT, template_id TEXT, subject TEXT NOT NULL, html TEXT NOT NULL, text TEXT NOT NULL,
+            from_name TEXT, time_zone TEXT NOT NULL, send_at TEXT, send_at_local TEXT,
+            throttle_per_minute INTEGER NOT NULL, ab TEXT, ab_decide_at TEXT, ab_winner TEXT,
+            base_url TEXT, plan_cursor TEXT, planned INTEGER NOT NULL DEFAULT 0, tokens REAL NOT NULL DEFAULT 0, last_batch_at TEXT,
+            started_at TEXT, finished_at TEXT, created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE INDEX campaigns_due ON campaigns(status, send_at) WHERE deleted_at IS NULL",
+        "CREATE TABLE campaign_recipients (
+            campaign_id TEXT NOT NULL, contact_id TEXT NOT NULL, email TEXT, data TEXT NOT NULL,
+            variant TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, message_id TEXT,
+            PRIMARY KEY (campaign_id, contact_id)
+        ) STRICT, WITHOUT ROWID",
+        "CREATE INDEX campaign_recipients_status ON campaign_recipients(campaign_id, status)",
+        "CREATE TABLE mail_messages (
+            id TEXT PRIMARY KEY, kind TEXT NOT NULL, campaign_id TEXT, contact_id TEXT, variant TEXT,
+            to_addr TEXT NOT NULL, subject TEXT NOT NULL, html TEXT NOT NULL, text TEXT NOT NULL,
+            links TEXT NOT NULL, unsubscribe_url TEXT,
+            status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_error TEXT,
+            created_at TEXT NOT NULL, sent_at TEXT, delivered_at TEXT, opened_at TEXT, clicked_at TEXT,
+            unsubscribed_at TEXT, bounced_at TEXT, complained_at TEXT
+        ) STRICT",
+        "CREATE INDEX mail_messages_queued ON mail_messages(next_attempt_at) WHERE status = 'queued'",
+        "CREATE INDEX mail_messages_campaign ON mail_messages(campaign_id, variant)",
+        "CREATE INDEX mail_messages_contact ON mail_messages(contact_id, created_at)",
+        "CREATE TABLE mail_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, campaign_id TEXT, contact_id TEXT,
+            kind TEXT NOT NULL, at TEXT NOT NULL, bot INTEGER NOT NULL DEFAULT 0, detail TEXT
+        ) STRICT",
+        "CREATE INDEX mail_events_campaign ON mail_events(campaign_id, at)",
+        "CREATE INDEX mail_events_contact ON mail_events(contact_id, at)",
+        "CREATE TABLE consents (
+            contact_id TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, lawful_basis TEXT,
+            source TEXT, at TEXT NOT NULL, PRIMARY KEY (contact_id, channel)
+        ) STRICT, WITHOUT ROWID",
+        "CREATE TABLE consent_history (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, contact_id TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,
+            lawful_basis TEXT, source TEXT, at TEXT NOT NULL, actor TEXT NOT NULL
+        ) STRICT",
+        "CREATE INDEX consent_history_contact ON consent_history(contact_id, seq)",
+        "CREATE TABLE suppressions (email TEXT PRIMARY KEY, reason TEXT NOT NULL, source TEXT, at TEXT NOT NULL) STRICT, WITHOUT ROWID",
+        "CREATE TABLE campaigns_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+    ],
+),
+];
