@@ -1,6 +1,12 @@
-//! The campaigns component: segments (this step), over `campaigns-domain`.
-//! Dynamic segments are evaluated by the contacts component, which owns the
-//! contacts and reads what pipeline and portal publish about them.
+//! The campaigns component, a thin HTTP adapter over `campaigns-domain`:
+//! segments (dynamic ones are evaluated by the contacts component, which owns
+//! the contacts and reads what pipeline and portal publish about them),
+//! templates, campaigns and their sending, consent and suppression, and the
+//! public mail links (tracking, unsubscribe, provider events).
+
+mod marketing;
+mod sender;
+mod tracking;
 
 use campaigns_domain::segments::{self, SegmentInput};
 use edge_component::{storage, valid_id, with_etag, Ctx};
@@ -15,23 +21,28 @@ fn handle(req: Request) -> Response {
     edge_component::respond("campaigns", &ctx, result)
 }
 
-fn db() -> Result<spin_sdk::sqlite::Connection, Problem> {
+pub(crate) fn db() -> Result<spin_sdk::sqlite::Connection, Problem> {
     edge_db::spin::open(campaigns_domain::schema::COMPONENT, campaigns_domain::schema::MIGRATIONS).map_err(storage)
 }
 
-fn problem(e: anyhow::Error) -> Problem {
+/// Maps a store error about a `what` to its problem.
+pub(crate) fn failed(what: &'static str) -> impl Fn(anyhow::Error) -> Problem {
+    move |e| edge_component::record_problem(&e, what).unwrap_or_else(|| storage(format!("{e:#}")))
+}
+
+pub(crate) fn problem(e: anyhow::Error) -> Problem {
     edge_component::record_problem(&e, "segment").unwrap_or_else(|| storage(format!("{e:#}")))
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
 /// Asks the contacts component (as the caller: their record visibility
 /// applies) `path` with a filter; its validation errors become the filter's.
-fn contacts(ctx: &Ctx, path: &str, filter: &serde_json::Value, extra: &str) -> Result<serde_json::Value, Problem> {
+pub(crate) fn contacts(ctx: &Ctx, path: &str, filter: &serde_json::Value, extra: &str, as_platform: bool) -> Result<serde_json::Value, Problem> {
     let url = format!("/api/v1/contacts{path}?filter={}{extra}", encode(&filter.to_string()));
-    let (status, _, v) = edge_component::call(ctx, Method::Get, "contacts", &url, None, &[], false).map_err(|e| Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts did not answer: {e}")))?;
+    let (status, _, v) = edge_component::call(ctx, Method::Get, "contacts", &url, None, &[], as_platform).map_err(|e| Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts did not answer: {e}")))?;
     match status {
         200 => Ok(v),
         400 | 422 => {
@@ -43,11 +54,11 @@ fn contacts(ctx: &Ctx, path: &str, filter: &serde_json::Value, extra: &str) -> R
 }
 
 fn count(ctx: &Ctx, filter: &serde_json::Value) -> Result<i64, Problem> {
-    Ok(contacts(ctx, "/count", filter, "&exact=true")?["count"].as_i64().unwrap_or(0))
+    Ok(contacts(ctx, "/count", filter, "&exact=true", false)?["count"].as_i64().unwrap_or(0))
 }
 
 /// The filter a static list's members match.
-fn list_filter(id: &str) -> serde_json::Value {
+pub(crate) fn list_filter(id: &str) -> serde_json::Value {
     serde_json::json!({"field": "lists", "op": "has", "value": id})
 }
 
@@ -59,7 +70,14 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
             let v = edge_db::spin::provision(campaigns_domain::schema::COMPONENT, campaigns_domain::schema::MIGRATIONS).map_err(storage)?;
             Ok(Reply::json(200, &v))
         }
+        ["internal", "tick"] if *ctx.method() == Method::Post => sender::tick(ctx),
         ["api", "v1", "segments", rest @ ..] => segments_route(ctx, rest),
+        ["api", "v1", "templates", rest @ ..] => marketing::templates(ctx, rest),
+        ["api", "v1", "campaigns", rest @ ..] => marketing::campaigns(ctx, rest),
+        ["api", "v1", "consents", contact] => marketing::consents(ctx, contact),
+        ["api", "v1", "suppressions", rest @ ..] => marketing::suppressions(ctx, rest),
+        ["api", "v1", "engagement", contact] => marketing::engagement(ctx, contact),
+        ["api", "v1", "mail", rest @ ..] => tracking::route(ctx, rest),
         _ => Err(Problem::not_found("No such resource")),
     }
 }
@@ -127,7 +145,7 @@ fn segments_route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                             extra.push_str(&format!("&{k}={}", encode(v)));
                         }
                     }
-                    Ok(Reply::json(200, &contacts(ctx, "", &filter, &extra)?))
+                    Ok(Reply::json(200, &contacts(ctx, "", &filter, &extra, false)?))
                 }
                 (Method::Post, ["members"]) => {
                     #[derive(serde::Deserialize)]

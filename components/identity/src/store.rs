@@ -300,7 +300,7 @@ pub fn use_token(db: &Connection, digest: &str, kind: &str) -> Result<Option<Str
 /// Queues an email in the caller's transaction: `queued` for the mail provider
 /// when one is configured, otherwise `captured` (kept for operators to read).
 pub fn send_email(db: &Connection, to: &str, subject: &str, body: &str) -> Result<()> {
-    let status = if crate::mail::Provider::configured().is_some() { "queued" } else { "captured" };
+    let status = if edge_component::mail_api::MailApi::configured().is_some() { "queued" } else { "captured" };
     db.execute(
         "INSERT INTO outbox (id, to_addr, subject, body_text, created_at, status) VALUES (?, ?, ?, ?, ?, ?)",
         &[Value::Text(new_id("m")), Value::Text(to.into()), Value::Text(subject.into()), Value::Text(body.into()), Value::Text(now()), Value::Text(status.into())],

@@ -9,9 +9,10 @@ use identity_domain::session::{self, Session};
 use identity_domain::settings::{team_view_key, RecordVisibility, Scope, TeamView, RECORD_VISIBILITY_KEY};
 use identity_domain::{roles, token, Access, Area};
 
-/// API areas anyone may call (signing in needs no session).
+/// API areas anyone may call: signing in needs no session, and mail links
+/// (tracking, unsubscribe) and provider events carry their own signatures.
 pub fn is_public(area: &str) -> bool {
-    area == "auth"
+    area == "auth" || area == "mail"
 }
 
 /// The permission area an API area belongs to; identity routes check their own.

@@ -221,14 +221,23 @@ pub fn engagement<D: Db + ?Sized>(db: &D, contact_id: &str, limit: i64) -> Resul
 /// Messages (newest first) of a campaign or all of them, for the outbox view.
 pub fn list<D: Db + ?Sized>(db: &D, campaign_id: Option<&str>, limit: i64) -> Result<Vec<serde_json::Value>> {
     let r = db.run(
-        "SELECT id, kind, campaign_id, contact_id, variant, to_addr, subject, status, attempts, last_error, created_at, sent_at, text, html FROM mail_messages
+        "SELECT id, kind, campaign_id, contact_id, variant, to_addr, subject, status, attempts, last_error, created_at, sent_at, text, html, unsubscribe_url FROM mail_messages
          WHERE (? IS NULL OR campaign_id = ?) ORDER BY id DESC LIMIT ?",
         &[campaign_id.into(), campaign_id.into(), limit.into()],
     )?;
     Ok(r.iter().map(|r| serde_json::json!({
         "id": r.str(0), "kind": r.str(1), "campaign_id": r.str(2), "contact_id": r.str(3), "variant": r.str(4), "to": r.str(5), "subject": r.str(6),
         "status": r.str(7), "attempts": r.i64(8), "last_error": r.str(9), "created_at": r.str(10), "sent_at": r.str(11), "text": r.str(12), "html": r.str(13),
+        "headers": headers(r.str(14)),
     })).collect())
+}
+
+/// The headers a message goes out with: one-click unsubscribe (RFC 8058).
+pub fn headers(unsubscribe_url: Option<&str>) -> serde_json::Value {
+    match unsubscribe_url {
+        Some(u) => serde_json::json!({"List-Unsubscribe": format!("<{u}>"), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}),
+        None => serde_json::json!({}),
+    }
 }
 
 #[cfg(test)]

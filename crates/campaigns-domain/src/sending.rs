@@ -155,8 +155,9 @@ pub struct Batch {
 }
 
 /// Queues the next throttled batch of a sending campaign (planned first).
-/// Tokens refill at `throttle_per_minute`, up to a minute's worth (at most
-/// [`MAX_BATCH`]); only queued messages spend them.
+/// Tokens refill at `throttle_per_minute`, up to ten seconds' worth (at least
+/// one, at most [`MAX_BATCH`]), so mail leaves evenly rather than in a
+/// minute's burst; only queued messages spend them.
 pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, now: DateTime<Utc>) -> Result<Batch> {
     edge_db::tx(db, || {
         let Some(c) = crate::campaigns::get(db, id)? else { return Ok(Batch { finished: true, ..Default::default() }) };
@@ -166,7 +167,7 @@ pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, n
         let r = db.run("SELECT tokens, last_batch_at, planned FROM campaigns WHERE id = ?", &[id.into()])?;
         let row = r.first();
         let rate = c.throttle_per_minute as f64;
-        let cap = rate.min(MAX_BATCH as f64);
+        let cap = (rate / 6.0).clamp(1.0, MAX_BATCH as f64);
         let last = row.as_ref().and_then(|r| r.str(1)).and_then(parse);
         let planned = row.as_ref().and_then(|r| r.i64(2)) == Some(1);
         let mut tokens = match last {
@@ -299,13 +300,13 @@ mod tests {
         consent::suppress(&db, "p7@x.test", "bounced", None).unwrap();
         let t0 = Utc::now();
         let b = send_batch(&db, &w, &links, &c.id, t0).unwrap();
-        assert_eq!((b.queued, b.skipped, b.finished), (40, 2, false), "a minute's worth at 40/min; skipped ones spend nothing");
+        assert_eq!((b.queued, b.skipped, b.finished), (6, 1, false), "ten seconds' worth at 40/min; skipped ones spend nothing");
         let again = send_batch(&db, &w, &links, &c.id, t0).unwrap();
         assert_eq!(again.queued, 0, "no tokens left at the same instant");
         let mut t = t0;
-        let mut total = 40;
-        for _ in 0..10 {
-            t += Duration::seconds(30);
+        let mut total = 6;
+        for _ in 0..40 {
+            t += Duration::seconds(10);
             let b = send_batch(&db, &w, &links, &c.id, t).unwrap();
             total += b.queued;
             if b.finished {

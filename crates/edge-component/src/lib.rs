@@ -3,6 +3,8 @@
 //! router's trusted headers, JSON bodies, `If-Match`, `Idempotency-Key`) and
 //! answer a plain [`Reply`] or a [`Problem`].
 
+pub mod mail_api;
+
 use edge_db::record::{self, Writer};
 use edge_http::{FieldError, Problem, Reply, Visibility};
 use spin_sdk::http::{Method, Request, Response};
