@@ -25,6 +25,10 @@ fn fake_id(path: &str) -> &'static str {
         ("/kb/", "kb_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/macros/", "mc_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/segments/", "sg_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/templates/", "tp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/campaigns/", "cp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/consents/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/engagement/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];
     kinds.iter().find(|(k, _)| path.contains(k)).map(|(_, v)| *v).unwrap_or("x")
 }

@@ -94,7 +94,7 @@ pub fn message<D: Db + ?Sized>(db: &D, id: &str) -> Result<Option<Message>> {
 
 fn event<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, bot: bool, detail: Option<&str>, now: DateTime<Utc>) -> Result<()> {
     db.run(
-        "INSERT INTO mail_events (message_id, campaign_id, contact_id, kind, at, bot, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO mail_activity (message_id, campaign_id, contact_id, kind, at, bot, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
         &[m.id.as_str().into(), m.campaign_id.clone().into(), m.contact_id.clone().into(), kind.into(), at(now).into(), bot.into(), detail.into()],
     )?;
     Ok(())
@@ -195,9 +195,9 @@ pub fn stats<D: Db + ?Sized>(db: &D, campaign_id: &str) -> Result<serde_json::Va
     v["variants"] = by_variant.into();
     let skipped = db.run("SELECT reason, count(*) FROM campaign_recipients WHERE campaign_id = ? AND status = 'skipped' GROUP BY reason", &[campaign_id.into()])?;
     v["skipped"] = skipped.iter().map(|r| (r.text(0), serde_json::Value::from(r.i64(1).unwrap_or(0)))).collect::<serde_json::Map<_, _>>().into();
-    v["automated_opens"] = db.run("SELECT count(*) FROM mail_events WHERE campaign_id = ? AND kind IN ('opened', 'clicked') AND bot = 1", &[campaign_id.into()])?.scalar_i64().unwrap_or(0).into();
+    v["automated_opens"] = db.run("SELECT count(*) FROM mail_activity WHERE campaign_id = ? AND kind IN ('opened', 'clicked') AND bot = 1", &[campaign_id.into()])?.scalar_i64().unwrap_or(0).into();
     let series = db.run(
-        "SELECT substr(at, 1, 13) || ':00:00Z', sum(kind = 'opened'), sum(kind = 'clicked') FROM mail_events
+        "SELECT substr(at, 1, 13) || ':00:00Z', sum(kind = 'opened'), sum(kind = 'clicked') FROM mail_activity
          WHERE campaign_id = ? AND bot = 0 AND kind IN ('opened', 'clicked') GROUP BY 1 ORDER BY 1 LIMIT 720",
         &[campaign_id.into()],
     )?;

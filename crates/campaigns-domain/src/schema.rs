@@ -65,12 +65,12 @@ pub const MIGRATIONS: edge_db::Migrations = &[
         "CREATE INDEX mail_messages_queued ON mail_messages(next_attempt_at) WHERE status = 'queued'",
         "CREATE INDEX mail_messages_campaign ON mail_messages(campaign_id, variant)",
         "CREATE INDEX mail_messages_contact ON mail_messages(contact_id, created_at)",
-        "CREATE TABLE mail_events (
+        "CREATE TABLE mail_activity (
             seq INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, campaign_id TEXT, contact_id TEXT,
             kind TEXT NOT NULL, at TEXT NOT NULL, bot INTEGER NOT NULL DEFAULT 0, detail TEXT
         ) STRICT",
-        "CREATE INDEX mail_events_campaign ON mail_events(campaign_id, at)",
-        "CREATE INDEX mail_events_contact ON mail_events(contact_id, at)",
+        "CREATE INDEX mail_activity_campaign ON mail_activity(campaign_id, at)",
+        "CREATE INDEX mail_activity_contact ON mail_activity(contact_id, at)",
         "CREATE TABLE consents (
             contact_id TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL, lawful_basis TEXT,
             source TEXT, at TEXT NOT NULL, PRIMARY KEY (contact_id, channel)
