@@ -1,7 +1,9 @@
 //! The campaigns component's tables. Migrations are append-only.
 //!
 //! Published read-only views: `campaigns_events` (the change log, read by the
-//! audit log) and `campaigns_list_members` (static lists' members).
+//! audit log) and `campaigns_list_members` (static lists' members). Tables
+//! ending in `_events` are change logs by convention: mail tracking lives in
+//! `mail_activity`.
 
 pub const COMPONENT: &str = "campaigns";
 
