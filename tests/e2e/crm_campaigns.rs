@@ -82,7 +82,11 @@ fn a_campaign_goes_to_its_segment_with_consent_tracking_and_statistics() {
     let eve = contact(&mut c, Some("<script>alert(1)</script>"), "eve@example.com");
     let gone = contact(&mut c, Some("Gil"), "gil@example.com");
     let bounced = contact(&mut c, Some("Hal"), "hal@example.com");
-    let list = list_of(&mut c, "Newsletter", &[ann.clone(), bob.clone(), eve.clone(), gone.clone(), bounced.clone()]);
+    // Said no on the contact record itself (a form, an import).
+    let r = c.post_json("/api/v1/contacts", &json!({"first_name": "Ida", "email": "ida@example.com", "consent": {"email": "denied"}}));
+    let ida = json(&r)["id"].as_str().unwrap().to_string();
+    let list = list_of(&mut c, "Newsletter", &[ann.clone(), bob.clone(), eve.clone(), gone.clone(), bounced.clone(), ida.clone()]);
+    assert_eq!(json(&c.get(&format!("/api/v1/consents/{ida}")))["channels"][0]["status"], "withdrawn", "the record's no shows here");
 
     // Consent per channel, with lawful basis and history; a suppression.
     let r = c.post_json(&format!("/api/v1/consents/{gone}"), &json!({"channel": "email", "status": "withdrawn", "source": "phone call"}));
@@ -120,7 +124,7 @@ fn a_campaign_goes_to_its_segment_with_consent_tracking_and_statistics() {
     assert_eq!(r.status, 200, "{}", r.text());
     let camp = until_sent(&h, &mut c, &id);
     assert_eq!(camp["progress"]["queued"], 3, "{camp}");
-    assert_eq!(camp["progress"]["skipped"], 2);
+    assert_eq!(camp["progress"]["skipped"], 3);
     let msgs = messages(&mut c, &id);
     let mut to: Vec<&str> = msgs.iter().map(|m| m["to"].as_str().unwrap()).collect();
     to.sort();
@@ -160,6 +164,8 @@ fn a_campaign_goes_to_its_segment_with_consent_tracking_and_statistics() {
     let consent = json(&c.get(&format!("/api/v1/consents/{ann}")));
     assert_eq!(consent["channels"][0]["status"], "withdrawn");
     assert_eq!(consent["history"][0]["source"], "one-click unsubscribe");
+    assert_eq!(json(&c.get(&format!("/api/v1/contacts/{ann}")))["consent"]["email"], "denied", "copied to the contact record");
+    assert_eq!(json(&c.get(&format!("/api/v1/contacts/{gone}")))["consent"]["email"], "denied");
 
     // Provider events: a bad signature changes nothing; a signed hard bounce suppresses.
     let bobs = msgs.iter().find(|m| m["to"] == "bob@example.com").unwrap()["id"].as_str().unwrap().to_string();
@@ -189,7 +195,7 @@ fn a_campaign_goes_to_its_segment_with_consent_tracking_and_statistics() {
     let to: Vec<String> = messages(&mut c, &id2).iter().map(|m| m["to"].as_str().unwrap().to_string()).collect();
     assert_eq!(to, vec!["eve@example.com"]);
     let s = json(&c.get(&format!("/api/v1/campaigns/{id2}/stats")));
-    assert_eq!((s["skipped"]["unsubscribed"].as_i64(), s["skipped"]["suppressed"].as_i64()), (Some(2), Some(2)), "{s}");
+    assert_eq!((s["skipped"]["unsubscribed"].as_i64(), s["skipped"]["suppressed"].as_i64()), (Some(3), Some(2)), "{s}");
     // A sent campaign is history: it cannot be edited or rescheduled.
     assert_eq!(c.send("PATCH", &format!("/api/v1/campaigns/{id2}"), Some(json!({"name": "x"}))).status, 409);
 }

@@ -203,6 +203,7 @@ pub fn consents(ctx: &Ctx, contact: &str) -> Result<Reply, Problem> {
             // Only for a contact the caller can see.
             merge_data(ctx, Some(contact)).map_err(|p| if p.status == 422 { Problem::not_found("No contact with this id") } else { p })?;
             edge_db::tx(&db, || consent::record(&db, &ctx.actor, contact, &input)).map_err(&fail)?;
+            sender::copy_consent_to_contact(ctx, contact, &input.channel, input.status == "granted");
             view(&db)
         }
         _ => Err(not_allowed()),

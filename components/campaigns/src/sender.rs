@@ -123,3 +123,17 @@ pub fn deliver(db: &spin_sdk::sqlite::Connection) -> Result<i64, Problem> {
 pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
     Ok(Reply::json(200, &advance(ctx)?))
 }
+
+/// Copies a consent change to the contact record (whose consent field forms
+/// and imports set), as the platform: best effort, since this component's own
+/// record already blocks mail; a failure is logged.
+pub fn copy_consent_to_contact(ctx: &Ctx, contact_id: &str, channel: &str, granted: bool) {
+    let body = serde_json::json!({"consent": {channel: if granted { "granted" } else { "denied" }}});
+    let actor = [("edge-actor", "system:consent".to_string())];
+    let extra: &[(&str, String)] = if ctx.header("edge-actor").is_none() { &actor } else { &[] };
+    match edge_component::call(ctx, spin_sdk::http::Method::Patch, "contacts", &format!("/api/v1/contacts/{contact_id}"), Some(&body), extra, true) {
+        Ok((200, _, _)) => {}
+        Ok((s, _, v)) => eprintln!("campaigns: consent of {contact_id} not copied to the contact: {s} {}", v["detail"]),
+        Err(e) => eprintln!("campaigns: consent of {contact_id} not copied to the contact: {e}"),
+    }
+}

@@ -95,6 +95,9 @@ fn preferences(ctx: &Ctx, token: &str) -> Result<Reply, Problem> {
         let one_click = edge_http::query::get(&form, "List-Unsubscribe") == Some("One-Click");
         if one_click || action == Some("unsubscribe") {
             outbox::unsubscribe(&db, &m, if one_click { "one-click unsubscribe" } else { "preference page" }, now).map_err(failed("message"))?;
+            if let Some(contact) = &m.contact_id {
+                sender::copy_consent_to_contact(ctx, contact, "email", false);
+            }
             if one_click {
                 return Ok(Reply { status: 200, headers: vec![("content-type".into(), "text/plain; charset=utf-8".into())], body: b"Unsubscribed.".to_vec() });
             }
@@ -107,6 +110,7 @@ fn preferences(ctx: &Ctx, token: &str) -> Result<Reply, Problem> {
                     Ok(())
                 })
                 .map_err(failed("message"))?;
+                sender::copy_consent_to_contact(ctx, contact, "email", true);
             }
         } else {
             return Err(Problem::bad_request("Send action=unsubscribe, action=subscribe or List-Unsubscribe=One-Click"));
@@ -161,6 +165,9 @@ fn events(ctx: &Ctx) -> Result<Reply, Problem> {
         };
         let hard = e["bounce"].as_str() != Some("soft");
         outbox::provider_event(&db, &m, kind, hard, now).map_err(failed("message"))?;
+        if let (Some(contact), "complained") = (&m.contact_id, kind) {
+            sender::copy_consent_to_contact(ctx, contact, "email", false);
+        }
         applied += 1;
     }
     Ok(Reply::json(200, &serde_json::json!({"applied": applied, "unknown": unknown})))

@@ -3,6 +3,10 @@
 //! addresses nobody may mail (hard bounces, complaints, manual). Whatever a
 //! segment says, [`blocked`] is asked in the transaction that queues a
 //! message, on every path that sends marketing mail.
+//!
+//! The contact record has a consent field too (`granted`/`denied`/`unknown`,
+//! set in forms and imports; published as `contacts_consent`). Changes here
+//! are copied to it, and mail is blocked when either says no.
 
 use anyhow::Result;
 use edge_db::record::Invalid;
@@ -32,12 +36,31 @@ pub struct ConsentInput {
     pub source: Option<String>,
 }
 
-/// The contact's consent on every channel.
+/// What the contact record says per channel (`granted`, `denied`, `unknown`).
+fn on_record<D: Db + ?Sized>(db: &D, contact_id: &str) -> Result<Option<[String; 3]>> {
+    let r = match db.run("SELECT email, sms, phone FROM contacts_consent WHERE contact_id = ?", &[contact_id.into()]) {
+        Ok(r) => r,
+        // Only where the contacts component is absent (this crate's tests).
+        Err(_) => return Ok(None),
+    };
+    Ok(r.first().map(|row| [row.text(0), row.text(1), row.text(2)]))
+}
+
+/// The contact's consent on every channel: withdrawn when either this record
+/// or the contact record says no, granted when one says yes, else unknown.
 pub fn of<D: Db + ?Sized>(db: &D, contact_id: &str) -> Result<Vec<Consent>> {
     let r = db.run("SELECT channel, status, lawful_basis, source, at FROM consents WHERE contact_id = ?", &[contact_id.into()])?;
-    Ok(CHANNELS.iter().map(|c| {
-        r.iter().find(|row| row.str(0) == Some(c)).map(|row| Consent { channel: row.text(0), status: row.text(1), lawful_basis: row.string(2), source: row.string(3), at: row.string(4) })
-            .unwrap_or(Consent { channel: c.to_string(), status: "unknown".into(), lawful_basis: None, source: None, at: None })
+    let record = on_record(db, contact_id)?;
+    Ok(CHANNELS.iter().enumerate().map(|(i, c)| {
+        let mine = r.iter().find(|row| row.str(0) == Some(c)).map(|row| Consent { channel: row.text(0), status: row.text(1), lawful_basis: row.string(2), source: row.string(3), at: row.string(4) });
+        let theirs = record.as_ref().map(|r| r[i].as_str()).unwrap_or("unknown");
+        match (mine, theirs) {
+            (Some(m), "denied") if m.status == "granted" => Consent { status: "withdrawn".into(), source: Some("contact record".into()), ..m },
+            (Some(m), _) => m,
+            (None, "denied") => Consent { channel: c.to_string(), status: "withdrawn".into(), lawful_basis: None, source: Some("contact record".into()), at: None },
+            (None, "granted") => Consent { channel: c.to_string(), status: "granted".into(), lawful_basis: None, source: Some("contact record".into()), at: None },
+            (None, _) => Consent { channel: c.to_string(), status: "unknown".into(), lawful_basis: None, source: None, at: None },
+        }
     }).collect())
 }
 
@@ -114,7 +137,7 @@ pub fn blocked<D: Db + ?Sized>(db: &D, contact_id: &str, email: Option<&str>) ->
         &[contact_id.into(), email.into()],
     )?;
     let row = r.first();
-    if row.as_ref().and_then(|r| r.str(0)) == Some("withdrawn") {
+    if row.as_ref().and_then(|r| r.str(0)) == Some("withdrawn") || on_record(db, contact_id)?.is_some_and(|r| r[0] == "denied") {
         return Ok(Some("unsubscribed"));
     }
     if row.and_then(|r| r.i64(1)) == Some(1) {
@@ -146,5 +169,11 @@ mod tests {
         assert!(record(&db, "user:u1", "ct_2", &no_basis).unwrap_err().downcast_ref::<Invalid>().is_some());
         assert!(unsuppress(&db, "a@x.test").unwrap());
         assert_eq!(blocked(&db, "ct_1", Some("a@x.test")).unwrap(), None);
+        // The contact record says no (a form, an import): blocked, and shown so.
+        db.run("CREATE TABLE contacts_consent (contact_id TEXT, email TEXT, sms TEXT, phone TEXT)", &[]).unwrap();
+        db.run("INSERT INTO contacts_consent VALUES ('ct_1', 'denied', 'unknown', 'granted')", &[]).unwrap();
+        assert_eq!(blocked(&db, "ct_1", Some("a@x.test")).unwrap(), Some("unsubscribed"));
+        let shown = of(&db, "ct_1").unwrap();
+        assert_eq!(shown.iter().map(|c| c.status.as_str()).collect::<Vec<_>>(), vec!["withdrawn", "unknown", "granted"]);
     }
 }

@@ -194,6 +194,16 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "INSERT INTO search_note (rowid, owner_tok, head, detail) SELECT s.rowid, s.owner, s.title, s.body FROM search_docs d JOIN search s ON s.rowid = d.doc WHERE d.kind = 'note'",
         "DROP TABLE search",
     ],
+), (
+    9,
+    &[
+        // Published for the campaigns component: each contact's consent as
+        // recorded on the contact (read in the transaction that queues mail).
+        "CREATE VIEW contacts_consent AS
+            SELECT id AS contact_id, COALESCE(json_extract(consent, '$.email'), 'unknown') AS email,
+                COALESCE(json_extract(consent, '$.sms'), 'unknown') AS sms, COALESCE(json_extract(consent, '$.phone'), 'unknown') AS phone
+            FROM contacts WHERE deleted_at IS NULL",
+    ],
 )];
 
 pub fn latest() -> i64 {
