@@ -288,3 +288,58 @@ fn a_send_interrupted_by_a_killed_host_resumes_without_sending_anyone_twice() {
     to.dedup();
     assert_eq!(to.len(), shown, "no contact twice among the newest messages");
 }
+
+#[test]
+fn a_sequence_drips_to_new_segment_members_until_they_convert_reply_or_unsubscribe() {
+    let h = TestHost::start(config("campaigns-sequence"));
+    let mut c = h.signed_in_owner("demo");
+    let ids: Vec<String> = ["Ann", "Bob", "Cy", "Dee", "Eve"].iter().map(|n| contact(&mut c, Some(n), &format!("{}@example.com", n.to_lowercase()))).collect();
+    let list = list_of(&mut c, "Trial users", &ids[..4]);
+    // Bob said no before; Cy already bought.
+    assert_eq!(c.post_json(&format!("/api/v1/consents/{}", ids[1]), &json!({"channel": "email", "status": "withdrawn"})).status, 200);
+    let cy = json(&c.get(&format!("/api/v1/contacts/{}", ids[2])));
+    let r = c.raw("PATCH", &format!("/api/v1/contacts/{}", ids[2]), &[("content-type", "application/json"), ("if-match", &format!("\"{}\"", cy["version"]))], br#"{"lifecycle_stage":"customer"}"#);
+    assert_eq!(r.status, 200, "{}", r.text());
+    let body = json!({
+        "name": "Onboarding", "segment_id": list, "goal": {"field": "lifecycle_stage", "op": "eq", "value": "customer"},
+        "steps": [
+            {"delay_minutes": 0, "subject": "Welcome, {{ contact.first_name }}", "text": "Glad you are here."},
+            {"delay_minutes": 1440, "subject": "Three tips", "html": "<p>Tip one…</p>"},
+        ],
+    });
+    let r = c.post_json("/api/v1/sequences", &json!({"name": "Bad", "goal": {"field": "shoe_size", "op": "eq", "value": 9}}));
+    assert_eq!((r.status, json(&r)["errors"][0]["field"].as_str()), (422, Some("goal")), "{}", r.text());
+    let r = c.post_json("/api/v1/sequences", &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let id = json(&r)["id"].as_str().unwrap().to_string();
+    let r = c.post_json(&format!("/api/v1/sequences/{id}/activate"), &json!({}));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let s = json(&r);
+    assert_eq!(s["status"], "active");
+    assert_eq!(s["enrolments"]["total"], 4, "the list's members entered: {s}");
+    assert_eq!(s["enrolments"]["exits"], json!({"unsubscribed": 1, "converted": 1}), "{s}");
+    let mail: Vec<Value> = json(&c.get(&format!("/api/v1/engagement/{}", ids[0])))["items"].as_array().unwrap().clone();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(mail[0]["subject"], "Welcome, Ann");
+    for who in [1, 2, 4] {
+        assert!(json(&c.get(&format!("/api/v1/engagement/{}", ids[who])))["items"].as_array().unwrap().is_empty(), "contact {who} got nothing");
+    }
+    // Dee replies to the welcome: she leaves the sequence.
+    let dee_mail = json(&c.get(&format!("/api/v1/engagement/{}", ids[3])))["items"][0]["message_id"].as_str().unwrap().to_string();
+    let event = json!({"type": "replied", "message_id": dee_mail}).to_string();
+    let sig = signed(&event, chrono::Utc::now().timestamp(), WEBHOOK_SECRET);
+    let r = h.request("POST", "demo.localhost", "/api/v1/mail/events", &[("content-type", "application/json"), ("x-edge-signature", &sig)], event.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+    // Eve joins the list later: the next round enrols her (once), and only her.
+    assert_eq!(c.post_json(&format!("/api/v1/segments/{list}/members"), &json!({"contact_ids": [ids[4]]})).status, 200);
+    assert_eq!(c.post_json(&format!("/api/v1/sequences/{id}/pause"), &json!({})).status, 200);
+    assert_eq!(c.post_json(&format!("/api/v1/sequences/{id}/activate"), &json!({})).status, 200, "re-activating looks for members at once");
+    tick(&h);
+    let s = json(&c.get(&format!("/api/v1/sequences/{id}")));
+    assert_eq!(s["enrolments"], json!({"total": 5, "active": 2, "completed": 0, "exited": 3, "exits": {"unsubscribed": 1, "converted": 1, "replied": 1}}), "{s}");
+    let stats = json(&c.get(&format!("/api/v1/sequences/{id}/stats")));
+    assert_eq!(stats["steps"][0]["sent"], 3, "Ann, Dee, Eve: {stats}");
+    let e = json(&c.get(&format!("/api/v1/sequences/{id}/enrolments")));
+    let eve = e["items"].as_array().unwrap().iter().find(|x| x["contact_id"] == ids[4].as_str()).unwrap().clone();
+    assert_eq!((eve["step"].as_i64(), eve["status"].as_str()), (Some(1), Some("active")), "{eve}");
+}

@@ -27,6 +27,7 @@ fn fake_id(path: &str) -> &'static str {
         ("/segments/", "sg_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/templates/", "tp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/campaigns/", "cp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/sequences/", "sq_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/consents/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/engagement/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];

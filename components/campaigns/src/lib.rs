@@ -53,7 +53,7 @@ pub(crate) fn contacts(ctx: &Ctx, path: &str, filter: &serde_json::Value, extra:
     }
 }
 
-fn count(ctx: &Ctx, filter: &serde_json::Value) -> Result<i64, Problem> {
+pub(crate) fn count(ctx: &Ctx, filter: &serde_json::Value) -> Result<i64, Problem> {
     Ok(contacts(ctx, "/count", filter, "&exact=true", false)?["count"].as_i64().unwrap_or(0))
 }
 
@@ -74,6 +74,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         ["api", "v1", "segments", rest @ ..] => segments_route(ctx, rest),
         ["api", "v1", "templates", rest @ ..] => marketing::templates(ctx, rest),
         ["api", "v1", "campaigns", rest @ ..] => marketing::campaigns(ctx, rest),
+        ["api", "v1", "sequences", rest @ ..] => marketing::sequences(ctx, rest),
         ["api", "v1", "consents", contact] => marketing::consents(ctx, contact),
         ["api", "v1", "suppressions", rest @ ..] => marketing::suppressions(ctx, rest),
         ["api", "v1", "engagement", contact] => marketing::engagement(ctx, contact),

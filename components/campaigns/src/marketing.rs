@@ -6,6 +6,7 @@ use crate::{db, failed, sender};
 use campaigns_domain::campaigns::{self, CampaignInput, ScheduleInput};
 use campaigns_domain::sending::{self, Draft, Links};
 use campaigns_domain::templates::{self, Content, TemplateInput};
+use campaigns_domain::sequences::{self, SequenceInput};
 use campaigns_domain::{consent, outbox};
 use edge_component::{field_error, valid_id, with_etag, Ctx};
 use edge_http::{query, Problem, Reply};
@@ -68,7 +69,7 @@ fn test_send(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, content: &Content) ->
     let mut content = content.clone();
     content.subject = format!("[Test] {}", content.subject);
     let w = ctx.writer();
-    let id = edge_db::tx(db, || sending::queue(db, &w, &links, Draft { kind: "test", campaign_id: None, contact_id: None, variant: None, to: &to, content: &content, data: &data }, sender::now()))
+    let id = edge_db::tx(db, || sending::queue(db, &w, &links, Draft { kind: "test", campaign_id: None, contact_id: None, variant: None, sequence: None, to: &to, content: &content, data: &data }, sender::now()))
         .map_err(failed("message"))?;
     sender::deliver(db)?;
     Ok(Reply::json(202, &serde_json::json!({"message_id": id, "to": to})))
@@ -253,4 +254,74 @@ pub fn engagement(ctx: &Ctx, contact: &str) -> Result<Reply, Problem> {
     let db = db()?;
     let items = outbox::engagement(&db, contact, 100).map_err(failed("contact"))?;
     Ok(Reply::json(200, &serde_json::json!({"items": items})))
+}
+
+pub fn sequences(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
+    let db = db()?;
+    let w = ctx.writer();
+    let fail = failed("sequence");
+    match (ctx.method(), rest) {
+        (Method::Get, []) => Ok(Reply::json(200, &serde_json::json!({"items": sequences::list(&db).map_err(&fail)?, "next_cursor": null}))),
+        (Method::Post, []) => {
+            let input: SequenceInput = ctx.body()?;
+            if let Some(Some(goal)) = &input.goal {
+                crate::count(ctx, goal).map_err(|p| rename_filter(p, "goal"))?; // the contacts component judges the rules
+            }
+            edge_component::once(ctx, &db, "campaigns_idempotency", || {
+                let s = sequences::create(&db, &w, input).map_err(&fail)?;
+                Ok(with_etag(201, &s, s.version).with_header("location", format!("/api/v1/sequences/{}", s.id)))
+            })
+        }
+        (_, [id, tail @ ..]) => {
+            valid_id(sequences::ID_PREFIX, id, "sequence")?;
+            let get = || sequences::get(&db, id).map_err(&fail)?.ok_or_else(|| Problem::not_found("No sequence with this id"));
+            let answer = |s: sequences::Sequence| Ok(with_etag(200, &s, s.version));
+            match (ctx.method(), tail) {
+                (Method::Get, []) => answer(get()?),
+                (Method::Patch, []) => {
+                    let input: SequenceInput = ctx.body()?;
+                    if let Some(Some(goal)) = &input.goal {
+                        crate::count(ctx, goal).map_err(|p| rename_filter(p, "goal"))?;
+                    }
+                    answer(sequences::update(&db, &w, id, input, ctx.if_match()?).map_err(&fail)?)
+                }
+                (Method::Delete, []) => sequences::delete(&db, &w, id).map(|_| Reply::empty(204)).map_err(&fail),
+                (Method::Post, ["activate"]) => {
+                    let s = sequences::set_status(&db, &w, id, "active", &base_url(ctx), ctx.if_match()?).map_err(&fail)?;
+                    // Members enter, and first steps without a delay go out, at once.
+                    if let Err(p) = sender::advance(ctx) {
+                        eprintln!("campaigns: first round of {id}: {}", p.detail);
+                    }
+                    let _ = s;
+                    answer(get()?)
+                }
+                (Method::Post, ["pause"]) => answer(sequences::set_status(&db, &w, id, "paused", "", ctx.if_match()?).map_err(&fail)?),
+                (Method::Get, ["enrolments"]) => {
+                    get()?;
+                    Ok(Reply::json(200, &serde_json::json!({"items": sequences::enrolments(&db, id, 500).map_err(&fail)?, "next_cursor": null})))
+                }
+                (Method::Delete, ["enrolments", contact]) => {
+                    get()?;
+                    edge_db::tx(&db, || sequences::exit_everywhere(&db, contact, "removed", Some(id), sender::now())).map_err(&fail)?;
+                    Ok(Reply::empty(204))
+                }
+                (Method::Get, ["stats"]) => {
+                    let s = get()?;
+                    Ok(Reply::json(200, &serde_json::json!({"enrolments": s.enrolments, "steps": sequences::step_stats(&db, id).map_err(&fail)?})))
+                }
+                _ => Err(not_allowed()),
+            }
+        }
+        _ => Err(not_allowed()),
+    }
+}
+
+/// The contacts component's errors about a filter, named for the field that holds it.
+fn rename_filter(mut p: Problem, field: &str) -> Problem {
+    for e in p.errors.iter_mut() {
+        if e.field == "filter" {
+            e.field = field.to_string();
+        }
+    }
+    p
 }

@@ -8,7 +8,7 @@ use crate::{contacts, db, list_filter};
 fn problem(e: anyhow::Error) -> Problem {
     crate::failed("campaign")(e)
 }
-use campaigns_domain::outbox;
+use campaigns_domain::{outbox, sequences};
 use campaigns_domain::sending::{self, Links};
 use edge_component::Ctx;
 use edge_db::record::Writer;
@@ -87,7 +87,23 @@ pub fn advance(ctx: &Ctx) -> Result<serde_json::Value, Problem> {
             }
         }
     }
+    for (seq, enrol_due, cursor) in sequences::active(&db, now).map_err(problem)? {
+        let base = seq_base_url(&db, &seq.id)?;
+        let links = Links { base_url: &base, secret: &secret };
+        let mid_pass = cursor.is_some();
+        match drip(ctx, &db, &w, &links, &seq, enrol_due, cursor, now) {
+            Ok(n) => queued += n,
+            Err(p) => {
+                eprintln!("campaigns: sequence {}: {}", seq.id, p.detail);
+                errors.push(serde_json::json!({"sequence_id": seq.id, "detail": p.detail}));
+                next.push(sending::at(now + chrono::Duration::minutes(1)));
+            }
+        }
+        // Back soon for the rest of a pass, else in time for the next one.
+        next.push(sending::at(now + if mid_pass { chrono::Duration::seconds(1) } else { chrono::Duration::minutes(sequences::ENROL_EVERY_MINUTES) }));
+    }
     let delivered = deliver(&db)?;
+    next.extend(sequences::next_due(&db).map_err(problem)?);
     next.extend(sending::next_scheduled(&db).map_err(problem)?);
     next.extend(outbox::next_retry(&db).map_err(problem)?);
     Ok(serde_json::json!({"queued": queued, "delivered": delivered, "errors": errors, "next_tick_at": next.into_iter().min()}))
@@ -136,4 +152,55 @@ pub fn copy_consent_to_contact(ctx: &Ctx, contact_id: &str, channel: &str, grant
         Ok((s, _, v)) => eprintln!("campaigns: consent of {contact_id} not copied to the contact: {s} {}", v["detail"]),
         Err(e) => eprintln!("campaigns: consent of {contact_id} not copied to the contact: {e}"),
     }
+}
+
+fn seq_base_url(db: &spin_sdk::sqlite::Connection, id: &str) -> Result<String, Problem> {
+    use edge_db::Db;
+    let r = db.run("SELECT base_url FROM sequences WHERE id = ?", &[id.into()]).map_err(edge_component::storage)?;
+    Ok(r.first().and_then(|r| r.string(0)).unwrap_or_default())
+}
+
+/// A sequence's round: new members of its segment enter (every few
+/// minutes, a bounded number of pages per tick), then due steps go out in
+/// chunks of 100, after asking the contacts API who reached the goal.
+#[allow(clippy::too_many_arguments)]
+fn drip(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, links: &Links, seq: &sequences::Sequence, enrol_due: bool, mut cursor: Option<String>, now: chrono::DateTime<chrono::Utc>) -> Result<usize, Problem> {
+    let fail = crate::failed("sequence");
+    if enrol_due {
+        let seg = seq.segment_id.as_deref().map(|s| campaigns_domain::segments::get(db, s)).transpose().map_err(&fail)?.flatten();
+        if let Some(seg) = seg {
+            let filter = seg.filter.clone().unwrap_or_else(|| list_filter(&seg.id));
+            for _ in 0..PAGES_PER_TICK {
+                let mut extra = "&limit=200".to_string();
+                if let Some(cur) = &cursor {
+                    extra.push_str(&format!("&cursor={}", crate::encode(cur)));
+                }
+                let page = contacts(ctx, "", &filter, &extra, true)?;
+                let items = page["items"].as_array().cloned().unwrap_or_default();
+                let next = page["next_cursor"].as_str().filter(|_| !items.is_empty()).map(String::from);
+                sequences::enrol_page(db, seq, &items, next.as_deref(), now).map_err(&fail)?;
+                cursor = next;
+                if cursor.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    let mut queued = 0;
+    for _ in 0..5 {
+        let due = sequences::due(db, &seq.id, now, 100).map_err(&fail)?;
+        if due.is_empty() {
+            break;
+        }
+        let converted = match &seq.goal {
+            Some(goal) => {
+                let filter = serde_json::json!({"and": [goal, {"field": "id", "op": "in", "value": due}]});
+                let page = contacts(ctx, "", &filter, "&limit=200", true)?;
+                page["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str().map(String::from)).collect()
+            }
+            None => Vec::new(),
+        };
+        queued += sequences::send_due(db, w, links, seq, &due, &converted, now).map_err(&fail)?.queued;
+    }
+    Ok(queued)
 }

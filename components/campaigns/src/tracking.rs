@@ -132,7 +132,7 @@ fn preferences(ctx: &Ctx, token: &str) -> Result<Reply, Problem> {
 
 /// Provider events, signed with the `mail_webhook_secret` variable:
 /// `X-Edge-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">`. Body: an
-/// event `{"type": "delivered"|"bounced"|"complained", "message_id", "bounce":
+/// event `{"type": "delivered"|"bounced"|"complained"|"replied", "message_id", "bounce":
 /// "hard"|"soft"}` or `{"events": [...]}`.
 fn events(ctx: &Ctx) -> Result<Reply, Problem> {
     let Some(secret) = ctx.variable("mail_webhook_secret").filter(|s| s.len() >= 16) else {
@@ -152,8 +152,8 @@ fn events(ctx: &Ctx) -> Result<Reply, Problem> {
         return Err(edge_component::field_error("events", "at most 1,000 events per delivery"));
     }
     // Checked whole before anything is applied.
-    if list.iter().any(|e| !["delivered", "bounced", "complained"].contains(&e["type"].as_str().unwrap_or_default())) {
-        return Err(edge_component::field_error("type", "must be delivered, bounced or complained"));
+    if list.iter().any(|e| !["delivered", "bounced", "complained", "replied"].contains(&e["type"].as_str().unwrap_or_default())) {
+        return Err(edge_component::field_error("type", "must be delivered, bounced, complained or replied"));
     }
     let db = db()?;
     let (mut applied, mut unknown) = (0, 0);

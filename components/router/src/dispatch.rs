@@ -27,6 +27,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("segments", "campaigns"),
     ("templates", "campaigns"),
     ("campaigns", "campaigns"),
+    ("sequences", "campaigns"),
     ("consents", "campaigns"),
     ("suppressions", "campaigns"),
     ("engagement", "campaigns"),

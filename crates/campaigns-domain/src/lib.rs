@@ -14,6 +14,7 @@ pub mod outbox;
 pub mod schema;
 pub mod segments;
 pub mod sending;
+pub mod sequences;
 pub mod sign;
 pub mod template;
 pub mod templates;

@@ -140,14 +140,29 @@ pub fn unsubscribe<D: Db + ?Sized>(db: &D, m: &Message, source: &str, now: DateT
             None => consent::suppress(db, &m.to, "unsubscribed", Some(source))?,
         }
         db.run("UPDATE mail_messages SET unsubscribed_at = ? WHERE id = ?", &[at(now).into(), m.id.as_str().into()])?;
+        if let Some(contact) = &m.contact_id {
+            crate::sequences::exit_everywhere(db, contact, "unsubscribed", None, now)?;
+        }
         event(db, m, "unsubscribed", false, Some(source), now)
     })
 }
 
 /// What the mail provider reports: `delivered`, `bounced` (hard bounces and
-/// complaints suppress the address; a complaint also withdraws consent).
+/// complaints suppress the address; a complaint also withdraws consent and
+/// ends the contact's sequences), `replied` (the contact leaves the sequence
+/// the message came from).
 pub fn provider_event<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, hard: bool, now: DateTime<Utc>) -> Result<()> {
     edge_db::tx(db, || {
+        if kind == "replied" {
+            event(db, m, "replied", false, None, now)?;
+            if let Some(contact) = &m.contact_id {
+                let seq = db.run("SELECT sequence_id FROM mail_messages WHERE id = ?", &[m.id.as_str().into()])?.first().and_then(|r| r.string(0));
+                if let Some(seq) = seq {
+                    crate::sequences::exit_everywhere(db, contact, "replied", Some(&seq), now)?;
+                }
+            }
+            return Ok(());
+        }
         let column = match kind {
             "delivered" => "delivered_at",
             "bounced" => "bounced_at",
@@ -163,6 +178,7 @@ pub fn provider_event<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, hard: boo
             if let Some(contact) = &m.contact_id {
                 let input = consent::ConsentInput { channel: "email".into(), status: "withdrawn".into(), lawful_basis: None, source: Some("spam complaint".into()) };
                 consent::record(db, "system:provider", contact, &input)?;
+                crate::sequences::exit_everywhere(db, contact, "complained", None, now)?;
             }
         }
         Ok(())
@@ -251,7 +267,7 @@ mod tests {
         let links = crate::sending::Links { base_url: "https://a.test", secret: "s" };
         let content = crate::templates::Content { subject: "s".into(), html: String::new(), text: "t".into() };
         let t0 = Utc::now();
-        let d = crate::sending::Draft { kind: "test", campaign_id: None, contact_id: None, variant: None, to: "a@x.test", content: &content, data: &serde_json::json!({}) };
+        let d = crate::sending::Draft { kind: "test", campaign_id: None, contact_id: None, variant: None, sequence: None, to: "a@x.test", content: &content, data: &serde_json::json!({}) };
         let id = crate::sending::queue(&db, &w, &links, d, t0).unwrap();
         let mut t = t0;
         for _ in 0..5 {

@@ -86,4 +86,24 @@ pub const MIGRATIONS: edge_db::Migrations = &[
         "CREATE TABLE campaigns_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
     ],
 ),
+(
+    3,
+    &[
+        "CREATE TABLE sequences (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, segment_id TEXT, goal TEXT, steps TEXT NOT NULL,
+            from_name TEXT, base_url TEXT, enroll_cursor TEXT, enroll_checked_at TEXT,
+            created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE TABLE sequence_enrollments (
+            sequence_id TEXT NOT NULL, contact_id TEXT NOT NULL, email TEXT, data TEXT NOT NULL,
+            step INTEGER NOT NULL, next_at TEXT, status TEXT NOT NULL, exit_reason TEXT,
+            entered_at TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (sequence_id, contact_id)
+        ) STRICT, WITHOUT ROWID",
+        "CREATE INDEX sequence_enrollments_due ON sequence_enrollments(sequence_id, next_at) WHERE status = 'active'",
+        "CREATE INDEX sequence_enrollments_contact ON sequence_enrollments(contact_id) WHERE status = 'active'",
+        "ALTER TABLE mail_messages ADD COLUMN sequence_id TEXT",
+        "ALTER TABLE mail_messages ADD COLUMN step INTEGER",
+        "CREATE INDEX mail_messages_sequence ON mail_messages(sequence_id, step) WHERE sequence_id IS NOT NULL",
+    ],
+),
 ];

@@ -122,6 +122,8 @@ pub struct Draft<'a> {
     pub campaign_id: Option<&'a str>,
     pub contact_id: Option<&'a str>,
     pub variant: Option<&'a str>,
+    /// A sequence's message: the sequence and the step.
+    pub sequence: Option<(&'a str, i64)>,
     pub to: &'a str,
     pub content: &'a Content,
     pub data: &'a serde_json::Value,
@@ -134,11 +136,11 @@ pub fn queue<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, d: Draft, now: D
     let urls = LinkUrls { track: &track, open: links.url(&id, &Link::Open), unsubscribe: links.url(&id, &Link::Unsubscribe) };
     let r = templates::render(d.content, d.data, Some(&urls));
     db.run(
-        "INSERT INTO mail_messages (id, kind, campaign_id, contact_id, variant, to_addr, subject, html, text, links, unsubscribe_url, status, next_attempt_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+        "INSERT INTO mail_messages (id, kind, campaign_id, contact_id, variant, sequence_id, step, to_addr, subject, html, text, links, unsubscribe_url, status, next_attempt_at, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
         &[
-            id.as_str().into(), d.kind.into(), d.campaign_id.into(), d.contact_id.into(), d.variant.into(), d.to.into(), r.subject.into(), r.html.into(), r.text.into(),
-            serde_json::to_string(&r.links)?.into(), urls.unsubscribe.into(), at(now).into(), at(now).into(),
+            id.as_str().into(), d.kind.into(), d.campaign_id.into(), d.contact_id.into(), d.variant.into(), d.sequence.map(|s| s.0).into(), d.sequence.map(|s| s.1).into(),
+            d.to.into(), r.subject.into(), r.html.into(), r.text.into(), serde_json::to_string(&r.links)?.into(), urls.unsubscribe.into(), at(now).into(), at(now).into(),
         ],
     )?;
     Ok(id)
@@ -203,7 +205,7 @@ pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, n
                 }
                 let data: serde_json::Value = serde_json::from_str(&p.text(2)).unwrap_or_default();
                 let to = email.unwrap_or_default();
-                let mid = queue(db, w, links, Draft { kind: "campaign", campaign_id: Some(id), contact_id: Some(&contact), variant: Some(&variant), to: &to, content: &content, data: &data }, now)?;
+                let mid = queue(db, w, links, Draft { kind: "campaign", campaign_id: Some(id), contact_id: Some(&contact), variant: Some(&variant), sequence: None, to: &to, content: &content, data: &data }, now)?;
                 db.run("UPDATE campaign_recipients SET status = 'queued', message_id = ? WHERE campaign_id = ? AND contact_id = ?", &[mid.into(), id.into(), contact.as_str().into()])?;
                 b.queued += 1;
             }

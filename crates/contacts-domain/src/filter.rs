@@ -110,6 +110,8 @@ const CONSENT: &[&str] = &["unknown", "granted", "denied"];
 pub fn catalogue(entity: Entity, defs: &[FieldDef]) -> Vec<FieldSpec> {
     let mut v = match entity {
         Entity::Contact => vec![
+            // For other components asking about particular contacts (`in`, up to 100).
+            spec("id", FKind::Ref, "id", false),
             spec("first_name", FKind::Text, "first_name", true),
             spec("last_name", FKind::Text, "last_name", true),
             spec("email", FKind::Text, "email", true),
