@@ -201,6 +201,11 @@ fn scale(addr: SocketAddr, s: &mut seed::Session, n: usize, secs: f64) -> Result
     let ids: Vec<String> = page["items"].as_array().map(|a| a.iter().filter_map(|i| i["id"].as_str().map(String::from)).collect()).unwrap_or_default();
     let rps = scale::updates(addr, s, ids, 4, secs)?;
     rows.push((format!("update contact (PATCH, 4 writers, {n} rows)"), format!("{rps:.0} req/s"), "-".into()));
+    for (label, filter) in crate::mail::segment_filters() {
+        say(&format!("segment: {label}"));
+        let (p50, max) = crate::deals::timed(addr, s, &crate::mail::count_path(&filter), 5)?;
+        rows.push((format!("segment count over {n} contacts: {label}"), format!("median {}, max {}", ms(p50), ms(max)), "-".into()));
+    }
     Ok(rows)
 }
 
@@ -302,6 +307,14 @@ pub fn run(args: &[String]) -> Result<()> {
     // The pipeline: 10,000 open deals and 200,000 closed ones.
     let (open_n, closed_n) = if quick { (2_000, 20_000) } else { (10_000, 200_000) };
     rows.extend(pipeline(addr, &session, open_n, closed_n, secs)?);
+    // Campaigns: a send to every contact, then the open pixel under load.
+    say(&format!("campaigns: sending to the {seed_n} contacts"));
+    let (sent, took, pixel) = crate::mail::send(addr, &session)?;
+    rows.push((format!("campaign send into the outbox ({sent} messages, throttle 100,000/min)"), format!("{:.0} messages/s ({:.1} s)", sent as f64 / took.as_secs_f64(), took.as_secs_f64()), "-".into()));
+    say("load: open-tracking pixel");
+    let browser = [auth.as_slice(), &[("user-agent", "Mozilla/5.0 (Macintosh) bench")]].concat();
+    let l = load(addr, &browser, &pixel, 16, secs)?;
+    rows.push(("open pixel (public, signed; records the open)".into(), format!("{:.0} req/s, p50 {}, p99 {}", l.rps, ms(l.p50), ms(l.p99)), "-".into()));
     // At scale: N contacts and N/10 companies in one tenant, loaded by CSV import.
     let mut scale_session = scale_session;
     if scale_n > 0 {

@@ -9,6 +9,7 @@
 
 mod bench;
 mod deals;
+mod mail;
 mod scale;
 mod seed;
 mod toolchain;
@@ -102,6 +103,7 @@ fn up(args: &[String]) -> Result<()> {
         .and_then(|i| args.get(i + 1))
         .cloned()
         .unwrap_or_else(|| "127.0.0.1:3000".into());
+    let operator_listen = args.iter().position(|a| a == "--operator-listen").and_then(|i| args.get(i + 1)).cloned().unwrap_or_else(|| "127.0.0.1:3001".into());
     build()?;
     let root = repo_root();
     let tenants = tenants_dir();
@@ -112,7 +114,7 @@ fn up(args: &[String]) -> Result<()> {
         .current_dir(&root)
         .args(["up", "-f", "spin.toml", "--runtime-config-file", "runtime-config.toml", "--tenants-dir"])
         .arg(&tenants)
-        .args(["--listen", &listen, "--operator-listen", "127.0.0.1:3001"])
+        .args(["--listen", &listen, "--operator-listen", &operator_listen])
         .env("EDGE_OPERATOR_TOKEN", &token)
         .spawn()
         .context("cannot start the host")?;
@@ -122,7 +124,7 @@ fn up(args: &[String]) -> Result<()> {
     if fresh {
         say("provisioning tenant `demo` with its owner");
         let password = format!("demo-{}", &operator_token_bytes()?[..12]);
-        let operator: std::net::SocketAddr = "127.0.0.1:3001".parse()?;
+        let operator: std::net::SocketAddr = operator_listen.parse()?;
         let session = seed::provision(addr, operator, &token, "demo", "Demo Company", "standard", &password)?;
         std::fs::write(&password_file, &password)?;
         let n = seed::demo(addr, &session)?;

@@ -2,6 +2,7 @@
 //! (so it exercises the same path a user's import would).
 
 use anyhow::{bail, Result};
+use chrono::Datelike;
 use std::net::SocketAddr;
 
 const FIRST: &[&str] = &[
@@ -170,6 +171,7 @@ pub fn demo(addr: SocketAddr, session: &Session) -> Result<usize> {
     post_each(addr, session, "/api/v1/activities", &activities)?;
     deals(addr, session, &created, &companies)?;
     service(addr, session, &created)?;
+    campaigns(addr, session)?;
     Ok(created.len())
 }
 
@@ -323,4 +325,92 @@ pub fn provision(addr: SocketAddr, operator: SocketAddr, token: &str, tenant: &s
     let v: serde_json::Value = serde_json::from_slice(&r.body)?;
     let Some(url) = v["owner"]["invitation_url"].as_str() else { bail!("no owner invitation: {v}") };
     Session::accept(addr, &format!("{tenant}.localhost"), url, "Demo Owner", password)
+}
+
+const NEWSLETTER_HTML: &str = "<html><body style=\"font-family:system-ui,sans-serif;max-width:600px;margin:auto\">\
+<h1>Hello {{ contact.first_name | default: \"there\" }},</h1>\
+<p>Winter is here, and so is our new outdoor range: lighter tents, warmer jackets, boots that stay dry.</p>\
+<p><a href=\"https://shop.example.com/winter\">See the winter range</a></p>\
+<p>Customers at {{ contact.company | default: \"your company\" }} get 10% off until the end of the month with code <strong>WINTER10</strong>.</p>\
+<p><a href=\"https://shop.example.com/guides/layering\">Read our layering guide</a></p>\
+</body></html>";
+
+/// Marketing: templates, segments, a sent newsletter with opens and clicks,
+/// a scheduled A/B-tested campaign and an active welcome sequence.
+fn campaigns(addr: SocketAddr, session: &Session) -> Result<()> {
+    let mut conn = loopback_http::Conn::open(addr)?;
+    let mut headers = session.headers();
+    headers.push(("content-type", "application/json"));
+    let mut call = |method: &str, path: &str, body: serde_json::Value| -> Result<serde_json::Value> {
+        let r = conn.request(method, path, &headers, body.to_string().as_bytes())?;
+        if !(200..300).contains(&r.status) {
+            bail!("{method} {path}: {} {}", r.status, r.text());
+        }
+        Ok(serde_json::from_slice(&r.body).unwrap_or_default())
+    };
+    let newsletter = call("POST", "/api/v1/segments", serde_json::json!({"name": "Newsletter subscribers", "description": "Tagged newsletter or VIP", "filter": {"or": [{"field": "tags", "op": "has", "value": "newsletter"}, {"field": "tags", "op": "has", "value": "vip"}]}}))?;
+    let leads = call("POST", "/api/v1/segments", serde_json::json!({"name": "Open leads", "filter": {"field": "lifecycle_stage", "op": "eq", "value": "lead"}}))?;
+    let gold = call("POST", "/api/v1/segments", serde_json::json!({"name": "Gold tier customers", "filter": {"and": [{"field": "lifecycle_stage", "op": "eq", "value": "customer"}, {"field": "custom.tier", "op": "eq", "value": "Gold"}]}}))?;
+    let tpl = call("POST", "/api/v1/templates", serde_json::json!({"name": "Monthly newsletter", "subject": "{{ contact.first_name | default: \"Hi\" }}, the winter range is here", "html": NEWSLETTER_HTML}))?;
+    call("POST", "/api/v1/templates", serde_json::json!({"name": "Plain note", "subject": "A quick note", "text": "Hi {{ contact.first_name | default: \"there\" }},\n\nJust checking in: is there anything we can help with?\n\nBest,\nThe Demo team"}))?;
+    // November's newsletter, sent; some people opened and clicked it.
+    let sent = call("POST", "/api/v1/campaigns", serde_json::json!({"name": "November newsletter", "template_id": tpl["id"], "segment_id": newsletter["id"], "from_name": "Demo Outdoor"}))?;
+    let id = sent["id"].as_str().unwrap_or_default().to_string();
+    call("POST", &format!("/api/v1/campaigns/{id}/schedule"), serde_json::json!({}))?;
+    for _ in 0..100 {
+        if call("GET", &format!("/api/v1/campaigns/{id}"), serde_json::json!({}))?["status"] == "sent" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    // People open later than scanners do (see the tracking's bot rules).
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let messages = call("GET", &format!("/api/v1/campaigns/{id}/messages"), serde_json::json!({}))?;
+    let browser = [("host", session.host.as_str()), ("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15")];
+    let mut public = loopback_http::Conn::open(addr)?;
+    for (i, m) in messages["items"].as_array().into_iter().flatten().enumerate() {
+        let html = m["html"].as_str().unwrap_or_default();
+        let link = |kind: &str| html.find(&format!("/api/v1/mail/{kind}/")).map(|s| html[s..].split('"').next().unwrap_or_default().to_string());
+        if i % 5 < 3 {
+            if let Some(p) = link("o") {
+                public.request("GET", &p, &browser, b"")?;
+            }
+        }
+        if i % 5 == 0 {
+            if let Some(p) = link("c") {
+                public.request("GET", &p, &browser, b"")?;
+            }
+        }
+        if i == 7 {
+            if let Some(p) = link("u") {
+                public.request("POST", &p, &[browser[0], ("content-type", "application/x-www-form-urlencoded")], b"List-Unsubscribe=One-Click")?;
+            }
+        }
+    }
+    // December's sale: scheduled for next Tuesday 09:00 in Berlin, subjects A/B-tested.
+    let sale = call("POST", "/api/v1/campaigns", serde_json::json!({
+        "name": "December sale", "segment_id": gold["id"], "from_name": "Demo Outdoor", "time_zone": "Europe/Berlin",
+        "subject": "Our December sale starts now", "html": "<p>Hi {{ contact.first_name | default: \"there\" }}, everything is 20% off this week.</p><p><a href=\"https://shop.example.com/sale\">Shop the sale</a></p>",
+        "ab": {"subject_b": "{{ contact.first_name | default: \"Hi\" }}, 20% off for you", "sample_percent": 20, "wait_minutes": 240, "metric": "clicks"},
+    }))?;
+    let today = chrono::Utc::now().date_naive();
+    let days = match (1 - today.weekday().num_days_from_monday() as i64).rem_euclid(7) {
+        0 => 7,
+        d => d,
+    };
+    let tuesday = today + chrono::Duration::days(days);
+    call("POST", &format!("/api/v1/campaigns/{}/schedule", sale["id"].as_str().unwrap_or_default()), serde_json::json!({"send_at": format!("{tuesday}T09:00")}))?;
+    call("POST", "/api/v1/campaigns", serde_json::json!({"name": "Spring preview (draft)", "segment_id": newsletter["id"], "template_id": tpl["id"]}))?;
+    // A welcome sequence for open leads, until they become customers.
+    let seq = call("POST", "/api/v1/sequences", serde_json::json!({
+        "name": "Lead nurture", "segment_id": leads["id"], "from_name": "Demo Outdoor",
+        "goal": {"field": "lifecycle_stage", "op": "eq", "value": "customer"},
+        "steps": [
+            {"delay_minutes": 0, "subject": "Welcome, {{ contact.first_name | default: \"friend\" }}", "text": "Thanks for your interest in Demo Outdoor. Here is what we do best: gear that lasts."},
+            {"delay_minutes": 2880, "subject": "How teams use Demo Outdoor", "text": "Three stories from customers like you."},
+            {"delay_minutes": 10080, "subject": "Shall we talk?", "text": "Book 20 minutes with us: we will put together an offer for your team."},
+        ],
+    }))?;
+    call("POST", &format!("/api/v1/sequences/{}/activate", seq["id"].as_str().unwrap_or_default()), serde_json::json!({}))?;
+    Ok(())
 }
