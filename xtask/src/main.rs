@@ -132,7 +132,7 @@ fn up(args: &[String]) -> Result<()> {
     }
     let password = std::fs::read_to_string(&password_file).unwrap_or_else(|_| "(see .data/demo-owner-password)".into());
     let port = addr.port();
-    println!("\n  Edge CRM is running.\n\n    App:     http://demo.localhost:{port}/\n    Portal:  http://demo.localhost:{port}/portal/\n    API:     /api/v1/... with the session cookie (sign in first)\n\n  Sign in:  http://demo.localhost:{port}/sign-in  as  owner@demo.example  /  {password}\n\n    Operator API: http://127.0.0.1:3001/v1/tenants  (Authorization: Bearer {token})\n    Another tenant: curl -H 'Authorization: Bearer {token}' -d '{{\"name\":\"acme\",\"owner_email\":\"you@acme.example\"}}' http://127.0.0.1:3001/v1/tenants\n                    then open the owner's invitation_url from the answer\n\n  Stop with Ctrl-C.\n");
+    println!("\n  Edge CRM is running.\n\n    App:     http://demo.localhost:{port}/\n    Portal:  http://demo.localhost:{port}/portal/\n    API:     /api/v1/... with the session cookie (sign in first)\n\n  Sign in:  http://demo.localhost:{port}/sign-in  as  owner@demo.example  /  {password}\n\n    Operator API: http://{operator_listen}/v1/tenants  (Authorization: Bearer {token})\n    Another tenant: curl -H 'Authorization: Bearer {token}' -d '{{\"name\":\"acme\",\"owner_email\":\"you@acme.example\"}}' http://{operator_listen}/v1/tenants\n                    then open the owner's invitation_url from the answer\n\n  Stop with Ctrl-C.\n");
     let status = child.wait()?;
     if !status.success() {
         bail!("host exited with {status}");
