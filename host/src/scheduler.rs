@@ -22,7 +22,7 @@ const AFTER_REQUEST: Duration = Duration::from_secs(15);
 /// The latest a tenant is checked again when nothing asked for sooner.
 const BASELINE: Duration = Duration::from_secs(6 * 3600);
 /// The soonest a component may ask to be woken again (no busy loops).
-const MIN_GAP: Duration = Duration::from_secs(2);
+const MIN_GAP: Duration = Duration::from_millis(500);
 
 pub struct Scheduler {
     app: Arc<App>,

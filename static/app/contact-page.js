@@ -1,6 +1,7 @@
 // Contact page: header (name, title, company, stage, owner, tags), profile
 // card with every field, timeline with composer, next task, open deals,
-// orders (lifetime value, latest orders), open tickets and linked companies.
+// orders (lifetime value, latest orders), open tickets, marketing email
+// (consent per channel with history, campaign engagement) and linked companies.
 
 import { h, mount, icon } from './ui.js';
 import * as crm from './crm-api.js';
@@ -12,6 +13,7 @@ import { openCreateContact } from './contact-list.js';
 import { dealsCard } from './deals-card.js';
 import { ordersCard } from './orders-card.js';
 import { ticketsCard } from './tickets-card.js';
+import { marketingCard } from './marketing-card.js';
 
 function companyLink(c) {
   if (!c.company) return null;
@@ -131,7 +133,7 @@ export function contactPageView(root, id) {
       ].filter(Boolean),
     }),
     profile,
-    side: (c) => [dealsCard({ entity: 'contact', record: c }), ordersCard({ record: c }), ticketsCard({ record: c }), linkedCompanies(c)],
+    side: (c) => [dealsCard({ entity: 'contact', record: c }), ordersCard({ record: c }), ticketsCard({ record: c }), marketingCard({ record: c }), linkedCompanies(c)],
     openCreate: () => openCreateContact({}),
   });
 }

@@ -28,12 +28,16 @@ import { kbListView, kbEditorView } from './kb-page.js';
 import { serviceReportsView } from './service-reports.js';
 import { segmentListView } from './segment-list.js';
 import { segmentPageView } from './segment-page.js';
+import { templateListView, templateEditorView } from './templates-page.js';
+import { campaignListView } from './campaign-list.js';
+import { campaignPageView } from './campaign-page.js';
+import { suppressionsView } from './suppressions-page.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
   { key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o' },
   { key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p' },
-  // Segments (dynamic rules and static lists); email campaigns come next.
+  // Email campaigns, segments (dynamic rules and static lists), templates, suppressions.
   { key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm' },
   // Tickets (queues), orders, the knowledge base and service reports.
   { key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd' },
@@ -184,8 +188,17 @@ route('/service-desk/kb/:id', ({ params }) => kbEditorView(main, params.id));
 route('/service-desk/reports', ({ query }) => serviceReportsView(main, { query }));
 route('/tickets/:id', ({ params }) => ticketPageView(main, params.id));
 route('/orders/:id', ({ params }) => orderPageView(main, params.id));
-// Campaigns: segments (list, builder for dynamic ones, page of a static list).
-route('/campaigns', ({ query }) => segmentListView(main, { query }));
+// Campaigns: the campaigns list and pages, segments (list, builder for
+// dynamic ones, page of a static list), templates (list, editor) and the
+// suppression list. Fixed paths before the ones with an id.
+route('/campaigns', ({ query }) => campaignListView(main, { query }));
+route('/campaigns/list', ({ query }) => campaignListView(main, { query }));
+route('/campaigns/new', ({ query }) => campaignPageView(main, null, { query }));
+route('/campaigns/c/:id', ({ params, query }) => campaignPageView(main, params.id, { query }));
+route('/campaigns/templates', ({ query }) => templateListView(main, { query }));
+route('/campaigns/templates/new', () => templateEditorView(main, null));
+route('/campaigns/templates/:id', ({ params }) => templateEditorView(main, params.id));
+route('/campaigns/suppressions', ({ query }) => suppressionsView(main, { query }));
 route('/campaigns/segments', ({ query }) => segmentListView(main, { query }));
 route('/campaigns/segments/new', ({ query }) => segmentPageView(main, null, { query }));
 route('/campaigns/segments/:id', ({ params, query }) => segmentPageView(main, params.id, { query }));

@@ -32,7 +32,7 @@ export function contactsText(n) { return `${nf.format(n)} ${n === 1 ? 'contact' 
 /** "← Segments" above the builder and the list pages. */
 export function backToSegments() {
   return h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' },
-    h('a', { href: '/campaigns', class: 'back-link', dataset: { testid: 'back-to-segments' } }, icon('arrowLeft'), 'Segments'));
+    h('a', { href: '/campaigns/segments', class: 'back-link', dataset: { testid: 'back-to-segments' } }, icon('arrowLeft'), 'Segments'));
 }
 
 /**

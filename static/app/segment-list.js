@@ -1,4 +1,4 @@
-// Campaigns › Segments (/campaigns, /campaigns/segments): every segment with
+// Campaigns › Segments (/campaigns/segments): every segment with
 // its kind (dynamic rules or a static list), how many contacts it holds
 // (each count asked for once its row is on screen, a few at a time, with a
 // spinner meanwhile) and when it last changed; a name search and a kind
@@ -13,6 +13,7 @@ import { emptyState } from './contacts.js';
 import { compactTime } from './records.js';
 import { describeFilter } from './filters.js';
 import { kindBadge, spinner, segmentHref, nf, loadRuleContext } from './segment-display.js';
+import { campaignsHeader } from './campaign-display.js';
 
 const KINDS = [['', 'All'], ['dynamic', 'Dynamic'], ['static', 'Static lists']];
 const COUNT_CONCURRENCY = 4;
@@ -66,12 +67,10 @@ export function segmentListView(root, { query = new URLSearchParams() } = {}) {
   const empty = h('div', { hidden: true });
 
   mount(root,
-    h('div', { class: 'page-header seg-header' },
-      h('div', { class: 'page-heading' },
-        h('p', { class: 'seg-eyebrow muted' }, 'Campaigns'),
-        h('h1', { class: 'page-title', tabindex: '-1' }, 'Segments'),
-        h('p', { class: 'page-sub' }, 'Groups of contacts for campaigns: rules that stay current by themselves, or lists you keep by hand')),
-      h('div', { class: 'page-actions seg-actions' }, newList, newSegment)),
+    ...campaignsHeader('segments', {
+      sub: 'Groups of contacts for campaigns: rules that stay current by themselves, or lists you keep by hand',
+      actions: [newList, newSegment], className: 'seg-header',
+    }),
     h('div', { class: 'ol-toolbar seg-toolbar' }, search, kindSwitch, summary),
     h('div', { class: 'seg-list' }, wrap, empty),
     h('p', { class: 'visually-hidden', id: 'seg-help' }, 'Press j and k to move between segments and Enter to open one.'));
@@ -158,7 +157,7 @@ export function segmentListView(root, { query = new URLSearchParams() } = {}) {
     if (state.q) p.set('q', state.q);
     if (state.kind) p.set('kind', state.kind);
     const s = p.toString();
-    updateUrl(`${location.pathname === '/campaigns/segments' ? '/campaigns/segments' : '/campaigns'}${s ? `?${s}` : ''}`);
+    updateUrl(`/campaigns/segments${s ? `?${s}` : ''}`);
   }
 
   function apply() {

@@ -91,7 +91,7 @@ export function segmentPageView(root, id = null, { query = new URLSearchParams()
         pageTitle('Segment not found');
         mount(root, backToSegments(), emptyState({
           testid: 'not-found', iconName: 'search', title: 'Segment not found', text: 'It may have been deleted, or the link is wrong.',
-          actions: [h('a', { class: 'btn btn-primary', href: '/campaigns' }, 'All segments')],
+          actions: [h('a', { class: 'btn btn-primary', href: '/campaigns/segments' }, 'All segments')],
         }));
       } else {
         mount(root, backToSegments(), emptyState({
@@ -453,7 +453,7 @@ function dynamicEditor(root, { segment: initial, version: initialVersion, templa
         run: async () => {
           await sapi.deleteSegment(s.id);
           state.dirty = false;
-          navigate('/campaigns');
+          navigate('/campaigns/segments');
           toast(`“${s.name}” was deleted.`, { title: 'Segment deleted' });
         },
       });

@@ -314,7 +314,7 @@ export function staticListView(root, { segment: initial, version: initialVersion
       confirmLabel: 'Delete list', workingLabel: 'Deleting…', testid: 'segment-confirm-delete',
       run: async () => {
         await sapi.deleteSegment(state.segment.id);
-        navigate('/campaigns');
+        navigate('/campaigns/segments');
         toast(`“${s().name}” was deleted.`, { title: 'List deleted' });
       },
     });

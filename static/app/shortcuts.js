@@ -60,6 +60,10 @@ export function installShortcuts({ search, areas, newContact }) {
       { keys: ['r'], text: 'Reply to the customer (on a ticket)' },
       { keys: ['Ctrl', 'Enter'], chord: true, text: 'Send the reply or note' },
     ] },
+    { title: 'Campaigns', items: [
+      { keys: ['n'], text: 'New campaign (new template, segment or suppression on their pages)' },
+      { keys: ['Ctrl', 'S'], chord: true, text: 'Save a template or a draft campaign (⌘ S on a Mac)' },
+    ] },
     { title: 'Contact and company pages', items: [
       { keys: ['e'], text: 'Edit' },
       { keys: ['Ctrl', 'Enter'], chord: true, text: 'Save a form or a note' },

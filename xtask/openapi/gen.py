@@ -159,7 +159,7 @@ R = [
  ("post", "/api/v1/campaigns/{id}/unschedule", "campaigns", "Back to draft", None, "Campaign", []),
  ("post", "/api/v1/campaigns/{id}/cancel", "campaigns", "Stop: what is not yet queued is never sent", None, "Campaign", []),
  ("get", "/api/v1/campaigns/{id}/stats", "campaigns", "Sent, delivered, opened, clicked, unsubscribed, bounced, rates, variants, hourly series", None, "Object", []),
- ("get", "/api/v1/campaigns/{id}/messages", "campaigns", "Its messages, newest first (200)", None, page("Object"), []),
+ ("get", "/api/v1/campaigns/{id}/messages", "campaigns", "Its messages, newest first (200); as_sent=true keeps the open pixel", None, page("Object"), ["as_sent"]),
  ("get", "/api/v1/campaigns/{id}/preview", "campaigns", "The campaign as a chosen contact would get it", None, "Rendered", ["contact_id"]),
  ("post", "/api/v1/campaigns/{id}/test", "campaigns", "Send a test message", "TestSend", "Object", []),
  ("get", "/api/v1/sequences", "campaigns", "Sequences (drips) with their enrolments", None, page("Sequence"), []),

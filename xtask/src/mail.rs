@@ -32,7 +32,7 @@ pub fn send(addr: SocketAddr, s: &Session) -> Result<(i64, Duration, String)> {
         if c["status"] == "sent" {
             let elapsed = t.elapsed();
             let n = c["progress"]["queued"].as_i64().unwrap_or(0);
-            let msgs = call(&mut conn, s, "GET", &format!("/api/v1/campaigns/{id}/messages"), b"", "application/json")?;
+            let msgs = call(&mut conn, s, "GET", &format!("/api/v1/campaigns/{id}/messages?as_sent=true"), b"", "application/json")?;
             let html = msgs["items"][0]["html"].as_str().unwrap_or_default().to_string();
             let start = html.find("/api/v1/mail/o/").context("an open pixel")?;
             let pixel = html[start..].split('"').next().unwrap_or_default().to_string();

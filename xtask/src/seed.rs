@@ -365,7 +365,7 @@ fn campaigns(addr: SocketAddr, session: &Session) -> Result<()> {
     }
     // People open later than scanners do (see the tracking's bot rules).
     std::thread::sleep(std::time::Duration::from_millis(2100));
-    let messages = call("GET", &format!("/api/v1/campaigns/{id}/messages"), serde_json::json!({}))?;
+    let messages = call("GET", &format!("/api/v1/campaigns/{id}/messages?as_sent=true"), serde_json::json!({}))?;
     let browser = [("host", session.host.as_str()), ("user-agent", "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 Safari/605.1.15")];
     let mut public = loopback_http::Conn::open(addr)?;
     for (i, m) in messages["items"].as_array().into_iter().flatten().enumerate() {

@@ -40,9 +40,10 @@ fn merge_data(ctx: &Ctx, contact_id: Option<&str>) -> Result<serde_json::Value, 
 
 fn preview(ctx: &Ctx, content: &Content) -> Result<Reply, Problem> {
     let pairs = edge_http::query::parse(ctx.query());
-    let data = merge_data(ctx, query::get(&pairs, "contact_id"))?;
+    let mut data = merge_data(ctx, query::get(&pairs, "contact_id"))?;
     let base = base_url(ctx);
     let sample = format!("{base}/api/v1/mail/u/preview");
+    data["unsubscribe_url"] = sample.clone().into();
     let r = templates::render(content, &data, None);
     let text = if r.text.contains("unsubscribe") { r.text } else { format!("{}\n\n--\nUnsubscribe or manage your preferences: {sample}\n", r.text.trim_end()) };
     Ok(Reply::json(200, &serde_json::json!({"subject": r.subject, "html": r.html, "text": text, "contact": data["contact"]})))
@@ -88,13 +89,22 @@ pub fn templates(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 Ok(with_etag(201, &t, t.version).with_header("location", format!("/api/v1/templates/{}", t.id)))
             })
         }
-        // A preview of unsaved content, as the editor types.
+        // A preview of unsaved content, as the editor types: only the syntax
+        // is checked (a half-written message is fine).
         (Method::Post, ["preview"]) => {
             let input: TemplateInput = ctx.body()?;
+            let mut content = Content { subject: input.subject.unwrap_or_default(), html: input.html.unwrap_or_default(), text: input.text.unwrap_or_default() };
             let mut e = Vec::new();
-            let content = Content { subject: input.subject.unwrap_or_default(), html: input.html.unwrap_or_default(), text: input.text.unwrap_or_default() }.checked(&mut e);
+            for (field, src) in [("subject", &content.subject), ("html", &content.html), ("text", &content.text)] {
+                if let Err(s) = campaigns_domain::template::Template::parse(src) {
+                    e.push(edge_http::FieldError::new(field, &format!("at character {}: {}", s.at, s.message)));
+                }
+            }
             if !e.is_empty() {
                 return Err(Problem::validation(e));
+            }
+            if content.text.trim().is_empty() {
+                content.text = templates::html_to_text(&content.html);
             }
             preview(ctx, &content)
         }
@@ -134,7 +144,7 @@ pub fn campaigns(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let mut items = campaigns::list(&db, status).map_err(&fail)?;
             for c in items.iter_mut() {
                 if c.status != "draft" {
-                    c.progress = outbox::stats(&db, &c.id).map_err(&fail)?;
+                    c.stats = outbox::stats(&db, &c.id).map_err(&fail)?;
                 }
             }
             Ok(Reply::json(200, &serde_json::json!({"items": items, "next_cursor": null})))
@@ -175,7 +185,8 @@ pub fn campaigns(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 }
                 (Method::Get, ["messages"]) => {
                     get()?;
-                    Ok(Reply::json(200, &serde_json::json!({"items": outbox::list(&db, Some(id), 200).map_err(&fail)?, "next_cursor": null})))
+                    let as_sent = query::get(&edge_http::query::parse(ctx.query()), "as_sent") == Some("true");
+                    Ok(Reply::json(200, &serde_json::json!({"items": outbox::list(&db, Some(id), 200, as_sent).map_err(&fail)?, "next_cursor": null})))
                 }
                 (Method::Get, ["preview"]) => preview(ctx, &get()?.content),
                 (Method::Post, ["test"]) => test_send(ctx, &db, &get()?.content),

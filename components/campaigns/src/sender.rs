@@ -16,11 +16,17 @@ use edge_http::{Problem, Reply};
 
 /// Contacts pages (of 200) planned per campaign per tick.
 const PAGES_PER_TICK: usize = 25;
+/// How long one tick keeps queueing batches.
+const WORK_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
 /// Deliveries attempted per tick through a provider.
 const DELIVERIES_PER_TICK: i64 = 200;
 
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+fn sender_now() -> chrono::DateTime<chrono::Utc> {
+    now()
 }
 
 pub fn secret(db: &spin_sdk::sqlite::Connection) -> Result<String, Problem> {
@@ -65,6 +71,7 @@ pub fn advance(ctx: &Ctx) -> Result<serde_json::Value, Problem> {
     let db = db()?;
     let w = system(ctx);
     let now = now();
+    let started = std::time::Instant::now();
     let secret = secret(&db)?;
     let mut next: Vec<String> = Vec::new();
     let mut queued = 0;
@@ -74,7 +81,17 @@ pub fn advance(ctx: &Ctx) -> Result<serde_json::Value, Problem> {
         let links = Links { base_url: &base, secret: &secret };
         // One campaign's trouble (its segment's rules no longer valid, say)
         // does not hold up the others; it is retried on the next tick.
-        let step = plan(ctx, &db, &id).and_then(|_| sending::send_batch(&db, &w, &links, &id, now).map_err(problem));
+        // Batches while tokens last, within this request's time budget.
+        let step = plan(ctx, &db, &id).and_then(|_| {
+            let mut b = sending::send_batch(&db, &w, &links, &id, now).map_err(problem)?;
+            let mut total = b.queued;
+            while b.queued > 0 && !b.finished && started.elapsed() < WORK_BUDGET {
+                b = sending::send_batch(&db, &w, &links, &id, sender_now()).map_err(problem)?;
+                total += b.queued;
+            }
+            b.queued = total;
+            Ok(b)
+        });
         match step {
             Ok(b) => {
                 queued += b.queued;

@@ -53,6 +53,9 @@ pub struct Campaign {
     pub version: i64,
     /// Recipients by state, once sending started.
     pub progress: serde_json::Value,
+    /// The campaign's numbers (in lists).
+    #[serde(skip_serializing_if = "serde_json::Value::is_null")]
+    pub stats: serde_json::Value,
 }
 
 const COLUMNS: &str = "id, name, status, segment_id, template_id, subject, html, text, from_name, time_zone, send_at, send_at_local, throttle_per_minute, ab, ab_decide_at, ab_winner, started_at, finished_at, created_by, created_at, updated_at, version";
@@ -66,6 +69,7 @@ fn from_row(r: Row) -> Campaign {
         ab_decide_at: r.string(14), ab_winner: r.string(15), started_at: r.string(16), finished_at: r.string(17),
         created_by: r.string(18), created_at: r.text(19), updated_at: r.text(20), version: r.i64(21).unwrap_or(1),
         progress: serde_json::Value::Null,
+        stats: serde_json::Value::Null,
     }
 }
 
@@ -119,6 +123,7 @@ fn event<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, action: &str, before: Opt
         let mut v = serde_json::to_value(c).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
             o.remove("progress");
+            o.remove("stats");
         }
         v
     };
@@ -329,8 +334,9 @@ pub fn transition<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, to: &str, if_ver
         }
         let finished = (to == "cancelled").then(edge_db::now);
         db.run(
-            "UPDATE campaigns SET status = ?, send_at = CASE WHEN ? = 'draft' THEN NULL ELSE send_at END, finished_at = COALESCE(?, finished_at), updated_at = ?, version = version + 1 WHERE id = ?",
-            &[to.into(), to.into(), finished.into(), edge_db::now().into(), id.into()],
+            "UPDATE campaigns SET status = ?1, send_at = CASE WHEN ?1 = 'draft' THEN NULL ELSE send_at END, send_at_local = CASE WHEN ?1 = 'draft' THEN NULL ELSE send_at_local END,
+             finished_at = COALESCE(?2, finished_at), updated_at = ?3, version = version + 1 WHERE id = ?4",
+            &[to.into(), finished.into(), edge_db::now().into(), id.into()],
         )?;
         if to == "cancelled" {
             db.run("UPDATE campaign_recipients SET status = 'cancelled' WHERE campaign_id = ? AND status IN ('pending', 'hold')", &[id.into()])?;

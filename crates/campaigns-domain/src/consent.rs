@@ -85,18 +85,20 @@ pub fn record<D: Db + ?Sized>(db: &D, actor: &str, contact_id: &str, input: &Con
         e.push(FieldError::new("lawful_basis", "must be consent, legitimate_interest, contract or legal_obligation"));
     }
     let source = input.source.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| s.chars().take(200).collect::<String>());
+    // A withdrawal has no lawful basis to send on.
+    let basis = if input.status == "withdrawn" { None } else { input.lawful_basis.clone() };
     if !e.is_empty() {
         return Err(Invalid(e).into());
     }
     let now = edge_db::now();
     db.run(
         "INSERT INTO consents (contact_id, channel, status, lawful_basis, source, at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (contact_id, channel) DO UPDATE SET status = excluded.status, lawful_basis = COALESCE(excluded.lawful_basis, consents.lawful_basis), source = excluded.source, at = excluded.at",
-        &[contact_id.into(), input.channel.as_str().into(), input.status.as_str().into(), input.lawful_basis.clone().into(), source.clone().into(), now.as_str().into()],
+         ON CONFLICT (contact_id, channel) DO UPDATE SET status = excluded.status, lawful_basis = excluded.lawful_basis, source = excluded.source, at = excluded.at",
+        &[contact_id.into(), input.channel.as_str().into(), input.status.as_str().into(), basis.clone().into(), source.clone().into(), now.as_str().into()],
     )?;
     db.run(
         "INSERT INTO consent_history (contact_id, channel, status, lawful_basis, source, at, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        &[contact_id.into(), input.channel.as_str().into(), input.status.as_str().into(), input.lawful_basis.clone().into(), source.into(), now.into(), actor.into()],
+        &[contact_id.into(), input.channel.as_str().into(), input.status.as_str().into(), basis.into(), source.into(), now.into(), actor.into()],
     )?;
     Ok(())
 }

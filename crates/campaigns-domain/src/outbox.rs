@@ -82,14 +82,31 @@ pub struct Message {
     pub links: Vec<String>,
     pub sent_at: Option<String>,
     pub unsubscribed: bool,
+    pub subject: String,
 }
 
 pub fn message<D: Db + ?Sized>(db: &D, id: &str) -> Result<Option<Message>> {
-    let r = db.run("SELECT id, campaign_id, contact_id, to_addr, links, sent_at, unsubscribed_at FROM mail_messages WHERE id = ?", &[id.into()])?;
+    let r = db.run("SELECT id, campaign_id, contact_id, to_addr, links, sent_at, unsubscribed_at, subject FROM mail_messages WHERE id = ?", &[id.into()])?;
     Ok(r.first().map(|r| Message {
         id: r.text(0), campaign_id: r.string(1), contact_id: r.string(2), to: r.text(3),
-        links: serde_json::from_str(r.str(4).unwrap_or("[]")).unwrap_or_default(), sent_at: r.string(5), unsubscribed: r.str(6).is_some(),
+        links: serde_json::from_str(r.str(4).unwrap_or("[]")).unwrap_or_default(), sent_at: r.string(5), unsubscribed: r.str(6).is_some(), subject: r.text(7),
     }))
+}
+
+/// An entry on the contact's timeline, visible to whoever sees the message's first entry.
+fn on_timeline<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, title: &str, now: DateTime<Utc>) -> Result<()> {
+    let Some(contact) = &m.contact_id else { return Ok(()) };
+    db.run(
+        "INSERT INTO campaigns_timeline (at, contact_id, kind, title, detail, ref, owner_id)
+         VALUES (?, ?, ?, ?, ?, ?, (SELECT owner_id FROM campaigns_timeline WHERE ref = ? ORDER BY seq LIMIT 1))",
+        &[at(now).into(), contact.as_str().into(), kind.into(), title.into(), serde_json::json!({"message_id": m.id, "campaign_id": m.campaign_id}).to_string().into(), m.id.as_str().into(), m.id.as_str().into()],
+    )?;
+    Ok(())
+}
+
+/// Whether `column` was still empty (the first open, click, …).
+fn first<D: Db + ?Sized>(db: &D, m: &Message, column: &str) -> Result<bool> {
+    Ok(db.run(&format!("SELECT {column} IS NULL FROM mail_messages WHERE id = ?"), &[m.id.as_str().into()])?.scalar_i64() == Some(1))
 }
 
 fn event<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, bot: bool, detail: Option<&str>, now: DateTime<Utc>) -> Result<()> {
@@ -107,6 +124,9 @@ pub fn tracked<D: Db + ?Sized>(db: &D, m: &Message, link: &Link, bot: bool, now:
         match link {
             Link::Open => {
                 event(db, m, "opened", bot, None, now)?;
+                if !bot && first(db, m, "opened_at")? {
+                    on_timeline(db, m, "email-opened", &format!("Opened: {}", m.subject), now)?;
+                }
                 if !bot {
                     db.run("UPDATE mail_messages SET opened_at = COALESCE(opened_at, ?) WHERE id = ?", &[at(now).into(), m.id.as_str().into()])?;
                 }
@@ -115,6 +135,9 @@ pub fn tracked<D: Db + ?Sized>(db: &D, m: &Message, link: &Link, bot: bool, now:
             Link::Click(n) => {
                 let Some(target) = m.links.get(*n).cloned() else { return Ok(None) };
                 event(db, m, "clicked", bot, Some(&target), now)?;
+                if !bot && first(db, m, "clicked_at")? {
+                    on_timeline(db, m, "email-clicked", &format!("Clicked {target} in: {}", m.subject), now)?;
+                }
                 if !bot {
                     db.run("UPDATE mail_messages SET clicked_at = COALESCE(clicked_at, ?), opened_at = COALESCE(opened_at, ?) WHERE id = ?", &[at(now).into(), at(now).into(), m.id.as_str().into()])?;
                 }
@@ -143,6 +166,7 @@ pub fn unsubscribe<D: Db + ?Sized>(db: &D, m: &Message, source: &str, now: DateT
         if let Some(contact) = &m.contact_id {
             crate::sequences::exit_everywhere(db, contact, "unsubscribed", None, now)?;
         }
+        on_timeline(db, m, "email-unsubscribed", &format!("Unsubscribed ({source}) from: {}", m.subject), now)?;
         event(db, m, "unsubscribed", false, Some(source), now)
     })
 }
@@ -155,6 +179,7 @@ pub fn provider_event<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, hard: boo
     edge_db::tx(db, || {
         if kind == "replied" {
             event(db, m, "replied", false, None, now)?;
+            on_timeline(db, m, "email-replied", &format!("Replied to: {}", m.subject), now)?;
             if let Some(contact) = &m.contact_id {
                 let seq = db.run("SELECT sequence_id FROM mail_messages WHERE id = ?", &[m.id.as_str().into()])?.first().and_then(|r| r.string(0));
                 if let Some(seq) = seq {
@@ -170,6 +195,11 @@ pub fn provider_event<D: Db + ?Sized>(db: &D, m: &Message, kind: &str, hard: boo
             _ => return Ok(()),
         };
         event(db, m, kind, false, (kind == "bounced").then_some(if hard { "hard" } else { "soft" }), now)?;
+        match kind {
+            "bounced" => on_timeline(db, m, "email-bounced", &format!("Email bounced ({}): {}", if hard { "hard" } else { "soft" }, m.subject), now)?,
+            "complained" => on_timeline(db, m, "email-complained", &format!("Marked as spam: {}", m.subject), now)?,
+            _ => {}
+        }
         db.run(&format!("UPDATE mail_messages SET {column} = COALESCE({column}, ?) WHERE id = ?"), &[at(now).into(), m.id.as_str().into()])?;
         if kind == "complained" || (kind == "bounced" && hard) {
             consent::suppress(db, &m.to, if kind == "complained" { "complained" } else { "bounced" }, Some(&m.id))?;
@@ -224,7 +254,7 @@ pub fn stats<D: Db + ?Sized>(db: &D, campaign_id: &str) -> Result<serde_json::Va
 /// A contact's marketing mail and what they did with it, newest first.
 pub fn engagement<D: Db + ?Sized>(db: &D, contact_id: &str, limit: i64) -> Result<Vec<serde_json::Value>> {
     let r = db.run(
-        "SELECT m.id, m.campaign_id, c.name, m.subject, m.status, m.created_at, m.delivered_at, m.opened_at, m.clicked_at, m.unsubscribed_at, m.bounced_at
+        "SELECT m.id, CASE WHEN c.deleted_at IS NULL THEN m.campaign_id END, c.name, m.subject, m.status, m.created_at, m.delivered_at, m.opened_at, m.clicked_at, m.unsubscribed_at, m.bounced_at
          FROM mail_messages m LEFT JOIN campaigns c ON c.id = m.campaign_id WHERE m.contact_id = ? ORDER BY m.created_at DESC LIMIT ?",
         &[contact_id.into(), limit.into()],
     )?;
@@ -235,7 +265,9 @@ pub fn engagement<D: Db + ?Sized>(db: &D, contact_id: &str, limit: i64) -> Resul
 }
 
 /// Messages (newest first) of a campaign or all of them, for the outbox view.
-pub fn list<D: Db + ?Sized>(db: &D, campaign_id: Option<&str>, limit: i64) -> Result<Vec<serde_json::Value>> {
+/// `as_sent` keeps the open pixel (what the provider got); otherwise staff
+/// views leave it out.
+pub fn list<D: Db + ?Sized>(db: &D, campaign_id: Option<&str>, limit: i64, as_sent: bool) -> Result<Vec<serde_json::Value>> {
     let r = db.run(
         "SELECT id, kind, campaign_id, contact_id, variant, to_addr, subject, status, attempts, last_error, created_at, sent_at, text, html, unsubscribe_url FROM mail_messages
          WHERE (? IS NULL OR campaign_id = ?) ORDER BY id DESC LIMIT ?",
@@ -243,9 +275,17 @@ pub fn list<D: Db + ?Sized>(db: &D, campaign_id: Option<&str>, limit: i64) -> Re
     )?;
     Ok(r.iter().map(|r| serde_json::json!({
         "id": r.str(0), "kind": r.str(1), "campaign_id": r.str(2), "contact_id": r.str(3), "variant": r.str(4), "to": r.str(5), "subject": r.str(6),
-        "status": r.str(7), "attempts": r.i64(8), "last_error": r.str(9), "created_at": r.str(10), "sent_at": r.str(11), "text": r.str(12), "html": r.str(13),
+        "status": r.str(7), "attempts": r.i64(8), "last_error": r.str(9), "created_at": r.str(10), "sent_at": r.str(11), "text": r.str(12), "html": if as_sent { r.text(13) } else { without_pixel(r.str(13).unwrap_or_default()) },
         "headers": headers(r.str(14)),
     })).collect())
+}
+
+/// A message's HTML for staff to look at: without the open pixel, so that
+/// looking is not counted as the recipient opening it.
+pub fn without_pixel(html: &str) -> String {
+    let Some(at) = html.rfind("/api/v1/mail/o/") else { return html.to_string() };
+    let (Some(start), Some(end)) = (html[..at].rfind("<img"), html[at..].find('>')) else { return html.to_string() };
+    format!("{}{}", &html[..start], &html[at + end + 1..])
 }
 
 /// The headers a message goes out with: one-click unsubscribe (RFC 8058).
@@ -279,6 +319,13 @@ mod tests {
         attempted(&db, &id, Err("503".into()), t).unwrap();
         let status = db.run("SELECT status, attempts FROM mail_messages WHERE id = ?", &[id.as_str().into()]).unwrap();
         assert_eq!((status.first().unwrap().text(0), status.first().unwrap().i64(1)), ("failed".to_string(), Some(6)));
+    }
+
+    #[test]
+    fn staff_views_have_no_pixel() {
+        let html = "<p>Hi</p><img src=\"https://a.test/api/v1/mail/o/ms_1.o.abc\" width=\"1\" height=\"1\" alt=\"\" style=\"display:none\"></body>";
+        assert_eq!(without_pixel(html), "<p>Hi</p></body>");
+        assert_eq!(without_pixel("<p>plain</p>"), "<p>plain</p>");
     }
 
     #[test]

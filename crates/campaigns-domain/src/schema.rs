@@ -1,7 +1,8 @@
 //! The campaigns component's tables. Migrations are append-only.
 //!
 //! Published read-only views: `campaigns_events` (the change log, read by the
-//! audit log) and `campaigns_list_members` (static lists' members). Tables
+//! audit log), `campaigns_list_members` (static lists' members) and
+//! `campaigns_timeline` (email engagement on contact timelines). Tables
 //! ending in `_events` are change logs by convention: mail tracking lives in
 //! `mail_activity`.
 
@@ -104,6 +105,14 @@ pub const MIGRATIONS: edge_db::Migrations = &[
         "ALTER TABLE mail_messages ADD COLUMN sequence_id TEXT",
         "ALTER TABLE mail_messages ADD COLUMN step INTEGER",
         "CREATE INDEX mail_messages_sequence ON mail_messages(sequence_id, step) WHERE sequence_id IS NOT NULL",
+        // Email engagement on contact timelines (the contacts component merges
+        // every `*_timeline` table into a record's timeline).
+        "CREATE TABLE campaigns_timeline (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, contact_id TEXT, company_id TEXT,
+            kind TEXT NOT NULL, title TEXT NOT NULL, detail TEXT, ref TEXT, owner_id TEXT
+        ) STRICT",
+        "CREATE INDEX campaigns_timeline_contact ON campaigns_timeline(contact_id, at) WHERE contact_id IS NOT NULL",
+        "CREATE INDEX campaigns_timeline_ref ON campaigns_timeline(ref)",
     ],
 ),
 ];

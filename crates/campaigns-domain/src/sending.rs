@@ -140,9 +140,16 @@ pub fn queue<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, d: Draft, now: D
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
         &[
             id.as_str().into(), d.kind.into(), d.campaign_id.into(), d.contact_id.into(), d.variant.into(), d.sequence.map(|s| s.0).into(), d.sequence.map(|s| s.1).into(),
-            d.to.into(), r.subject.into(), r.html.into(), r.text.into(), serde_json::to_string(&r.links)?.into(), urls.unsubscribe.into(), at(now).into(), at(now).into(),
+            d.to.into(), r.subject.as_str().into(), r.html.into(), r.text.into(), serde_json::to_string(&r.links)?.into(), urls.unsubscribe.into(), at(now).into(), at(now).into(),
         ],
     )?;
+    if let (Some(contact), false) = (d.contact_id, d.kind == "test") {
+        let detail = serde_json::json!({"message_id": id, "campaign_id": d.campaign_id, "sequence_id": d.sequence.map(|s| s.0), "step": d.sequence.map(|s| s.1)});
+        db.run(
+            "INSERT INTO campaigns_timeline (at, contact_id, kind, title, detail, ref, owner_id) VALUES (?, ?, 'email-sent', ?, ?, ?, ?)",
+            &[at(now).into(), contact.into(), format!("Email sent: {}", r.subject).into(), detail.to_string().into(), id.as_str().into(), d.data["contact"]["owner_id"].as_str().into()],
+        )?;
+    }
     Ok(id)
 }
 
@@ -157,9 +164,10 @@ pub struct Batch {
 }
 
 /// Queues the next throttled batch of a sending campaign (planned first).
-/// Tokens refill at `throttle_per_minute`, up to ten seconds' worth (at least
-/// one, at most [`MAX_BATCH`]), so mail leaves evenly rather than in a
-/// minute's burst; only queued messages spend them.
+/// Tokens refill at `throttle_per_minute`, up to a minute's worth (so a
+/// scheduler that ticks once a minute, like a cron on real Spin, still sends
+/// at the full rate; one that ticks often sends evenly); a batch spends at
+/// most [`MAX_BATCH`], and only queued messages spend them.
 pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, now: DateTime<Utc>) -> Result<Batch> {
     edge_db::tx(db, || {
         let Some(c) = crate::campaigns::get(db, id)? else { return Ok(Batch { finished: true, ..Default::default() }) };
@@ -169,7 +177,7 @@ pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, n
         let r = db.run("SELECT tokens, last_batch_at, planned FROM campaigns WHERE id = ?", &[id.into()])?;
         let row = r.first();
         let rate = c.throttle_per_minute as f64;
-        let cap = (rate / 6.0).clamp(1.0, MAX_BATCH as f64);
+        let cap = rate.max(1.0);
         let last = row.as_ref().and_then(|r| r.str(1)).and_then(parse);
         let planned = row.as_ref().and_then(|r| r.i64(2)) == Some(1);
         let mut tokens = match last {
@@ -179,7 +187,7 @@ pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, n
         let mut b = Batch::default();
         // Skipped recipients spend no tokens: keep going until the batch is full.
         loop {
-            let room = tokens.floor() as i64 - b.queued as i64;
+            let room = (tokens.floor() as i64).min(MAX_BATCH) - b.queued as i64;
             if room <= 0 {
                 break;
             }
@@ -205,7 +213,7 @@ pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, n
                 }
                 let data: serde_json::Value = serde_json::from_str(&p.text(2)).unwrap_or_default();
                 let to = email.unwrap_or_default();
-                let mid = queue(db, w, links, Draft { kind: "campaign", campaign_id: Some(id), contact_id: Some(&contact), variant: Some(&variant), sequence: None, to: &to, content: &content, data: &data }, now)?;
+                let mid = queue(db, w, links, Draft { kind: "campaign", campaign_id: Some(id), contact_id: Some(&contact), variant: c.ab.as_ref().map(|_| variant.as_str()), sequence: None, to: &to, content: &content, data: &data }, now)?;
                 db.run("UPDATE campaign_recipients SET status = 'queued', message_id = ? WHERE campaign_id = ? AND contact_id = ?", &[mid.into(), id.into(), contact.as_str().into()])?;
                 b.queued += 1;
             }
@@ -218,7 +226,9 @@ pub fn send_batch<D: Db + ?Sized>(db: &D, w: &Writer, links: &Links, id: &str, n
         if !planned {
             b.next_at = Some(at(now));
         } else if left > 0 {
-            let wait_ms = (((cap.min(left as f64) - tokens).max(1.0)) / rate * 60_000.0).clamp(1000.0, 60_000.0);
+            // Now if tokens are left (the next batch), else when a batch's worth has refilled.
+            let wanted = (left as f64).min(MAX_BATCH as f64).min(cap);
+            let wait_ms = ((wanted - tokens).max(0.0) / rate * 60_000.0).clamp(0.0, 60_000.0);
             b.next_at = Some(at(now + Duration::milliseconds(wait_ms as i64)));
         } else if held > 0 {
             b.next_at = Some(decide_ab(db, w, &c, now)?);
@@ -302,13 +312,13 @@ mod tests {
         consent::suppress(&db, "p7@x.test", "bounced", None).unwrap();
         let t0 = Utc::now();
         let b = send_batch(&db, &w, &links, &c.id, t0).unwrap();
-        assert_eq!((b.queued, b.skipped, b.finished), (6, 1, false), "ten seconds' worth at 40/min; skipped ones spend nothing");
+        assert_eq!((b.queued, b.skipped, b.finished), (40, 2, false), "a minute's worth at 40/min; skipped ones spend nothing");
         let again = send_batch(&db, &w, &links, &c.id, t0).unwrap();
         assert_eq!(again.queued, 0, "no tokens left at the same instant");
         let mut t = t0;
-        let mut total = 6;
-        for _ in 0..40 {
-            t += Duration::seconds(10);
+        let mut total = 40;
+        for _ in 0..10 {
+            t += Duration::seconds(30);
             let b = send_batch(&db, &w, &links, &c.id, t).unwrap();
             total += b.queued;
             if b.finished {

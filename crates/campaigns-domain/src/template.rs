@@ -63,7 +63,8 @@ impl Template {
             if start > 0 {
                 pieces.push(Piece::Text(rest[..start].to_string()));
             }
-            let at = offset + start + 1;
+            // 1-based, in characters (what an editor shows).
+            let at = src[..offset + start].chars().count() + 1;
             let after = &rest[start + 2..];
             let end = after.find("}}").ok_or(SyntaxError { at, message: "`{{` without `}}`".into() })?;
             let inner = after[..end].trim();
@@ -174,6 +175,7 @@ mod tests {
     #[test]
     fn syntax_errors_say_where() {
         assert_eq!(Template::parse("Hi {{ contact.first_name ").unwrap_err().at, 4);
+        assert_eq!(Template::parse("Grüße {{ contact.first_name | nope }}").unwrap_err().at, 7, "characters, not bytes");
         assert!(Template::parse("{{ }}").is_err());
         assert!(Template::parse("{{ contact.first_name | shout }}").unwrap_err().message.contains("unknown filter"));
         assert!(Template::parse("{{ contact.first_name | default: there }}").is_err(), "defaults are quoted");
