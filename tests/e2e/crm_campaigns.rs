@@ -348,3 +348,45 @@ fn a_sequence_drips_to_new_segment_members_until_they_convert_reply_or_unsubscri
     let eve = e["items"].as_array().unwrap().iter().find(|x| x["contact_id"] == ids[4].as_str()).unwrap().clone();
     assert_eq!((eve["step"].as_i64(), eve["status"].as_str()), (Some(1), Some("active")), "{eve}");
 }
+
+#[test]
+fn with_a_provider_campaign_mail_carries_one_click_unsubscribe_and_failures_retry_later() {
+    let (ok, got) = e2e::fake_mail_provider(202);
+    let (down, tried) = e2e::fake_mail_provider(503);
+    for (name, provider, works) in [("campaigns-provider-ok", ok, true), ("campaigns-provider-down", down, false)] {
+        let mut cfg = config(name);
+        cfg.env.extend([
+            ("SPIN_VARIABLE_MAIL_API_URL".to_string(), format!("http://{provider}/v1/send")),
+            ("SPIN_VARIABLE_MAIL_API_HOST".to_string(), format!("http://{provider}")),
+            ("SPIN_VARIABLE_MAIL_FROM".to_string(), "Demo <news@demo.example>".to_string()),
+        ]);
+        let h = TestHost::start(cfg);
+        let mut c = h.signed_in_owner("demo");
+        let ids = vec![contact(&mut c, Some("Ann"), "ann@example.com"), contact(&mut c, Some("Bob"), "bob@example.com")];
+        let list = list_of(&mut c, "Two", &ids);
+        let camp = json(&c.post_json("/api/v1/campaigns", &json!({"name": "Hello", "segment_id": list, "subject": "Hi {{ contact.first_name }}", "html": "<p>News</p>", "from_name": "Demo Outdoor"})));
+        let id = camp["id"].as_str().unwrap().to_string();
+        assert_eq!(c.post_json(&format!("/api/v1/campaigns/{id}/schedule"), &json!({})).status, 200);
+        let msgs = messages(&mut c, &id);
+        assert_eq!(msgs.len(), 2);
+        if works {
+            assert!(msgs.iter().all(|m| m["status"] == "sent"), "{msgs:?}");
+            let got = got.lock().unwrap();
+            let anns = got.iter().map(|(_, b)| b).find(|b| b["to"] == "ann@example.com").expect("Ann's message at the provider");
+            assert_eq!(anns["subject"], "Hi Ann");
+            assert_eq!(anns["from"], "Demo Outdoor <news@demo.example>");
+            assert!(anns["headers"]["List-Unsubscribe"].as_str().unwrap().contains("/api/v1/mail/u/"));
+            assert_eq!(anns["headers"]["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+            assert!(anns["html"].as_str().unwrap().contains("/api/v1/mail/o/"), "the pixel goes out");
+        } else {
+            let campaign_mail = || tried.lock().unwrap().iter().filter(|(_, b)| b["subject"].as_str().is_some_and(|s| s.starts_with("Hi "))).count();
+            assert_eq!(campaign_mail(), 2, "each tried once (the owner's invitation went this way too)");
+            assert!(msgs.iter().all(|m| m["status"] == "queued" && m["attempts"] == 1 && m["last_error"].as_str().unwrap().contains("503")), "{msgs:?}");
+            let next = tick(&h)["components"]["campaigns"]["next_tick_at"].as_str().unwrap().to_string();
+            let at = chrono::DateTime::parse_from_rfc3339(&next).unwrap();
+            let wait = at.signed_duration_since(chrono::Utc::now()).num_seconds();
+            assert!((30..=70).contains(&wait), "the retry is due in about a minute: {next}");
+            assert_eq!(campaign_mail(), 2, "not retried before its time");
+        }
+    }
+}

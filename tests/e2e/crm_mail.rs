@@ -1,52 +1,9 @@
 //! Outbox delivery through an HTTP mail API configured by Spin variables. The
 //! provider here is a small HTTP server on loopback that records what it gets.
 
+use e2e::fake_mail_provider as provider;
 use e2e::{json, scratch, HostConfig, TestHost};
 use serde_json::json;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
-/// Accepts requests, records (authorization, JSON body), answers `status`.
-fn provider(status: u16) -> (std::net::SocketAddr, Arc<Mutex<Vec<(String, serde_json::Value)>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let seen = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let mut r = BufReader::new(stream);
-            let (mut len, mut auth, mut line, mut chunked) = (0usize, String::new(), String::new(), false);
-            while r.read_line(&mut line).is_ok() && line.trim_end() != "" {
-                let l = line.trim_end().to_ascii_lowercase();
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                chunked |= l.starts_with("transfer-encoding:") && l.contains("chunked");
-                if l.starts_with("authorization:") {
-                    auth = line.trim_end()["authorization:".len()..].trim().to_string();
-                }
-                line.clear();
-            }
-            let mut body = vec![0; len];
-            let _ = r.read_exact(&mut body);
-            while chunked {
-                line.clear();
-                let _ = r.read_line(&mut line);
-                let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
-                let mut chunk = vec![0; size + 2];
-                chunked = size > 0 && r.read_exact(&mut chunk).is_ok();
-                if chunked {
-                    body.extend_from_slice(&chunk[..size]);
-                }
-            }
-            seen.lock().unwrap().push((auth, serde_json::from_slice(&body).unwrap_or_default()));
-            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
-            let _ = r.get_mut().write_all(answer.as_bytes());
-        }
-    });
-    (addr, got)
-}
 
 fn crm_with_mail(name: &str, provider: std::net::SocketAddr) -> TestHost {
     let mut cfg = HostConfig::crm(&scratch(name));

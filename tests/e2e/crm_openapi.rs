@@ -28,6 +28,7 @@ fn fake_id(path: &str) -> &'static str {
         ("/templates/", "tp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/campaigns/", "cp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/sequences/", "sq_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/forms/", "fm_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/consents/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/engagement/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];

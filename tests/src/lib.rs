@@ -366,3 +366,47 @@ pub fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value)
     }
     panic!("{path} never reached the expected state: {}", json(&c.get(path)));
 }
+
+/// A mail provider on loopback: accepts requests, records (authorization,
+/// JSON body), answers `status`.
+pub fn fake_mail_provider(status: u16) -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>) {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = got.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut r = std::io::BufReader::new(stream);
+            let (mut len, mut auth, mut line, mut chunked) = (0usize, String::new(), String::new(), false);
+            while r.read_line(&mut line).is_ok() && line.trim_end() != "" {
+                let l = line.trim_end().to_ascii_lowercase();
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                chunked |= l.starts_with("transfer-encoding:") && l.contains("chunked");
+                if l.starts_with("authorization:") {
+                    auth = line.trim_end()["authorization:".len()..].trim().to_string();
+                }
+                line.clear();
+            }
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            while chunked {
+                line.clear();
+                let _ = r.read_line(&mut line);
+                let size = usize::from_str_radix(line.trim(), 16).unwrap_or(0);
+                let mut chunk = vec![0; size + 2];
+                chunked = size > 0 && r.read_exact(&mut chunk).is_ok();
+                if chunked {
+                    body.extend_from_slice(&chunk[..size]);
+                }
+            }
+            seen.lock().unwrap().push((auth, serde_json::from_slice(&body).unwrap_or_default()));
+            let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+            let _ = r.get_mut().write_all(answer.as_bytes());
+        }
+    });
+    (addr, got)
+}
+

@@ -20,7 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Components built for wasm32-wasip2 (the probe is the host's conformance app).
-pub const COMPONENTS: &[&str] = &["router", "contacts", "pipeline", "portal", "campaigns", "identity", "web", "probe"];
+pub const COMPONENTS: &[&str] = &["router", "contacts", "pipeline", "portal", "campaigns", "automation", "identity", "web", "probe"];
 
 /// The checkout we were run from. `cargo run` sets CARGO_MANIFEST_DIR at run time;
 /// the compile-time value could name another checkout that shares the target dir.

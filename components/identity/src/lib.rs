@@ -146,6 +146,12 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Post, ["internal", "touch"]) => touch(ctx),
         (Method::Post, ["internal", "key-used"]) => key_used(ctx),
         (Method::Post, ["internal", "mail"]) => internal_mail(ctx),
+        // For other components: who a user is (to notify them), not reachable from outside.
+        (Method::Get, ["internal", "users", id]) => {
+            let db = store::open().map_err(internal)?;
+            let u = store::user_by_id(&db, id).map_err(internal)?.ok_or_else(|| Problem::not_found("No such user"))?;
+            Ok(Reply::json(200, &json!({ "id": u.id, "name": u.name, "email": u.email, "active": u.state == "active" })))
+        }
         _ => Err(Problem::not_found("No such identity route")),
     }
 }

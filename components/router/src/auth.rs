@@ -15,6 +15,13 @@ pub fn is_public(area: &str) -> bool {
     area == "auth" || area == "mail"
 }
 
+/// Paths inside staff areas that the public uses: a form's submissions, its
+/// hosted page and its embed script (`/api/v1/forms/{id}/submit|page|embed.js`).
+pub fn is_public_path(path: &str) -> bool {
+    let parts: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    matches!(parts.as_slice(), ["", "api", "v1", "forms", id, "submit" | "page" | "embed.js"] if !id.is_empty())
+}
+
 /// The permission area an API area belongs to; identity routes check their own.
 /// Follows the dispatch table: an API area belongs to the permission area of
 /// the component that serves it.
@@ -25,6 +32,8 @@ pub fn area_of(api_area: &str) -> Option<Area> {
         "identity" => None,
         // Orders, tickets and the knowledge base are the service desk's.
         "portal" => Some(Area::ServiceDesk),
+        // Forms and rules: marketing builds them, everyone may read them.
+        "automation" => Some(Area::Campaigns),
         // A component without a permission area of its own: administrators only.
         other => Some(Area::parse(other).unwrap_or(Area::Settings)),
     }
@@ -175,6 +184,16 @@ pub fn authorize(caller: &Caller, area: Option<Area>, method: &str) -> Result<()
 mod tests {
     use super::*;
     use identity_domain::Role;
+
+    #[test]
+    fn only_a_forms_public_parts_are_public() {
+        assert!(is_public_path("/api/v1/forms/fm_1/submit"));
+        assert!(is_public_path("/api/v1/forms/fm_1/page"));
+        assert!(is_public_path("/api/v1/forms/fm_1/embed.js"));
+        for staff in ["/api/v1/forms", "/api/v1/forms/fm_1", "/api/v1/forms/fm_1/submissions", "/api/v1/forms/fm_1/embed", "/api/v1/forms//submit", "/api/v1/contacts/c_1/submit", "/api/v1/forms/fm_1/submit/x"] {
+            assert!(!is_public_path(staff), "{staff}");
+        }
+    }
 
     fn store(role: Role, created: i64) -> impl Fn(&str) -> Option<Vec<u8>> {
         move |key: &str| {

@@ -32,6 +32,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("suppressions", "campaigns"),
     ("engagement", "campaigns"),
     ("mail", "campaigns"),
+    ("forms", "automation"),
     ("portal", "portal"),
     ("auth", "identity"),
     ("users", "identity"),

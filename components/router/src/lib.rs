@@ -92,7 +92,7 @@ async fn handle(req: IncomingRequest) -> Response {
                     Err(p) => return problem(p, &request_id),
                 }
             }
-        } else if !auth::is_public(area) {
+        } else if !auth::is_public(area) && !auth::is_public_path(&path) {
             let kv = spin_sdk::key_value::Store::open_default();
             let load = |key: &str| kv.as_ref().ok().and_then(|s| s.get(key).ok().flatten());
             let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);

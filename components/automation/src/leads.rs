@@ -1,0 +1,103 @@
+//! What a clean submission becomes, through the other components' APIs (as
+//! the platform): the contact (matched by email, created or filled in), a
+//! note on its timeline, and an email to its owner. Retries are safe: the
+//! submission id is the Idempotency-Key of what is created.
+
+use automation_domain::forms::Form;
+use automation_domain::submissions;
+use edge_component::Ctx;
+use edge_http::Problem;
+use serde_json::{json, Map, Value};
+use spin_sdk::http::Method;
+
+fn upstream(what: &str, e: impl std::fmt::Display) -> Problem {
+    Problem::new(502, "upstream-failed", "Service unavailable", &format!("{what}: {e}"))
+}
+
+fn call(ctx: &Ctx, method: Method, component: &str, path: &str, body: Option<&Value>, key: Option<String>) -> Result<(u16, Value), Problem> {
+    let mut extra = vec![("edge-actor", "system:forms".to_string())];
+    if let Some(k) = key {
+        extra.push(("idempotency-key", k));
+    }
+    let (s, _, v) = edge_component::call(ctx, method, component, path, body, &extra, true).map_err(|e| upstream(component, e))?;
+    Ok((s, v))
+}
+
+fn encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// Creates or fills in the contact; answers its id and owner (an existing
+/// contact keeps its owner).
+pub fn upsert(ctx: &Ctx, f: &Form, sid: &str, values: &Map<String, Value>, consent: bool, owner: Option<&str>) -> Result<(String, Option<String>), Problem> {
+    let email = values.get("email").and_then(Value::as_str).unwrap_or_default().to_lowercase();
+    let filter = json!({"field": "email", "op": "eq", "value": email}).to_string();
+    let (s, found) = call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts?limit=1&filter={}", encode(&filter)), None, None)?;
+    if s != 200 {
+        return Err(upstream("contacts", format!("answered {s}: {}", found["detail"])));
+    }
+    if let Some(existing) = found["items"].as_array().and_then(|a| a.first()) {
+        let id = existing["id"].as_str().unwrap_or_default().to_string();
+        let mut patch = submissions::contact_fields(f, values, consent, None, false);
+        // Fill in, never blank out: only what the visitor gave; tags are added.
+        let mut tags: Vec<Value> = existing["tags"].as_array().cloned().unwrap_or_default();
+        for t in &f.def.tags {
+            if !tags.iter().any(|x| x.as_str() == Some(t)) {
+                tags.push(t.clone().into());
+            }
+        }
+        patch["tags"] = tags.into();
+        let mut owner_now = existing["owner_id"].as_str().map(String::from);
+        if owner_now.is_none() {
+            if let Some(o) = owner {
+                patch["owner_id"] = o.into();
+                owner_now = Some(o.to_string());
+            }
+        }
+        let (s, v) = call(ctx, Method::Patch, "contacts", &format!("/api/v1/contacts/{id}"), Some(&patch), None)?;
+        if s != 200 {
+            return Err(upstream("contacts", format!("update answered {s}: {}", v["detail"])));
+        }
+        return Ok((id, owner_now));
+    }
+    let mut body = submissions::contact_fields(f, values, consent, owner, true);
+    if !f.def.tags.is_empty() {
+        body["tags"] = f.def.tags.clone().into();
+    }
+    let (s, v) = call(ctx, Method::Post, "contacts", "/api/v1/contacts", Some(&body), Some(format!("form-{sid}")))?;
+    match s {
+        200 | 201 => Ok((v["id"].as_str().unwrap_or_default().to_string(), owner.map(String::from))),
+        s => Err(upstream("contacts", format!("create answered {s}: {}", v["detail"]))),
+    }
+}
+
+/// The submission on the contact's timeline.
+pub fn note(ctx: &Ctx, sid: &str, contact_id: &str, subject: &str, body: &str) -> Result<(), Problem> {
+    let activity = json!({"kind": "note", "subject": subject, "body": body, "contact_id": contact_id});
+    let (s, v) = call(ctx, Method::Post, "contacts", "/api/v1/activities", Some(&activity), Some(format!("form-note-{sid}")))?;
+    if !(200..300).contains(&s) {
+        return Err(upstream("contacts", format!("the note answered {s}: {}", v["detail"])));
+    }
+    Ok(())
+}
+
+/// Tells the owner about the new lead (best effort: the lead exists anyway).
+pub fn notify(ctx: &Ctx, owner: &str, f: &Form, contact_id: &str, values: &Map<String, Value>) {
+    let user = match call(ctx, Method::Get, "identity", &format!("/internal/users/{owner}"), None, None) {
+        Ok((200, u)) if u["active"] == true => u,
+        _ => return,
+    };
+    let base = ctx.header("edge-base-url").unwrap_or_default();
+    let who = [values.get("first_name"), values.get("last_name")].iter().filter_map(|v| v.and_then(Value::as_str)).collect::<Vec<_>>().join(" ");
+    let email = values.get("email").and_then(Value::as_str).unwrap_or_default();
+    let text = format!(
+        "Hi {},\n\n{} ({email}) filled in \"{}\" and is yours to follow up.\n\n{base}/contacts/{contact_id}\n",
+        user["name"].as_str().unwrap_or("there"),
+        if who.is_empty() { "Someone" } else { &who },
+        f.name
+    );
+    let mail = json!({"to": user["email"], "subject": format!("New lead: {}", if who.is_empty() { email } else { &who }), "body_text": text});
+    if let Err(p) = call(ctx, Method::Post, "identity", "/internal/mail", Some(&mail), None) {
+        eprintln!("automation: lead notice to {owner} not queued: {}", p.detail);
+    }
+}

@@ -1,0 +1,94 @@
+//! The automation component, a thin HTTP adapter over `automation-domain`.
+//! This step: lead-capture forms. Staff build forms (`/api/v1/forms`); the
+//! public submits them (`/api/v1/forms/{id}/submit`, the hosted page and the
+//! embed script need no session), and a clean submission becomes a contact
+//! (matched by email), a timeline note and an owner, through the contacts
+//! and identity components' APIs.
+
+mod leads;
+mod public;
+
+use automation_domain::forms::{self, FormInput};
+use automation_domain::{schema, submissions};
+use edge_component::{storage, valid_id, with_etag, Ctx};
+use edge_http::{Problem, Reply};
+use spin_sdk::http::{Method, Request, Response};
+use spin_sdk::http_component;
+
+#[http_component]
+fn handle(req: Request) -> Response {
+    let ctx = Ctx::new(&req);
+    let result = route(&ctx);
+    edge_component::respond("automation", &ctx, result)
+}
+
+pub(crate) fn db() -> Result<spin_sdk::sqlite::Connection, Problem> {
+    edge_db::spin::open(schema::COMPONENT, schema::MIGRATIONS).map_err(storage)
+}
+
+pub(crate) fn failed(what: &'static str) -> impl Fn(anyhow::Error) -> Problem {
+    move |e| edge_component::record_problem(&e, what).unwrap_or_else(|| storage(format!("{e:#}")))
+}
+
+fn not_allowed() -> Problem {
+    Problem::new(405, "method-not-allowed", "Method not allowed", "This resource does not take that method")
+}
+
+fn route(ctx: &Ctx) -> Result<Reply, Problem> {
+    let segs = ctx.segments();
+    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    match segs.as_slice() {
+        ["internal", "migrate"] if *ctx.method() == Method::Post => {
+            let v = edge_db::spin::provision(schema::COMPONENT, schema::MIGRATIONS).map_err(storage)?;
+            Ok(Reply::json(200, &v))
+        }
+        ["api", "v1", "forms", id, "submit"] => public::submit(ctx, id),
+        ["api", "v1", "forms", id, "page"] if *ctx.method() == Method::Get => public::page(ctx, id),
+        ["api", "v1", "forms", id, "embed.js"] if *ctx.method() == Method::Get => public::script(ctx, id),
+        ["api", "v1", "forms", rest @ ..] => staff(ctx, rest),
+        _ => Err(Problem::not_found("No such resource")),
+    }
+}
+
+fn staff(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
+    let db = db()?;
+    let w = ctx.writer();
+    let fail = failed("form");
+    match (ctx.method(), rest) {
+        (Method::Get, []) => Ok(Reply::json(200, &serde_json::json!({"items": forms::list(&db).map_err(&fail)?, "next_cursor": null}))),
+        (Method::Post, []) => {
+            let input: FormInput = ctx.body()?;
+            edge_component::once(ctx, &db, "automation_idempotency", || {
+                let f = forms::create(&db, &w, input).map_err(&fail)?;
+                Ok(with_etag(201, &f, f.version).with_header("location", format!("/api/v1/forms/{}", f.id)))
+            })
+        }
+        (_, [id, tail @ ..]) => {
+            valid_id(forms::ID_PREFIX, id, "form")?;
+            let get = || forms::get(&db, id).map_err(&fail)?.ok_or_else(|| Problem::not_found("No form with this id"));
+            match (ctx.method(), tail) {
+                (Method::Get, []) => {
+                    let f = get()?;
+                    Ok(with_etag(200, &f, f.version))
+                }
+                (Method::Patch, []) => {
+                    let f = forms::update(&db, &w, id, ctx.body()?, ctx.if_match()?).map_err(&fail)?;
+                    Ok(with_etag(200, &f, f.version))
+                }
+                (Method::Delete, []) => forms::delete(&db, &w, id).map(|_| Reply::empty(204)).map_err(&fail),
+                (Method::Get, ["submissions"]) => {
+                    get()?;
+                    Ok(Reply::json(200, &serde_json::json!({"items": submissions::list(&db, id, 200).map_err(&fail)?, "next_cursor": null})))
+                }
+                // What to paste into a website.
+                (Method::Get, ["embed"]) => {
+                    let f = get()?;
+                    let base = ctx.header("edge-base-url").unwrap_or_default();
+                    Ok(Reply::json(200, &public::snippets(&f, &base)))
+                }
+                _ => Err(not_allowed()),
+            }
+        }
+        _ => Err(not_allowed()),
+    }
+}

@@ -1,0 +1,9 @@
+//! Automation and insight, as plain Rust over [`edge_db::Db`] (tested
+//! natively); the automation component is its HTTP adapter. This step: lead
+//! capture. A form maps its fields to contact fields; a submission is
+//! checked (honeypot, rate limit, sizes, required fields), recorded, and
+//! turned into a contact upsert, a timeline activity and an owner.
+
+pub mod forms;
+pub mod schema;
+pub mod submissions;

@@ -1,0 +1,35 @@
+//! The automation component's tables. Migrations are append-only.
+//!
+//! Published read-only: `automation_events` (the change log, read by the audit log).
+
+pub const COMPONENT: &str = "automation";
+
+pub const MIGRATIONS: edge_db::Migrations = &[(
+    1,
+    &[
+        "CREATE TABLE forms (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL, definition TEXT NOT NULL,
+            created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        "CREATE TABLE form_submissions (
+            id TEXT PRIMARY KEY, form_id TEXT NOT NULL, status TEXT NOT NULL, reason TEXT, contact_id TEXT, owner_id TEXT,
+            data TEXT NOT NULL, context TEXT NOT NULL, client TEXT, created_at TEXT NOT NULL, processed_at TEXT
+        ) STRICT",
+        "CREATE INDEX form_submissions_form ON form_submissions(form_id, id)",
+        "CREATE INDEX form_submissions_pending ON form_submissions(created_at) WHERE status = 'accepted' AND processed_at IS NULL",
+        // Per client (a hash of the address) and form: submissions in the current window.
+        "CREATE TABLE form_rate (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL) STRICT, WITHOUT ROWID",
+        // Round robin: who is next, per form.
+        "CREATE TABLE form_rotation (form_id TEXT PRIMARY KEY, next INTEGER NOT NULL) STRICT",
+        "CREATE TABLE automation_events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL, actor TEXT NOT NULL, request_id TEXT,
+            entity TEXT NOT NULL, entity_id TEXT NOT NULL, action TEXT NOT NULL,
+            before TEXT, after TEXT
+        ) STRICT",
+        "CREATE INDEX automation_events_entity ON automation_events(entity, entity_id)",
+        "CREATE INDEX automation_events_at ON automation_events(at)",
+        "CREATE TABLE automation_idempotency (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
+        "CREATE INDEX automation_idempotency_at ON automation_idempotency(created_at)",
+    ],
+)];
