@@ -29,6 +29,7 @@ fn fake_id(path: &str) -> &'static str {
         ("/campaigns/", "cp_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/sequences/", "sq_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/forms/", "fm_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/automations/rules/", "ru_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/consents/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/engagement/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];

@@ -1,14 +1,16 @@
-//! The automation component, a thin HTTP adapter over `automation-domain`.
-//! This step: lead-capture forms. Staff build forms (`/api/v1/forms`); the
-//! public submits them (`/api/v1/forms/{id}/submit`, the hosted page and the
-//! embed script need no session), and a clean submission becomes a contact
-//! (matched by email), a timeline note and an owner, through the contacts
-//! and identity components' APIs.
+//! The automation component, a thin HTTP adapter over `automation-domain`:
+//! lead-capture forms (`/api/v1/forms`; the public submits them at
+//! `/api/v1/forms/{id}/submit`, and the hosted page and embed script need no
+//! session), whose clean submissions become a contact (matched by email), a
+//! timeline note and an owner; and workflow rules (`/api/v1/automations`)
+//! run by the scheduler's tick over the published change logs.
 
+mod engine;
 mod leads;
 mod public;
 
 use automation_domain::forms::{self, FormInput};
+use automation_domain::rules::{self, RuleInput};
 use automation_domain::{schema, submissions};
 use edge_component::{storage, valid_id, with_etag, Ctx};
 use edge_http::{Problem, Reply};
@@ -42,6 +44,8 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
             let v = edge_db::spin::provision(schema::COMPONENT, schema::MIGRATIONS).map_err(storage)?;
             Ok(Reply::json(200, &v))
         }
+        ["internal", "tick"] if *ctx.method() == Method::Post => engine::tick(ctx),
+        ["api", "v1", "automations", rest @ ..] => automations(ctx, rest),
         ["api", "v1", "forms", id, "submit"] => public::submit(ctx, id),
         ["api", "v1", "forms", id, "page"] if *ctx.method() == Method::Get => public::page(ctx, id),
         ["api", "v1", "forms", id, "embed.js"] if *ctx.method() == Method::Get => public::script(ctx, id),
@@ -90,5 +94,43 @@ fn staff(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             }
         }
         _ => Err(not_allowed()),
+    }
+}
+
+fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
+    let db = db()?;
+    let w = ctx.writer();
+    let fail = failed("rule");
+    match (ctx.method(), rest) {
+        (Method::Get, ["rules"]) => Ok(Reply::json(200, &serde_json::json!({"items": rules::list(&db).map_err(&fail)?, "next_cursor": null}))),
+        (Method::Post, ["rules"]) => {
+            let input: RuleInput = ctx.body()?;
+            edge_component::once(ctx, &db, "automation_idempotency", || {
+                let r = rules::create(&db, &w, input).map_err(&fail)?;
+                Ok(with_etag(201, &r, r.version).with_header("location", format!("/api/v1/automations/rules/{}", r.id)))
+            })
+        }
+        (Method::Get, ["runs"]) => Ok(Reply::json(200, &serde_json::json!({"items": rules::runs(&db, None, 200).map_err(&fail)?, "next_cursor": null}))),
+        (_, ["rules", id, tail @ ..]) => {
+            valid_id(rules::ID_PREFIX, id, "rule")?;
+            let get = || rules::get(&db, id).map_err(&fail)?.ok_or_else(|| Problem::not_found("No rule with this id"));
+            match (ctx.method(), tail) {
+                (Method::Get, []) => {
+                    let r = get()?;
+                    Ok(with_etag(200, &r, r.version))
+                }
+                (Method::Patch, []) => {
+                    let r = rules::update(&db, &w, id, ctx.body()?, ctx.if_match()?).map_err(&fail)?;
+                    Ok(with_etag(200, &r, r.version))
+                }
+                (Method::Delete, []) => rules::delete(&db, &w, id).map(|_| Reply::empty(204)).map_err(&fail),
+                (Method::Get, ["runs"]) => {
+                    get()?;
+                    Ok(Reply::json(200, &serde_json::json!({"items": rules::runs(&db, Some(id), 200).map_err(&fail)?, "next_cursor": null})))
+                }
+                _ => Err(not_allowed()),
+            }
+        }
+        _ => Err(Problem::not_found("No such resource")),
     }
 }

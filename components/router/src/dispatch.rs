@@ -33,6 +33,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("engagement", "campaigns"),
     ("mail", "campaigns"),
     ("forms", "automation"),
+    ("automations", "automation"),
     ("portal", "portal"),
     ("auth", "identity"),
     ("users", "identity"),

@@ -5,5 +5,6 @@
 //! turned into a contact upsert, a timeline activity and an owner.
 
 pub mod forms;
+pub mod rules;
 pub mod schema;
 pub mod submissions;

@@ -32,4 +32,23 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE TABLE automation_idempotency (key TEXT PRIMARY KEY, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL) STRICT",
         "CREATE INDEX automation_idempotency_at ON automation_idempotency(created_at)",
     ],
+), (
+    2,
+    &[
+        "CREATE TABLE rules (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL, enabled INTEGER NOT NULL, definition TEXT NOT NULL,
+            created_by TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, version INTEGER NOT NULL
+        ) STRICT",
+        // Where the engine is in each change log (a seq, or a time for form submissions).
+        "CREATE TABLE rule_cursors (source TEXT PRIMARY KEY, position TEXT NOT NULL) STRICT",
+        // One run per rule and event, ever.
+        "CREATE TABLE rule_runs (
+            id TEXT PRIMARY KEY, rule_id TEXT NOT NULL, source TEXT NOT NULL, position TEXT NOT NULL,
+            entity TEXT NOT NULL, entity_id TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL,
+            results TEXT, error TEXT, created_at TEXT NOT NULL, finished_at TEXT,
+            UNIQUE (rule_id, source, position)
+        ) STRICT",
+        "CREATE INDEX rule_runs_pending ON rule_runs(id) WHERE status = 'pending'",
+        "CREATE INDEX rule_runs_rule ON rule_runs(rule_id, id)",
+    ],
 )];

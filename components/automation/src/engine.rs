@@ -1,0 +1,181 @@
+//! The rules engine, run by the scheduler's tick: new changes in the
+//! published change logs are matched against enabled rules (a run claimed
+//! per rule and event, with the cursor moving in the same transaction), then
+//! each pending run reads its record through the owning component's API,
+//! checks the conditions and performs the actions as `system:automation`.
+
+use crate::{db, failed};
+use automation_domain::rules::{self, Action, Rule};
+use edge_component::Ctx;
+use edge_db::record::Writer;
+use edge_http::{Problem, Reply};
+use serde_json::{json, Value};
+use spin_sdk::http::Method;
+
+/// Changes read per source per tick, and runs performed per tick.
+const BATCH: i64 = 500;
+const RUNS_PER_TICK: i64 = 100;
+
+fn path_of(entity: &str, id: &str) -> Option<String> {
+    let area = match entity {
+        "contact" => ("contacts", "contacts"),
+        "company" => ("contacts", "companies"),
+        "deal" => ("pipeline", "deals"),
+        "ticket" => ("portal", "tickets"),
+        "order" => ("portal", "orders"),
+        _ => return None,
+    };
+    Some(format!("{}|/api/v1/{}/{id}", area.0, area.1))
+}
+
+fn call(ctx: &Ctx, method: Method, target: &str, body: Option<&Value>, extra: &[(&str, String)]) -> Result<(u16, Value), String> {
+    let (component, path) = target.split_once('|').ok_or("no such record type")?;
+    let mut headers = vec![("edge-actor", rules::ACTOR.to_string())];
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    let (s, _, v) = edge_component::call(ctx, method, component, path, body, &headers, true).map_err(|e| e.to_string())?;
+    Ok((s, v))
+}
+
+fn system<'a>(ctx: &'a Ctx) -> Writer<'a> {
+    Writer { actor: rules::ACTOR, request_id: ctx.request_id.as_deref(), random: &|| edge_component::random_bytes::<10>() }
+}
+
+pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
+    let db = db()?;
+    let fail = failed("rule");
+    let w = system(ctx);
+    let enabled = rules::enabled(&db).map_err(&fail)?;
+    let mut claimed = 0;
+    let mut busy = false;
+    if enabled.is_empty() {
+        rules::skip_to_end(&db).map_err(&fail)?;
+    } else {
+        for source in rules::SOURCES {
+            let batch = edge_db::tx(&db, || {
+                let changes = rules::changes(&db, source, BATCH)?;
+                let mut n = 0;
+                for c in &changes {
+                    for r in enabled.iter().filter(|r| rules::fires(r, c)) {
+                        n += rules::claim(&db, &w, r, c)?.is_some() as usize;
+                    }
+                }
+                if let Some(last) = changes.last() {
+                    rules::advance(&db, source, &last.position)?;
+                }
+                Ok((n, changes.len() as i64 == BATCH))
+            })
+            .map_err(&fail)?;
+            claimed += batch.0;
+            busy |= batch.1;
+        }
+    }
+    let pending = rules::pending(&db, RUNS_PER_TICK).map_err(&fail)?;
+    busy |= pending.len() as i64 == RUNS_PER_TICK;
+    let mut done = 0;
+    for (run, rule_id, entity, entity_id) in &pending {
+        let rule = rules::get(&db, rule_id).map_err(&fail)?;
+        let (status, results, error) = match rule.filter(|r| r.enabled) {
+            // A disabled rule stops at once, runs already claimed included.
+            None => ("skipped", json!([]), Some("the rule is off".to_string())),
+            Some(rule) => perform(ctx, &rule, run, entity, entity_id),
+        };
+        rules::finish(&db, run, status, &results, error.as_deref()).map_err(&fail)?;
+        done += (status == "done") as usize;
+    }
+    let next = busy.then(|| (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339());
+    Ok(Reply::json(200, &json!({"claimed": claimed, "performed": done, "next_tick_at": next})))
+}
+
+/// Reads the record, checks the conditions, performs the actions.
+fn perform(ctx: &Ctx, rule: &Rule, run: &str, entity: &str, id: &str) -> (&'static str, Value, Option<String>) {
+    let Some(target) = path_of(entity, id) else { return ("skipped", json!([]), Some(format!("{entity} records have no actions"))) };
+    let record = match call(ctx, Method::Get, &target, None, &[]) {
+        Ok((200, v)) => v,
+        Ok((404, _)) => return ("skipped", json!([]), Some("the record is gone".into())),
+        Ok((s, v)) => return ("retry", json!([]), Some(format!("reading the record: {s} {}", v["detail"]))),
+        Err(e) => return ("retry", json!([]), Some(e)),
+    };
+    if !rules::conditions_hold(rule, &record) {
+        return ("skipped", json!([]), Some("the conditions do not hold".into()));
+    }
+    let mut results = Vec::new();
+    for (i, a) in rule.actions.iter().enumerate() {
+        match act(ctx, a, &format!("{run}-{i}"), entity, &target, &record) {
+            Ok(note) => results.push(json!({"kind": a.kind, "ok": true, "detail": note})),
+            Err(e) => {
+                results.push(json!({"kind": a.kind, "ok": false, "detail": e}));
+                return ("retry", Value::Array(results), Some(e));
+            }
+        }
+    }
+    ("done", Value::Array(results), None)
+}
+
+fn name_of(record: &Value) -> String {
+    for k in ["title", "name", "subject", "number"] {
+        if let Some(s) = record[k].as_str() {
+            return s.to_string();
+        }
+    }
+    [record["first_name"].as_str(), record["last_name"].as_str()].iter().flatten().copied().collect::<Vec<_>>().join(" ")
+}
+
+/// The record's change as a merge patch, made against the version read.
+fn patch(ctx: &Ctx, target: &str, record: &Value, body: Value) -> Result<String, String> {
+    let version = record["version"].as_i64().map(|v| format!("\"{v}\""));
+    let extra: Vec<(&str, String)> = version.into_iter().map(|v| ("if-match", v)).collect();
+    match call(ctx, Method::Patch, target, Some(&body), &extra)? {
+        (200, _) => Ok(body.to_string()),
+        (s, v) => Err(format!("{s}: {}", v["detail"].as_str().unwrap_or("refused"))),
+    }
+}
+
+fn act(ctx: &Ctx, a: &Action, key: &str, entity: &str, target: &str, record: &Value) -> Result<String, String> {
+    match a.kind.as_str() {
+        "create_task" => {
+            let subject = a.subject.clone().unwrap_or_default().replace("{{ name }}", &name_of(record));
+            let assignee = match a.user.as_deref() {
+                Some("owner") | None => record["owner_id"].as_str().or(record["assignee_id"].as_str()).map(String::from),
+                Some(u) => Some(u.to_string()),
+            };
+            let due = chrono::Utc::now() + chrono::Duration::days(a.due_in_days.unwrap_or(1));
+            let mut body = json!({"kind": "task", "subject": subject, "due_at": due.to_rfc3339(), "assignee_id": assignee});
+            match entity {
+                "contact" => body["contact_id"] = record["id"].clone(),
+                "company" => body["company_id"] = record["id"].clone(),
+                "deal" => {
+                    body["deal_id"] = record["id"].clone();
+                    body["contact_id"] = record["contact_id"].clone();
+                }
+                _ => body["contact_id"] = record["contact_id"].clone(),
+            }
+            match call(ctx, Method::Post, "contacts|/api/v1/activities", Some(&body), &[("idempotency-key", format!("rule-{key}"))])? {
+                (200 | 201, v) => Ok(format!("task {}", v["id"].as_str().unwrap_or_default())),
+                (s, v) => Err(format!("{s}: {}", v["detail"].as_str().unwrap_or("refused"))),
+            }
+        }
+        "add_tag" => {
+            let tag = a.tag.clone().unwrap_or_default();
+            let mut tags: Vec<Value> = record["tags"].as_array().cloned().unwrap_or_default();
+            if tags.iter().any(|t| t.as_str() == Some(tag.as_str())) {
+                return Ok("already tagged".into());
+            }
+            tags.push(tag.into());
+            patch(ctx, target, record, json!({"tags": tags}))
+        }
+        "update_field" => {
+            let field = a.field.clone().unwrap_or_default();
+            let value = a.value.clone().unwrap_or(Value::Null);
+            let body = match field.strip_prefix("custom.") {
+                Some(k) => json!({"custom": {k: value}}),
+                None => json!({field: value}),
+            };
+            patch(ctx, target, record, body)
+        }
+        "change_owner" => {
+            let key = if entity == "ticket" { "assignee_id" } else { "owner_id" };
+            patch(ctx, target, record, json!({key: a.user}))
+        }
+        other => Err(format!("unknown action {other}")),
+    }
+}

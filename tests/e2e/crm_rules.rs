@@ -1,0 +1,103 @@
+//! Workflow rules through the real host: triggers read from the published
+//! change logs by the scheduler's tick, conditions on the record, actions
+//! through the owning components' APIs; once per event, no loops, and a
+//! disabled rule stops at once.
+
+use e2e::{json, scratch, Client, HostConfig, TestHost};
+use serde_json::{json, Value};
+
+const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
+
+fn tick(h: &TestHost) -> Value {
+    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    json(&r)
+}
+
+fn rule(c: &mut Client, body: Value) -> String {
+    let r = c.post_json("/api/v1/automations/rules", &body);
+    assert_eq!(r.status, 201, "{}", r.text());
+    json(&r)["id"].as_str().unwrap().to_string()
+}
+
+fn tasks(c: &mut Client, path: &str) -> Vec<String> {
+    json(&c.get(&format!("{path}/timeline")))["items"].as_array().unwrap().iter()
+        .filter(|e| e["activity"]["kind"] == "task").map(|e| e["activity"]["subject"].as_str().unwrap_or_default().to_string()).collect()
+}
+
+fn runs(c: &mut Client, rule: &str) -> Vec<Value> {
+    json(&c.get(&format!("/api/v1/automations/rules/{rule}/runs")))["items"].as_array().unwrap().clone()
+}
+
+fn patch(c: &mut Client, path: &str, body: Value) {
+    let v = format!("\"{}\"", json(&c.get(path))["version"]);
+    let r = c.raw("PATCH", path, &[("content-type", "application/json"), ("if-match", &v)], body.to_string().as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+#[test]
+fn rules_fire_once_per_event_without_loops_and_stop_when_disabled() {
+    let mut cfg = HostConfig::crm(&scratch("rules"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
+    let mut c = h.signed_in_owner("demo");
+    let me = json(&c.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
+    let r = c.post_json("/api/v1/automations/rules", &json!({"name": "", "trigger": {"kind": "record_created"}, "actions": []}));
+    assert_eq!(r.status, 422);
+    let new_lead = rule(&mut c, json!({
+        "name": "Call new leads", "trigger": {"kind": "record_created", "entity": "contact"},
+        "conditions": [{"field": "lifecycle_stage", "op": "eq", "value": "lead"}],
+        "actions": [{"kind": "create_task", "subject": "Call {{ name }}", "due_in_days": 1, "user": "owner"}, {"kind": "add_tag", "tag": "new-lead"}],
+    }));
+    let touched = rule(&mut c, json!({
+        "name": "Mark retagged", "trigger": {"kind": "record_updated", "entity": "contact", "changed": ["tags"]},
+        "actions": [{"kind": "add_tag", "tag": "touched"}],
+    }));
+    let won = rule(&mut c, json!({
+        "name": "Welcome pack", "trigger": {"kind": "deal_won"},
+        "actions": [{"kind": "create_task", "subject": "Send the welcome pack for {{ name }}", "due_in_days": 2}, {"kind": "update_field", "field": "next_step", "value": "Onboarding call"}],
+    }));
+    let never = rule(&mut c, json!({"name": "Off", "enabled": false, "trigger": {"kind": "record_created", "entity": "contact"}, "actions": [{"kind": "add_tag", "tag": "never"}]}));
+
+    let mk = |c: &mut Client, first: &str, stage: &str| json(&c.post_json("/api/v1/contacts", &json!({"first_name": first, "last_name": "Rule", "email": format!("{}@example.com", first.to_lowercase()), "lifecycle_stage": stage, "owner_id": me})))["id"].as_str().unwrap().to_string();
+    let ann = mk(&mut c, "Ann", "lead");
+    let bob = mk(&mut c, "Bob", "customer");
+    tick(&h);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")), vec!["Call Ann Rule"]);
+    let ann_now = json(&c.get(&format!("/api/v1/contacts/{ann}")));
+    assert_eq!(ann_now["tags"], json!(["new-lead"]), "{ann_now}");
+    assert!(tasks(&mut c, &format!("/api/v1/contacts/{bob}")).is_empty(), "Bob is no lead");
+    let statuses: Vec<String> = runs(&mut c, &new_lead).iter().map(|r| r["status"].as_str().unwrap().to_string()).collect();
+    assert_eq!(statuses, vec!["skipped", "done"], "Bob's run skipped on its conditions, Ann's done");
+    // Ticking again does nothing new: once per event.
+    tick(&h);
+    assert_eq!(runs(&mut c, &new_lead).len(), 2);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")).len(), 1);
+    // The rule's own tag did not count as a retagging (rules do not trigger rules).
+    assert!(runs(&mut c, &touched).is_empty());
+    // A person retags Ann: the rule fires once; its own change starts no loop.
+    patch(&mut c, &format!("/api/v1/contacts/{ann}"), json!({"tags": ["new-lead", "vip"]}));
+    tick(&h);
+    tick(&h);
+    assert_eq!(runs(&mut c, &touched).len(), 1);
+    assert_eq!(json(&c.get(&format!("/api/v1/contacts/{ann}")))["tags"], json!(["new-lead", "vip", "touched"]));
+    // A won deal.
+    let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Ann's tents", "value": 120_000, "contact_id": ann})));
+    let did = deal["id"].as_str().unwrap().to_string();
+    patch(&mut c, &format!("/api/v1/deals/{did}"), json!({"status": "won"}));
+    tick(&h);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")), vec!["Send the welcome pack for Ann's tents", "Call Ann Rule"]);
+    assert_eq!(json(&c.get(&format!("/api/v1/deals/{did}")))["next_step"], "Onboarding call");
+    assert_eq!(runs(&mut c, &won)[0]["status"], "done");
+    // The disabled rule never ran; disabling a rule stops it at once.
+    assert!(runs(&mut c, &never).is_empty());
+    patch(&mut c, &format!("/api/v1/automations/rules/{new_lead}"), json!({"enabled": false}));
+    let cy = mk(&mut c, "Cy", "lead");
+    tick(&h);
+    assert!(tasks(&mut c, &format!("/api/v1/contacts/{cy}")).is_empty());
+    assert_eq!(runs(&mut c, &new_lead).len(), 2);
+    // Every run is on record.
+    let all = json(&c.get("/api/v1/automations/runs"))["items"].as_array().unwrap().len();
+    assert_eq!(all, 4, "two for new leads, one retag, one won deal");
+}
