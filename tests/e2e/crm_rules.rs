@@ -101,3 +101,41 @@ fn rules_fire_once_per_event_without_loops_and_stop_when_disabled() {
     let all = json(&c.get("/api/v1/automations/runs"))["items"].as_array().unwrap().len();
     assert_eq!(all, 4, "two for new leads, one retag, one won deal");
 }
+
+#[test]
+fn email_and_sequence_actions_respect_consent() {
+    let mut cfg = HostConfig::crm(&scratch("rules-mail"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
+    let mut c = h.signed_in_owner("demo");
+    let tpl = json(&c.post_json("/api/v1/templates", &json!({"name": "Welcome", "subject": "Welcome, {{ contact.first_name }}", "text": "Good to have you."})));
+    let list = json(&c.post_json("/api/v1/segments", &json!({"name": "Nobody", "kind": "static"})));
+    let seq = json(&c.post_json("/api/v1/sequences", &json!({"name": "Onboarding", "segment_id": list["id"], "steps": [{"delay_minutes": 60, "subject": "Tips", "text": "…"}]})));
+    assert_eq!(c.post_json(&format!("/api/v1/sequences/{}/activate", seq["id"].as_str().unwrap()), &json!({})).status, 200);
+    let r = c.post_json("/api/v1/automations/rules", &json!({"name": "Bad", "trigger": {"kind": "record_created", "entity": "contact"}, "actions": [{"kind": "send_email"}]}));
+    assert_eq!((r.status, json(&r)["errors"][0]["field"].as_str()), (422, Some("actions[0].template_id")));
+    let welcome = rule(&mut c, json!({
+        "name": "Welcome customers", "trigger": {"kind": "record_updated", "entity": "contact", "changed": ["lifecycle_stage"]},
+        "conditions": [{"field": "lifecycle_stage", "op": "eq", "value": "customer"}],
+        "actions": [{"kind": "send_email", "template_id": tpl["id"]}, {"kind": "enrol_in_sequence", "sequence_id": seq["id"]}],
+    }));
+    let mk = |c: &mut Client, first: &str, consent: &str| json(&c.post_json("/api/v1/contacts", &json!({"first_name": first, "email": format!("{}@example.com", first.to_lowercase()), "lifecycle_stage": "lead", "consent": {"email": consent}})))["id"].as_str().unwrap().to_string();
+    let ann = mk(&mut c, "Ann", "granted");
+    let bob = mk(&mut c, "Bob", "denied");
+    for id in [&ann, &bob] {
+        patch(&mut c, &format!("/api/v1/contacts/{id}"), json!({"lifecycle_stage": "customer"}));
+    }
+    tick(&h);
+    let mail = |c: &mut Client, id: &str| json(&c.get(&format!("/api/v1/engagement/{id}")))["items"].as_array().unwrap().clone();
+    let anns = mail(&mut c, &ann);
+    assert_eq!(anns.len(), 1);
+    assert_eq!(anns[0]["subject"], "Welcome, Ann");
+    assert!(mail(&mut c, &bob).is_empty(), "Bob said no to email");
+    let results: Vec<Value> = runs(&mut c, &welcome).iter().map(|r| r["results"][0]["detail"].clone()).collect();
+    assert!(results.iter().any(|d| d.as_str() == Some("not sent: unsubscribed")), "{results:?}");
+    let enrolled = json(&c.get(&format!("/api/v1/sequences/{}/enrolments", seq["id"].as_str().unwrap())))["items"].as_array().unwrap().len();
+    assert_eq!(enrolled, 2, "both enter the sequence; its steps check consent as they go out");
+    tick(&h);
+    assert_eq!(mail(&mut c, &ann).len(), 1, "once per event");
+}

@@ -176,6 +176,21 @@ fn act(ctx: &Ctx, a: &Action, key: &str, entity: &str, target: &str, record: &Va
             let key = if entity == "ticket" { "assignee_id" } else { "owner_id" };
             patch(ctx, target, record, json!({key: a.user}))
         }
+        "send_email" | "enrol_in_sequence" => {
+            let contact = if entity == "contact" { record["id"].as_str() } else { record["contact_id"].as_str() };
+            let Some(contact) = contact else { return Ok("no contact to write to".into()) };
+            let (path, body) = if a.kind == "send_email" {
+                ("campaigns|/internal/send", json!({"contact_id": contact, "template_id": a.template_id, "key": key}))
+            } else {
+                ("campaigns|/internal/enrol", json!({"contact_id": contact, "sequence_id": a.sequence_id, "key": key}))
+            };
+            match call(ctx, Method::Post, path, Some(&body), &[])? {
+                // Consent or suppression said no: done, with why.
+                (200, v) if v["skipped"].is_string() => Ok(format!("not sent: {}", v["skipped"].as_str().unwrap_or_default())),
+                (200, v) => Ok(v.to_string()),
+                (s, v) => Err(format!("{s}: {}", v["detail"].as_str().unwrap_or("refused"))),
+            }
+        }
         other => Err(format!("unknown action {other}")),
     }
 }

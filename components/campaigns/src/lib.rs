@@ -71,6 +71,8 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
             Ok(Reply::json(200, &v))
         }
         ["internal", "tick"] if *ctx.method() == Method::Post => sender::tick(ctx),
+        ["internal", "send"] if *ctx.method() == Method::Post => marketing::send_for_rule(ctx),
+        ["internal", "enrol"] if *ctx.method() == Method::Post => marketing::enrol_for_rule(ctx),
         ["api", "v1", "segments", rest @ ..] => segments_route(ctx, rest),
         ["api", "v1", "templates", rest @ ..] => marketing::templates(ctx, rest),
         ["api", "v1", "campaigns", rest @ ..] => marketing::campaigns(ctx, rest),

@@ -336,3 +336,73 @@ fn rename_filter(mut p: Problem, field: &str) -> Problem {
     }
     p
 }
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForRule {
+    contact_id: String,
+    template_id: Option<String>,
+    sequence_id: Option<String>,
+    /// Once per key (a rule run's action).
+    key: String,
+}
+
+/// The contact as the platform sees it (rules act for the platform).
+fn contact_for_rule(ctx: &Ctx, id: &str) -> Result<serde_json::Value, Problem> {
+    if !edge_http::ids::is_valid("c", id) {
+        return Err(field_error("contact_id", "is not a contact"));
+    }
+    let (status, _, v) = edge_component::call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts/{id}"), None, &[], true)
+        .map_err(|e| Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts did not answer: {e}")))?;
+    match status {
+        200 => Ok(v),
+        404 => Err(Problem::not_found("No contact with this id")),
+        s => Err(Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts answered {s}"))),
+    }
+}
+
+/// A rule's email (`POST /internal/send {contact_id, template_id, key}`):
+/// the template rendered for the contact into the outbox, unless consent or
+/// suppression forbids it (answered as skipped, with why). Once per key.
+pub fn send_for_rule(ctx: &Ctx) -> Result<Reply, Problem> {
+    let r: ForRule = ctx.body()?;
+    let db = db()?;
+    let fail = failed("message");
+    let key = format!("rule-send-{}", r.key);
+    if let Some((status, body)) = edge_db::record::idempotent_answer(&db, "campaigns_idempotency", &key).map_err(&fail)? {
+        return Ok(Reply { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into_bytes() });
+    }
+    let template = r.template_id.as_deref().map(|t| templates::get(&db, t)).transpose().map_err(&fail)?.flatten().ok_or_else(|| field_error("template_id", "is not a template"))?;
+    let contact = contact_for_rule(ctx, &r.contact_id)?;
+    let secret = sender::secret(&db)?;
+    let base = base_url(ctx);
+    let links = Links { base_url: &base, secret: &secret };
+    let w = edge_db::record::Writer { actor: "system:automation", request_id: ctx.request_id.as_deref(), random: &|| edge_component::random_bytes::<10>() };
+    let answer = edge_db::tx(&db, || {
+        let email = contact["email"].as_str();
+        let answer = match consent::blocked(&db, &r.contact_id, email)? {
+            Some(reason) => serde_json::json!({"skipped": reason}),
+            None => {
+                let data = serde_json::json!({"contact": contact});
+                let d = Draft { kind: "automation", campaign_id: None, contact_id: Some(&r.contact_id), variant: None, sequence: None, to: email.unwrap_or_default(), content: &template.content, data: &data };
+                serde_json::json!({"message_id": sending::queue(&db, &w, &links, d, sender::now())?})
+            }
+        };
+        edge_db::record::save_idempotent_answer(&db, "campaigns_idempotency", &key, 200, &answer.to_string())?;
+        Ok(answer)
+    })
+    .map_err(&fail)?;
+    sender::deliver(&db)?;
+    Ok(Reply::json(200, &answer))
+}
+
+/// A rule's enrolment (`POST /internal/enrol {contact_id, sequence_id, key}`).
+pub fn enrol_for_rule(ctx: &Ctx) -> Result<Reply, Problem> {
+    let r: ForRule = ctx.body()?;
+    let db = db()?;
+    let fail = failed("sequence");
+    let seq = r.sequence_id.as_deref().map(|s| sequences::get(&db, s)).transpose().map_err(&fail)?.flatten().ok_or_else(|| field_error("sequence_id", "is not a sequence"))?;
+    let contact = contact_for_rule(ctx, &r.contact_id)?;
+    let entered = edge_db::tx(&db, || sequences::enrol_one(&db, &seq, &contact, sender::now())).map_err(&fail)?;
+    Ok(Reply::json(200, &serde_json::json!({"entered": entered, "sequence_status": seq.status})))
+}

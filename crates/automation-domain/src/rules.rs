@@ -50,7 +50,8 @@ pub struct Condition {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Action {
-    /// `create_task`, `add_tag`, `update_field`, `change_owner`.
+    /// `create_task`, `add_tag`, `update_field`, `change_owner`, `send_email`,
+    /// `enrol_in_sequence`.
     pub kind: String,
     /// create_task: its subject (`{{ name }}` is the record's name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,11 +68,17 @@ pub struct Action {
     pub field: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
+    /// send_email: a campaigns template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
+    /// enrol_in_sequence: a campaigns sequence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence_id: Option<String>,
 }
 
 pub const TRIGGERS: [&str; 8] = ["record_created", "record_updated", "deal_entered_stage", "deal_won", "deal_lost", "ticket_created", "ticket_breached", "form_submitted"];
 pub const ENTITIES: [&str; 5] = ["contact", "company", "deal", "ticket", "order"];
-pub const ACTIONS: [&str; 4] = ["create_task", "add_tag", "update_field", "change_owner"];
+pub const ACTIONS: [&str; 6] = ["create_task", "add_tag", "update_field", "change_owner", "send_email", "enrol_in_sequence"];
 pub const OPS: [&str; 7] = ["eq", "neq", "contains", "gt", "lt", "empty", "not_empty"];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -194,6 +201,8 @@ fn checked(input: RuleInput, before: Option<&Rule>) -> Result<(String, bool, Def
             }
             "update_field" if a.value.is_none() => e.push(FieldError::new(&at("value"), "is required")),
             "change_owner" if !a.user.as_deref().is_some_and(|u| edge_http::ids::is_valid("u", u)) => e.push(FieldError::new(&at("user"), "must be a user id")),
+            "send_email" if !a.template_id.as_deref().is_some_and(|t| edge_http::ids::is_valid("tp", t)) => e.push(FieldError::new(&at("template_id"), "choose an email template")),
+            "enrol_in_sequence" if !a.sequence_id.as_deref().is_some_and(|t| edge_http::ids::is_valid("sq", t)) => e.push(FieldError::new(&at("sequence_id"), "choose a sequence")),
             k if !ACTIONS.contains(&k) => e.push(FieldError::new(&at("kind"), &format!("must be one of {}", ACTIONS.join(", ")))),
             _ => {}
         }

@@ -258,6 +258,18 @@ pub fn enrol_page<D: Db + ?Sized>(db: &D, s: &Sequence, contacts: &[serde_json::
     })
 }
 
+/// Enrols one contact (a rule's action), whatever the segment says; once per
+/// contact, like every enrolment. Answers whether they entered now.
+pub fn enrol_one<D: Db + ?Sized>(db: &D, s: &Sequence, contact: &serde_json::Value, now: DateTime<Utc>) -> Result<bool> {
+    let Some(id) = contact["id"].as_str() else { return Ok(false) };
+    let first = s.steps.first().map(|st| st.delay_minutes).unwrap_or(0);
+    db.run(
+        "INSERT OR IGNORE INTO sequence_enrollments (sequence_id, contact_id, email, data, step, next_at, status, entered_at, updated_at) VALUES (?, ?, ?, ?, 0, ?, 'active', ?, ?)",
+        &[s.id.as_str().into(), id.into(), contact["email"].as_str().into(), serde_json::json!({"contact": contact}).to_string().into(), at(now + Duration::minutes(first)).into(), at(now).into(), at(now).into()],
+    )?;
+    Ok(db.run("SELECT changes()", &[])?.scalar_i64() == Some(1))
+}
+
 /// Contacts whose next step is due (at most `limit`).
 pub fn due<D: Db + ?Sized>(db: &D, sequence_id: &str, now: DateTime<Utc>, limit: i64) -> Result<Vec<String>> {
     let r = db.run(
