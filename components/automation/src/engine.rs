@@ -82,6 +82,11 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
         rules::finish(&db, run, status, &results, error.as_deref()).map_err(&fail)?;
         done += (status == "done") as usize;
     }
+    // Customer value follows the orders (its own errors do not stop the rules).
+    match crate::insight::keep_current(ctx) {
+        Ok(more) => busy |= more,
+        Err(p) => eprintln!("automation: customer value: {}", p.detail),
+    }
     let next = busy.then(|| (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339());
     Ok(Reply::json(200, &json!({"claimed": claimed, "performed": done, "next_tick_at": next})))
 }
@@ -95,6 +100,13 @@ fn perform(ctx: &Ctx, rule: &Rule, run: &str, entity: &str, id: &str) -> (&'stat
         Ok((s, v)) => return ("retry", json!([]), Some(format!("reading the record: {s} {}", v["detail"]))),
         Err(e) => return ("retry", json!([]), Some(e)),
     };
+    let mut record = record;
+    if entity == "contact" {
+        // Customer value is a field rules may test (`value.at_risk`, `value.rfm`, …).
+        if let Ok(db) = crate::db() {
+            record["value"] = automation_domain::value::of(&db, id).ok().flatten().unwrap_or(Value::Null);
+        }
+    }
     if !rules::conditions_hold(rule, &record) {
         return ("skipped", json!([]), Some("the conditions do not hold".into()));
     }

@@ -6,6 +6,7 @@
 //! run by the scheduler's tick over the published change logs.
 
 mod engine;
+mod insight;
 mod leads;
 mod public;
 
@@ -46,6 +47,7 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         }
         ["internal", "tick"] if *ctx.method() == Method::Post => engine::tick(ctx),
         ["api", "v1", "automations", rest @ ..] => automations(ctx, rest),
+        ["api", "v1", "insights", rest @ ..] => insight::route(ctx, rest),
         ["api", "v1", "forms", id, "submit"] => public::submit(ctx, id),
         ["api", "v1", "forms", id, "page"] if *ctx.method() == Method::Get => public::page(ctx, id),
         ["api", "v1", "forms", id, "embed.js"] if *ctx.method() == Method::Get => public::script(ctx, id),

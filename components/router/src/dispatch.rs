@@ -34,6 +34,7 @@ pub const AREAS: &[(&str, &str)] = &[
     ("mail", "campaigns"),
     ("forms", "automation"),
     ("automations", "automation"),
+    ("insights", "automation"),
     ("portal", "portal"),
     ("auth", "identity"),
     ("users", "identity"),

@@ -8,3 +8,9 @@ pub mod forms;
 pub mod rules;
 pub mod schema;
 pub mod submissions;
+pub mod value;
+
+/// A time as the stores write it.
+pub fn at(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

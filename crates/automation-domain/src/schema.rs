@@ -51,4 +51,22 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE INDEX rule_runs_pending ON rule_runs(id) WHERE status = 'pending'",
         "CREATE INDEX rule_runs_rule ON rule_runs(rule_id, id)",
     ],
+), (
+    3,
+    &[
+        // Customer value and churn (see `value`), one row per customer.
+        "CREATE TABLE customer_value (
+            contact_id TEXT PRIMARY KEY, orders INTEGER NOT NULL, total INTEGER NOT NULL, first_order_at TEXT, last_order_at TEXT,
+            r_score INTEGER NOT NULL, f_score INTEGER NOT NULL, m_score INTEGER NOT NULL, rfm INTEGER NOT NULL,
+            silence_days REAL, interval_days REAL, at_risk INTEGER NOT NULL, clv INTEGER NOT NULL, projected_clv INTEGER NOT NULL,
+            computed_at TEXT NOT NULL
+        ) STRICT",
+        "CREATE INDEX customer_value_clv ON customer_value(clv DESC)",
+        "CREATE INDEX customer_value_risk ON customer_value(clv DESC) WHERE at_risk = 1",
+        "CREATE TABLE value_bounds (measure TEXT NOT NULL, score INTEGER NOT NULL, low ANY, PRIMARY KEY (measure, score)) STRICT",
+        "CREATE TABLE value_state (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+        // Published for segments and rules.
+        "CREATE VIEW automation_customer_value AS
+            SELECT contact_id, rfm, r_score, f_score, m_score, at_risk, clv, projected_clv FROM customer_value",
+    ],
 )];

@@ -51,6 +51,13 @@ const LINKED: &[(&str, &str, &str, bool)] = &[
     ("orders.total", "portal_contact_orders", "total", false),
     ("orders.first_at", "portal_contact_orders", "first_order_at", true),
     ("orders.last_at", "portal_contact_orders", "last_order_at", true),
+    ("value.rfm", "automation_customer_value", "rfm", false),
+    ("value.r", "automation_customer_value", "r_score", false),
+    ("value.f", "automation_customer_value", "f_score", false),
+    ("value.m", "automation_customer_value", "m_score", false),
+    ("value.at_risk", "automation_customer_value", "at_risk", false),
+    ("value.clv", "automation_customer_value", "clv", false),
+    ("value.projected_clv", "automation_customer_value", "projected_clv", false),
 ];
 
 /// Lists other components publish: (field, view, list key column).
