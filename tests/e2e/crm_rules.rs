@@ -139,3 +139,34 @@ fn email_and_sequence_actions_respect_consent() {
     tick(&h);
     assert_eq!(mail(&mut c, &ann).len(), 1, "once per event");
 }
+
+#[test]
+fn date_rules_fire_once_per_contact_and_day_across_restarts() {
+    let mut cfg = HostConfig::crm(&scratch("rules-dates"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg.clone());
+    let mut c = h.signed_in_owner("demo");
+    assert_eq!(c.post_json("/api/v1/custom-fields", &json!({"entity": "contact", "key": "renewal_date", "label": "Renewal", "kind": "date"})).status, 201);
+    let r = c.post_json("/api/v1/automations/rules", &json!({"name": "Bad", "trigger": {"kind": "date", "field": "custom.shoe_size", "offset_days": -30}, "actions": [{"kind": "add_tag", "tag": "x"}]}));
+    assert_eq!((r.status, json(&r)["errors"][0]["field"].as_str()), (422, Some("trigger.field")), "{}", r.text());
+    let today = chrono::Utc::now().date_naive();
+    let mk = |c: &mut Client, first: &str, days: i64| json(&c.post_json("/api/v1/contacts", &json!({"first_name": first, "custom": {"renewal_date": (today + chrono::Duration::days(days)).to_string()}})))["id"].as_str().unwrap().to_string();
+    let ann = mk(&mut c, "Ann", 30);
+    let bob = mk(&mut c, "Bob", 45);
+    let renewal = rule(&mut c, json!({
+        "name": "Renewal in a month", "trigger": {"kind": "date", "field": "custom.renewal_date", "offset_days": -30, "time_zone": "UTC"},
+        "actions": [{"kind": "create_task", "subject": "Renewal coming: {{ name }}", "due_in_days": 7}],
+    }));
+    tick(&h);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")), vec!["Renewal coming: Ann"]);
+    assert!(tasks(&mut c, &format!("/api/v1/contacts/{bob}")).is_empty());
+    tick(&h);
+    // A restart changes nothing: the day is done, and its runs are on record.
+    drop(h);
+    let h = TestHost::start(cfg);
+    c.addr = h.addr;
+    tick(&h);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")).len(), 1);
+    assert_eq!(runs(&mut c, &renewal).len(), 1);
+}

@@ -69,6 +69,11 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
             busy |= batch.1;
         }
     }
+    for r in enabled.iter().filter(|r| r.trigger.kind == "date") {
+        if let Err(e) = date_rule(ctx, &db, &w, r) {
+            eprintln!("automation: date rule {}: {e}", r.id);
+        }
+    }
     let pending = rules::pending(&db, RUNS_PER_TICK).map_err(&fail)?;
     busy |= pending.len() as i64 == RUNS_PER_TICK;
     let mut done = 0;
@@ -205,4 +210,47 @@ fn act(ctx: &Ctx, a: &Action, key: &str, entity: &str, target: &str, record: &Va
         }
         other => Err(format!("unknown action {other}")),
     }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// A date rule's new days: the contacts whose date falls right for each day
+/// get a run claimed (once per contact and day, whatever restarts); the day
+/// is done when every page is claimed.
+fn date_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Rule) -> Result<(), String> {
+    let last = rules::date_cursor(db, &r.id).map_err(|e| e.to_string())?;
+    for day in rules::due_days(r, last.as_deref(), chrono::Utc::now()) {
+        let filter = rules::date_filter(r, day).to_string();
+        let mut cursor: Option<String> = None;
+        for _ in 0..50 {
+            let mut path = format!("contacts|/api/v1/contacts?limit=200&filter={}", encode(&filter));
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={}", encode(c)));
+            }
+            let page = match call(ctx, Method::Get, &path, None, &[])? {
+                (200, v) => v,
+                (s, v) => return Err(format!("contacts answered {s}: {}", v["detail"])),
+            };
+            let ids: Vec<String> = page["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str().map(String::from)).collect();
+            edge_db::tx(db, || {
+                for id in &ids {
+                    let c = rules::Change {
+                        source: format!("date:{}", r.id), position: format!("{day}|{id}"), at: edge_db::now(), actor: "system:calendar".into(),
+                        entity: "contact".into(), entity_id: id.clone(), action: "date".into(), before: Value::Null, after: Value::Null,
+                    };
+                    rules::claim(db, w, r, &c)?;
+                }
+                Ok(())
+            })
+            .map_err(|e| e.to_string())?;
+            cursor = page["next_cursor"].as_str().filter(|_| !ids.is_empty()).map(String::from);
+            if cursor.is_none() {
+                break;
+            }
+        }
+        rules::set_date_cursor(db, &r.id, day).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }

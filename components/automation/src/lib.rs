@@ -107,6 +107,7 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         (Method::Get, ["rules"]) => Ok(Reply::json(200, &serde_json::json!({"items": rules::list(&db).map_err(&fail)?, "next_cursor": null}))),
         (Method::Post, ["rules"]) => {
             let input: RuleInput = ctx.body()?;
+            check_date_field(ctx, &input)?;
             edge_component::once(ctx, &db, "automation_idempotency", || {
                 let r = rules::create(&db, &w, input).map_err(&fail)?;
                 Ok(with_etag(201, &r, r.version).with_header("location", format!("/api/v1/automations/rules/{}", r.id)))
@@ -122,7 +123,9 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     Ok(with_etag(200, &r, r.version))
                 }
                 (Method::Patch, []) => {
-                    let r = rules::update(&db, &w, id, ctx.body()?, ctx.if_match()?).map_err(&fail)?;
+                    let input: RuleInput = ctx.body()?;
+                    check_date_field(ctx, &input)?;
+                    let r = rules::update(&db, &w, id, input, ctx.if_match()?).map_err(&fail)?;
                     Ok(with_etag(200, &r, r.version))
                 }
                 (Method::Delete, []) => rules::delete(&db, &w, id).map(|_| Reply::empty(204)).map_err(&fail),
@@ -134,5 +137,23 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             }
         }
         _ => Err(Problem::not_found("No such resource")),
+    }
+}
+
+/// A date rule's field must be one the contacts API can filter on by day:
+/// asked once, when the rule is saved.
+fn check_date_field(ctx: &Ctx, input: &RuleInput) -> Result<(), Problem> {
+    let Some(t) = input.trigger.as_ref().filter(|t| t.kind == "date" && t.field.is_some()) else { return Ok(()) };
+    let probe = rules::Rule {
+        id: String::new(), name: String::new(), enabled: true, trigger: t.clone(), conditions: vec![], actions: vec![], runs: 0, last_run_at: None,
+        created_by: None, created_at: String::new(), updated_at: String::new(), version: 1,
+    };
+    let filter = rules::date_filter(&probe, chrono::Utc::now().date_naive()).to_string();
+    let enc: String = filter.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    match edge_component::call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts/count?filter={enc}"), None, &[], true) {
+        Ok((200, _, _)) => Ok(()),
+        Ok((400 | 422, _, v)) => Err(edge_component::field_error("trigger.field", &format!("is not a date the contacts can be filtered on ({})", v["errors"][0]["message"].as_str().or(v["detail"].as_str()).unwrap_or("refused")))),
+        Ok((s, _, _)) => Err(Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts answered {s}"))),
+        Err(e) => Err(Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts did not answer: {e}"))),
     }
 }

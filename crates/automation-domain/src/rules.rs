@@ -34,6 +34,15 @@ pub struct Trigger {
     pub stage_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub form_id: Option<String>,
+    /// `date`: the contact's date field (`custom.<key>`, `orders.last_at`, `last_activity_at`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// `date`: fire this many days after the date (negative: before it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset_days: Option<i64>,
+    /// `date`: whose calendar says which day it is (IANA; default UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,7 +85,7 @@ pub struct Action {
     pub sequence_id: Option<String>,
 }
 
-pub const TRIGGERS: [&str; 8] = ["record_created", "record_updated", "deal_entered_stage", "deal_won", "deal_lost", "ticket_created", "ticket_breached", "form_submitted"];
+pub const TRIGGERS: [&str; 9] = ["record_created", "record_updated", "deal_entered_stage", "deal_won", "deal_lost", "ticket_created", "ticket_breached", "form_submitted", "date"];
 pub const ENTITIES: [&str; 5] = ["contact", "company", "deal", "ticket", "order"];
 pub const ACTIONS: [&str; 6] = ["create_task", "add_tag", "update_field", "change_owner", "send_email", "enrol_in_sequence"];
 pub const OPS: [&str; 7] = ["eq", "neq", "contains", "gt", "lt", "empty", "not_empty"];
@@ -113,7 +122,7 @@ fn from_row(r: Row) -> Rule {
     let d: Definition = serde_json::from_str(r.str(3).unwrap_or("{}")).unwrap_or_default();
     Rule {
         id: r.text(0), name: r.text(1), enabled: r.i64(2) == Some(1),
-        trigger: d.trigger.unwrap_or(Trigger { kind: "record_created".into(), entity: Some("contact".into()), changed: vec![], stage_id: None, form_id: None }),
+        trigger: d.trigger.unwrap_or(Trigger { kind: "record_created".into(), entity: Some("contact".into()), changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: None }),
         conditions: d.conditions, actions: d.actions, created_by: r.string(4), created_at: r.text(5), updated_at: r.text(6),
         version: r.i64(7).unwrap_or(1), runs: r.i64(8).unwrap_or(0), last_run_at: r.string(9),
     }
@@ -159,6 +168,17 @@ fn checked(input: RuleInput, before: Option<&Rule>) -> Result<(String, bool, Def
             }
             if t.kind == "deal_entered_stage" && t.stage_id.as_deref().is_none_or(str::is_empty) {
                 e.push(FieldError::new("trigger.stage_id", "choose the stage"));
+            }
+            if t.kind == "date" {
+                if t.field.as_deref().is_none_or(|f| f.trim().is_empty()) {
+                    e.push(FieldError::new("trigger.field", "choose the contact's date field"));
+                }
+                if !t.offset_days.is_some_and(|d| (-366..=3660).contains(&d)) {
+                    e.push(FieldError::new("trigger.offset_days", "days after the date (negative: before), from -366 to 3,660"));
+                }
+                if t.time_zone.as_deref().is_some_and(|z| z.parse::<chrono_tz::Tz>().is_err()) {
+                    e.push(FieldError::new("trigger.time_zone", "must be an IANA time zone such as Europe/Berlin"));
+                }
             }
             if !t.changed.is_empty() && t.kind != "record_updated" {
                 e.push(FieldError::new("trigger.changed", "only for record_updated"));
@@ -500,4 +520,71 @@ pub fn skip_to_end<D: Db + ?Sized>(db: &D) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The local days a date rule still has to look at, oldest first: from the
+/// day after the last one it did (or today) to today in its time zone, at
+/// most a week back (a host that was down catches up; no day twice).
+pub fn due_days(rule: &Rule, last: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> Vec<chrono::NaiveDate> {
+    let tz: chrono_tz::Tz = rule.trigger.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+    let today = now.with_timezone(&tz).date_naive();
+    let from = last.and_then(|l| chrono::NaiveDate::parse_from_str(l, "%Y-%m-%d").ok()).map(|d| d + chrono::Duration::days(1)).unwrap_or(today).max(today - chrono::Duration::days(6));
+    let mut out = Vec::new();
+    let mut d = from;
+    while d <= today {
+        out.push(d);
+        d += chrono::Duration::days(1);
+    }
+    out
+}
+
+/// The contacts filter a date rule asks on `day`: the field's date is
+/// `day - offset_days` (a custom date field equals it; a time falls on it).
+pub fn date_filter(rule: &Rule, day: chrono::NaiveDate) -> Value {
+    let field = rule.trigger.field.clone().unwrap_or_default();
+    let target = day - chrono::Duration::days(rule.trigger.offset_days.unwrap_or(0));
+    let op = if field.starts_with("custom.") { "eq" } else { "on" };
+    serde_json::json!({"field": field, "op": op, "value": target.format("%Y-%m-%d").to_string()})
+}
+
+/// Where a date rule is: the last local day it looked at.
+pub fn date_cursor<D: Db + ?Sized>(db: &D, rule_id: &str) -> Result<Option<String>> {
+    Ok(db.run("SELECT position FROM rule_cursors WHERE source = ?", &[format!("date:{rule_id}").into()])?.first().and_then(|r| r.string(0)))
+}
+
+pub fn set_date_cursor<D: Db + ?Sized>(db: &D, rule_id: &str, day: chrono::NaiveDate) -> Result<()> {
+    db.run("INSERT OR REPLACE INTO rule_cursors (source, position) VALUES (?, ?)", &[format!("date:{rule_id}").into(), day.format("%Y-%m-%d").to_string().into()])?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn days_in_the_rules_time_zone_once_each() {
+        let db = edge_db::native::migrated(crate::schema::COMPONENT, crate::schema::MIGRATIONS);
+        let w = edge_db::native::writer("user:u1");
+        let r = create(&db, &w, serde_json::from_value(serde_json::json!({"name": "Renewal", "trigger": {"kind": "date", "field": "custom.renewal", "offset_days": -30, "time_zone": "Pacific/Auckland"}, "actions": [{"kind": "create_task", "subject": "Renew"}]})).unwrap()).unwrap();
+        // 2026-12-06 20:00 UTC is already 2026-12-07 in Auckland (UTC+13).
+        let now = chrono::Utc.with_ymd_and_hms(2026, 12, 6, 20, 0, 0).unwrap();
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(due_days(&r, None, now), vec![d("2026-12-07")]);
+        assert_eq!(date_filter(&r, d("2026-12-07")), serde_json::json!({"field": "custom.renewal", "op": "eq", "value": "2027-01-06"}));
+        assert!(due_days(&r, Some("2026-12-07"), now).is_empty(), "a day once");
+        assert_eq!(due_days(&r, Some("2026-12-04"), now), vec![d("2026-12-05"), d("2026-12-06"), d("2026-12-07")], "missed days caught up");
+        assert_eq!(due_days(&r, Some("2026-01-01"), now).len(), 7, "at most a week back");
+        // Across a clock change (Berlin, 25 October 2026: 03:00 back to 02:00) every day comes once.
+        let berlin = update(&db, &w, &r.id, RuleInput { trigger: Some(Trigger { time_zone: Some("Europe/Berlin".into()), ..r.trigger.clone() }), ..Default::default() }, None).unwrap();
+        let before = chrono::Utc.with_ymd_and_hms(2026, 10, 24, 22, 30, 0).unwrap(); // 00:30 on the 25th, summer time
+        let after = chrono::Utc.with_ymd_and_hms(2026, 10, 25, 23, 30, 0).unwrap(); // 00:30 on the 26th, winter time
+        assert_eq!(due_days(&berlin, Some("2026-10-24"), before), vec![d("2026-10-25")]);
+        assert!(due_days(&berlin, Some("2026-10-25"), after - chrono::Duration::hours(1)).is_empty(), "23:30 on the long day is still the 25th");
+        assert_eq!(due_days(&berlin, Some("2026-10-25"), after), vec![d("2026-10-26")]);
+        let bad = RuleInput { trigger: Some(Trigger { kind: "date".into(), entity: None, changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: Some("Mars/Base".into()) }), ..Default::default() };
+        let e = update(&db, &w, &r.id, bad, None).unwrap_err();
+        let fields: Vec<String> = e.downcast_ref::<Invalid>().unwrap().0.iter().map(|f| f.field.clone()).collect();
+        assert_eq!(fields, vec!["trigger.field", "trigger.offset_days", "trigger.time_zone"]);
+    }
 }
