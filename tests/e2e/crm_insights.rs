@@ -55,3 +55,45 @@ fn customers_are_valued_and_slipping_ones_flagged() {
     let nobody = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Dee"})))["id"].as_str().unwrap().to_string();
     assert_eq!(json(&c.get(&format!("/api/v1/insights/customers/{nobody}")))["orders"], 0);
 }
+
+#[test]
+fn campaign_return_by_attribution_model() {
+    let mut cfg = HostConfig::crm(&scratch("insights-roi"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
+    let mut c = h.signed_in_owner("demo");
+    let ann = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Ann", "email": "ann@example.com"})))["id"].as_str().unwrap().to_string();
+    let list = json(&c.post_json("/api/v1/segments", &json!({"name": "Ann", "kind": "static"})));
+    let lid = list["id"].as_str().unwrap();
+    c.post_json(&format!("/api/v1/segments/{lid}/members"), &json!({"contact_ids": [ann]}));
+    let camp = json(&c.post_json("/api/v1/campaigns", &json!({"name": "Spring", "segment_id": lid, "subject": "Hi", "html": "<a href=\"https://shop.example/\">Shop</a>", "cost": 20_000, "cost_currency": "EUR"})));
+    let id = camp["id"].as_str().unwrap().to_string();
+    assert_eq!(camp["cost"], 20_000);
+    assert_eq!(c.post_json(&format!("/api/v1/campaigns/{id}/schedule"), &json!({})).status, 200);
+    for _ in 0..20 {
+        if json(&c.get(&format!("/api/v1/campaigns/{id}")))["status"] == "sent" {
+            break;
+        }
+        tick(&h);
+    }
+    // Ann clicks (as a person, not a scanner), then buys.
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let html = json(&c.get(&format!("/api/v1/campaigns/{id}/messages?as_sent=true")))["items"][0]["html"].as_str().unwrap().to_string();
+    let start = html.find("/api/v1/mail/c/").unwrap();
+    let click = html[start..].split('"').next().unwrap().to_string();
+    assert_eq!(h.request("GET", "demo.localhost", &click, &[("user-agent", "Mozilla/5.0 (Macintosh) Safari")], b"").status, 302);
+    let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Ann's order", "value": 100_000, "contact_id": ann})));
+    let v = format!("\"{}\"", deal["version"]);
+    assert_eq!(c.raw("PATCH", &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), &[("content-type", "application/json"), ("if-match", &v)], br#"{"status":"won"}"#).status, 200);
+    // The cost can be entered after sending, too.
+    let v = format!("\"{}\"", json(&c.get(&format!("/api/v1/campaigns/{id}")))["version"]);
+    assert_eq!(c.raw("PATCH", &format!("/api/v1/campaigns/{id}"), &[("content-type", "application/json"), ("if-match", &v)], br#"{"cost":25000}"#).status, 200);
+    let r = json(&c.get("/api/v1/insights/campaigns"));
+    let spring = &r["items"][0];
+    assert_eq!((spring["campaign_id"].as_str(), spring["cost"].as_i64(), spring["leads"].as_i64()), (Some(id.as_str()), Some(25_000), Some(1)), "{r}");
+    for model in ["first_touch", "last_touch", "linear"] {
+        assert_eq!(spring["models"][model]["deal_revenue"], 100_000, "{model}: {spring}");
+        assert_eq!(spring["models"][model]["return_on_spend"], 4.0);
+    }
+}

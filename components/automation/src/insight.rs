@@ -68,6 +68,7 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             Ok(Reply::json(200, &json!({"items": value::list(&db, at_risk, limit).map_err(&fail)?, "next_cursor": null})))
         }
         (Method::Get, ["customers", "summary"]) => Ok(Reply::json(200, &value::summary(&db).map_err(&fail)?)),
+        (Method::Get, ["campaigns"]) => Ok(Reply::json(200, &json!({"items": automation_domain::roi::report(&db).map_err(failed("campaign return"))?, "lookback_days": automation_domain::roi::LOOKBACK_DAYS}))),
         // A full pass now (after an import of order history, say).
         (Method::Post, ["customers", "recompute"]) => {
             let n = value::recompute_all(&db, chrono::Utc::now()).map_err(&fail)?;

@@ -56,9 +56,12 @@ pub struct Campaign {
     /// The campaign's numbers (in lists).
     #[serde(skip_serializing_if = "serde_json::Value::is_null")]
     pub stats: serde_json::Value,
+    /// What it cost (minor units), entered by staff at any time, for its return.
+    pub cost: Option<i64>,
+    pub cost_currency: Option<String>,
 }
 
-const COLUMNS: &str = "id, name, status, segment_id, template_id, subject, html, text, from_name, time_zone, send_at, send_at_local, throttle_per_minute, ab, ab_decide_at, ab_winner, started_at, finished_at, created_by, created_at, updated_at, version";
+const COLUMNS: &str = "id, name, status, segment_id, template_id, subject, html, text, from_name, time_zone, send_at, send_at_local, throttle_per_minute, ab, ab_decide_at, ab_winner, started_at, finished_at, created_by, created_at, updated_at, version, cost, cost_currency";
 
 fn from_row(r: Row) -> Campaign {
     Campaign {
@@ -70,6 +73,7 @@ fn from_row(r: Row) -> Campaign {
         created_by: r.string(18), created_at: r.text(19), updated_at: r.text(20), version: r.i64(21).unwrap_or(1),
         progress: serde_json::Value::Null,
         stats: serde_json::Value::Null,
+        cost: r.i64(22), cost_currency: r.string(23),
     }
 }
 
@@ -112,6 +116,9 @@ pub struct CampaignInput {
     /// An A/B test, or `null` to remove it.
     #[serde(default, deserialize_with = "some")]
     pub ab: Option<Option<AbTest>>,
+    /// What it cost, in minor units of `cost_currency` (editable whatever the status).
+    pub cost: Option<i64>,
+    pub cost_currency: Option<String>,
 }
 
 fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<AbTest>>, D::Error> {
@@ -209,8 +216,24 @@ fn not_draft(c: &Campaign) -> Conflict {
     Conflict { kind: "campaign-not-editable", message: format!("The campaign is {}: only a draft can be edited (unschedule it first).", c.status) }
 }
 
+/// Records what a campaign cost (either part may be left as it is).
+fn set_cost<D: Db + ?Sized>(db: &D, id: &str, cost: Option<i64>, currency: Option<&str>) -> Result<()> {
+    if cost.is_some_and(|c| !(0..=1_000_000_000_000).contains(&c)) {
+        return Err(Invalid::one("cost", "must be a whole number of minor units (cents), 0 or more").into());
+    }
+    let currency = currency.map(|c| c.trim().to_uppercase());
+    if currency.as_ref().is_some_and(|c| c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase())) {
+        return Err(Invalid::one("cost_currency", "must be a three-letter currency code such as EUR").into());
+    }
+    if cost.is_some() || currency.is_some() {
+        db.run("UPDATE campaigns SET cost = COALESCE(?, cost), cost_currency = COALESCE(?, cost_currency) WHERE id = ?", &[cost.into(), currency.into(), id.into()])?;
+    }
+    Ok(())
+}
+
 /// No transaction of its own (the adapter runs it once per Idempotency-Key).
 pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: CampaignInput) -> Result<Campaign> {
+    let (cost, currency) = (input.cost, input.cost_currency.clone());
     let c = checked(db, input, None)?;
     let id = w.new_id(db, "campaigns", ID_PREFIX)?;
     let now = edge_db::now();
@@ -223,6 +246,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: CampaignInput) -> Resul
             w.user_id().into(), now.as_str().into(), now.into(),
         ],
     )?;
+    set_cost(db, &id, cost, currency.as_deref())?;
     let created = get(db, &id)?.ok_or(NotFound)?;
     event(db, w, &id, "created", None, Some(&created))?;
     Ok(created)
@@ -233,6 +257,15 @@ pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: CampaignInput
         let before = get(db, id)?.ok_or(NotFound)?;
         if if_version.is_some_and(|v| v != before.version) {
             return Err(VersionMismatch(before.version).into());
+        }
+        let cost_only = input.name.is_none() && input.segment_id.is_none() && input.template_id.is_none() && input.subject.is_none() && input.html.is_none()
+            && input.text.is_none() && input.from_name.is_none() && input.time_zone.is_none() && input.throttle_per_minute.is_none() && input.ab.is_none();
+        set_cost(db, id, input.cost, input.cost_currency.as_deref())?;
+        if cost_only {
+            db.run("UPDATE campaigns SET updated_at = ?, version = version + 1 WHERE id = ?", &[edge_db::now().into(), id.into()])?;
+            let after = get(db, id)?.ok_or(NotFound)?;
+            event(db, w, id, "updated", Some(&before), Some(&after))?;
+            return Ok(after);
         }
         if before.status != "draft" {
             return Err(not_draft(&before).into());

@@ -115,4 +115,20 @@ pub const MIGRATIONS: edge_db::Migrations = &[
         "CREATE INDEX campaigns_timeline_ref ON campaigns_timeline(ref)",
     ],
 ),
+(
+    4,
+    &[
+        // What a campaign cost (entered by staff, minor units).
+        "ALTER TABLE campaigns ADD COLUMN cost INTEGER",
+        "ALTER TABLE campaigns ADD COLUMN cost_currency TEXT",
+        // Published read-only views for attribution: each contact's first human
+        // click per campaign, and the campaigns with their costs.
+        "CREATE VIEW campaigns_touches AS
+            SELECT contact_id, campaign_id, min(at) AS at FROM mail_activity
+            WHERE kind = 'clicked' AND bot = 0 AND campaign_id IS NOT NULL AND contact_id IS NOT NULL
+            GROUP BY contact_id, campaign_id",
+        "CREATE VIEW campaigns_costs AS
+            SELECT id AS campaign_id, name, status, cost, cost_currency, started_at FROM campaigns WHERE deleted_at IS NULL",
+    ],
+),
 ];

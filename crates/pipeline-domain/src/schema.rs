@@ -139,4 +139,13 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
             WHERE d.deleted_at IS NULL
             GROUP BY dc.contact_id",
     ],
+), (
+    5,
+    &[
+        // Published read-only view: won deals with their main contact and value in
+        // the base currency, for attribution of revenue to campaigns.
+        "CREATE VIEW pipeline_won_deals AS
+            SELECT id AS deal_id, contact_id, base_value, closed_at FROM deals
+            WHERE status = 'won' AND deleted_at IS NULL AND contact_id IS NOT NULL AND closed_at IS NOT NULL",
+    ],
 )];

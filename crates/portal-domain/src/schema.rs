@@ -88,4 +88,12 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
             FROM orders WHERE status NOT IN ('cancelled', 'returned')
             GROUP BY contact_id",
     ],
+), (
+    4,
+    &[
+        // Published read-only view: each order that counts (not cancelled or
+        // returned), for attribution of revenue to campaigns.
+        "CREATE VIEW portal_order_facts AS
+            SELECT id AS order_id, contact_id, total, currency, placed_at FROM orders WHERE status NOT IN ('cancelled', 'returned')",
+    ],
 )];
