@@ -32,6 +32,8 @@ import { templateListView, templateEditorView } from './templates-page.js';
 import { campaignListView } from './campaign-list.js';
 import { campaignPageView } from './campaign-page.js';
 import { suppressionsView } from './suppressions-page.js';
+import { formListView } from './form-list.js';
+import { formPageView } from './form-page.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
@@ -41,10 +43,8 @@ const AREAS = [
   { key: 'campaigns', label: 'Campaigns', path: '/campaigns', icon: 'megaphone', g: 'm' },
   // Tickets (queues), orders, the knowledge base and service reports.
   { key: 'service-desk', label: 'Service desk', path: '/service-desk', icon: 'lifebuoy', g: 'd' },
-  {
-    key: 'automations', label: 'Automations', path: '/automations', icon: 'zap', g: 'a',
-    blurb: 'Lead-capture forms and workflow rules triggered by dates and events, such as renewal reminders.',
-  },
+  // Lead-capture forms (workflow rules triggered by dates and events come next).
+  { key: 'automations', label: 'Automations', path: '/automations/forms', icon: 'zap', g: 'a' },
   { key: 'settings', label: 'Settings', path: '/settings', icon: 'settings', g: 's' },
 ];
 
@@ -202,6 +202,12 @@ route('/campaigns/suppressions', ({ query }) => suppressionsView(main, { query }
 route('/campaigns/segments', ({ query }) => segmentListView(main, { query }));
 route('/campaigns/segments/new', ({ query }) => segmentPageView(main, null, { query }));
 route('/campaigns/segments/:id', ({ params, query }) => segmentPageView(main, params.id, { query }));
+// Automations: lead-capture forms (list, builder with its website snippets
+// and submissions). Fixed paths before the ones with an id.
+route('/automations', () => redirect('/automations/forms'));
+route('/automations/forms', ({ query }) => formListView(main, { query }));
+route('/automations/forms/new', ({ query }) => formPageView(main, null, { query }));
+route('/automations/forms/:id', ({ params, query }) => formPageView(main, params.id, { query }));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));

@@ -64,6 +64,11 @@ export function installShortcuts({ search, areas, newContact }) {
       { keys: ['n'], text: 'New campaign (new template, segment or suppression on their pages)' },
       { keys: ['Ctrl', 'S'], chord: true, text: 'Save a template or a draft campaign (⌘ S on a Mac)' },
     ] },
+    { title: 'Automations', items: [
+      { keys: ['n'], text: 'New form (on the forms list)' },
+      { keys: ['Ctrl', 'S'], chord: true, text: 'Save a form (⌘ S on a Mac)' },
+      { keys: ['Alt', '↑'], chord: true, text: 'Move the field you are in up or down the form (with ↓)' },
+    ] },
     { title: 'Contact and company pages', items: [
       { keys: ['e'], text: 'Edit' },
       { keys: ['Ctrl', 'Enter'], chord: true, text: 'Save a form or a note' },

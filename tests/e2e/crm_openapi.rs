@@ -30,6 +30,7 @@ fn fake_id(path: &str) -> &'static str {
         ("/sequences/", "sq_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/forms/", "fm_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/automations/rules/", "ru_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        ("/automations/handovers/", "ho_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/consents/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         ("/engagement/", "c_01HZZZZZZZZZZZZZZZZZZZZZZZ"),
     ];

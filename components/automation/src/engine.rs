@@ -87,6 +87,10 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
         rules::finish(&db, run, status, &results, error.as_deref()).map_err(&fail)?;
         done += (status == "done") as usize;
     }
+    match crate::handover::keep_going(ctx) {
+        Ok(more) => busy |= more,
+        Err(p) => eprintln!("automation: handover: {}", p.detail),
+    }
     // Customer value follows the orders (its own errors do not stop the rules).
     match crate::insight::keep_current(ctx) {
         Ok(more) => busy |= more,

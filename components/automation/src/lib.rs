@@ -6,6 +6,7 @@
 //! run by the scheduler's tick over the published change logs.
 
 mod engine;
+mod handover;
 mod insight;
 mod leads;
 mod public;
@@ -114,6 +115,7 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             })
         }
         (Method::Get, ["runs"]) => Ok(Reply::json(200, &serde_json::json!({"items": rules::runs(&db, None, 200).map_err(&fail)?, "next_cursor": null}))),
+        (_, ["handovers", rest @ ..]) => handover::route(ctx, rest),
         (_, ["rules", id, tail @ ..]) => {
             valid_id(rules::ID_PREFIX, id, "rule")?;
             let get = || rules::get(&db, id).map_err(&fail)?.ok_or_else(|| Problem::not_found("No rule with this id"));

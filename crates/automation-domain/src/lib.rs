@@ -5,6 +5,7 @@
 //! turned into a contact upsert, a timeline activity and an owner.
 
 pub mod forms;
+pub mod handover;
 pub mod roi;
 pub mod rules;
 pub mod schema;

@@ -69,4 +69,17 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         "CREATE VIEW automation_customer_value AS
             SELECT contact_id, rfm, r_score, f_score, m_score, at_risk, clv, projected_clv FROM customer_value",
     ],
+), (
+    4,
+    &[
+        "CREATE TABLE handovers (
+            id TEXT PRIMARY KEY, from_user_id TEXT NOT NULL, to_user_ids TEXT NOT NULL, include TEXT NOT NULL, status TEXT NOT NULL,
+            moved TEXT NOT NULL, error TEXT, created_by TEXT, created_at TEXT NOT NULL, finished_at TEXT
+        ) STRICT",
+        "CREATE INDEX handovers_running ON handovers(from_user_id) WHERE status = 'running'",
+        "CREATE TABLE handover_moves (
+            handover_id TEXT NOT NULL, kind TEXT NOT NULL, record_id TEXT NOT NULL, to_user TEXT NOT NULL, at TEXT NOT NULL,
+            PRIMARY KEY (handover_id, kind, record_id)
+        ) STRICT, WITHOUT ROWID",
+    ],
 )];

@@ -1,0 +1,206 @@
+// Automations › Forms (/automations/forms): every lead-capture form with its
+// status, how many leads it brought (accepted submissions), when the last one
+// came, and "New form". Keyboard: j/k select, Enter opens, n or c makes a new
+// form.
+
+import { h, mount, icon, toastError, pageTitle, debounce, formatDate } from './ui.js';
+import { navigate, updateUrl } from './router.js';
+import * as session from './session.js';
+import * as fapi from './automations-api.js';
+import { emptyState } from './contacts.js';
+import { relative } from './campaign-display.js';
+import { automationsHeader, formStatusBadge, formHref, nf } from './form-display.js';
+
+const ASSIGNMENT = { none: 'Unassigned', round_robin: 'Round robin', rules: 'Rules, then round robin' };
+
+export function formListView(root, { query = new URLSearchParams() } = {}) {
+  const state = {
+    items: [], loaded: false, last: new Map(), q: (query.get('q') || '').trim(),
+    selected: -1, destroyed: false, controller: null,
+  };
+  pageTitle('Forms', 'Automations');
+
+  const newButton = h('a', {
+    class: 'btn btn-primary', href: '/automations/forms/new', dataset: { testid: 'new-form' }, hidden: true, 'aria-keyshortcuts': 'n',
+  }, icon('plus'), h('span', null, 'New form'), h('kbd', { class: 'kbd-hint', 'aria-hidden': 'true' }, 'N'));
+  const searchInput = h('input', {
+    id: 'fml-search', class: 'input-sm', type: 'search', autocomplete: 'off', maxlength: 120, placeholder: 'Search forms',
+    value: state.q, dataset: { testid: 'form-search' },
+  });
+  const search = h('form', { class: 'ol-search', role: 'search', 'aria-label': 'Find forms', onsubmit: (e) => { e.preventDefault(); render(); } },
+    h('label', { for: 'fml-search', class: 'visually-hidden' }, 'Search forms'),
+    h('span', { class: 'ol-search-box' }, icon('search', { size: 14 }), searchInput));
+  const renderSoon = debounce(() => render(), 150);
+  searchInput.addEventListener('input', renderSoon);
+  const summary = h('span', { class: 'muted dl-count', role: 'status', 'aria-live': 'polite', dataset: { testid: 'forms-summary' } });
+
+  const cols = ['fmcol-name', 'fmcol-status', 'fmcol-leads', 'fmcol-last', 'fmcol-updated'];
+  const tbody = h('tbody');
+  const table = h('table', { class: 'data-table cp-table fm-table', dataset: { testid: 'forms-list' } },
+    h('caption', { class: 'visually-hidden' }, 'Lead-capture forms'),
+    h('colgroup', null, cols.map((c) => h('col', { class: c }))),
+    h('thead', null, h('tr', null,
+      h('th', { scope: 'col', class: 'fmcol-name' }, 'Form'),
+      h('th', { scope: 'col', class: 'fmcol-status' }, 'Status'),
+      h('th', { scope: 'col', class: 'fmcol-leads align-end', title: 'Accepted submissions (spam is not counted)' }, 'Leads'),
+      h('th', { scope: 'col', class: 'fmcol-last' }, 'Last submission'),
+      h('th', { scope: 'col', class: 'fmcol-updated' }, 'Changed'))),
+    tbody);
+  const wrap = h('div', { class: 'table-wrap' }, table);
+  const empty = h('div', { hidden: true });
+
+  mount(root,
+    ...automationsHeader('forms', { sub: 'Forms on your website that turn visitors into contacts, with an owner and a note', actions: [newButton] }),
+    h('div', { class: 'ol-toolbar cp-toolbar' }, search, summary),
+    wrap, empty,
+    h('p', { class: 'visually-hidden', id: 'fml-help' }, 'Press j and k to move between forms and Enter to open one.'));
+
+  table.addEventListener('click', (e) => {
+    const tr = e.target.closest('tr[data-id]');
+    if (!tr || e.target.closest('a, button')) return;
+    tr.querySelector('a.row-link')?.click();
+  });
+
+  function syncUrl() {
+    updateUrl(`/automations/forms${state.q ? `?q=${encodeURIComponent(state.q)}` : ''}`);
+  }
+
+  function lastCell(f) {
+    if (!f.submissions) return h('span', { class: 'muted' }, 'None yet');
+    const at = state.last.get(f.id);
+    if (at === undefined) return h('span', { class: 'skeleton skeleton-text', style: { width: '60%' }, 'aria-label': 'Loading' });
+    if (!at) return h('span', { class: 'muted' }, '—');
+    return h('time', { datetime: at, title: formatDate(at, { withTime: true }), dataset: { testid: 'form-row-last' } }, relative(at));
+  }
+
+  function row(f) {
+    const n = Number(f.submissions) || 0;
+    const fields = Array.isArray(f.fields) ? f.fields.length : 0;
+    const mode = f.assignment?.mode || 'none';
+    return h('tr', { dataset: { testid: 'form-row', id: f.id, formId: f.id, status: f.status } },
+      h('td', { class: 'fmcol-name' },
+        h('div', { class: 'name-text' },
+          h('a', { class: 'row-link', href: formHref(f.id), 'aria-describedby': 'fml-help', dataset: { testid: 'form-link' } }, f.name || 'Untitled form'),
+          h('div', { class: 'cp-sub truncate' },
+            h('span', { class: 'cp-sub-status' }, formStatusBadge(f.status, 'form-row-status-phone')),
+            `${fields} ${fields === 1 ? 'field' : 'fields'} · ${ASSIGNMENT[mode] || mode}`,
+            f.consent?.enabled ? ' · consent' : ''))),
+      h('td', { class: 'fmcol-status' }, formStatusBadge(f.status, 'form-row-status')),
+      h('td', { class: 'fmcol-leads align-end num', dataset: { testid: 'form-row-submissions' } }, nf.format(n)),
+      h('td', { class: 'fmcol-last' }, lastCell(f)),
+      h('td', { class: 'fmcol-updated' }, h('time', { datetime: f.updated_at, title: formatDate(f.updated_at, { withTime: true }) }, formatDate(f.updated_at))));
+  }
+
+  function render() {
+    state.q = searchInput.value.trim();
+    syncUrl();
+    if (!state.loaded) return;
+    const words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = state.items.filter((f) => words.every((w) => String(f.name || '').toLowerCase().includes(w)));
+    const selectedId = tbody.querySelectorAll('tr[data-id]')[state.selected]?.dataset.id;
+    mount(tbody, shown.map(row));
+    if (selectedId) {
+      const rows = [...tbody.querySelectorAll('tr[data-id]')];
+      state.selected = rows.findIndex((r) => r.dataset.id === selectedId);
+      rows[state.selected]?.classList.add('is-selected');
+    } else state.selected = -1;
+    const active = shown.filter((f) => f.status === 'active').length;
+    summary.textContent = `${nf.format(shown.length)} ${shown.length === 1 ? 'form' : 'forms'}${shown.length ? ` · ${nf.format(active)} active` : ''}`;
+    wrap.hidden = !shown.length;
+    empty.hidden = !!shown.length;
+    if (shown.length) return;
+    const w = fapi.canWriteForms();
+    mount(empty, state.items.length
+      ? emptyState({
+        iconName: 'search', title: 'No forms match', text: 'Try another word.',
+        actions: [h('button', { type: 'button', class: 'btn', onclick: () => { searchInput.value = ''; render(); } }, 'Show every form')],
+      })
+      : emptyState({
+        iconName: 'inbox', title: 'No forms yet', testid: 'forms-empty',
+        text: 'A form on your website, or on a page we host, turns each visitor who fills it in into a contact — matched by email, with an owner, tags and a note with their answers.',
+        actions: w ? [h('a', { class: 'btn btn-primary', href: '/automations/forms/new', dataset: { testid: 'empty-new-form' } }, icon('plus', { size: 15 }), 'New form')] : [],
+        hint: w ? null : 'Your role can see forms; marketing builds them.',
+      }));
+  }
+
+  /** The newest accepted submission of each form that has any (a few at a time). */
+  async function loadLast(signal) {
+    const todo = state.items.filter((f) => Number(f.submissions) > 0 && !state.last.has(f.id));
+    const next = async () => {
+      const f = todo.shift();
+      if (!f) return;
+      try {
+        const subs = await fapi.formSubmissions(f.id, { signal });
+        if (state.destroyed || signal.aborted) return;
+        state.last.set(f.id, subs.find((s) => s.status === 'accepted')?.created_at || null);
+      } catch (err) {
+        if (err?.name === 'AbortError') return;
+        state.last.set(f.id, null);
+      }
+      const tr = tbody.querySelector(`tr[data-id="${CSS.escape(f.id)}"] td.fmcol-last`);
+      if (tr) mount(tr, lastCell(f));
+      await next();
+    };
+    await Promise.all([next(), next(), next()]);
+  }
+
+  async function load() {
+    state.controller?.abort();
+    const controller = new AbortController();
+    state.controller = controller;
+    wrap.hidden = false;
+    empty.hidden = true;
+    mount(tbody, Array.from({ length: 3 }, (_, i) => h('tr', { 'aria-hidden': 'true' },
+      cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } }))))));
+    table.setAttribute('aria-busy', 'true');
+    try {
+      const [items] = await Promise.all([fapi.listForms({ signal: controller.signal }), session.whenLoaded()]);
+      if (state.destroyed || controller.signal.aborted) return;
+      state.items = items;
+      state.loaded = true;
+      render();
+      loadLast(controller.signal);
+    } catch (err) {
+      if (err?.name === 'AbortError' || state.destroyed) return;
+      wrap.hidden = true;
+      empty.hidden = false;
+      const forbidden = err.status === 403;
+      mount(empty, emptyState({
+        testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
+        title: forbidden ? 'Forms are not available to your role' : (err.title || 'Could not load the forms'),
+        text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
+        actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => load() }, 'Retry')],
+      }));
+      if (!forbidden) toastError(err, 'Could not load the forms');
+    } finally {
+      if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
+    }
+  }
+
+  function select(i) {
+    const rows = [...tbody.querySelectorAll('tr[data-id]')];
+    if (!rows.length) return;
+    state.selected = Math.max(0, Math.min(rows.length - 1, i));
+    rows.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
+    rows[state.selected].querySelector('a.row-link')?.focus();
+    rows[state.selected].scrollIntoView({ block: 'nearest' });
+  }
+
+  session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !fapi.canWriteForms(); });
+  load();
+  return {
+    kind: 'form-list',
+    moveSelection: (d) => select(state.selected < 0 ? 0 : state.selected + d),
+    openSelection: () => {
+      const a = tbody.querySelectorAll('tr[data-id]')[state.selected]?.querySelector('a.row-link');
+      if (a) { a.click(); return true; }
+      return false;
+    },
+    openCreate: () => { if (fapi.canWriteForms()) navigate('/automations/forms/new'); },
+    destroy() {
+      state.destroyed = true;
+      state.controller?.abort();
+      renderSoon.cancel();
+    },
+  };
+}

@@ -1,0 +1,209 @@
+//! Lead capture in a real headless Chromium against the real host: the owner
+//! builds a form in the app (first name, a required email, a message box,
+//! consent, round robin to a sales colleague, a tag, a thank-you message),
+//! saves it and opens "Put it on your website"; a visitor fills in the plain
+//! HTML snippet on a page of their own and sends it; the API then holds one
+//! contact for that email, owned by the colleague, with one note; and the
+//! form's Submissions tab shows the accepted submission with its owner and a
+//! link to the contact. Screenshots (builder, embed panel, submissions,
+//! builder at phone width in dark mode) are kept as artefacts.
+
+use e2e::browser::Browser;
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Signs in through the sign-in page and waits for the contacts list.
+fn sign_in(b: &Browser, base: &str) {
+    b.goto(&format!("{base}/contacts"));
+    b.find("[data-testid=sign-in-form]");
+    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
+    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
+    b.click(&b.find("[data-testid=sign-in-submit]"));
+    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
+}
+
+/// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
+fn wait_for(b: &Browser, what: &str, script: &str) {
+    for _ in 0..200 {
+        if b.js(script).as_bool() == Some(true) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what}: not so after 10 s at {}; page reads: {}", b.url(), b.js("return document.body.innerText.slice(0, 2000)"));
+}
+
+/// The inner text of the first element matching `css` (empty when there is none).
+fn text_of(b: &Browser, css: &str) -> String {
+    b.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
+}
+
+/// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
+fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
+    b.js(&format!(
+        "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event({}, {{bubbles: true}}));",
+        json!(css),
+        json!(value),
+        json!(event)
+    ));
+}
+
+/// Clicks `css` after scrolling it to the middle of the window (the sticky
+/// top bar would take a click meant for something scrolled under it).
+fn click(b: &Browser, css: &str) {
+    let e = b.find(css);
+    b.js(&format!("document.querySelector({}).scrollIntoView({{block: 'center'}})", json!(css)));
+    b.click(&e);
+}
+
+fn contacts_with(c: &mut Client, email: &str) -> Vec<Value> {
+    let f = json!({"field": "email", "op": "eq", "value": email}).to_string();
+    let enc: String = f.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    json(&c.get(&format!("/api/v1/contacts?filter={enc}")))["items"].as_array().unwrap().clone()
+}
+
+fn notes_of(c: &mut Client, contact: &str) -> Vec<Value> {
+    json(&c.get(&format!("/api/v1/contacts/{contact}/timeline")))["items"].as_array().unwrap().iter().filter(|e| e["kind"] == "activity").cloned().collect()
+}
+
+#[test]
+fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
+    let h = TestHost::start(HostConfig::crm(&scratch("forms-browser")));
+    let mut owner = h.signed_in_owner("demo");
+    // The colleague's display name is their email (the harness accepts the invitation so).
+    let (_, sam) = h.colleague(&mut owner, "sam@demo.example", "sales");
+    let base = format!("http://demo.localhost:{}", h.addr.port());
+    let b = Browser::start(1280, 900, false);
+    sign_in(&b, &base);
+
+    // Automations is live in the navigation and lands on the (empty) forms list.
+    click(&b, "[data-testid=nav-automations]");
+    b.find("[data-testid=forms-empty]");
+    assert!(b.url().ends_with("/automations/forms"), "{}", b.url());
+    click(&b, "[data-testid=new-form]:not([hidden])");
+
+    // The builder starts with a first name and the (required) email; a message box is added.
+    b.type_text(&b.find("[data-testid=form-name]"), "Contact us");
+    assert_eq!(b.wait_count("[data-testid=form-field-row]", 2), 2);
+    click(&b, "[data-testid=form-add-field]");
+    assert_eq!(b.wait_count("[data-testid=form-field-row]", 3), 3);
+    set_value(&b, "[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-key]", "message", "change");
+    wait_for(
+        &b,
+        "the message row became a long text",
+        "const r = document.querySelector('[data-testid=form-field-row]:nth-child(3)'); return r.dataset.key === 'message' && r.querySelector('[data-testid=form-field-kind]').value === 'textarea'",
+    );
+    set_value(&b, "[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-label]", "", "input");
+    b.type_text(&b.find("[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-label]"), "How can we help?");
+    assert_eq!(
+        b.js("return document.querySelector('[data-testid=form-field-row]:nth-child(2) [data-testid=form-field-required]').checked"),
+        json!(true),
+        "the email is required"
+    );
+
+    // Consent (its wording is filled in), round robin to Sam, a tag, the thank-you message.
+    click(&b, "[data-testid=form-consent-enabled]");
+    wait_for(&b, "the consent wording", "return document.querySelector('[data-testid=form-consent-wording]').value.length > 10");
+    set_value(&b, "[data-testid=form-assignment-mode]", "round_robin", "change");
+    click(&b, &format!("[data-testid=form-assignee][data-user-id='{sam}']"));
+    b.type_text(&b.find("[data-testid=form-tags]"), "web lead,");
+    assert_eq!(b.wait_count("[data-testid=form-tag-chip]", 1), 1);
+    b.type_text(&b.find("[data-testid=form-thank-you]"), "Thanks, we will call you back today.");
+
+    // The live preview draws the hosted page as it will look.
+    wait_for(
+        &b,
+        "the preview shows the message box and the consent",
+        "const d = document.querySelector('[data-testid=form-preview-frame]').contentDocument; \
+         return !!d && !!d.querySelector('textarea[name=message]') && !!d.querySelector('input[name=consent]') && d.body.innerText.includes('How can we help?')",
+    );
+    b.js("window.scrollTo(0, 0)");
+    b.screenshot("forms-builder");
+
+    // Saved: the page becomes the form's, and the API has it as built.
+    click(&b, "[data-testid=form-save]");
+    b.find("[data-testid=form-delete]");
+    let forms = eventually(&mut owner, "/api/v1/forms", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
+    let form = forms["items"][0].clone();
+    let id = form["id"].as_str().unwrap().to_string();
+    assert!(b.url().ends_with(&format!("/automations/forms/{id}")), "{}", b.url());
+    let keys: Vec<&str> = form["fields"].as_array().unwrap().iter().map(|f| f["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, vec!["first_name", "email", "message"], "{form}");
+    assert_eq!((form["fields"][1]["required"].as_bool(), form["fields"][2]["kind"].as_str()), (Some(true), Some("textarea")));
+    assert_eq!((form["consent"]["enabled"].as_bool(), form["assignment"]["mode"].as_str()), (Some(true), Some("round_robin")), "{form}");
+    assert_eq!((form["assignment"]["users"].clone(), form["tags"].clone()), (json!([sam]), json!(["web lead"])));
+    assert_eq!(form["thank_you"], "Thanks, we will call you back today.");
+
+    // "Put it on your website": the hosted page and both snippets.
+    click(&b, "[data-testid=form-tab-website]");
+    let page_url = b.find("[data-testid=form-embed-page-url]");
+    assert_eq!(b.text(&page_url), format!("{base}/api/v1/forms/{id}/page"));
+    assert_eq!(b.js("return document.querySelector('[data-testid=form-embed-page-url]').target"), json!("_blank"));
+    let script = b.js("return document.querySelector('[data-testid=form-embed-script]').value").as_str().unwrap_or("").to_string();
+    assert!(script.contains(&format!("data-edge-form=\"{id}\"")) && script.contains("/embed.js"), "{script}");
+    b.find("[data-testid=form-embed-html-copy]");
+    assert!(b.url().ends_with("?tab=website"), "{}", b.url());
+    b.screenshot("forms-embed");
+
+    // A visitor on another website: the plain HTML snippet in a page of its
+    // own, opened from a file (a plain form post to an absolute URL needs no
+    // origin of its own), filled in and sent.
+    // The snippet as the panel shows it (made for the address staff use, port included).
+    let html = b.js("return document.querySelector('[data-testid=form-embed-html]').value").as_str().unwrap_or("").to_string();
+    let html = html.as_str();
+    assert!(html.contains(&format!("action=\"{base}/api/v1/forms/{id}/submit\"")), "{html}");
+    let site = scratch("forms-browser-site").join("contact.html");
+    std::fs::write(&site, format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Acme Outdoor</title></head><body><h1>Talk to us</h1>{html}</body></html>")).unwrap();
+    b.goto(&format!("file://{}", site.display()));
+    b.type_text(&b.find("form.edge-form input[name=first_name]"), "Nina");
+    b.type_text(&b.find("form.edge-form input[name=email]"), "nina@example.com");
+    b.type_text(&b.find("form.edge-form textarea[name=message]"), "We need 20 tents for a school trip.");
+    b.click(&b.find("form.edge-form input[name=consent]"));
+    b.click(&b.find("form.edge-form button[type=submit]"));
+    wait_for(&b, "the thank-you page", "return document.body.innerText.includes('Thanks, we will call you back today.')");
+    assert!(b.url().ends_with(&format!("/api/v1/forms/{id}/submit")), "{}", b.url());
+
+    // One contact for that email, Sam's, with one note holding the answers.
+    let found = contacts_with(&mut owner, "nina@example.com");
+    assert_eq!(found.len(), 1, "{found:?}");
+    let contact = found[0]["id"].as_str().unwrap().to_string();
+    assert_eq!((found[0]["owner_id"].as_str(), found[0]["first_name"].as_str()), (Some(sam.as_str()), Some("Nina")), "{}", found[0]);
+    let notes = notes_of(&mut owner, &contact);
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0]["activity"]["body"].as_str().unwrap_or("").contains("How can we help?: We need 20 tents"), "{}", notes[0]);
+
+    // The forms list counts the lead.
+    b.goto(&format!("{base}/automations/forms"));
+    b.find(&format!("[data-testid=form-row][data-id='{id}']"));
+    assert_eq!(text_of(&b, "[data-testid=form-row-submissions]").trim(), "1");
+
+    // The form's Submissions tab: the accepted one, its owner and its contact.
+    b.goto(&format!("{base}/automations/forms/{id}?tab=submissions"));
+    b.find("[data-testid=submission-row][data-status=accepted]");
+    assert_eq!(b.count("[data-testid=submission-row]"), 1);
+    assert_eq!(text_of(&b, "[data-testid=form-submissions-accepted]").trim(), "1");
+    assert_eq!(text_of(&b, "[data-testid=form-submissions-spam]").trim(), "0");
+    let row = text_of(&b, "[data-testid=submission-row]");
+    assert!(row.contains("Nina") && row.contains("nina@example.com") && row.contains("Accepted"), "{row}");
+    assert_eq!(text_of(&b, "[data-testid=submission-owner]").trim(), "sam@demo.example");
+    assert_eq!(
+        b.js("return document.querySelector('[data-testid=submission-contact]').getAttribute('href')"),
+        json!(format!("/contacts/{contact}"))
+    );
+    b.screenshot("forms-submissions");
+    click(&b, "[data-testid=submission-contact]");
+    wait_for(&b, "the contact's page", &format!("return location.pathname === '/contacts/{contact}' && !!document.querySelector('[data-testid=contact-name]') && document.querySelector('[data-testid=contact-name]').innerText.includes('Nina')"));
+    drop(b);
+
+    // The builder at phone width, in dark mode: nothing wider than the screen.
+    let phone = Browser::start(390, 844, true);
+    sign_in(&phone, &base);
+    phone.goto(&format!("{base}/automations/forms/{id}"));
+    phone.find("[data-testid=form-name]");
+    assert_eq!(phone.wait_count("[data-testid=form-field-row]", 3), 3);
+    wait_for(&phone, "the preview", "const f = document.querySelector('[data-testid=form-preview-frame]'); return !!f.contentDocument && !!f.contentDocument.querySelector('form')");
+    let widths = phone.js("return [document.documentElement.scrollWidth, window.innerWidth]");
+    assert!(widths[0].as_u64() <= widths[1].as_u64(), "the page scrolls sideways: {widths}");
+    phone.screenshot("forms-builder-phone");
+}
