@@ -121,3 +121,28 @@ fn a_web_form_captures_leads_once_each_and_keeps_spam_out() {
     assert_eq!(form_post(&h, &id, "first_name=Vi&email=vi%40example.com", true).status, 404);
     assert_eq!(h.get("demo.localhost", &format!("/api/v1/forms/{id}/page")).status, 404);
 }
+
+#[test]
+fn custom_fields_take_their_types_and_failures_are_not_leaked() {
+    let h = TestHost::start(HostConfig::crm(&scratch("forms-custom")));
+    let mut c = h.signed_in_owner("demo");
+    assert_eq!(c.post_json("/api/v1/custom-fields", &json!({"entity": "contact", "key": "team_size", "label": "Team size", "kind": "number"})).status, 201);
+    assert_eq!(c.post_json("/api/v1/custom-fields", &json!({"entity": "contact", "key": "budget", "label": "Budget", "kind": "money", "currency": "EUR"})).status, 201);
+    let form = json(&c.post_json("/api/v1/forms", &json!({
+        "name": "Quote", "fields": [
+            {"key": "email", "label": "Email", "kind": "email", "required": true},
+            {"key": "custom.team_size", "label": "Team size"},
+            {"key": "custom.budget", "label": "Budget"},
+        ],
+    })));
+    let id = form["id"].as_str().unwrap().to_string();
+    let r = form_post(&h, &id, "email=team%40example.com&custom.team_size=twelve&custom.budget=lots", true);
+    assert_eq!(r.status, 422, "{}", r.text());
+    let fields: Vec<String> = json(&r)["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_string()).collect();
+    assert_eq!(fields, vec!["custom.team_size", "custom.budget"]);
+    assert!(contacts_with(&mut c, "team@example.com").is_empty());
+    let r = form_post(&h, &id, "email=team%40example.com&custom.team_size=12&custom.budget=2500.50", true);
+    assert_eq!(r.status, 201, "{}", r.text());
+    let t = &contacts_with(&mut c, "team@example.com")[0];
+    assert_eq!((t["custom"]["team_size"].as_f64(), t["custom"]["budget"].as_i64()), (Some(12.0), Some(250_050)), "{t}");
+}

@@ -101,3 +101,39 @@ pub fn notify(ctx: &Ctx, owner: &str, f: &Form, contact_id: &str, values: &Map<S
         eprintln!("automation: lead notice to {owner} not queued: {}", p.detail);
     }
 }
+
+/// Converts the answers for custom fields to the fields' types, asking the
+/// contacts API what they are; a field that no longer exists or an answer
+/// of the wrong shape is the visitor's error to fix (nothing is recorded).
+pub fn type_custom(ctx: &Ctx, f: &Form, values: &mut Map<String, Value>) -> Result<(), Problem> {
+    if !values.keys().any(|k| k.starts_with("custom.")) {
+        return Ok(());
+    }
+    let (s, defs) = call(ctx, Method::Get, "contacts", "/api/v1/custom-fields", None, None)?;
+    if s != 200 {
+        return Err(upstream("contacts", format!("custom fields answered {s}")));
+    }
+    let mut errors = Vec::new();
+    // In the form's order, so errors read top to bottom.
+    for field in &f.def.fields {
+        let k = &field.key;
+        let Some(key) = k.strip_prefix("custom.") else { continue };
+        let Some(v) = values.get_mut(k) else { continue };
+        let def = defs["items"].as_array().into_iter().flatten().find(|d| d["entity"] == "contact" && d["key"] == key);
+        let label = field.label.clone();
+        let Some(kind) = def.and_then(|d| d["kind"].as_str()) else {
+            errors.push(edge_http::FieldError::new(k, &format!("{label} cannot be saved (the form needs updating)")));
+            continue;
+        };
+        let text = match &*v {
+            Value::String(s) => s.clone(),
+            Value::Bool(b) => b.to_string(),
+            other => other.to_string(),
+        };
+        match submissions::typed(kind, &text) {
+            Ok(t) => *v = t,
+            Err(e) => errors.push(edge_http::FieldError::new(k, &format!("{label} {e}"))),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(Problem::validation(errors)) }
+}

@@ -219,9 +219,15 @@ pub fn submit(ctx: &Ctx, id: &str) -> Result<Reply, Problem> {
     let now = chrono::Utc::now();
     let db = db()?;
     let w = edge_db::record::Writer { actor: "system:forms", request_id: ctx.request_id.as_deref(), random: &|| edge_component::random_bytes::<10>() };
-    let verdict = submissions::judge(&f, &input);
+    let mut verdict = submissions::judge(&f, &input);
     if let Verdict::Invalid(errors) = verdict {
         return rejected(ctx, &f, Problem::validation(errors)).map(cors);
+    }
+    // Custom fields take their own types (numbers, amounts, several choices).
+    if let Verdict::Accepted { values, .. } = &mut verdict {
+        if let Err(errors) = crate::leads::type_custom(ctx, &f, values) {
+            return rejected(ctx, &f, errors).map(cors);
+        }
     }
     // Counted, judged and recorded in one transaction; contacts are asked after it commits.
     let fail = failed("form");
@@ -252,9 +258,20 @@ pub fn submit(ctx: &Ctx, id: &str) -> Result<Reply, Problem> {
         Some(Some(x)) => x,
     };
     let Verdict::Accepted { values, consent, context } = verdict else { return Ok(thanks(ctx, &f, 200)) };
-    let (contact_id, owner) = crate::leads::upsert(ctx, &f, &sid, &values, consent, owner.as_deref())?;
-    let (subject, body) = submissions::note(&f, &values, consent, &context);
-    crate::leads::note(ctx, &sid, &contact_id, &subject, &body)?;
+    let outcome = crate::leads::upsert(ctx, &f, &sid, &values, consent, owner.as_deref()).and_then(|(contact_id, owner)| {
+        let (subject, body) = submissions::note(&f, &values, consent, &context);
+        crate::leads::note(ctx, &sid, &contact_id, &subject, &body)?;
+        Ok((contact_id, owner))
+    });
+    let (contact_id, owner) = match outcome {
+        Ok(x) => x,
+        Err(p) => {
+            // Kept for staff with the reason; the visitor is asked to try again, and is told nothing internal.
+            eprintln!("automation: submission {sid}: {}", p.detail);
+            let _ = submissions::failed(&db, &sid, &p.detail);
+            return rejected(ctx, &f, Problem::new(503, "try-again", "Not saved", "Your answers could not be saved just now. Please try again in a minute.")).map(cors);
+        }
+    };
     submissions::processed(&db, &sid, &contact_id, owner.as_deref()).map_err(&fail)?;
     if f.def.notify_owner {
         if let Some(o) = &owner {

@@ -93,6 +93,27 @@ pub fn judge(form: &Form, input: &Map<String, Value>) -> Verdict {
     Verdict::Accepted { values, consent: form.def.consent.enabled && consent, context }
 }
 
+/// A visitor's text as the contact's custom field of `kind` (as the contacts
+/// API names kinds) takes it; an error says what the visitor should type.
+pub fn typed(kind: &str, text: &str) -> Result<Value, &'static str> {
+    let t = text.trim();
+    match kind {
+        "number" => t.replace(',', "").parse::<f64>().map(|n| json!(n)).map_err(|_| "must be a number"),
+        "money" => {
+            let clean = t.replace([',', ' '], "");
+            let (whole, frac) = clean.split_once('.').unwrap_or((&clean, ""));
+            if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) || frac.len() > 2 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+                return Err("must be an amount such as 1234.50");
+            }
+            let cents: i64 = format!("{frac:0<2}").parse().unwrap_or(0);
+            whole.parse::<i64>().ok().and_then(|w| w.checked_mul(100)).and_then(|w| w.checked_add(cents)).map(Value::from).ok_or("is too large")
+        }
+        "checkbox" => Ok(Value::Bool(["on", "true", "yes", "1"].contains(&t.to_lowercase().as_str()))),
+        "multi-select" => Ok(Value::Array(t.split([';', '|', ',']).map(|x| Value::String(x.trim().to_string())).filter(|x| x.as_str() != Some("")).collect())),
+        _ => Ok(Value::String(t.to_string())),
+    }
+}
+
 /// A stable, non-reversible key for a client's IP address (kept instead of
 /// the address; the port of `ip:port` is dropped, it changes per connection).
 pub fn client_key(address: &str) -> String {
@@ -222,6 +243,12 @@ pub fn processed<D: Db + ?Sized>(db: &D, id: &str, contact_id: &str, owner: Opti
     Ok(())
 }
 
+/// A clean submission the contacts did not take (kept for staff, not counted).
+pub fn failed<D: Db + ?Sized>(db: &D, id: &str, why: &str) -> Result<()> {
+    db.run("UPDATE form_submissions SET status = 'failed', reason = ? WHERE id = ?", &[why.chars().take(500).collect::<String>().into(), id.into()])?;
+    Ok(())
+}
+
 pub fn list<D: Db + ?Sized>(db: &D, form_id: &str, limit: i64) -> Result<Vec<Value>> {
     let r = db.run(
         "SELECT id, status, reason, contact_id, owner_id, data, context, created_at, processed_at FROM form_submissions WHERE form_id = ? ORDER BY id DESC LIMIT ?",
@@ -277,6 +304,18 @@ mod tests {
         assert_eq!(judge(&f, &input(json!({"first_name": "Bot", "email": "b@x.io", HONEYPOT: "http://spam"}))), Verdict::Spam("honeypot"));
         let Verdict::Invalid(e) = judge(&f, &input(json!({"email": "not-an-email", "custom.country": "XX", "message": "x".repeat(6000)}))) else { panic!() };
         assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), vec!["first_name", "email", "custom.country", "message"]);
+    }
+
+    #[test]
+    fn answers_typed_for_custom_fields() {
+        assert_eq!(typed("number", "1,250.5"), Ok(json!(1250.5)));
+        assert_eq!(typed("number", "many"), Err("must be a number"));
+        assert_eq!(typed("money", "1234.5"), Ok(json!(123_450)));
+        assert_eq!(typed("money", "12"), Ok(json!(1_200)));
+        assert!(typed("money", "12.345").is_err() && typed("money", "-5").is_err());
+        assert_eq!(typed("multi-select", "red; blue|"), Ok(json!(["red", "blue"])));
+        assert_eq!(typed("checkbox", "on"), Ok(json!(true)));
+        assert_eq!(typed("date", "2027-01-01"), Ok(json!("2027-01-01")));
     }
 
     #[test]
