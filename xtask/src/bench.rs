@@ -322,6 +322,17 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     drop(h);
 
+    // Automation, natively over the domain's SQL.
+    let customers = if quick { 100_000 } else { 1_000_000 };
+    say(&format!("automation: customer value over {customers} customers and {} orders", customers * 5));
+    let (full, incremental) = crate::automation::customer_value(&work, customers)?;
+    rows.push((format!("customer value, full pass ({customers} customers, {} orders; native)", customers * 5), format!("{:.1} s", full.as_secs_f64()), "-".into()));
+    rows.push(("customer value, rescoring 1,000 changed customers (native)".into(), ms(incremental), "-".into()));
+    let events = if quick { 100_000 } else { 1_000_000 };
+    say(&format!("automation: rules over {events} change events"));
+    let eps = crate::automation::rule_throughput(&work, events)?;
+    rows.push((format!("rule evaluation: {events} events against 20 rules, runs claimed (native)"), format!("{eps:.0} events/s"), "-".into()));
+
     // One hop, no storage: comparable with `wasmtime serve` on a hello component.
     let addr = free_addr()?;
     let probe_cache = work.join("probe-cache");

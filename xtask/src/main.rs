@@ -9,6 +9,7 @@
 
 mod bench;
 mod deals;
+mod automation;
 mod mail;
 mod scale;
 mod seed;

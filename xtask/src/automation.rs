@@ -1,0 +1,124 @@
+//! The automation benchmarks (issue #10), natively over the domain's own SQL
+//! (rusqlite; the component runs the same statements in Spin's SQLite):
+//! customer value over N customers and 5·N orders (a full pass, then
+//! rescoring 1,000 changed customers), and rule evaluation over a change log
+//! (events matched against 20 rules, runs claimed, per second).
+
+use anyhow::{Context, Result};
+use automation_domain::{rules, schema, value};
+use edge_db::Db;
+use std::time::{Duration, Instant};
+
+fn open(dir: &std::path::Path, name: &str) -> Result<edge_db::native::Connection> {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    let c = edge_db::native::open(&path)?;
+    edge_db::migrate(&c, schema::COMPONENT, schema::MIGRATIONS)?;
+    Ok(c)
+}
+
+/// (full pass, rescoring 1,000 customers) over `customers` with five orders each.
+pub fn customer_value(dir: &std::path::Path, customers: usize) -> Result<(Duration, Duration)> {
+    let db = open(dir, "value.db")?;
+    // The portal's table and published view, filled in SQL (a spread of dates and totals).
+    db.execute_batch(&format!(
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, contact_id TEXT NOT NULL, total INTEGER NOT NULL, status TEXT NOT NULL, placed_at TEXT NOT NULL);
+         CREATE INDEX orders_contact ON orders(contact_id, placed_at);
+         CREATE VIEW portal_contact_orders AS SELECT contact_id, count(*) AS orders, sum(total) AS total, min(placed_at) AS first_order_at, max(placed_at) AS last_order_at
+           FROM orders WHERE status NOT IN ('cancelled', 'returned') GROUP BY contact_id;
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+         INSERT INTO orders (contact_id, total, status, placed_at)
+           SELECT printf('c_%08d', i % {customers}), 1000 + (i * 7919) % 50000, 'delivered',
+                  strftime('%Y-%m-%dT%H:%M:%SZ', '2024-01-01', '+' || ((i * 37 + (i % {customers}) * 11) % 1050) || ' days')
+           FROM n;",
+        last = customers * 5 - 1,
+    ))?;
+    let now = chrono::Utc::now();
+    let t = Instant::now();
+    let n = value::recompute_all(&db, now)?;
+    let full = t.elapsed();
+    anyhow::ensure!(n as usize == customers, "valued {n} of {customers}");
+    let changed: Vec<String> = (0..1000).map(|i| format!("c_{:08}", i * (customers / 1000).max(1))).collect();
+    db.run("UPDATE orders SET placed_at = ? WHERE id IN (SELECT id FROM orders ORDER BY id LIMIT 1000)", &[edge_db::now().into()])?;
+    let t = Instant::now();
+    value::rescore(&db, &changed, now)?;
+    Ok((full, t.elapsed()))
+}
+
+/// Events per second through rule matching and run claiming.
+pub fn rule_throughput(dir: &std::path::Path, events: usize) -> Result<f64> {
+    let db = open(dir, "rules.db")?;
+    db.execute_batch(&format!(
+        "CREATE TABLE contacts_events (seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, actor TEXT NOT NULL, request_id TEXT,
+           entity TEXT NOT NULL, entity_id TEXT NOT NULL, action TEXT NOT NULL, before TEXT, after TEXT);
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+         INSERT INTO contacts_events (at, actor, entity, entity_id, action, before, after)
+           SELECT '2026-12-01T00:00:00.000Z', 'user:u_1', 'contact', printf('c_%08d', i), CASE WHEN i % 3 = 0 THEN 'created' ELSE 'updated' END,
+                  '{{}}', CASE i % 4 WHEN 0 THEN '{{\"lifecycle_stage\":\"customer\"}}' WHEN 1 THEN '{{\"tags\":[\"vip\"]}}' ELSE '{{\"phone\":\"1\"}}' END
+           FROM n;",
+        last = events - 1,
+    ))?;
+    db.run("INSERT INTO rule_cursors (source, position) VALUES ('contacts_events', '0')", &[])?;
+    let w = edge_db::record::Writer { actor: "user:u_bench", request_id: None, random: &|| edge_db::record::test_random() };
+    // Twenty rules of the kinds people write; about a quarter of events fire one.
+    for i in 0..20 {
+        let trigger = match i % 4 {
+            0 => serde_json::json!({"kind": "record_created", "entity": "contact"}),
+            1 => serde_json::json!({"kind": "record_updated", "entity": "contact", "changed": ["lifecycle_stage"]}),
+            2 => serde_json::json!({"kind": "record_updated", "entity": "company"}),
+            _ => serde_json::json!({"kind": "deal_won"}),
+        };
+        let input: rules::RuleInput = serde_json::from_value(serde_json::json!({"name": format!("r{i}"), "trigger": trigger, "actions": [{"kind": "add_tag", "tag": "x"}]}))?;
+        rules::create(&db, &w, input).context("bench rule")?;
+    }
+    let enabled = rules::enabled(&db)?;
+    let t = Instant::now();
+    let mut seen = 0;
+    loop {
+        let n = edge_db::tx(&db, || {
+            let changes = rules::changes(&db, "contacts_events", 500)?;
+            for c in &changes {
+                for r in enabled.iter().filter(|r| rules::fires(r, c)) {
+                    rules::claim(&db, &w, r, c)?;
+                }
+            }
+            if let Some(last) = changes.last() {
+                rules::advance(&db, "contacts_events", &last.position)?;
+            }
+            Ok(changes.len())
+        })?;
+        seen += n;
+        if n == 0 {
+            break;
+        }
+    }
+    anyhow::ensure!(seen == events, "saw {seen} of {events} events");
+    Ok(events as f64 / t.elapsed().as_secs_f64())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_benchmarks_run_small() {
+        let dir = std::env::temp_dir().join(format!("edge-crm-automation-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (full, incremental) = super::customer_value(&dir, 5_000).unwrap();
+        assert!(full > std::time::Duration::ZERO && incremental > std::time::Duration::ZERO);
+        assert!(super::rule_throughput(&dir, 3_000).unwrap() > 0.0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod measure {
+    /// `cargo test --release -p xtask measure -- --ignored --nocapture`: the full-size figures alone.
+    #[test]
+    #[ignore]
+    fn measure() {
+        let dir = std::env::temp_dir().join("edge-crm-automation-measure");
+        std::fs::create_dir_all(&dir).unwrap();
+        let (full, inc) = super::customer_value(&dir, 1_000_000).unwrap();
+        println!("customer value: full pass {:.1} s, rescoring 1,000: {:.1} ms", full.as_secs_f64(), inc.as_secs_f64() * 1000.0);
+        println!("rules: {:.0} events/s", super::rule_throughput(&dir, 1_000_000).unwrap());
+    }
+}
