@@ -72,3 +72,133 @@ export async function formEmbed(id, { signal } = {}) {
   const { data } = await request('GET', `${API_BASE}/forms/${enc(id)}/embed`, { signal });
   return data || {};
 }
+
+// ---------------------------------------------------------------------------
+// Workflow rules, customer value, campaign return and handovers
+//
+// Rule  {id, name, enabled, trigger: {kind, entity?, changed?, stage_id?, form_id?,
+//        field?, offset_days?, time_zone?}, conditions: [{field, op, value}],
+//        actions: [{kind, subject?, due_in_days?, user?, tag?, field?, value?,
+//        template_id?, sequence_id?}], runs, last_run_at, version}
+// Run   {id, rule_id, event, entity, entity_id, status: pending|done|skipped|failed,
+//        attempts, results: [{kind, ok, detail}], error, created_at, finished_at}
+// Customer  {contact_id, orders, total, first_order_at, last_order_at, r, f, m, rfm,
+//        segment, silence_days, usual_interval_days, at_risk, clv, projected_clv}
+// Handover  {id, from_user_id, to_user_ids, include, status: running|done|failed,
+//        moved: {kind: {total, to: {user_id: n}}}, error, created_at, finished_at}
+
+/** Marketing builds rules (and owners, admins, managers); everyone else reads them. */
+export function canWriteRules(user = session.getSession().user) { return canWriteForms(user); }
+
+/** Owners, admins and managers hand accounts over. */
+export function canHandOver(user = session.getSession().user) {
+  return ['owner', 'admin', 'manager'].includes(user?.role);
+}
+
+/** → Rule[] (by name) */
+export async function listRules({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/automations/rules`, { signal });
+  return items(data);
+}
+
+/** → { rule, version } */
+export async function getRule(id, { signal } = {}) {
+  const { data, headers } = await request('GET', `${API_BASE}/automations/rules/${enc(id)}`, { signal });
+  return { rule: data, version: versionOf(data, headers) };
+}
+
+/** → { rule, version }; 422 per field (`trigger.kind`, `conditions[0].op`, `actions[1].template_id`, …). */
+export async function createRule(body, { idempotencyKey = newIdempotencyKey(), signal } = {}) {
+  const { data, headers } = await request('POST', `${API_BASE}/automations/rules`, { body, headers: { 'Idempotency-Key': idempotencyKey }, signal });
+  return { rule: data, version: versionOf(data, headers) };
+}
+
+/** Guarded by If-Match: 412 when someone else changed it since `version`. */
+export async function updateRule(id, patch, version, { signal } = {}) {
+  const { data, headers } = await request('PATCH', `${API_BASE}/automations/rules/${enc(id)}`, { body: patch, headers: ifMatch(version), signal });
+  return { rule: data, version: versionOf(data, headers) };
+}
+
+export async function deleteRule(id, { signal } = {}) {
+  await request('DELETE', `${API_BASE}/automations/rules/${enc(id)}`, { signal });
+}
+
+/** → the rule's newest 200 runs, newest first. */
+export async function ruleRuns(id, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/automations/rules/${enc(id)}/runs`, { signal });
+  return items(data);
+}
+
+/** → every rule's newest 200 runs, newest first. */
+export async function allRuns({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/automations/runs`, { signal });
+  return items(data);
+}
+
+/** → the sequences a rule can enrol contacts in ({id, name, status, …}). */
+export async function listSequences({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/sequences`, { signal });
+  return items(data);
+}
+
+/** → {customers, revenue, computed_at, top_20_percent_revenue_share, …, segments, most_valuable, slipping_away} */
+export async function customerSummary({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/customers/summary`, { signal });
+  return data || {};
+}
+
+/** → Customer[] by lifetime value (`atRisk`: only those slipping away). */
+export async function listCustomers({ atRisk = false, limit = 50, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/customers`, { query: { at_risk: atRisk ? 'true' : undefined, limit }, signal });
+  return items(data);
+}
+
+/** → one contact's figures; `{contact_id, orders: 0}` when they never ordered. */
+export async function customerValue(contactId, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/customers/${enc(contactId)}`, { signal });
+  return data || {};
+}
+
+/** A full pass over every customer now → {customers} */
+export async function recomputeCustomers({ signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/insights/customers/recompute`, { body: {}, signal });
+  return data || {};
+}
+
+/** → {items: [{campaign_id, name, status, cost, cost_currency, started_at, leads, cost_per_lead, models}], lookback_days} */
+export async function campaignReturn({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/campaigns`, { signal });
+  return { items: items(data), lookback_days: data?.lookback_days ?? 90 };
+}
+
+/** A campaign's cost (minor units; null clears it), whatever its status: read for its version, then PATCH with If-Match. */
+export async function setCampaignCost(id, cost, currency, { signal } = {}) {
+  const got = await request('GET', `${API_BASE}/campaigns/${enc(id)}`, { signal });
+  const body = { cost };
+  if (currency) body.cost_currency = currency;
+  const { data } = await request('PATCH', `${API_BASE}/campaigns/${enc(id)}`, { body, headers: ifMatch(versionOf(got.data, got.headers)), signal });
+  return data;
+}
+
+/** → {from_user_id, owns: {companies|contacts|deals|tickets|tasks: {count, more}}} */
+export async function handoverPreview(fromUserId, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/automations/handovers/preview`, { query: { from_user_id: fromUserId }, signal });
+  return data || {};
+}
+
+/** → Handover (201; small ones are done already, larger ones `running`). */
+export async function startHandover({ from_user_id, to_user_ids, include }, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/automations/handovers`, { body: { from_user_id, to_user_ids, include }, signal });
+  return data;
+}
+
+/** → the newest 100 handovers. */
+export async function listHandovers({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/automations/handovers`, { signal });
+  return items(data);
+}
+
+export async function getHandover(id, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/automations/handovers/${enc(id)}`, { signal });
+  return data;
+}

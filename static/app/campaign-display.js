@@ -1,6 +1,6 @@
 // Campaigns: pieces the campaign, template and suppression pages share: the
 // area header with its section tabs (Segments, Templates, Campaigns,
-// Suppressions), status badges, rates, and time zones (a local time in a
+// Sequences, Suppressions), status badges, rates, and time zones (a local time in a
 // campaign's zone ↔ UTC, a zone picker).
 
 import { h, icon } from './ui.js';
@@ -18,6 +18,7 @@ const EXTRA = {
   pause: 'M8 5v14M16 5v14',
   trophy: 'M8 4h8v5a4 4 0 0 1-8 0zM8 6H5a3 3 0 0 0 3 4M16 6h3a3 3 0 0 1-3 4M12 13v4M8.5 20h7M10 17h4',
   skip: 'M5 5l9 7-9 7zM18 5v14',
+  drip: 'M6 3.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 1 0 0-3M6 10.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 1 0 0-3M6 17.5a1.5 1.5 0 1 0 0 3 1.5 1.5 0 1 0 0-3M6 6.5v4M6 13.5v4M10.5 5H20M10.5 12H20M10.5 19h6',
 };
 
 /** ui.icon plus the campaign shapes above. */
@@ -37,6 +38,7 @@ export const CAMPAIGN_SECTIONS = [
   { key: 'segments', label: 'Segments', path: '/campaigns/segments', iconName: 'users' },
   { key: 'templates', label: 'Templates', path: '/campaigns/templates', iconName: 'template' },
   { key: 'campaigns', label: 'Campaigns', path: '/campaigns', iconName: 'send' },
+  { key: 'sequences', label: 'Sequences', path: '/campaigns/sequences', iconName: 'drip' },
   { key: 'suppressions', label: 'Suppressions', path: '/campaigns/suppressions', iconName: 'ban' },
 ];
 

@@ -14,6 +14,7 @@ import { dealsCard } from './deals-card.js';
 import { ordersCard } from './orders-card.js';
 import { ticketsCard } from './tickets-card.js';
 import { marketingCard } from './marketing-card.js';
+import { customerValueCard } from './insight-contact-card.js';
 
 function companyLink(c) {
   if (!c.company) return null;
@@ -133,7 +134,7 @@ export function contactPageView(root, id) {
       ].filter(Boolean),
     }),
     profile,
-    side: (c) => [dealsCard({ entity: 'contact', record: c }), ordersCard({ record: c }), ticketsCard({ record: c }), marketingCard({ record: c }), linkedCompanies(c)],
+    side: (c) => [dealsCard({ entity: 'contact', record: c }), ordersCard({ record: c }), customerValueCard({ record: c }), ticketsCard({ record: c }), marketingCard({ record: c }), linkedCompanies(c)],
     openCreate: () => openCreateContact({}),
   });
 }

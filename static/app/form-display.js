@@ -19,6 +19,9 @@ export function formHref(id, tab) {
 
 export const AUTOMATION_SECTIONS = [
   { key: 'forms', label: 'Forms', path: '/automations/forms', iconName: 'template' },
+  { key: 'rules', label: 'Rules', path: '/automations/rules', iconName: 'zap' },
+  { key: 'insights', label: 'Insights', path: '/automations/insights', iconName: 'chart' },
+  { key: 'handover', label: 'Handover', path: '/automations/handover', iconName: 'userX' },
 ];
 
 /** "Automations" with a line about the section, actions, and the section tabs. → [header, nav] */
@@ -31,10 +34,14 @@ export function automationsHeader(current, { sub, actions } = {}) {
   const nav = h('nav', { class: 'tabs cp-tabs', 'aria-label': 'Automations sections', dataset: { testid: 'automations-tabs' } },
     AUTOMATION_SECTIONS.map((s) => h('a', {
       class: 'tab', href: s.path, 'aria-current': s.key === current ? 'page' : null, dataset: { testid: `automations-tab-${s.key}` },
-    }, cicon(s.iconName, { size: 16 }), h('span', null, s.label))),
-    // What the area grows into next (issue #10); not a link yet.
-    h('span', { class: 'tab fm-tab-soon', 'aria-disabled': 'true', title: 'Workflow rules triggered by dates and events are coming soon' },
-      icon('zap', { size: 16 }), h('span', null, 'Workflow rules'), h('span', { class: 'nav-badge' }, 'Soon')));
+    }, cicon(s.iconName, { size: 16 }), h('span', null, s.label))));
+  requestAnimationFrame(() => {
+    const tab = nav.querySelector('[aria-current="page"]');
+    if (!tab || nav.scrollWidth <= nav.clientWidth) return;
+    const t = tab.getBoundingClientRect();
+    const n = nav.getBoundingClientRect();
+    if (t.right > n.right) nav.scrollLeft += t.right - n.right + 16;
+  });
   return [header, nav];
 }
 

@@ -32,8 +32,14 @@ import { templateListView, templateEditorView } from './templates-page.js';
 import { campaignListView } from './campaign-list.js';
 import { campaignPageView } from './campaign-page.js';
 import { suppressionsView } from './suppressions-page.js';
+import { sequenceListView } from './sequence-list.js';
+import { sequencePageView } from './sequence-page.js';
 import { formListView } from './form-list.js';
 import { formPageView } from './form-page.js';
+import { ruleListView } from './rule-list.js';
+import { rulePageView } from './rule-page.js';
+import { insightsView } from './insight-page.js';
+import { handoverView } from './handover-page.js';
 
 const AREAS = [
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
@@ -202,12 +208,23 @@ route('/campaigns/suppressions', ({ query }) => suppressionsView(main, { query }
 route('/campaigns/segments', ({ query }) => segmentListView(main, { query }));
 route('/campaigns/segments/new', ({ query }) => segmentPageView(main, null, { query }));
 route('/campaigns/segments/:id', ({ params, query }) => segmentPageView(main, params.id, { query }));
+// Campaigns › Sequences (drips): the list, a new one, a sequence's page.
+route('/campaigns/sequences', ({ query }) => sequenceListView(main, { query }));
+route('/campaigns/sequences/new', ({ query }) => sequencePageView(main, null, { query }));
+route('/campaigns/sequences/:id', ({ params, query }) => sequencePageView(main, params.id, { query }));
 // Automations: lead-capture forms (list, builder with its website snippets
 // and submissions). Fixed paths before the ones with an id.
 route('/automations', () => redirect('/automations/forms'));
 route('/automations/forms', ({ query }) => formListView(main, { query }));
 route('/automations/forms/new', ({ query }) => formPageView(main, null, { query }));
 route('/automations/forms/:id', ({ params, query }) => formPageView(main, params.id, { query }));
+// Automations: workflow rules (list, builder with its run log), insights
+// (customer value and churn, campaign return) and handing over accounts.
+route('/automations/rules', ({ query }) => ruleListView(main, { query }));
+route('/automations/rules/new', ({ query }) => rulePageView(main, null, { query }));
+route('/automations/rules/:id', ({ params, query }) => rulePageView(main, params.id, { query }));
+route('/automations/insights', ({ query }) => insightsView(main, { query }));
+route('/automations/handover', ({ query }) => handoverView(main, { query }));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));

@@ -25,6 +25,8 @@ fn customers_are_valued_and_slipping_ones_flagged() {
     cfg.extra_args.push("--no-scheduler".into());
     let h = TestHost::start(cfg);
     let mut c = h.signed_in_owner("demo");
+    // A first pass before any order (a new tenant): later orders must not be scored against nothing.
+    tick(&h);
     // Ann orders monthly and did so lately; Bob ordered monthly but has been silent for 100 days.
     for (i, d) in [90, 60, 30, 5].iter().enumerate() {
         order(&mut c, &format!("ann-{i}"), "ann@example.com", 10_000, *d);
@@ -36,6 +38,11 @@ fn customers_are_valued_and_slipping_ones_flagged() {
     tick(&h);
     let s = json(&c.get("/api/v1/insights/customers/summary"));
     assert_eq!((s["customers"].as_i64(), s["revenue"].as_i64(), s["at_risk"].as_i64()), (Some(3), Some(192_000), Some(1)), "{s}");
+    // A tenant whose first orders come after the first pass is scored in full, not against empty boundaries.
+    let (first_seen, ann) = (s["computed_at"].clone(), s["most_valuable"].as_array().unwrap().iter().find(|x| x["orders"] == 4).unwrap().clone());
+    // Recency among the three: Bob 100 days, Ann 5, Cy 1 → 1, 3, 5 (not all 1 as against empty boundaries).
+    assert_eq!((ann["r"].as_i64(), ann["f"].as_i64()), (Some(3), Some(5)), "{ann}");
+    let _ = first_seen;
     let bob = &s["slipping_away"][0];
     assert_eq!((bob["orders"].as_i64(), bob["silence_days"].as_i64(), bob["usual_interval_days"].as_i64()), (Some(3), Some(100), Some(30)), "{bob}");
     let bob_id = bob["contact_id"].as_str().unwrap().to_string();

@@ -193,7 +193,7 @@ R = [
  ("get", "/api/v1/sequences/{id}", "campaigns", "A sequence", None, "Sequence", []),
  ("patch", "/api/v1/sequences/{id}", "campaigns", "Change a sequence (If-Match); enrolled contacts get the new steps from their next one", "SequenceInput", "Sequence", []),
  ("delete", "/api/v1/sequences/{id}", "campaigns", "Delete a sequence (everyone in it leaves)", None, None, []),
- ("post", "/api/v1/sequences/{id}/activate", "campaigns", "Start (or resume): segment members enter, due steps go out", None, "Sequence", []),
+ ("post", "/api/v1/sequences/{id}/activate", "campaigns", "Activate (or resume): segment members enter, due steps go out", None, "Sequence", []),
  ("post", "/api/v1/sequences/{id}/pause", "campaigns", "Pause: nobody enters, no step goes out", None, "Sequence", []),
  ("get", "/api/v1/sequences/{id}/enrolments", "campaigns", "Who is in it, at which step, or why they left", None, page("Object"), []),
  ("delete", "/api/v1/sequences/{id}/enrolments/{contact_id}", "campaigns", "Take a contact out", None, None, []),

@@ -51,7 +51,15 @@ pub fn keep_current(ctx: &Ctx) -> Result<bool, Problem> {
         }
     }
     let full = r.len() as i64 == BATCH;
-    value::rescore(&db, &contacts, now).map_err(&fail)?;
+    // Rescoring needs the boundaries of a pass with customers in it; with none
+    // yet (a new tenant's first orders), or when many changed, score everyone.
+    let valued = db.run("SELECT count(*) FROM customer_value", &[]).map_err(edge_component::storage)?.scalar_i64().unwrap_or(0);
+    let bounds = db.run("SELECT count(*) FROM value_bounds", &[]).map_err(edge_component::storage)?.scalar_i64().unwrap_or(0);
+    if !contacts.is_empty() && (bounds == 0 || contacts.len() as i64 * 10 > valued) {
+        value::recompute_all(&db, now).map_err(&fail)?;
+    } else {
+        value::rescore(&db, &contacts, now).map_err(&fail)?;
+    }
     let last = if r.is_empty() { head.max(from) } else { last };
     db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('orders_seq', ?)", &[last.to_string().into()]).map_err(edge_component::storage)?;
     Ok(full)

@@ -72,7 +72,7 @@ fn html_page(status: u16, title: &str, body: &str) -> Reply {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
          <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:34rem;margin:2rem auto;padding:0 1rem;color:#1f2933}}h1{{font-size:1.4rem}}\
          .edge-field label{{display:block;font-weight:600;margin-bottom:.2rem}}input,select,textarea{{font:inherit;width:100%;box-sizing:border-box;padding:.45rem;border:1px solid #9aa5b1;border-radius:6px}}\
-         .edge-consent input{{width:auto}}button{{font:inherit;padding:.55rem 1.2rem;border-radius:6px;border:0;background:#1f4fd1;color:#fff;cursor:pointer}}\
+         .edge-consent input,.edge-field input[type=checkbox]{{width:auto}}button{{font:inherit;padding:.55rem 1.2rem;border-radius:6px;border:0;background:#1f4fd1;color:#fff;cursor:pointer}}\
          .errors{{color:#b42318}}@media(prefers-color-scheme:dark){{body{{background:#111;color:#eee}}input,select,textarea{{background:#1b1b1b;color:#eee}}}}</style>\
          </head><body><h1>{t}</h1>{body}</body></html>",
         t = esc(title)
@@ -211,10 +211,16 @@ pub fn submit(ctx: &Ctx, id: &str) -> Result<Reply, Problem> {
         return Err(Problem::new(405, "method-not-allowed", "Method not allowed", "Submit the form with POST"));
     }
     let f = active_form(id)?;
-    let input = match posted(ctx) {
+    let mut input = match posted(ctx) {
         Ok(i) => i,
         Err(p) => return rejected(ctx, &f, p).map(cors),
     };
+    // A plain HTML post says where it came from only in its Referer.
+    if !input.contains_key("page") {
+        if let Some(r) = ctx.header("referer").filter(|r| r.starts_with("http")) {
+            input.insert("page".into(), Value::String(r));
+        }
+    }
     let client = submissions::client_key(&ctx.header("edge-client-addr").unwrap_or_default());
     let now = chrono::Utc::now();
     let db = db()?;

@@ -99,18 +99,25 @@ pub struct Form {
     #[serde(flatten)]
     pub def: Definition,
     pub submissions: i64,
+    /// When the last accepted submission came, and how many were spam.
+    pub last_submission_at: Option<String>,
+    pub spam: i64,
     pub created_by: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: i64,
 }
 
-const COLUMNS: &str = "id, name, status, definition, created_by, created_at, updated_at, version, (SELECT count(*) FROM form_submissions s WHERE s.form_id = forms.id AND s.status = 'accepted')";
+const COLUMNS: &str = "id, name, status, definition, created_by, created_at, updated_at, version,
+    (SELECT count(*) FROM form_submissions s WHERE s.form_id = forms.id AND s.status = 'accepted'),
+    (SELECT max(created_at) FROM form_submissions s WHERE s.form_id = forms.id AND s.status = 'accepted'),
+    (SELECT count(*) FROM form_submissions s WHERE s.form_id = forms.id AND s.status = 'spam')";
 
 fn from_row(r: Row) -> Form {
     Form {
         id: r.text(0), name: r.text(1), status: r.text(2), def: serde_json::from_str(r.str(3).unwrap_or("{}")).unwrap_or_default(),
         created_by: r.string(4), created_at: r.text(5), updated_at: r.text(6), version: r.i64(7).unwrap_or(1), submissions: r.i64(8).unwrap_or(0),
+        last_submission_at: r.string(9), spam: r.i64(10).unwrap_or(0),
     }
 }
 

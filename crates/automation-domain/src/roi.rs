@@ -84,8 +84,9 @@ pub fn report<D: Db + ?Sized>(db: &D) -> Result<Vec<Value>> {
             let (deals, deal_rev, orders, order_rev) = (pick("deal", n), pick("deal", rev), pick("order", n), pick("order", rev));
             let revenue = deal_rev + order_rev;
             models.insert(model.into(), json!({
-                "deals": (deals * 100.0).round() / 100.0, "deal_revenue": deal_rev.round() as i64,
-                "orders": (orders * 100.0).round() / 100.0, "order_revenue": order_rev.round() as i64,
+                // `+ 0.0` turns a -0.0 from rounding into 0.
+                "deals": (deals * 100.0).round() / 100.0 + 0.0, "deal_revenue": deal_rev.round() as i64,
+                "orders": (orders * 100.0).round() / 100.0 + 0.0, "order_revenue": order_rev.round() as i64,
                 "revenue": revenue.round() as i64,
                 "return_on_spend": cost.filter(|c| *c > 0).map(|c| (revenue / c as f64 * 100.0).round() / 100.0),
             }));
