@@ -104,3 +104,31 @@ fn campaign_return_by_attribution_model() {
         assert_eq!(spring["models"][model]["return_on_spend"], 4.0);
     }
 }
+
+#[test]
+fn dashboard_layout_and_new_leads_by_source() {
+    let h = TestHost::start(HostConfig::crm(&scratch("insights-home")));
+    let mut c = h.signed_in_owner("demo");
+    let d = json(&c.get("/api/v1/insights/dashboard"));
+    assert!(d["widgets"].as_array().unwrap().len() >= 4, "a sensible default: {d}");
+    let r = c.send("PUT", "/api/v1/insights/dashboard", Some(json!({"widgets": ["tasks_due", "leads_by_source", "tasks_due"]})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(json(&c.get("/api/v1/insights/dashboard"))["widgets"], json!(["tasks_due", "leads_by_source"]));
+    assert_eq!(c.send("PUT", "/api/v1/insights/dashboard", Some(json!({"widgets": ["weather"]}))).status, 422);
+    let (mut rep, rep_id) = h.colleague(&mut c, "rep@demo.example", "sales");
+    assert_eq!(json(&rep.get("/api/v1/insights/dashboard"))["widgets"].as_array().unwrap().len(), d["widgets"].as_array().unwrap().len(), "each user their own");
+    for (source, owner) in [("Fair", None), ("Fair", Some(rep_id.as_str())), ("Web", None), ("", None)] {
+        let mut body = json!({"first_name": "X", "source": source});
+        if let Some(o) = owner {
+            body["owner_id"] = json!(o);
+        }
+        assert_eq!(c.post_json("/api/v1/contacts", &body).status, 201);
+    }
+    let l = json(&c.get("/api/v1/insights/leads?days=7"));
+    assert_eq!(l["total"], 4, "{l}");
+    assert_eq!(l["sources"][0], json!({"source": "Fair", "contacts": 2, "customers": 0}));
+    assert!(l["sources"].as_array().unwrap().iter().any(|s| s["source"] == "(none)"));
+    // A rep limited to their own records counts their own leads.
+    assert_eq!(c.send("PUT", "/api/v1/settings/record-visibility", Some(json!({"sales": "own"}))).status, 200);
+    assert_eq!(json(&rep.get("/api/v1/insights/leads"))["total"], 1);
+}

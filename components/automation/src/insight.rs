@@ -75,6 +75,28 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let limit = query::get(&pairs, "limit").map(|l| l.parse::<i64>().ok().filter(|n| (1..=500).contains(n)).ok_or_else(|| edge_component::field_error("limit", "must be from 1 to 500"))).transpose()?.unwrap_or(50);
             Ok(Reply::json(200, &json!({"items": value::list(&db, at_risk, limit).map_err(&fail)?, "next_cursor": null})))
         }
+        (Method::Get, ["dashboard"]) => {
+            let user = ctx.actor.strip_prefix("user:").ok_or_else(|| Problem::new(403, "forbidden", "Forbidden", "Dashboards belong to signed-in users"))?;
+            Ok(Reply::json(200, &json!({"widgets": automation_domain::dashboard::of(&db, user).map_err(&fail)?, "available": automation_domain::dashboard::WIDGETS})))
+        }
+        (Method::Put, ["dashboard"]) => {
+            let user = ctx.actor.strip_prefix("user:").ok_or_else(|| Problem::new(403, "forbidden", "Forbidden", "Dashboards belong to signed-in users"))?;
+            #[derive(serde::Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Input {
+                widgets: Vec<String>,
+            }
+            let input: Input = ctx.body()?;
+            let widgets = automation_domain::dashboard::save(&db, user, &input.widgets).map_err(&fail)?;
+            Ok(Reply::json(200, &json!({"widgets": widgets, "available": automation_domain::dashboard::WIDGETS})))
+        }
+        (Method::Get, ["leads"]) => {
+            let pairs = edge_http::query::parse(ctx.query());
+            let days = query::get(&pairs, "days").map(|d| d.parse::<i64>().ok().filter(|n| (1..=365).contains(n)).ok_or_else(|| edge_component::field_error("days", "must be from 1 to 365"))).transpose()?.unwrap_or(30);
+            // A sales rep limited to their own records counts their own leads.
+            let own = ctx.visibility().sql("owner_id").is_some().then(|| ctx.actor.strip_prefix("user:").map(String::from)).flatten();
+            Ok(Reply::json(200, &automation_domain::dashboard::leads_by_source(&db, days, own.as_deref()).map_err(&fail)?))
+        }
         (Method::Get, ["customers", "summary"]) => Ok(Reply::json(200, &value::summary(&db).map_err(&fail)?)),
         (Method::Get, ["campaigns"]) => Ok(Reply::json(200, &json!({"items": automation_domain::roi::report(&db).map_err(failed("campaign return"))?, "lookback_days": automation_domain::roi::LOOKBACK_DAYS}))),
         // A full pass now (after an import of order history, say).

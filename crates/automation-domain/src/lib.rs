@@ -4,6 +4,7 @@
 //! checked (honeypot, rate limit, sizes, required fields), recorded, and
 //! turned into a contact upsert, a timeline activity and an owner.
 
+pub mod dashboard;
 pub mod forms;
 pub mod handover;
 pub mod roi;

@@ -82,4 +82,9 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
             PRIMARY KEY (handover_id, kind, record_id)
         ) STRICT, WITHOUT ROWID",
     ],
+), (
+    5,
+    &[
+        "CREATE TABLE dashboards (user_id TEXT PRIMARY KEY, widgets TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT",
+    ],
 )];

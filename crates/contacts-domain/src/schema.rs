@@ -204,6 +204,13 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
                 COALESCE(json_extract(consent, '$.sms'), 'unknown') AS sms, COALESCE(json_extract(consent, '$.phone'), 'unknown') AS phone
             FROM contacts WHERE deleted_at IS NULL",
     ],
+), (
+    10,
+    &[
+        // Published for insight (new leads by source and stage): no personal data.
+        "CREATE VIEW contacts_facts AS
+            SELECT id AS contact_id, source, lifecycle_stage, owner_id, created_at FROM contacts WHERE deleted_at IS NULL",
+    ],
 )];
 
 pub fn latest() -> i64 {
