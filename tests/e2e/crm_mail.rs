@@ -23,7 +23,7 @@ fn with_a_provider_mail_is_sent_and_its_status_recorded() {
     {
         let got = got.lock().unwrap();
         assert_eq!(got.len(), 1, "the owner's invitation went to the provider");
-        assert_eq!(got[0].0, "Bearer provider-secret");
+        assert_eq!(e2e::header_of(&got[0].0, "authorization"), Some("Bearer provider-secret"));
         assert_eq!(got[0].1["to"], "owner@acme.example");
         assert!(got[0].1["text"].as_str().unwrap().contains("/accept-invite?token="));
     }

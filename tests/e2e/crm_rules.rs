@@ -170,3 +170,45 @@ fn date_rules_fire_once_per_contact_and_day_across_restarts() {
     assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")).len(), 1);
     assert_eq!(runs(&mut c, &renewal).len(), 1);
 }
+
+#[test]
+fn webhooks_are_signed_go_only_to_the_allowed_host_and_retry() {
+    let (ok, got) = e2e::fake_receiver(200);
+    let (down, tried) = e2e::fake_receiver(503);
+    for (name, receiver, works) in [("rules-hook-ok", ok, true), ("rules-hook-down", down, false)] {
+        let mut cfg = HostConfig::crm(&scratch(name));
+        cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+        cfg.env.push(("SPIN_VARIABLE_WEBHOOK_HOST".into(), format!("http://{receiver}")));
+        cfg.extra_args.push("--no-scheduler".into());
+        let h = TestHost::start(cfg);
+        let mut c = h.signed_in_owner("demo");
+        let r = c.post_json("/api/v1/automations/rules", &json!({"name": "Elsewhere", "trigger": {"kind": "deal_won"}, "actions": [{"kind": "webhook", "url": "https://attacker.example/x"}]}));
+        assert_eq!((r.status, json(&r)["errors"][0]["field"].as_str()), (422, Some("actions[0].url")), "{}", r.text());
+        let hook = rule(&mut c, json!({"name": "Tell the ERP", "trigger": {"kind": "deal_won"}, "actions": [{"kind": "webhook", "url": format!("http://{receiver}/hooks/deals")}]}));
+        let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Big one", "value": 90_000})));
+        patch(&mut c, &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), json!({"status": "won"}));
+        tick(&h);
+        if works {
+            let secret = json(&c.get("/api/v1/automations/webhook-secret"))["secret"].as_str().unwrap().to_string();
+            let got = got.lock().unwrap();
+            assert_eq!(got.len(), 1);
+            let (headers, body) = &got[0];
+            assert_eq!(body["record"]["title"], "Big one");
+            let sig = e2e::header_of(headers, "x-edge-signature").expect("signed");
+            let t: i64 = sig.split(',').next().unwrap().trim_start_matches("t=").parse().unwrap();
+            // The receiver checks the signature over the body (compact JSON, as sent).
+            let expected = campaigns_domain::sign::hex(&campaigns_domain::sign::hmac_sha256(secret.as_bytes(), format!("{t}.{body}").as_bytes()));
+            assert!(sig.ends_with(&format!("v1={expected}")), "{sig}");
+            let forged = campaigns_domain::sign::hex(&campaigns_domain::sign::hmac_sha256(b"another tenant", format!("{t}.{body}").as_bytes()));
+            assert!(!sig.ends_with(&forged));
+            assert_eq!(runs(&mut c, &hook)[0]["status"], "done");
+        } else {
+            assert_eq!(runs(&mut c, &hook)[0]["status"], "pending", "retried on the next tick");
+            tick(&h);
+            tick(&h);
+            let run = &runs(&mut c, &hook)[0];
+            assert_eq!((run["status"].as_str(), run["attempts"].as_i64()), (Some("failed"), Some(3)), "{run}");
+            assert_eq!(tried.lock().unwrap().len(), 3);
+        }
+    }
+}

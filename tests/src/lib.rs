@@ -367,26 +367,29 @@ pub fn eventually(c: &mut Client, path: &str, check: impl Fn(&serde_json::Value)
     panic!("{path} never reached the expected state: {}", json(&c.get(path)));
 }
 
-/// A mail provider on loopback: accepts requests, records (authorization,
-/// JSON body), answers `status`.
-pub fn fake_mail_provider(status: u16) -> (std::net::SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<(String, serde_json::Value)>>>) {
+/// What a fake receiver got: the request's headers (names lower-cased) and JSON body.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(Vec<(String, String)>, serde_json::Value)>>>;
+
+/// An HTTP receiver on loopback (a mail provider, a webhook endpoint): records
+/// every request's headers and JSON body, answers `status`.
+pub fn fake_receiver(status: u16) -> (std::net::SocketAddr, Received) {
     use std::io::{BufRead, Read, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
-    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let got: Received = Default::default();
     let seen = got.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let mut r = std::io::BufReader::new(stream);
-            let (mut len, mut auth, mut line, mut chunked) = (0usize, String::new(), String::new(), false);
+            let (mut len, mut headers, mut line, mut chunked) = (0usize, Vec::new(), String::new(), false);
             while r.read_line(&mut line).is_ok() && line.trim_end() != "" {
-                let l = line.trim_end().to_ascii_lowercase();
-                if let Some(v) = l.strip_prefix("content-length:") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                chunked |= l.starts_with("transfer-encoding:") && l.contains("chunked");
-                if l.starts_with("authorization:") {
-                    auth = line.trim_end()["authorization:".len()..].trim().to_string();
+                if let Some((k, v)) = line.trim_end().split_once(':') {
+                    let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
+                    if k == "content-length" {
+                        len = v.parse().unwrap_or(0);
+                    }
+                    chunked |= k == "transfer-encoding" && v.to_ascii_lowercase().contains("chunked");
+                    headers.push((k, v));
                 }
                 line.clear();
             }
@@ -402,11 +405,21 @@ pub fn fake_mail_provider(status: u16) -> (std::net::SocketAddr, std::sync::Arc<
                     body.extend_from_slice(&chunk[..size]);
                 }
             }
-            seen.lock().unwrap().push((auth, serde_json::from_slice(&body).unwrap_or_default()));
+            seen.lock().unwrap().push((headers, serde_json::from_slice(&body).unwrap_or_default()));
             let answer = format!("HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
             let _ = r.get_mut().write_all(answer.as_bytes());
         }
     });
     (addr, got)
+}
+
+/// A mail provider on loopback (see [`fake_receiver`]).
+pub fn fake_mail_provider(status: u16) -> (std::net::SocketAddr, Received) {
+    fake_receiver(status)
+}
+
+/// A recorded request's header.
+pub fn header_of<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 

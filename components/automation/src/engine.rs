@@ -212,6 +212,20 @@ fn act(ctx: &Ctx, a: &Action, key: &str, entity: &str, target: &str, record: &Va
                 (s, v) => Err(format!("{s}: {}", v["detail"].as_str().unwrap_or("refused"))),
             }
         }
+        "webhook" => {
+            let db = crate::db().map_err(|p| p.detail)?;
+            let secret = crate::webhook_secret(&db).map_err(|p| p.detail)?;
+            let body = json!({"rule": key.split('-').next(), "run": key, "entity": entity, "record": record, "at": edge_db::now()}).to_string();
+            let url = a.url.clone().unwrap_or_default();
+            let mut req = spin_sdk::http::Request::builder();
+            req.method(Method::Post).uri(&url).header("content-type", "application/json").header("idempotency-key", format!("rule-{key}"))
+                .header("x-edge-signature", edge_http::hmac::signature(&secret, chrono::Utc::now().timestamp(), body.as_bytes()));
+            let resp: spin_sdk::http::Response = spin_sdk::http::run(spin_sdk::http::send(req.body(body).build())).map_err(|e| format!("{url}: {e}"))?;
+            match *resp.status() {
+                s @ 200..=299 => Ok(format!("{url} answered {s}")),
+                s => Err(format!("{url} answered {s}")),
+            }
+        }
         other => Err(format!("unknown action {other}")),
     }
 }

@@ -109,12 +109,20 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         (Method::Post, ["rules"]) => {
             let input: RuleInput = ctx.body()?;
             check_date_field(ctx, &input)?;
+            check_webhooks(ctx, &input)?;
             edge_component::once(ctx, &db, "automation_idempotency", || {
                 let r = rules::create(&db, &w, input).map_err(&fail)?;
                 Ok(with_etag(201, &r, r.version).with_header("location", format!("/api/v1/automations/rules/{}", r.id)))
             })
         }
         (Method::Get, ["runs"]) => Ok(Reply::json(200, &serde_json::json!({"items": rules::runs(&db, None, 200).map_err(&fail)?, "next_cursor": null}))),
+        // For the receiving end to check `X-Edge-Signature` (owners and admins).
+        (Method::Get, ["webhook-secret"]) => {
+            if !["owner", "admin"].contains(&ctx.role().as_str()) {
+                return Err(Problem::new(403, "forbidden", "Forbidden", "Only owners and admins see the webhook secret"));
+            }
+            Ok(Reply::json(200, &serde_json::json!({"secret": webhook_secret(&db)?, "header": "X-Edge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">"})))
+        }
         (_, ["handovers", rest @ ..]) => handover::route(ctx, rest),
         (_, ["rules", id, tail @ ..]) => {
             valid_id(rules::ID_PREFIX, id, "rule")?;
@@ -127,6 +135,7 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                 (Method::Patch, []) => {
                     let input: RuleInput = ctx.body()?;
                     check_date_field(ctx, &input)?;
+                    check_webhooks(ctx, &input)?;
                     let r = rules::update(&db, &w, id, input, ctx.if_match()?).map_err(&fail)?;
                     Ok(with_etag(200, &r, r.version))
                 }
@@ -158,4 +167,33 @@ fn check_date_field(ctx: &Ctx, input: &RuleInput) -> Result<(), Problem> {
         Ok((s, _, _)) => Err(Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts answered {s}"))),
         Err(e) => Err(Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts did not answer: {e}"))),
     }
+}
+
+/// The tenant's secret for signing webhooks, made on first use.
+pub(crate) fn webhook_secret(db: &spin_sdk::sqlite::Connection) -> Result<String, Problem> {
+    use edge_db::Db;
+    let get = || db.run("SELECT value FROM automation_secrets WHERE name = 'webhooks'", &[]).map(|r| r.first().and_then(|r| r.string(0)));
+    if let Some(s) = get().map_err(storage)? {
+        return Ok(s);
+    }
+    let fresh = edge_http::hmac::hex(&edge_component::random_bytes::<32>());
+    db.run("INSERT OR IGNORE INTO automation_secrets (name, value) VALUES ('webhooks', ?)", &[fresh.into()]).map_err(storage)?;
+    get().map_err(storage)?.ok_or_else(|| storage("no webhook secret"))
+}
+
+/// Webhooks may only go to the origin the operator allowed (the Spin variable
+/// `webhook_host`, which is also in `allowed_outbound_hosts`).
+fn check_webhooks(ctx: &Ctx, input: &RuleInput) -> Result<(), Problem> {
+    let allowed = ctx.variable("webhook_host").unwrap_or_default();
+    for (i, a) in input.actions.iter().flatten().enumerate() {
+        if a.kind != "webhook" {
+            continue;
+        }
+        let url = a.url.as_deref().unwrap_or_default();
+        let origin_ok = !allowed.is_empty() && !allowed.ends_with(".invalid") && (url == allowed || url.starts_with(&format!("{}/", allowed.trim_end_matches('/'))));
+        if !origin_ok {
+            return Err(edge_component::field_error(&format!("actions[{i}].url"), &format!("webhooks may only go to {} (the webhook_host setting)", if allowed.is_empty() || allowed.ends_with(".invalid") { "a host the operator allows; none is set".to_string() } else { allowed.clone() })));
+        }
+    }
+    Ok(())
 }

@@ -83,11 +83,14 @@ pub struct Action {
     /// enrol_in_sequence: a campaigns sequence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence_id: Option<String>,
+    /// webhook: where the event is POSTed (signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
 }
 
 pub const TRIGGERS: [&str; 9] = ["record_created", "record_updated", "deal_entered_stage", "deal_won", "deal_lost", "ticket_created", "ticket_breached", "form_submitted", "date"];
 pub const ENTITIES: [&str; 5] = ["contact", "company", "deal", "ticket", "order"];
-pub const ACTIONS: [&str; 6] = ["create_task", "add_tag", "update_field", "change_owner", "send_email", "enrol_in_sequence"];
+pub const ACTIONS: [&str; 7] = ["create_task", "add_tag", "update_field", "change_owner", "send_email", "enrol_in_sequence", "webhook"];
 pub const OPS: [&str; 7] = ["eq", "neq", "contains", "gt", "lt", "empty", "not_empty"];
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -223,6 +226,9 @@ fn checked(input: RuleInput, before: Option<&Rule>) -> Result<(String, bool, Def
             "change_owner" if !a.user.as_deref().is_some_and(|u| edge_http::ids::is_valid("u", u)) => e.push(FieldError::new(&at("user"), "must be a user id")),
             "send_email" if !a.template_id.as_deref().is_some_and(|t| edge_http::ids::is_valid("tp", t)) => e.push(FieldError::new(&at("template_id"), "choose an email template")),
             "enrol_in_sequence" if !a.sequence_id.as_deref().is_some_and(|t| edge_http::ids::is_valid("sq", t)) => e.push(FieldError::new(&at("sequence_id"), "choose a sequence")),
+            "webhook" if !a.url.as_deref().is_some_and(|u| (u.starts_with("https://") || u.starts_with("http://")) && u.len() <= 2000 && !u.contains(char::is_whitespace)) => {
+                e.push(FieldError::new(&at("url"), "must be an http(s) address"))
+            }
             k if !ACTIONS.contains(&k) => e.push(FieldError::new(&at("kind"), &format!("must be one of {}", ACTIONS.join(", ")))),
             _ => {}
         }

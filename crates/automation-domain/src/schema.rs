@@ -87,4 +87,10 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
     &[
         "CREATE TABLE dashboards (user_id TEXT PRIMARY KEY, widgets TEXT NOT NULL, updated_at TEXT NOT NULL) STRICT",
     ],
+), (
+    6,
+    &[
+        // The tenant's secret for signing webhook deliveries.
+        "CREATE TABLE automation_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
+    ],
 )];

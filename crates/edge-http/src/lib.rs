@@ -3,6 +3,7 @@
 //! their SDK's response type, so all of this is tested natively.
 
 pub mod csv;
+pub mod hmac;
 pub mod ids;
 pub mod problem;
 pub mod query;
