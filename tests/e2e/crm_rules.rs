@@ -158,7 +158,15 @@ fn date_rules_fire_once_per_contact_and_day_across_restarts() {
         "name": "Renewal in a month", "trigger": {"kind": "date", "field": "custom.renewal_date", "offset_days": -30, "time_zone": "UTC"},
         "actions": [{"kind": "create_task", "subject": "Renewal coming: {{ name }}", "due_in_days": 7}],
     }));
+    // Birthdays: the month and day, any year.
+    assert_eq!(c.post_json("/api/v1/custom-fields", &json!({"entity": "contact", "key": "birthday", "label": "Birthday", "kind": "date"})).status, 201);
+    let born = |years: i32| chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&today) - years, chrono::Datelike::month(&today), chrono::Datelike::day(&today).min(28)).unwrap();
+    let cy = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Cy", "custom": {"birthday": born(30).to_string()}})))["id"].as_str().unwrap().to_string();
+    rule(&mut c, json!({"name": "Birthday", "trigger": {"kind": "date", "field": "custom.birthday", "offset_days": 0, "yearly": true}, "actions": [{"kind": "create_task", "subject": "Send {{ name }} a card"}]}));
     tick(&h);
+    if chrono::Datelike::day(&today) <= 28 {
+        assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{cy}")), vec!["Send Cy a card"]);
+    }
     assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")), vec!["Renewal coming: Ann"]);
     assert!(tasks(&mut c, &format!("/api/v1/contacts/{bob}")).is_empty());
     tick(&h);

@@ -43,6 +43,9 @@ pub struct Trigger {
     /// `date`: whose calendar says which day it is (IANA; default UTC).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// `date`: every year on the date's month and day (birthdays, anniversaries).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub yearly: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -125,7 +128,7 @@ fn from_row(r: Row) -> Rule {
     let d: Definition = serde_json::from_str(r.str(3).unwrap_or("{}")).unwrap_or_default();
     Rule {
         id: r.text(0), name: r.text(1), enabled: r.i64(2) == Some(1),
-        trigger: d.trigger.unwrap_or(Trigger { kind: "record_created".into(), entity: Some("contact".into()), changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: None }),
+        trigger: d.trigger.unwrap_or(Trigger { kind: "record_created".into(), entity: Some("contact".into()), changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: None, yearly: false }),
         conditions: d.conditions, actions: d.actions, created_by: r.string(4), created_at: r.text(5), updated_at: r.text(6),
         version: r.i64(7).unwrap_or(1), runs: r.i64(8).unwrap_or(0), last_run_at: r.string(9),
     }
@@ -549,6 +552,15 @@ pub fn due_days(rule: &Rule, last: Option<&str>, now: chrono::DateTime<chrono::U
 pub fn date_filter(rule: &Rule, day: chrono::NaiveDate) -> Value {
     let field = rule.trigger.field.clone().unwrap_or_default();
     let target = day - chrono::Duration::days(rule.trigger.offset_days.unwrap_or(0));
+    if rule.trigger.yearly {
+        use chrono::Datelike;
+        let mut days = vec![target.format("%m-%d").to_string()];
+        // Born on 29 February: celebrated on the 28th when the year has no 29th.
+        if target.month() == 2 && target.day() == 28 && chrono::NaiveDate::from_ymd_opt(target.year(), 2, 29).is_none() {
+            days.push("02-29".into());
+        }
+        return serde_json::json!({"field": field, "op": "anniversary", "value": days});
+    }
     let op = if field.starts_with("custom.") { "eq" } else { "on" };
     serde_json::json!({"field": field, "op": op, "value": target.format("%Y-%m-%d").to_string()})
 }
@@ -579,6 +591,9 @@ mod date_tests {
         assert_eq!(due_days(&r, None, now), vec![d("2026-12-07")]);
         assert_eq!(date_filter(&r, d("2026-12-07")), serde_json::json!({"field": "custom.renewal", "op": "eq", "value": "2027-01-06"}));
         assert!(due_days(&r, Some("2026-12-07"), now).is_empty(), "a day once");
+        let yearly = Rule { trigger: Trigger { yearly: true, offset_days: Some(0), ..r.trigger.clone() }, ..r.clone() };
+        assert_eq!(date_filter(&yearly, d("2027-02-28")), serde_json::json!({"field": "custom.renewal", "op": "anniversary", "value": ["02-28", "02-29"]}), "leap-day birthdays in a common year");
+        assert_eq!(date_filter(&yearly, d("2028-02-28")), serde_json::json!({"field": "custom.renewal", "op": "anniversary", "value": ["02-28"]}));
         assert_eq!(due_days(&r, Some("2026-12-04"), now), vec![d("2026-12-05"), d("2026-12-06"), d("2026-12-07")], "missed days caught up");
         assert_eq!(due_days(&r, Some("2026-01-01"), now).len(), 7, "at most a week back");
         // Across a clock change (Berlin, 25 October 2026: 03:00 back to 02:00) every day comes once.
@@ -588,7 +603,7 @@ mod date_tests {
         assert_eq!(due_days(&berlin, Some("2026-10-24"), before), vec![d("2026-10-25")]);
         assert!(due_days(&berlin, Some("2026-10-25"), after - chrono::Duration::hours(1)).is_empty(), "23:30 on the long day is still the 25th");
         assert_eq!(due_days(&berlin, Some("2026-10-25"), after), vec![d("2026-10-26")]);
-        let bad = RuleInput { trigger: Some(Trigger { kind: "date".into(), entity: None, changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: Some("Mars/Base".into()) }), ..Default::default() };
+        let bad = RuleInput { trigger: Some(Trigger { kind: "date".into(), entity: None, changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: Some("Mars/Base".into()), yearly: false }), ..Default::default() };
         let e = update(&db, &w, &r.id, bad, None).unwrap_err();
         let fields: Vec<String> = e.downcast_ref::<Invalid>().unwrap().0.iter().map(|f| f.field.clone()).collect();
         assert_eq!(fields, vec!["trigger.field", "trigger.offset_days", "trigger.time_zone"]);

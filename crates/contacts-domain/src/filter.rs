@@ -436,6 +436,18 @@ fn condition(f: &FieldSpec, entity: Entity, op: &str, value: &Value) -> Result<S
             };
             s(format!("{c} {sym} ?"), vec![v.into()])
         }
+        // Yearly dates (birthdays, anniversaries): the month and day, any year.
+        (FKind::Date, "anniversary") => {
+            let days: Vec<String> = match value {
+                Value::Array(_) => as_list(value)?,
+                _ => vec![as_text(value)?],
+            };
+            let valid = |d: &str| d.len() == 5 && d.as_bytes()[2] == b'-' && chrono::NaiveDate::parse_from_str(&format!("2000-{d}"), "%Y-%m-%d").is_ok();
+            if days.is_empty() || !days.iter().all(|d| valid(d)) {
+                return Err("needs a month and day (MM-DD) or a list of them".into());
+            }
+            s(format!("substr({c}, 6, 5) IN ({})", placeholders(days.len())), days.into_iter().map(Val::from).collect())
+        }
         (FKind::Time | FKind::Date, "between") => {
             let l = as_list(value)?;
             let [a, b] = l.as_slice() else { return Err("needs [from, to]".into()) };
@@ -480,7 +492,7 @@ pub fn ops_for(k: FKind) -> &'static [&'static str] {
         FKind::Text => &["eq", "neq", "contains", "starts_with", "in", "not_in", "empty", "not_empty"],
         FKind::Enum(_) | FKind::Ref => &["eq", "neq", "in", "not_in", "empty", "not_empty"],
         FKind::Time => &["lt", "lte", "gt", "gte", "on", "between", "empty", "not_empty"],
-        FKind::Date => &["eq", "lt", "lte", "gt", "gte", "between", "empty", "not_empty"],
+        FKind::Date => &["eq", "lt", "lte", "gt", "gte", "between", "anniversary", "empty", "not_empty"],
         FKind::Number => &["eq", "neq", "lt", "lte", "gt", "gte", "empty", "not_empty"],
         FKind::Bool => &["eq", "empty", "not_empty"],
         FKind::Tags => &["has", "has_not", "has_any", "empty", "not_empty"],
