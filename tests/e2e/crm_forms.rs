@@ -110,9 +110,12 @@ fn a_web_form_captures_leads_once_each_and_keeps_spam_out() {
     let r = form_post(&h, &id, "first_name=Wu&email=wu%40example.com", true);
     assert_eq!(r.status, 429, "{}", r.text());
     assert!(contacts_with(&mut c, "wu@example.com").is_empty());
+    // Claiming another address does not help: no proxy is trusted here.
+    let spoofed = h.request("POST", "demo.localhost", &format!("/api/v1/forms/{id}/submit"), &[("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json"), ("x-forwarded-for", "203.0.113.9")], b"first_name=Wu&email=wu%40example.com");
+    assert_eq!(spoofed.status, 429);
     let subs = json(&c.get(&format!("/api/v1/forms/{id}/submissions")))["items"].as_array().unwrap().clone();
     let statuses: Vec<(&str, Option<&str>)> = subs.iter().map(|s| (s["status"].as_str().unwrap(), s["reason"].as_str())).collect();
-    assert_eq!(statuses, vec![("spam", Some("rate-limit")), ("accepted", None), ("spam", Some("honeypot")), ("accepted", None), ("accepted", None), ("accepted", None)]);
+    assert_eq!(statuses, vec![("spam", Some("rate-limit")), ("spam", Some("rate-limit")), ("accepted", None), ("spam", Some("honeypot")), ("accepted", None), ("accepted", None), ("accepted", None)]);
     assert_eq!(json(&c.get(&format!("/api/v1/forms/{id}")))["submissions"], 4);
 
     // Switched off: the public gets a clear 404.

@@ -122,3 +122,43 @@ mod measure {
         println!("rules: {:.0} events/s", super::rule_throughput(&dir, 1_000_000).unwrap());
     }
 }
+
+/// Form submissions under load from many visitors (the host trusts loopback
+/// as a proxy, so each request names its visitor in `X-Forwarded-For`):
+/// each creates a contact and a note. Answers (submissions/s, p50, p99, errors).
+pub fn form_submissions(addr: std::net::SocketAddr, s: &crate::seed::Session, writers: usize, secs: f64) -> Result<(f64, Duration, Duration, usize)> {
+    let mut conn = loopback_http::Conn::open(addr)?;
+    let body = serde_json::json!({"name": "Bench form", "fields": [{"key": "first_name", "label": "Name"}, {"key": "email", "label": "Email", "kind": "email", "required": true}, {"key": "message", "label": "Message", "kind": "textarea"}], "tags": ["bench"]});
+    let form = crate::scale::call(&mut conn, s, "POST", "/api/v1/forms", body.to_string().as_bytes(), "application/json")?;
+    let id = form["id"].as_str().context("form id")?.to_string();
+    let host = s.host.clone();
+    let stop = Instant::now() + Duration::from_secs_f64(secs);
+    let handles: Vec<_> = (0..writers)
+        .map(|w| {
+            let (id, host) = (id.clone(), host.clone());
+            std::thread::spawn(move || -> Result<(Vec<Duration>, usize)> {
+                let mut conn = loopback_http::Conn::open(addr)?;
+                let (mut lat, mut errors, mut n) = (Vec::new(), 0, 0u32);
+                while Instant::now() < stop {
+                    n += 1;
+                    let visitor = format!("10.{}.{}.{}", w, n / 250 % 250, n % 250 + 1);
+                    let body = format!("first_name=Visitor{w}x{n}&email=v{w}x{n}%40bench.example&message=Hello");
+                    let t = Instant::now();
+                    let r = conn.request("POST", &format!("/api/v1/forms/{id}/submit"), &[("host", &host), ("content-type", "application/x-www-form-urlencoded"), ("accept", "application/json"), ("x-forwarded-for", &visitor)], body.as_bytes())?;
+                    lat.push(t.elapsed());
+                    errors += (r.status != 201) as usize;
+                }
+                Ok((lat, errors))
+            })
+        })
+        .collect();
+    let (mut all, mut errors) = (Vec::new(), 0);
+    for h in handles {
+        let (l, e) = h.join().map_err(|_| anyhow::anyhow!("submitter panicked"))??;
+        all.extend(l);
+        errors += e;
+    }
+    all.sort();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    Ok((all.len() as f64 / secs, pct(0.5), pct(0.99), errors))
+}

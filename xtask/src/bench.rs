@@ -41,6 +41,8 @@ fn start(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr,
         .args(["up", "-f", manifest, "--listen", &addr.to_string(), "--cache-dir"])
         .arg(cache)
         .env("EDGE_OPERATOR_TOKEN", BENCH_TOKEN)
+        // The load generator stands in for a proxy naming many visitors.
+        .env("SPIN_VARIABLE_TRUSTED_PROXIES", "127.0.0.1")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if let Some(t) = tenants {
@@ -311,6 +313,9 @@ pub fn run(args: &[String]) -> Result<()> {
     say(&format!("campaigns: sending to the {seed_n} contacts"));
     let (sent, took, pixel) = crate::mail::send(addr, &session)?;
     rows.push((format!("campaign send into the outbox ({sent} messages, throttle 100,000/min)"), format!("{:.0} messages/s ({:.1} s)", sent as f64 / took.as_secs_f64(), took.as_secs_f64()), "-".into()));
+    say("load: form submissions");
+    let (rps, p50, p99, errors) = crate::automation::form_submissions(addr, &session, 4, secs)?;
+    rows.push(("form submission (public; a contact and a note each; 4 writers)".into(), format!("{rps:.0} submissions/s, p50 {}, p99 {}{}", ms(p50), ms(p99), if errors > 0 { format!(", {errors} errors") } else { String::new() }), "-".into()));
     say("load: open-tracking pixel");
     let browser = [auth.as_slice(), &[("user-agent", "Mozilla/5.0 (Macintosh) bench")]].concat();
     let l = load(addr, &browser, &pixel, 16, secs)?;

@@ -82,6 +82,32 @@ pub fn target_for(path: &str) -> Result<Target, Problem> {
         .ok_or_else(|| Problem::not_found(&format!("No API area `{area}`")))
 }
 
+/// The client's address: the connection's peer, or, when that peer is a
+/// proxy the operator trusts (`trusted_proxies`, comma-separated IPs), the
+/// last address in `X-Forwarded-For` that is not one of them. Rate limits
+/// and sign-in throttling key on it, so behind a load balancer every visitor
+/// is not the balancer.
+pub fn client_addr(peer: &str, forwarded: Option<&str>, trusted: &str) -> String {
+    let ip = |a: &str| -> String {
+        let a = a.trim();
+        match a.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or(v6).to_string(),
+            None if a.matches(':').count() == 1 => a.split(':').next().unwrap_or(a).to_string(),
+            None => a.to_string(),
+        }
+    };
+    let trusted: Vec<String> = trusted.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect();
+    if !trusted.contains(&ip(peer)) {
+        return peer.to_string();
+    }
+    forwarded
+        .into_iter()
+        .flat_map(|f| f.split(',').rev())
+        .map(ip)
+        .find(|a| !a.is_empty() && !trusted.contains(a))
+        .unwrap_or_else(|| peer.to_string())
+}
+
 pub fn fresh_request_id() -> String {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -97,6 +123,16 @@ pub fn fresh_request_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_addresses_behind_trusted_proxies() {
+        assert_eq!(client_addr("10.0.0.9:5000", Some("1.2.3.4"), ""), "10.0.0.9:5000", "no proxy trusted: the peer");
+        assert_eq!(client_addr("10.0.0.9:5000", Some("1.2.3.4"), "10.0.0.1"), "10.0.0.9:5000", "an untrusted peer cannot claim another address");
+        assert_eq!(client_addr("10.0.0.1:5000", Some("1.2.3.4"), "10.0.0.1"), "1.2.3.4");
+        assert_eq!(client_addr("10.0.0.1:5000", Some("6.6.6.6, 1.2.3.4, 10.0.0.2"), "10.0.0.1,10.0.0.2"), "1.2.3.4", "the last one the proxies did not add");
+        assert_eq!(client_addr("[::1]:5000", Some("2001:db8::7"), "::1"), "2001:db8::7");
+        assert_eq!(client_addr("10.0.0.1:5000", None, "10.0.0.1"), "10.0.0.1:5000");
+    }
 
     #[test]
     fn dispatch_table() {

@@ -150,8 +150,9 @@ async fn handle(req: IncomingRequest) -> Response {
             out.header("edge-visibility", auth::visibility_header(owners));
         }
     }
-    if let Some(addr) = header("spin-client-addr") {
-        out.header("edge-client-addr", addr);
+    if let Some(peer) = header("spin-client-addr") {
+        let trusted = variables::get("trusted_proxies").unwrap_or_default();
+        out.header("edge-client-addr", dispatch::client_addr(&peer, header("x-forwarded-for").as_deref(), &trusted));
     }
     if let Some(base) = header("spin-full-url").as_deref().and_then(base_url) {
         out.header("edge-base-url", base);
