@@ -202,3 +202,28 @@ export async function getHandover(id, { signal } = {}) {
   const { data } = await request('GET', `${API_BASE}/automations/handovers/${enc(id)}`, { signal });
   return data;
 }
+
+// ---------------------------------------------------------------------------
+// The home dashboard (home-page.js, home-widgets.js)
+//
+// Dashboard  {widgets: [key…] (the user's, in order), available: [key…]}
+//   keys: pipeline, forecast, leads_by_source, campaign_return, sla, at_risk, tasks_due
+// Leads      {days, total, sources: [{source ("(none)": empty), contacts, customers}]}
+
+/** → the signed-in user's widgets (a default set until they choose) and every one there is. */
+export async function dashboard({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/dashboard`, { signal });
+  return { widgets: Array.isArray(data?.widgets) ? data.widgets : [], available: Array.isArray(data?.available) ? data.available : [] };
+}
+
+/** Saves the user's choice and order → the same as dashboard() (duplicates dropped); 422 for an unknown key. */
+export async function saveDashboard(widgets, { signal } = {}) {
+  const { data } = await request('PUT', `${API_BASE}/insights/dashboard`, { body: { widgets }, signal });
+  return { widgets: Array.isArray(data?.widgets) ? data.widgets : widgets, available: Array.isArray(data?.available) ? data.available : [] };
+}
+
+/** New contacts of the last `days` (1–365) by source, and how many are customers by now. */
+export async function leadsBySource({ days = 30, signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/leads`, { query: { days }, signal });
+  return { days: data?.days ?? days, total: Number(data?.total) || 0, sources: Array.isArray(data?.sources) ? data.sources : [] };
+}

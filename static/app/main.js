@@ -40,8 +40,11 @@ import { ruleListView } from './rule-list.js';
 import { rulePageView } from './rule-page.js';
 import { insightsView } from './insight-page.js';
 import { handoverView } from './handover-page.js';
+import { homeView, HOME_ICON_PATH } from './home-page.js';
 
 const AREAS = [
+  // Home: the user's dashboard (home-page.js). `/` still opens the contacts.
+  { key: 'home', label: 'Home', path: '/home', icon: 'home', g: 'h' },
   { key: 'contacts', label: 'Contacts', path: '/contacts', icon: 'users', g: 'c' },
   { key: 'companies', label: 'Companies', path: '/companies', icon: 'building', g: 'o' },
   { key: 'pipeline', label: 'Pipeline', path: '/pipeline', icon: 'pipeline', g: 'p' },
@@ -80,6 +83,8 @@ mount(nav.querySelector('ul'), AREAS.map((a) => h('li', null,
     a.blurb ? h('span', { class: 'nav-badge', 'aria-label': '(coming soon)' }, 'Soon') : null,
   ),
 )));
+// ui.js has no house: Home's icon is drawn here.
+nav.querySelector('[data-nav="home"] svg path')?.setAttribute('d', HOME_ICON_PATH);
 
 function setNavOpen(open) {
   document.body.classList.toggle('nav-open', open);
@@ -225,6 +230,8 @@ route('/automations/rules/new', ({ query }) => rulePageView(main, null, { query 
 route('/automations/rules/:id', ({ params, query }) => rulePageView(main, params.id, { query }));
 route('/automations/insights', ({ query }) => insightsView(main, { query }));
 route('/automations/handover', ({ query }) => handoverView(main, { query }));
+// Home: the signed-in user's dashboard.
+route('/home', () => homeView(main));
 
 // Staff identity (full-page, without the app navigation).
 route('/sign-in', (ctx) => signInView(main, ctx));

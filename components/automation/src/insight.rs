@@ -91,6 +91,11 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             Ok(Reply::json(200, &json!({"widgets": widgets, "available": automation_domain::dashboard::WIDGETS})))
         }
         (Method::Get, ["leads"]) => {
+            // The contacts publish their facts when they migrate (on provisioning,
+            // or their first request after an upgrade): make sure they have.
+            if db.run("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'contacts_facts'", &[]).map_err(edge_component::storage)?.is_empty() {
+                let _ = edge_component::call(ctx, Method::Post, "contacts", "/internal/migrate", Some(&json!({})), &[], true);
+            }
             let pairs = edge_http::query::parse(ctx.query());
             let days = query::get(&pairs, "days").map(|d| d.parse::<i64>().ok().filter(|n| (1..=365).contains(n)).ok_or_else(|| edge_component::field_error("days", "must be from 1 to 365"))).transpose()?.unwrap_or(30);
             // A sales rep limited to their own records counts their own leads.

@@ -88,7 +88,7 @@ pub fn report<D: Db + ?Sized>(db: &D) -> Result<Vec<Value>> {
                 "deals": (deals * 100.0).round() / 100.0 + 0.0, "deal_revenue": deal_rev.round() as i64,
                 "orders": (orders * 100.0).round() / 100.0 + 0.0, "order_revenue": order_rev.round() as i64,
                 "revenue": revenue.round() as i64,
-                "return_on_spend": cost.filter(|c| *c > 0).map(|c| (revenue / c as f64 * 100.0).round() / 100.0),
+                "return_on_spend": cost.filter(|c| *c > 0).map(|c| (revenue / c as f64 * 100.0).round() / 100.0 + 0.0),
             }));
         }
         json!({

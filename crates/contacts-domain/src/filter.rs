@@ -461,7 +461,8 @@ fn condition(f: &FieldSpec, entity: Entity, op: &str, value: &Value) -> Result<S
             s(format!("{c} BETWEEN ? AND ?"), vec![from.into(), to.into()])
         }
         (FKind::Linked { view, column, time: false }, "eq" | "neq" | "lt" | "lte" | "gt" | "gte") => {
-            let n = value.as_f64().or_else(|| as_text(value).ok()?.parse().ok()).ok_or("needs a number")?;
+            // Flags published as 0/1 (`value.at_risk`) also take true/false.
+            let n = value.as_f64().or_else(|| value.as_bool().map(|b| b as i64 as f64)).or_else(|| as_text(value).ok()?.parse().ok()).ok_or("needs a number")?;
             let (sym, zero_matches) = match op {
                 "eq" => ("=", n == 0.0),
                 "neq" => ("!=", n != 0.0),
