@@ -11,9 +11,8 @@
 //! artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
 
@@ -33,30 +32,8 @@ fn tick(h: &TestHost) -> Value {
 }
 
 /// Signs in through the sign-in page and waits for the contacts list.
-fn sign_in(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/contacts"));
-    b.find("[data-testid=sign-in-form]");
-    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
-    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
-    b.click(&b.find("[data-testid=sign-in-submit]"));
-    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
-}
 
-/// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
-fn wait_for(b: &Browser, what: &str, script: &str) {
-    for _ in 0..200 {
-        if b.js(script).as_bool() == Some(true) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not so after 10 s at {}; page reads: {}", b.url(), b.js("return document.body.innerText.slice(0, 2000)"));
-}
 
-/// The inner text of the first element matching `css` (empty when there is none).
-fn text_of(b: &Browser, css: &str) -> String {
-    b.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
-}
 
 /// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
 fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
@@ -99,7 +76,7 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     let me = json(&owner.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 900, false);
-    sign_in(&b, &base);
+    b.sign_in_owner(&base);
 
     // Automations › Rules: empty, with "New rule".
     b.goto(&format!("{base}/automations/forms"));
@@ -117,7 +94,7 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     click(&b, "[data-testid=rule-add-condition]");
     assert_eq!(b.wait_count("[data-testid=rule-condition-row]", 1), 1);
     set_value(&b, "[data-testid=rule-condition-field]", "lifecycle_stage", "change");
-    wait_for(&b, "the stage's values to pick from", "const v = document.querySelector('[data-testid=rule-condition-value]'); return !!v && v.tagName === 'SELECT' && !!v.querySelector('option[value=lead]')");
+    b.wait_for("the stage's values to pick from", "const v = document.querySelector('[data-testid=rule-condition-value]'); return !!v && v.tagName === 'SELECT' && !!v.querySelector('option[value=lead]')");
     set_value(&b, "[data-testid=rule-condition-op]", "eq", "change");
     set_value(&b, "[data-testid=rule-condition-value]", "lead", "change");
     // … "then create a task 'Call {{ name }}' for the owner" (the starting action replaced by a new one).
@@ -132,7 +109,7 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     set_value(&b, "[data-testid=rule-action-user]", "owner", "change");
     assert_eq!(b.js("return document.querySelector('[data-testid=rule-enabled]').checked"), json!(true), "a new rule is on");
     // The rule in words, beside the builder.
-    wait_for(&b, "the summary", "const t = document.querySelector('[data-testid=rule-summary]').innerText; return t.includes('a contact is created') && t.includes('Lead') && t.includes('Call {{ name }}')");
+    b.wait_for("the summary", "const t = document.querySelector('[data-testid=rule-summary]').innerText; return t.includes('a contact is created') && t.includes('Lead') && t.includes('Call {{ name }}')");
     b.js("window.scrollTo(0, 0)");
     b.screenshot("automations-rule-builder");
 
@@ -160,11 +137,11 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     b.find("[data-testid=run-row][data-status=done]");
     assert_eq!(b.count("[data-testid=run-row]"), 1);
     assert!(b.url().ends_with("?tab=runs"), "{}", b.url());
-    assert_eq!(text_of(&b, "[data-testid=rule-runs-done]").split_whitespace().next(), Some("1"));
+    assert_eq!(b.text_of("[data-testid=rule-runs-done]").split_whitespace().next(), Some("1"));
     assert_eq!(b.js("return document.querySelector('[data-testid=run-record]').getAttribute('href')"), json!(format!("/contacts/{lena}")));
-    wait_for(&b, "the contact's name in the run", "return document.querySelector('[data-testid=run-record]').innerText.includes('Lena Lead')");
+    b.wait_for("the contact's name in the run", "return document.querySelector('[data-testid=run-record]').innerText.includes('Lena Lead')");
     assert_eq!(b.js("return document.querySelector('[data-testid=run-result]').dataset.ok"), json!("true"));
-    assert!(text_of(&b, "[data-testid=run-result]").contains("Create a task"), "{}", text_of(&b, "[data-testid=run-row]"));
+    assert!(b.text_of("[data-testid=run-result]").contains("Create a task"), "{}", b.text_of("[data-testid=run-row]"));
     b.screenshot("automations-rule-runs");
 
     // The API agrees: Lena has the task, for her owner.
@@ -173,9 +150,9 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     // Back on the list: the rule is on, with its run.
     click(&b, "[data-testid=back-to-rules]");
     b.find(&format!("[data-testid=rule-row][data-id='{rid}']"));
-    assert_eq!(text_of(&b, "[data-testid=rule-row-runs]").trim(), "1");
+    assert_eq!(b.text_of("[data-testid=rule-row-runs]").trim(), "1");
     assert_eq!(b.js("return document.querySelector('[data-testid=rule-row-enabled]').checked"), json!(true));
-    assert!(text_of(&b, "[data-testid=rule-row-when]").contains("When a contact is created"), "{}", text_of(&b, "[data-testid=rule-row]"));
+    assert!(b.text_of("[data-testid=rule-row-when]").contains("When a contact is created"), "{}", b.text_of("[data-testid=rule-row]"));
 
     // Two customers' orders arrive; a tick values them.
     for (i, days) in [60, 30, 2].iter().enumerate() {
@@ -188,14 +165,14 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
 
     // Insights: the customer count and the revenue-by-segment chart.
     click(&b, "[data-testid=automations-tab-insights]");
-    wait_for(&b, "the customer count", "const e = document.querySelector('[data-testid=insights-customers-value]'); return !!e && e.innerText.trim() === '2'");
+    b.wait_for("the customer count", "const e = document.querySelector('[data-testid=insights-customers-value]'); return !!e && e.innerText.trim() === '2'");
     b.find("[data-testid=insights-segments-chart] svg.chart-svg");
     assert!(b.count("[data-testid=insights-segments-chart] rect.chart-bar") >= 6, "a bar per segment");
-    wait_for(&b, "the most valuable, by name", "const t = document.querySelector('[data-testid=insights-valuable]').innerText; return t.includes('ann@example.com') || t.includes('bob@example.com')");
+    b.wait_for("the most valuable, by name", "const t = document.querySelector('[data-testid=insights-valuable]').innerText; return t.includes('ann@example.com') || t.includes('bob@example.com')");
     // Recompute: a full pass now, which places the customers among each other
     // (Ann ordered lately and most often: a champion).
     click(&b, "[data-testid=insights-recompute]:not([hidden])");
-    wait_for(&b, "a champion after recomputing", "const e = document.querySelector('[data-testid=insights-segment][data-segment=champions] .in-legend-n'); return !!e && e.innerText.trim().startsWith('1')");
+    b.wait_for("a champion after recomputing", "const e = document.querySelector('[data-testid=insights-segment][data-segment=champions] .in-legend-n'); return !!e && e.innerText.trim().startsWith('1')");
     b.find("[data-testid=roi-table], [data-testid=roi-empty]");
     b.find("[data-testid=roi-model]");
     b.js("window.scrollTo(0, 0)");
@@ -204,9 +181,9 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
 
     // Insights at phone width, in dark mode: nothing wider than the screen.
     let phone = Browser::start(390, 844, true);
-    sign_in(&phone, &base);
+    phone.sign_in_owner(&base);
     phone.goto(&format!("{base}/automations/insights"));
-    wait_for(&phone, "the customer count", "const e = document.querySelector('[data-testid=insights-customers-value]'); return !!e && e.innerText.trim() === '2'");
+    phone.wait_for("the customer count", "const e = document.querySelector('[data-testid=insights-customers-value]'); return !!e && e.innerText.trim() === '2'");
     phone.find("[data-testid=insights-segments-chart] svg.chart-svg");
     let widths = phone.js("return [document.documentElement.scrollWidth, window.innerWidth]");
     assert!(widths[0].as_u64() <= widths[1].as_u64(), "the page scrolls sideways: {widths}");

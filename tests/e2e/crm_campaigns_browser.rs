@@ -9,7 +9,7 @@
 //! Screenshots are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -37,30 +37,8 @@ fn contact(c: &mut Client, first: &str, email: &str) -> String {
 }
 
 /// Signs in through the sign-in page and waits for the contacts list.
-fn sign_in(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/contacts"));
-    b.find("[data-testid=sign-in-form]");
-    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
-    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
-    b.click(&b.find("[data-testid=sign-in-submit]"));
-    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
-}
 
-/// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
-fn wait_for(b: &Browser, what: &str, script: &str) {
-    for _ in 0..200 {
-        if b.js(script).as_bool() == Some(true) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not so after 10 s at {}; page reads: {}", b.url(), b.js("return document.body.innerText.slice(0, 2000)"));
-}
 
-/// The inner text of the first element matching `css` (empty when there is none).
-fn text_of(b: &Browser, css: &str) -> String {
-    b.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
-}
 
 /// Picks the visible search result (a combobox option) that mentions `text`,
 /// as a mouse would (the option acts on mousedown). Waits for it to appear:
@@ -71,7 +49,7 @@ fn pick_option(b: &Browser, text: &str) {
          if (!o) return false; o.dispatchEvent(new MouseEvent('mousedown', {{bubbles: true, cancelable: true}})); return true;",
         json!(text)
     );
-    wait_for(b, &format!("a search result with {text}"), &script);
+    b.wait_for(&format!("a search result with {text}"), &script);
 }
 
 /// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
@@ -99,7 +77,7 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     contact(&mut owner, "Cid", "cid@example.com");
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 900, false);
-    sign_in(&b, &base);
+    b.sign_in_owner(&base);
 
     // A static list of the three, built on the segment pages (reached through the area's tabs).
     b.goto(&format!("{base}/campaigns"));
@@ -124,17 +102,16 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     b.type_text(&b.find("[data-testid=template-name]"), "Winter news");
     b.type_text(&b.find("[data-testid=template-html]"), "<h1>Hello {{ contact.first_name }}</h1><p><a href=\"https://shop.example/winter\">Shop the sale</a></p><p>See you, ");
     b.type_text(&b.find("[data-testid=template-subject]"), "Hi {{ contact.first_name | nope }}");
-    wait_for(
-        &b,
+    b.wait_for(
         "the subject's syntax error at its field",
         "const e = document.querySelector('[data-testid=error-subject]'); return !!e && e.innerText.includes('unknown filter `nope`')",
     );
-    let error = text_of(&b, "[data-testid=error-subject]");
+    let error = b.text_of("[data-testid=error-subject]");
     assert!(error.contains("character 4"), "the server's message says where: {error}");
     b.screenshot("campaigns-template-error");
     set_value(&b, "[data-testid=template-subject]", "", "input");
     b.type_text(&b.find("[data-testid=template-subject]"), "{{ contact.first_name | default: \"Friend\" }}, winter is here");
-    wait_for(&b, "the subject's error cleared", "return !document.querySelector('[data-testid=error-subject]')");
+    b.wait_for("the subject's error cleared", "return !document.querySelector('[data-testid=error-subject]')");
 
     // "Insert field" puts a merge field with a fallback at the cursor of the HTML part.
     b.click(&b.find("[data-testid=template-html]"));
@@ -147,8 +124,7 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     // The live preview, as Ann would get it: her name in the subject and in the sandboxed frame.
     b.type_text(&b.find("[data-testid=preview-as]"), "ann");
     pick_option(&b, "Ann");
-    wait_for(
-        &b,
+    b.wait_for(
         "the preview as Ann",
         "return document.querySelector('[data-testid=preview-subject]').innerText === 'Ann, winter is here' && document.querySelector('[data-testid=preview-frame]').srcdoc.includes('Hello Ann')",
     );
@@ -163,7 +139,7 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     // A campaign from it, for the list; the audience is counted before it goes.
     b.click(&b.find("[data-testid=template-use]"));
     b.find("[data-testid=campaign-name]");
-    wait_for(&b, "the template's content copied in", "return document.querySelector('[data-testid=campaign-subject]').value.includes('winter is here')");
+    b.wait_for("the template's content copied in", "return document.querySelector('[data-testid=campaign-subject]').value.includes('winter is here')");
     set_value(&b, "[data-testid=campaign-name]", "", "input");
     b.type_text(&b.find("[data-testid=campaign-name]"), "Winter sale");
     set_value(&b, "[data-testid=campaign-segment]", &segment_id, "change");
@@ -192,22 +168,22 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     // The page follows it to "sent" and shows what went out.
     assert!(b.url().ends_with(&format!("/campaigns/c/{id}")), "{}", b.url());
     b.find("[data-testid=campaign-status][data-status=sent]");
-    assert!(text_of(&b, "[data-testid=campaign-status]").contains("Sent"));
-    wait_for(&b, "three sent", "const e = document.querySelector('[data-testid=stat-sent-value]'); return !!e && e.innerText.trim() === '3'");
+    assert!(b.text_of("[data-testid=campaign-status]").contains("Sent"));
+    b.wait_for("three sent", "const e = document.querySelector('[data-testid=stat-sent-value]'); return !!e && e.innerText.trim() === '3'");
     b.find("[data-testid=campaign-progress]");
     b.find("[data-testid=campaign-chart]");
     assert_eq!(b.wait_count("[data-testid=message-row]", 3), 3);
-    let rows = text_of(&b, "[data-testid=campaign-messages]");
+    let rows = b.text_of("[data-testid=campaign-messages]");
     assert!(rows.contains("Ann, winter is here") && rows.contains("bob@example.com"), "{rows}");
 
     // Each message as it went out, without its open pixel (looking must not count as opening).
     b.click(&b.find("[data-testid=message-open]"));
     b.find("[data-testid=message-preview]");
-    assert!(text_of(&b, "[data-testid=message-subject]").contains("winter is here"));
+    assert!(b.text_of("[data-testid=message-subject]").contains("winter is here"));
     let frame = b.js("return document.querySelector('[data-testid=message-frame]').srcdoc").as_str().unwrap_or("").to_string();
     assert!(frame.contains("Unsubscribe") && !frame.contains("/api/v1/mail/o/"), "{frame}");
     b.click(&b.find("[data-testid=message-preview] .dialog-header .icon-button"));
-    wait_for(&b, "the message closed", "return !document.querySelector('dialog[open]')");
+    b.wait_for("the message closed", "return !document.querySelector('dialog[open]')");
 
     // Ann reads it (a person: not a scanner, not within seconds of sending); the page shows it.
     let messages = json(&owner.get(&format!("/api/v1/campaigns/{id}/messages?as_sent=true")));
@@ -228,13 +204,13 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     b.goto(&campaign_url);
     b.find("[data-testid=campaign-status][data-status=sent]");
     b.find("[data-testid=campaign-chart] svg");
-    wait_for(&b, "one opened", "const e = document.querySelector('[data-testid=stat-opened-value]'); return !!e && e.innerText.trim() === '1'");
+    b.wait_for("one opened", "const e = document.querySelector('[data-testid=stat-opened-value]'); return !!e && e.innerText.trim() === '1'");
     b.screenshot("campaigns-sent-desktop");
 
     // The list says so too.
     b.goto(&format!("{base}/campaigns"));
     b.find(&format!("[data-testid=campaign-row][data-id='{id}'][data-status=sent]"));
-    assert_eq!(text_of(&b, "[data-testid=campaign-row-sent]").trim(), "3");
+    assert_eq!(b.text_of("[data-testid=campaign-row-sent]").trim(), "3");
     b.screenshot("campaigns-list");
 
     // Ann's page: the campaign in her Marketing email card; she withdraws consent by phone.
@@ -256,11 +232,11 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
 
     // The campaign page at phone width, in dark mode: nothing wider than the screen.
     let phone = Browser::start(390, 844, true);
-    sign_in(&phone, &base);
+    phone.sign_in_owner(&base);
     phone.goto(&campaign_url);
     phone.find("[data-testid=campaign-status][data-status=sent]");
     phone.find("[data-testid=campaign-chart] svg");
-    wait_for(&phone, "three sent", "const e = document.querySelector('[data-testid=stat-sent-value]'); return !!e && e.innerText.trim() === '3'");
+    phone.wait_for("three sent", "const e = document.querySelector('[data-testid=stat-sent-value]'); return !!e && e.innerText.trim() === '3'");
     let widths = phone.js("return [document.documentElement.scrollWidth, window.innerWidth]");
     assert!(widths[0].as_u64() <= widths[1].as_u64(), "the page scrolls sideways: {widths}");
     phone.screenshot("campaigns-sent-phone-dark");

@@ -9,35 +9,12 @@
 //! builder at phone width in dark mode) are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Signs in through the sign-in page and waits for the contacts list.
-fn sign_in(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/contacts"));
-    b.find("[data-testid=sign-in-form]");
-    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
-    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
-    b.click(&b.find("[data-testid=sign-in-submit]"));
-    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
-}
 
-/// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
-fn wait_for(b: &Browser, what: &str, script: &str) {
-    for _ in 0..200 {
-        if b.js(script).as_bool() == Some(true) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not so after 10 s at {}; page reads: {}", b.url(), b.js("return document.body.innerText.slice(0, 2000)"));
-}
 
-/// The inner text of the first element matching `css` (empty when there is none).
-fn text_of(b: &Browser, css: &str) -> String {
-    b.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
-}
 
 /// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
 fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
@@ -75,7 +52,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     let (_, sam) = h.colleague(&mut owner, "sam@demo.example", "sales");
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 900, false);
-    sign_in(&b, &base);
+    b.sign_in_owner(&base);
 
     // Automations is live in the navigation and lands on the (empty) forms list.
     click(&b, "[data-testid=nav-automations]");
@@ -89,8 +66,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     click(&b, "[data-testid=form-add-field]");
     assert_eq!(b.wait_count("[data-testid=form-field-row]", 3), 3);
     set_value(&b, "[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-key]", "message", "change");
-    wait_for(
-        &b,
+    b.wait_for(
         "the message row became a long text",
         "const r = document.querySelector('[data-testid=form-field-row]:nth-child(3)'); return r.dataset.key === 'message' && r.querySelector('[data-testid=form-field-kind]').value === 'textarea'",
     );
@@ -104,7 +80,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
 
     // Consent (its wording is filled in), round robin to Sam, a tag, the thank-you message.
     click(&b, "[data-testid=form-consent-enabled]");
-    wait_for(&b, "the consent wording", "return document.querySelector('[data-testid=form-consent-wording]').value.length > 10");
+    b.wait_for("the consent wording", "return document.querySelector('[data-testid=form-consent-wording]').value.length > 10");
     set_value(&b, "[data-testid=form-assignment-mode]", "round_robin", "change");
     click(&b, &format!("[data-testid=form-assignee][data-user-id='{sam}']"));
     b.type_text(&b.find("[data-testid=form-tags]"), "web lead,");
@@ -112,8 +88,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     b.type_text(&b.find("[data-testid=form-thank-you]"), "Thanks, we will call you back today.");
 
     // The live preview draws the hosted page as it will look.
-    wait_for(
-        &b,
+    b.wait_for(
         "the preview shows the message box and the consent",
         "const d = document.querySelector('[data-testid=form-preview-frame]').contentDocument; \
          return !!d && !!d.querySelector('textarea[name=message]') && !!d.querySelector('input[name=consent]') && d.body.innerText.includes('How can we help?')",
@@ -161,7 +136,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     b.type_text(&b.find("form.edge-form textarea[name=message]"), "We need 20 tents for a school trip.");
     b.click(&b.find("form.edge-form input[name=consent]"));
     b.click(&b.find("form.edge-form button[type=submit]"));
-    wait_for(&b, "the thank-you page", "return document.body.innerText.includes('Thanks, we will call you back today.')");
+    b.wait_for("the thank-you page", "return document.body.innerText.includes('Thanks, we will call you back today.')");
     assert!(b.url().ends_with(&format!("/api/v1/forms/{id}/submit")), "{}", b.url());
 
     // One contact for that email, Sam's, with one note holding the answers.
@@ -176,33 +151,33 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     // The forms list counts the lead.
     b.goto(&format!("{base}/automations/forms"));
     b.find(&format!("[data-testid=form-row][data-id='{id}']"));
-    assert_eq!(text_of(&b, "[data-testid=form-row-submissions]").trim(), "1");
+    assert_eq!(b.text_of("[data-testid=form-row-submissions]").trim(), "1");
 
     // The form's Submissions tab: the accepted one, its owner and its contact.
     b.goto(&format!("{base}/automations/forms/{id}?tab=submissions"));
     b.find("[data-testid=submission-row][data-status=accepted]");
     assert_eq!(b.count("[data-testid=submission-row]"), 1);
-    assert_eq!(text_of(&b, "[data-testid=form-submissions-accepted]").trim(), "1");
-    assert_eq!(text_of(&b, "[data-testid=form-submissions-spam]").trim(), "0");
-    let row = text_of(&b, "[data-testid=submission-row]");
+    assert_eq!(b.text_of("[data-testid=form-submissions-accepted]").trim(), "1");
+    assert_eq!(b.text_of("[data-testid=form-submissions-spam]").trim(), "0");
+    let row = b.text_of("[data-testid=submission-row]");
     assert!(row.contains("Nina") && row.contains("nina@example.com") && row.contains("Accepted"), "{row}");
-    assert_eq!(text_of(&b, "[data-testid=submission-owner]").trim(), "sam@demo.example");
+    assert_eq!(b.text_of("[data-testid=submission-owner]").trim(), "sam@demo.example");
     assert_eq!(
         b.js("return document.querySelector('[data-testid=submission-contact]').getAttribute('href')"),
         json!(format!("/contacts/{contact}"))
     );
     b.screenshot("forms-submissions");
     click(&b, "[data-testid=submission-contact]");
-    wait_for(&b, "the contact's page", &format!("return location.pathname === '/contacts/{contact}' && !!document.querySelector('[data-testid=contact-name]') && document.querySelector('[data-testid=contact-name]').innerText.includes('Nina')"));
+    b.wait_for("the contact's page", &format!("return location.pathname === '/contacts/{contact}' && !!document.querySelector('[data-testid=contact-name]') && document.querySelector('[data-testid=contact-name]').innerText.includes('Nina')"));
     drop(b);
 
     // The builder at phone width, in dark mode: nothing wider than the screen.
     let phone = Browser::start(390, 844, true);
-    sign_in(&phone, &base);
+    phone.sign_in_owner(&base);
     phone.goto(&format!("{base}/automations/forms/{id}"));
     phone.find("[data-testid=form-name]");
     assert_eq!(phone.wait_count("[data-testid=form-field-row]", 3), 3);
-    wait_for(&phone, "the preview", "const f = document.querySelector('[data-testid=form-preview-frame]'); return !!f.contentDocument && !!f.contentDocument.querySelector('form')");
+    phone.wait_for("the preview", "const f = document.querySelector('[data-testid=form-preview-frame]'); return !!f.contentDocument && !!f.contentDocument.querySelector('form')");
     let widths = phone.js("return [document.documentElement.scrollWidth, window.innerWidth]");
     assert!(widths[0].as_u64() <= widths[1].as_u64(), "the page scrolls sideways: {widths}");
     phone.screenshot("forms-builder-phone");

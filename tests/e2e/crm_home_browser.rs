@@ -10,35 +10,12 @@
 //! customize mode, home at phone width in dark mode.
 
 use e2e::browser::Browser;
-use e2e::{json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 /// Signs in through the sign-in page and waits for the contacts list.
-fn sign_in(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/contacts"));
-    b.find("[data-testid=sign-in-form]");
-    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
-    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
-    b.click(&b.find("[data-testid=sign-in-submit]"));
-    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
-}
 
-/// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
-fn wait_for(b: &Browser, what: &str, script: &str) {
-    for _ in 0..200 {
-        if b.js(script).as_bool() == Some(true) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not so after 10 s at {}; page reads: {}", b.url(), b.js("return document.body.innerText.slice(0, 2000)"));
-}
 
-/// The inner text of the first element matching `css` (empty when there is none).
-fn text_of(b: &Browser, css: &str) -> String {
-    b.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
-}
 
 /// Clicks `css` after scrolling it to the middle of the window (the sticky
 /// top bar would take a click meant for something scrolled under it).
@@ -55,8 +32,7 @@ fn widgets(b: &Browser) -> Value {
 
 /// Waits until every widget on the page has loaded (no skeleton left).
 fn wait_loaded(b: &Browser) {
-    wait_for(
-        b,
+    b.wait_for(
         "every widget loaded",
         "const w = [...document.querySelectorAll('[data-testid=home-widget]')]; return w.length > 0 && w.every((e) => e.querySelector('.home-widget-body').getAttribute('aria-busy') === 'false')",
     );
@@ -89,7 +65,7 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     assert_eq!(d["widgets"], json!(["pipeline", "leads_by_source", "tasks_due", "at_risk", "campaign_return", "sla"]), "{d}");
 
     let b = Browser::start(1280, 900, false);
-    sign_in(&b, &base);
+    b.sign_in_owner(&base);
 
     // Home, from the sidebar (its first item); every widget loads on its own.
     click(&b, "[data-testid=nav-home]");
@@ -97,10 +73,10 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     assert!(b.url().ends_with("/home"), "{}", b.url());
     wait_loaded(&b);
     assert_eq!(widgets(&b), d["widgets"]);
-    assert_eq!(b.count("[data-testid=home-widget-error]"), 0, "{}", text_of(&b, "[data-testid=home-grid]"));
+    assert_eq!(b.count("[data-testid=home-widget-error]"), 0, "{}", b.text_of("[data-testid=home-grid]"));
 
     // New leads by source: 4, from the contact form (3) and the fair (1).
-    wait_for(&b, "4 new contacts", "const e = document.querySelector('[data-testid=widget-leads-total-value]'); return !!e && e.innerText.trim() === '4'");
+    b.wait_for("4 new contacts", "const e = document.querySelector('[data-testid=widget-leads-total-value]'); return !!e && e.innerText.trim() === '4'");
     assert_eq!(b.count("[data-testid=home-leads-source]"), 2);
     assert_eq!(
         b.js("return [...document.querySelectorAll('[data-testid=home-leads-source]')].map((e) => [e.dataset.source, e.querySelector('.home-bar-value').innerText.trim()])"),
@@ -108,7 +84,7 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     );
     // The tasks widget: the overdue task first, linked to Ada.
     b.find("[data-testid=widget-tasks-list] [data-testid=home-task][data-overdue=true]");
-    assert!(text_of(&b, "[data-testid=widget-tasks-list] [data-testid=home-task]").contains("Call Ada back"), "{}", text_of(&b, "[data-testid=widget-tasks-list]"));
+    assert!(b.text_of("[data-testid=widget-tasks-list] [data-testid=home-task]").contains("Call Ada back"), "{}", b.text_of("[data-testid=widget-tasks-list]"));
     b.js("window.scrollTo(0, 0)");
     b.screenshot("home-desktop");
 
@@ -116,15 +92,15 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     click(&b, "[data-testid=home-leads-source][data-source='Web form: Contact us']");
     b.find("[data-testid=contacts-table]");
     assert!(b.url().contains("/contacts?filter="), "{}", b.url());
-    wait_for(&b, "the 3 contacts from the contact form", "return document.querySelectorAll('[data-testid=contact-row]').length === 3");
-    wait_for(&b, "the count says 3", "const e = document.querySelector('[data-testid=contacts-count]'); return !!e && e.innerText.trim().startsWith('3 ')");
+    b.wait_for("the 3 contacts from the contact form", "return document.querySelectorAll('[data-testid=contact-row]').length === 3");
+    b.wait_for("the count says 3", "const e = document.querySelector('[data-testid=contacts-count]'); return !!e && e.innerText.trim().startsWith('3 ')");
 
     // Back home: the task that was due yesterday, overdue, linked to its contact.
     click(&b, "[data-testid=nav-home]");
     b.find("[data-testid=widget-tasks-list] [data-testid=home-task][data-overdue=true]");
     let task = "[data-testid=widget-tasks-list] [data-testid=home-task][data-overdue=true]";
-    assert!(text_of(&b, task).contains("Call Ada back"), "{}", text_of(&b, task));
-    assert!(text_of(&b, task).contains("Due yesterday"), "{}", text_of(&b, task));
+    assert!(b.text_of(task).contains("Call Ada back"), "{}", b.text_of(task));
+    assert!(b.text_of(task).contains("Due yesterday"), "{}", b.text_of(task));
     assert_eq!(
         b.js(&format!("return document.querySelector({}).getAttribute('href')", json!(format!("{task} [data-testid=home-task-link]")))),
         json!(format!("/contacts/{ada}"))
@@ -136,14 +112,14 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     b.find("[data-testid=home-tray]:not([hidden])");
     b.find("[data-testid=home-save-layout]:not([hidden])");
     click(&b, "[data-widget=sla] [data-testid=home-widget-remove]");
-    wait_for(&b, "the SLA widget gone", "return !document.querySelector('[data-testid=home-widget][data-widget=sla]')");
+    b.wait_for("the SLA widget gone", "return !document.querySelector('[data-testid=home-widget][data-widget=sla]')");
     b.find("[data-testid=home-widget-add][data-widget=sla]");
     // … and the tasks move to the top: a step with the arrow, a step with Alt+↑.
     click(&b, "[data-widget=tasks_due] [data-testid=home-widget-up]");
     assert_eq!(widgets(&b), json!(["pipeline", "tasks_due", "leads_by_source", "at_risk", "campaign_return"]));
     b.js("document.querySelector('[data-widget=tasks_due] [data-testid=home-widget-up]').dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', altKey: true, bubbles: true, cancelable: true}))");
     assert_eq!(widgets(&b), json!(["tasks_due", "pipeline", "leads_by_source", "at_risk", "campaign_return"]));
-    wait_for(&b, "the move announced", "return document.querySelector('[data-testid=home-announcer]').textContent.includes('position 1 of 5')");
+    b.wait_for("the move announced", "return document.querySelector('[data-testid=home-announcer]').textContent.includes('position 1 of 5')");
     b.js("window.scrollTo(0, 0)");
     b.screenshot("home-customize");
 
@@ -163,12 +139,12 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
 
     // At phone width, in dark mode: one column, nothing wider than the screen.
     let phone = Browser::start(390, 844, true);
-    sign_in(&phone, &base);
+    phone.sign_in_owner(&base);
     phone.goto(&format!("{base}/home"));
     phone.find("[data-testid=home-widget]");
     wait_loaded(&phone);
     assert_eq!(widgets(&phone), saved);
-    wait_for(&phone, "4 new contacts", "const e = document.querySelector('[data-testid=widget-leads-total-value]'); return !!e && e.innerText.trim() === '4'");
+    phone.wait_for("4 new contacts", "const e = document.querySelector('[data-testid=widget-leads-total-value]'); return !!e && e.innerText.trim() === '4'");
     let columns = phone.js("return getComputedStyle(document.querySelector('[data-testid=home-grid]')).gridTemplateColumns.split(' ').length");
     assert_eq!(columns, json!(1), "one column on a phone");
     let widths = phone.js("return [document.documentElement.scrollWidth, window.innerWidth]");

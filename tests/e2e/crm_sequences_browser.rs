@@ -8,9 +8,8 @@
 //! phone width in dark mode last. Screenshots are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, OWNER_PASSWORD};
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
-use std::time::Duration;
 
 fn contact(c: &mut Client, first: &str, email: &str) -> String {
     let r = c.post_json("/api/v1/contacts", &json!({"first_name": first, "last_name": "Tester", "email": email}));
@@ -29,25 +28,7 @@ fn list_of(c: &mut Client, name: &str, ids: &[String]) -> String {
 }
 
 /// Signs in through the sign-in page and waits for the contacts list.
-fn sign_in(b: &Browser, base: &str) {
-    b.goto(&format!("{base}/contacts"));
-    b.find("[data-testid=sign-in-form]");
-    b.type_text(&b.find("[data-testid=sign-in-email]"), "owner@demo.example");
-    b.type_text(&b.find("[data-testid=sign-in-password]"), OWNER_PASSWORD);
-    b.click(&b.find("[data-testid=sign-in-submit]"));
-    b.find("[data-testid=contacts-table], [data-testid=empty-state]");
-}
 
-/// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
-fn wait_for(b: &Browser, what: &str, script: &str) {
-    for _ in 0..200 {
-        if b.js(script).as_bool() == Some(true) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("{what}: not so after 10 s at {}; page reads: {}", b.url(), b.js("return document.body.innerText.slice(0, 2000)"));
-}
 
 /// The inner text of every element matching `css`.
 fn texts_of(b: &Browser, css: &str) -> Vec<String> {
@@ -84,7 +65,7 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
     let list = list_of(&mut owner, "Trial users", &ids);
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 900, false);
-    sign_in(&b, &base);
+    b.sign_in_owner(&base);
 
     // Campaigns › Sequences, reached through the area's tabs: none yet.
     b.goto(&format!("{base}/campaigns"));
@@ -111,19 +92,18 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
     set_value(&b, "[data-testid=sequence-step][data-index='1'] [data-testid=sequence-step-delay-hours]", "0", "input");
     b.type_text(&b.find("[data-testid=sequence-step].is-open [data-testid=sequence-step-subject]"), "Three tips");
     b.type_text(&b.find("[data-testid=sequence-step].is-open [data-testid=sequence-step-text]"), "Tip one, tip two, tip three.");
-    wait_for(
-        &b,
+    b.wait_for(
         "the timeline reads Day 0, then +2 days",
         "const w = [...document.querySelectorAll('[data-testid=sequence-step-when]')].map((e) => e.innerText.trim()); return w.join('|') === 'Day 0|+2 days'",
     );
-    wait_for(&b, "the step's preview", "const s = document.querySelector('[data-testid=preview-subject]'); return !!s && s.innerText === 'Three tips'");
+    b.wait_for("the step's preview", "const s = document.querySelector('[data-testid=preview-subject]'); return !!s && s.innerText === 'Three tips'");
     b.js("document.querySelector('[data-testid=sequence-steps]').scrollIntoView({block: 'center'})");
     b.screenshot("sequences-editor");
     b.js("window.scrollTo(0, 0)");
 
     // Save: a draft with both steps, on the list.
     b.click(&b.find("[data-testid=sequence-save]"));
-    wait_for(&b, "the saved sequence's address", "return /^\\/campaigns\\/sequences\\/sq_/.test(location.pathname)");
+    b.wait_for("the saved sequence's address", "return /^\\/campaigns\\/sequences\\/sq_/.test(location.pathname)");
     let list_v = eventually(&mut owner, "/api/v1/sequences", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
     let s = list_v["items"][0].clone();
     let id = s["id"].as_str().unwrap().to_string();
@@ -146,7 +126,7 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
     let rows = texts_of(&b, "[data-testid=enrolment-row]").join("\n");
     assert!(rows.contains("Ann Tester") && rows.contains("bob@example.com") && rows.contains("1 of 2"), "{rows}");
     b.find("[data-testid=sequence-stats]");
-    wait_for(&b, "three enrolled", "const e = document.querySelector('[data-testid=stat-enrolled-value]'); return !!e && e.innerText.trim() === '3'");
+    b.wait_for("three enrolled", "const e = document.querySelector('[data-testid=stat-enrolled-value]'); return !!e && e.innerText.trim() === '3'");
     let s = json(&owner.get(&format!("/api/v1/sequences/{id}")));
     assert_eq!((s["status"].as_str(), s["enrolments"]["active"].as_i64()), (Some("active"), Some(3)), "{s}");
     for (who, contact_id) in ids.iter().enumerate() {
@@ -167,7 +147,7 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
     b.click(&b.find("[data-testid=confirm-take-out]"));
     b.find(&format!("[data-testid=enrolment-row][data-contact-id='{cid}'][data-status=exited][data-reason=removed]"));
     assert!(texts_of(&b, &format!("[data-testid=enrolment-row][data-contact-id='{cid}']")).join(" ").contains("Taken out"));
-    wait_for(&b, "one exited", "const e = document.querySelector('[data-testid=stat-exited-value]'); return !!e && e.innerText.trim() === '1'");
+    b.wait_for("one exited", "const e = document.querySelector('[data-testid=stat-exited-value]'); return !!e && e.innerText.trim() === '1'");
     let e = json(&owner.get(&format!("/api/v1/sequences/{id}/enrolments")));
     let his = e["items"].as_array().unwrap().iter().find(|x| x["contact_id"] == cid.as_str()).expect("Cid's enrolment").clone();
     assert_eq!((his["status"].as_str(), his["exit_reason"].as_str()), (Some("exited"), Some("removed")), "{his}");
@@ -177,7 +157,7 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
 
     // The sequence page at phone width, in dark mode: nothing wider than the screen.
     let phone = Browser::start(390, 844, true);
-    sign_in(&phone, &base);
+    phone.sign_in_owner(&base);
     phone.goto(&format!("{base}/campaigns/sequences/{id}"));
     phone.find("[data-testid=sequence-status][data-status=active]");
     assert_eq!(phone.wait_count("[data-testid=enrolment-row]", 3), 3);

@@ -197,6 +197,33 @@ impl Browser {
     }
 
     /// Saves a PNG screenshot to `target/e2e/artifacts/<name>.png` and returns its path.
+    /// Signs the demo tenant's owner in at `base` (the app at its address,
+    /// port included), landing on the contacts.
+    pub fn sign_in_owner(&self, base: &str) {
+        self.goto(&format!("{base}/contacts"));
+        self.find("[data-testid=sign-in-form]");
+        self.type_text(&self.find("[data-testid=sign-in-email]"), "owner@demo.example");
+        self.type_text(&self.find("[data-testid=sign-in-password]"), crate::OWNER_PASSWORD);
+        self.click(&self.find("[data-testid=sign-in-submit]"));
+        self.find("[data-testid=contacts-table], [data-testid=empty-state]");
+    }
+
+    /// Polls `script` (JavaScript answering true once the page is as expected) for up to 10 s.
+    pub fn wait_for(&self, what: &str, script: &str) {
+        for _ in 0..200 {
+            if self.js(script).as_bool() == Some(true) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("{what}: not so after 10 s at {}; page reads: {}", self.url(), self.js("return document.body.innerText.slice(0, 2000)"));
+    }
+
+    /// The inner text of the first element matching `css` (empty when there is none).
+    pub fn text_of(&self, css: &str) -> String {
+        self.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
+    }
+
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.call("GET", &self.s("/screenshot"), None);
         let bytes = decode_base64(b64.as_str().unwrap_or(""));
