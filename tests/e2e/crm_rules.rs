@@ -220,3 +220,27 @@ fn webhooks_are_signed_go_only_to_the_allowed_host_and_retry() {
         }
     }
 }
+
+#[test]
+fn joining_a_segment_fires_once_for_those_who_join_after_the_rule() {
+    let mut cfg = HostConfig::crm(&scratch("rules-segment"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
+    let mut c = h.signed_in_owner("demo");
+    let mk = |c: &mut Client, first: &str| json(&c.post_json("/api/v1/contacts", &json!({"first_name": first})))["id"].as_str().unwrap().to_string();
+    let (ann, bob) = (mk(&mut c, "Ann"), mk(&mut c, "Bob"));
+    let list = json(&c.post_json("/api/v1/segments", &json!({"name": "VIP list", "kind": "static"})))["id"].as_str().unwrap().to_string();
+    assert_eq!(c.post_json(&format!("/api/v1/segments/{list}/members"), &json!({"contact_ids": [ann]})).status, 200);
+    let r = c.post_json("/api/v1/automations/rules", &json!({"name": "Bad", "trigger": {"kind": "segment_joined"}, "actions": [{"kind": "add_tag", "tag": "x"}]}));
+    assert_eq!((r.status, json(&r)["errors"][0]["field"].as_str()), (422, Some("trigger.segment_id")));
+    let welcome = rule(&mut c, json!({"name": "Welcome VIPs", "trigger": {"kind": "segment_joined", "segment_id": list}, "actions": [{"kind": "create_task", "subject": "Welcome {{ name }} to the VIP list"}]}));
+    tick(&h);
+    assert!(runs(&mut c, &welcome).is_empty(), "Ann was in before the rule");
+    assert_eq!(c.post_json(&format!("/api/v1/segments/{list}/members"), &json!({"contact_ids": [bob]})).status, 200);
+    tick(&h);
+    tick(&h);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{bob}")), vec!["Welcome Bob to the VIP list"]);
+    assert!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")).is_empty());
+    assert_eq!(runs(&mut c, &welcome).len(), 1);
+}

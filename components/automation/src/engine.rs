@@ -74,6 +74,12 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
             eprintln!("automation: date rule {}: {e}", r.id);
         }
     }
+    for r in enabled.iter().filter(|r| r.trigger.kind == "segment_joined") {
+        match segment_rule(ctx, &db, &w, r) {
+            Ok(more) => busy |= more,
+            Err(e) => eprintln!("automation: segment rule {}: {e}", r.id),
+        }
+    }
     let pending = rules::pending(&db, RUNS_PER_TICK).map_err(&fail)?;
     busy |= pending.len() as i64 == RUNS_PER_TICK;
     let mut done = 0;
@@ -271,4 +277,68 @@ fn date_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Rule)
         rules::set_date_cursor(db, &r.id, day).map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// A `segment_joined` rule's membership pass (every few minutes, a bounded
+/// number of pages per tick): members not in the last pass are joiners and
+/// get a run each; the first pass only learns who is in already. Answers
+/// whether the pass is still going.
+fn segment_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Rule) -> Result<bool, String> {
+    let now = chrono::Utc::now();
+    let mut p = rules::pass(db, &r.id).map_err(|e| e.to_string())?.unwrap_or(rules::Pass { first: true, ..Default::default() });
+    if p.cursor.is_none() {
+        if p.next_at.as_deref().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok()).is_some_and(|t| t > now) {
+            return Ok(false);
+        }
+        p.id = format!("{}", now.timestamp_millis());
+        p.cursor = Some(String::new());
+    }
+    let seg_id = r.trigger.segment_id.clone().unwrap_or_default();
+    let seg = match call(ctx, Method::Get, &format!("campaigns|/api/v1/segments/{seg_id}"), None, &[])? {
+        (200, v) => v,
+        (s, v) => return Err(format!("segment answered {s}: {}", v["detail"])),
+    };
+    let filter = if seg["kind"] == "static" { json!({"field": "lists", "op": "has", "value": seg_id}) } else { seg["filter"].clone() };
+    let filter = encode(&filter.to_string());
+    for _ in 0..25 {
+        let mut path = format!("contacts|/api/v1/contacts?limit=200&filter={filter}");
+        if let Some(c) = p.cursor.as_deref().filter(|c| !c.is_empty()) {
+            path.push_str(&format!("&cursor={}", encode(c)));
+        }
+        let page = match call(ctx, Method::Get, &path, None, &[])? {
+            (200, v) => v,
+            (s, v) => return Err(format!("contacts answered {s}: {}", v["detail"])),
+        };
+        let ids: Vec<String> = page["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_str().map(String::from)).collect();
+        let next = page["next_cursor"].as_str().filter(|_| !ids.is_empty()).map(String::from);
+        edge_db::tx(db, || {
+            let joined = rules::seen(db, &r.id, &p.id, &ids)?;
+            if !p.first {
+                for id in joined {
+                    let c = rules::Change {
+                        source: format!("segment:{}", r.id), position: format!("{id}|{}", p.id), at: edge_db::now(), actor: "system:segments".into(),
+                        entity: "contact".into(), entity_id: id, action: "segment_joined".into(), before: Value::Null, after: Value::Null,
+                    };
+                    rules::claim(db, w, r, &c)?;
+                }
+            }
+            match &next {
+                Some(n) => p.cursor = Some(n.clone()),
+                None => {
+                    rules::end_pass(db, &r.id, &p.id)?;
+                    p.cursor = None;
+                    // After the first pass (which only learned who is in), look again at once.
+                    let wait = if p.first { chrono::Duration::zero() } else { chrono::Duration::minutes(rules::SEGMENT_EVERY_MINUTES) };
+                    p.first = false;
+                    p.next_at = Some((now + wait).to_rfc3339());
+                }
+            }
+            rules::set_pass(db, &r.id, &p)
+        })
+        .map_err(|e| e.to_string())?;
+        if p.cursor.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

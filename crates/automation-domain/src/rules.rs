@@ -46,6 +46,9 @@ pub struct Trigger {
     /// `date`: every year on the date's month and day (birthdays, anniversaries).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub yearly: bool,
+    /// `segment_joined`: the campaigns segment or list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub segment_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -91,7 +94,7 @@ pub struct Action {
     pub url: Option<String>,
 }
 
-pub const TRIGGERS: [&str; 9] = ["record_created", "record_updated", "deal_entered_stage", "deal_won", "deal_lost", "ticket_created", "ticket_breached", "form_submitted", "date"];
+pub const TRIGGERS: [&str; 10] = ["record_created", "record_updated", "deal_entered_stage", "deal_won", "deal_lost", "ticket_created", "ticket_breached", "form_submitted", "date", "segment_joined"];
 pub const ENTITIES: [&str; 5] = ["contact", "company", "deal", "ticket", "order"];
 pub const ACTIONS: [&str; 7] = ["create_task", "add_tag", "update_field", "change_owner", "send_email", "enrol_in_sequence", "webhook"];
 pub const OPS: [&str; 7] = ["eq", "neq", "contains", "gt", "lt", "empty", "not_empty"];
@@ -128,7 +131,7 @@ fn from_row(r: Row) -> Rule {
     let d: Definition = serde_json::from_str(r.str(3).unwrap_or("{}")).unwrap_or_default();
     Rule {
         id: r.text(0), name: r.text(1), enabled: r.i64(2) == Some(1),
-        trigger: d.trigger.unwrap_or(Trigger { kind: "record_created".into(), entity: Some("contact".into()), changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: None, yearly: false }),
+        trigger: d.trigger.unwrap_or(Trigger { kind: "record_created".into(), entity: Some("contact".into()), changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: None, yearly: false, segment_id: None }),
         conditions: d.conditions, actions: d.actions, created_by: r.string(4), created_at: r.text(5), updated_at: r.text(6),
         version: r.i64(7).unwrap_or(1), runs: r.i64(8).unwrap_or(0), last_run_at: r.string(9),
     }
@@ -185,6 +188,9 @@ fn checked(input: RuleInput, before: Option<&Rule>) -> Result<(String, bool, Def
                 if t.time_zone.as_deref().is_some_and(|z| z.parse::<chrono_tz::Tz>().is_err()) {
                     e.push(FieldError::new("trigger.time_zone", "must be an IANA time zone such as Europe/Berlin"));
                 }
+            }
+            if t.kind == "segment_joined" && !t.segment_id.as_deref().is_some_and(|s| edge_http::ids::is_valid("sg", s)) {
+                e.push(FieldError::new("trigger.segment_id", "choose the segment or list"));
             }
             if !t.changed.is_empty() && t.kind != "record_updated" {
                 e.push(FieldError::new("trigger.changed", "only for record_updated"));
@@ -576,6 +582,25 @@ pub fn set_date_cursor<D: Db + ?Sized>(db: &D, rule_id: &str, day: chrono::Naive
 }
 
 #[cfg(test)]
+mod segment_tests {
+    use super::*;
+
+    #[test]
+    fn joiners_are_those_not_seen_in_the_last_pass() {
+        let db = edge_db::native::migrated(crate::schema::COMPONENT, crate::schema::MIGRATIONS);
+        let ids = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // First pass learns who is in already.
+        assert_eq!(seen(&db, "r", "p1", &ids(&["a", "b"])).unwrap(), ids(&["a", "b"]));
+        end_pass(&db, "r", "p1").unwrap();
+        // b leaves, c joins.
+        assert_eq!(seen(&db, "r", "p2", &ids(&["a", "c"])).unwrap(), ids(&["c"]));
+        assert_eq!(end_pass(&db, "r", "p2").unwrap(), 1);
+        // b comes back: joins again.
+        assert_eq!(seen(&db, "r", "p3", &ids(&["a", "b", "c"])).unwrap(), ids(&["b"]));
+    }
+}
+
+#[cfg(test)]
 mod date_tests {
     use super::*;
     use chrono::TimeZone;
@@ -603,9 +628,55 @@ mod date_tests {
         assert_eq!(due_days(&berlin, Some("2026-10-24"), before), vec![d("2026-10-25")]);
         assert!(due_days(&berlin, Some("2026-10-25"), after - chrono::Duration::hours(1)).is_empty(), "23:30 on the long day is still the 25th");
         assert_eq!(due_days(&berlin, Some("2026-10-25"), after), vec![d("2026-10-26")]);
-        let bad = RuleInput { trigger: Some(Trigger { kind: "date".into(), entity: None, changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: Some("Mars/Base".into()), yearly: false }), ..Default::default() };
+        let bad = RuleInput { trigger: Some(Trigger { kind: "date".into(), entity: None, changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: Some("Mars/Base".into()), yearly: false, segment_id: None }), ..Default::default() };
         let e = update(&db, &w, &r.id, bad, None).unwrap_err();
         let fields: Vec<String> = e.downcast_ref::<Invalid>().unwrap().0.iter().map(|f| f.field.clone()).collect();
         assert_eq!(fields, vec!["trigger.field", "trigger.offset_days", "trigger.time_zone"]);
     }
+}
+
+/// How often a `segment_joined` rule looks at its segment again.
+pub const SEGMENT_EVERY_MINUTES: i64 = 5;
+
+/// Where a `segment_joined` rule's membership pass is: its id, the contacts
+/// API cursor, whether it is the rule's first (which only learns who is in
+/// already), and when the next pass may start.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Pass {
+    pub id: String,
+    pub cursor: Option<String>,
+    pub first: bool,
+    pub next_at: Option<String>,
+}
+
+pub fn pass<D: Db + ?Sized>(db: &D, rule_id: &str) -> Result<Option<Pass>> {
+    Ok(db.run("SELECT position FROM rule_cursors WHERE source = ?", &[format!("segment:{rule_id}").into()])?.first().and_then(|r| r.str(0).and_then(|p| serde_json::from_str(p).ok())))
+}
+
+pub fn set_pass<D: Db + ?Sized>(db: &D, rule_id: &str, p: &Pass) -> Result<()> {
+    db.run("INSERT OR REPLACE INTO rule_cursors (source, position) VALUES (?, ?)", &[format!("segment:{rule_id}").into(), serde_json::to_string(p)?.into()])?;
+    Ok(())
+}
+
+/// Records a page of members seen in `pass`; answers those who were not in
+/// the segment before (the joiners). No transaction of its own.
+pub fn seen<D: Db + ?Sized>(db: &D, rule_id: &str, pass_id: &str, contacts: &[String]) -> Result<Vec<String>> {
+    let mut joined = Vec::new();
+    for c in contacts {
+        let known = !db.run("SELECT 1 FROM rule_segment_members WHERE rule_id = ? AND contact_id = ?", &[rule_id.into(), c.as_str().into()])?.is_empty();
+        db.run(
+            "INSERT INTO rule_segment_members (rule_id, contact_id, joined_at, pass) VALUES (?, ?, ?, ?) ON CONFLICT (rule_id, contact_id) DO UPDATE SET pass = excluded.pass",
+            &[rule_id.into(), c.as_str().into(), edge_db::now().into(), pass_id.into()],
+        )?;
+        if !known {
+            joined.push(c.clone());
+        }
+    }
+    Ok(joined)
+}
+
+/// Ends a pass: who was not seen in it has left (and joins anew if they come back).
+pub fn end_pass<D: Db + ?Sized>(db: &D, rule_id: &str, pass_id: &str) -> Result<i64> {
+    db.run("DELETE FROM rule_segment_members WHERE rule_id = ? AND pass != ?", &[rule_id.into(), pass_id.into()])?;
+    Ok(db.run("SELECT changes()", &[])?.scalar_i64().unwrap_or(0))
 }

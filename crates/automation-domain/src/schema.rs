@@ -93,4 +93,13 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
         // The tenant's secret for signing webhook deliveries.
         "CREATE TABLE automation_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT",
     ],
+), (
+    7,
+    &[
+        // Who is in a `segment_joined` rule's segment, as of its last pass.
+        "CREATE TABLE rule_segment_members (
+            rule_id TEXT NOT NULL, contact_id TEXT NOT NULL, joined_at TEXT NOT NULL, pass TEXT NOT NULL,
+            PRIMARY KEY (rule_id, contact_id)
+        ) STRICT, WITHOUT ROWID",
+    ],
 )];
