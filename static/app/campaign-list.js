@@ -5,12 +5,13 @@
 // campaign". While one is sending the list refreshes itself. Keyboard: j/k
 // select, Enter opens, n or c makes a new campaign.
 
-import { h, mount, icon, toastError, pageTitle, debounce } from './ui.js';
+import { h, mount, icon, pageTitle, debounce } from './ui.js';
 import { navigate, updateUrl } from './router.js';
 import * as session from './session.js';
 import * as capi from './campaigns-api.js';
 import * as sapi from './segments-api.js';
 import { emptyState } from './contacts.js';
+import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
 import { segmentHref } from './segment-display.js';
 import {
   campaignsHeader, campaignStatusBadge, campaignHref, zonedTime, pct, nf, cicon,
@@ -193,38 +194,20 @@ export function campaignListView(root, { query = new URLSearchParams() } = {}) {
       if (quiet) { schedulePoll(); return; }
       wrap.hidden = true;
       empty.hidden = false;
-      const forbidden = err.status === 403;
-      mount(empty, emptyState({
-        testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
-        title: forbidden ? 'Campaigns are not available to your role' : (err.title || 'Could not load the campaigns'),
-        text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
-        actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => load() }, 'Retry')],
-      }));
-      if (!forbidden) toastError(err, 'Could not load the campaigns');
+      showLoadError(empty, err, { title: 'Campaigns', noun: 'the campaigns', retry: load });
     } finally {
       if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
     }
   }
 
-  function select(i) {
-    const rows = [...tbody.querySelectorAll('tr[data-id]')];
-    if (!rows.length) return;
-    state.selected = Math.max(0, Math.min(rows.length - 1, i));
-    rows.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
-    rows[state.selected].querySelector('a.row-link')?.focus();
-    rows[state.selected].scrollIntoView({ block: 'nearest' });
-  }
+  const rowsKeys = rowSelection(tbody, state);
 
   session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !capi.canWriteCampaigns(); });
   load();
   return {
     kind: 'campaign-list',
-    moveSelection: (d) => select(state.selected < 0 ? 0 : state.selected + d),
-    openSelection: () => {
-      const a = tbody.querySelectorAll('tr[data-id]')[state.selected]?.querySelector('a.row-link');
-      if (a) { a.click(); return true; }
-      return false;
-    },
+    moveSelection: rowsKeys.move,
+    openSelection: rowsKeys.open,
     openCreate: () => { if (capi.canWriteCampaigns()) navigate('/campaigns/new'); },
     destroy() {
       state.destroyed = true;

@@ -3,11 +3,12 @@
 // came, and "New form". Keyboard: j/k select, Enter opens, n or c makes a new
 // form.
 
-import { h, mount, icon, toastError, pageTitle, debounce, formatDate } from './ui.js';
+import { h, mount, icon, pageTitle, debounce, formatDate } from './ui.js';
 import { navigate, updateUrl } from './router.js';
 import * as session from './session.js';
 import * as fapi from './automations-api.js';
 import { emptyState } from './contacts.js';
+import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
 import { relative } from './campaign-display.js';
 import { automationsHeader, formStatusBadge, formHref, nf } from './form-display.js';
 
@@ -15,7 +16,7 @@ const ASSIGNMENT = { none: 'Unassigned', round_robin: 'Round robin', rules: 'Rul
 
 export function formListView(root, { query = new URLSearchParams() } = {}) {
   const state = {
-    items: [], loaded: false, last: new Map(), q: (query.get('q') || '').trim(),
+    items: [], loaded: false, q: (query.get('q') || '').trim(),
     selected: -1, destroyed: false, controller: null,
   };
   pageTitle('Forms', 'Automations');
@@ -67,8 +68,8 @@ export function formListView(root, { query = new URLSearchParams() } = {}) {
 
   function lastCell(f) {
     if (!f.submissions) return h('span', { class: 'muted' }, 'None yet');
-    const at = state.last.get(f.id);
-    if (at === undefined) return h('span', { class: 'skeleton skeleton-text', style: { width: '60%' }, 'aria-label': 'Loading' });
+    // The form carries when its last lead came (no call per form).
+    const at = f.last_submission_at;
     if (!at) return h('span', { class: 'muted' }, '—');
     return h('time', { datetime: at, title: formatDate(at, { withTime: true }), dataset: { testid: 'form-row-last' } }, relative(at));
   }
@@ -124,34 +125,13 @@ export function formListView(root, { query = new URLSearchParams() } = {}) {
   }
 
   /** The newest accepted submission of each form that has any (a few at a time). */
-  async function loadLast(signal) {
-    const todo = state.items.filter((f) => Number(f.submissions) > 0 && !state.last.has(f.id));
-    const next = async () => {
-      const f = todo.shift();
-      if (!f) return;
-      try {
-        const subs = await fapi.formSubmissions(f.id, { signal });
-        if (state.destroyed || signal.aborted) return;
-        state.last.set(f.id, subs.find((s) => s.status === 'accepted')?.created_at || null);
-      } catch (err) {
-        if (err?.name === 'AbortError') return;
-        state.last.set(f.id, null);
-      }
-      const tr = tbody.querySelector(`tr[data-id="${CSS.escape(f.id)}"] td.fmcol-last`);
-      if (tr) mount(tr, lastCell(f));
-      await next();
-    };
-    await Promise.all([next(), next(), next()]);
-  }
-
   async function load() {
     state.controller?.abort();
     const controller = new AbortController();
     state.controller = controller;
     wrap.hidden = false;
     empty.hidden = true;
-    mount(tbody, Array.from({ length: 3 }, (_, i) => h('tr', { 'aria-hidden': 'true' },
-      cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } }))))));
+    mount(tbody, skeletonRows(cols));
     table.setAttribute('aria-busy', 'true');
     try {
       const [items] = await Promise.all([fapi.listForms({ signal: controller.signal }), session.whenLoaded()]);
@@ -159,43 +139,24 @@ export function formListView(root, { query = new URLSearchParams() } = {}) {
       state.items = items;
       state.loaded = true;
       render();
-      loadLast(controller.signal);
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;
       wrap.hidden = true;
       empty.hidden = false;
-      const forbidden = err.status === 403;
-      mount(empty, emptyState({
-        testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
-        title: forbidden ? 'Forms are not available to your role' : (err.title || 'Could not load the forms'),
-        text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
-        actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => load() }, 'Retry')],
-      }));
-      if (!forbidden) toastError(err, 'Could not load the forms');
+      showLoadError(empty, err, { title: 'Forms', noun: 'the forms', retry: load });
     } finally {
       if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
     }
   }
 
-  function select(i) {
-    const rows = [...tbody.querySelectorAll('tr[data-id]')];
-    if (!rows.length) return;
-    state.selected = Math.max(0, Math.min(rows.length - 1, i));
-    rows.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
-    rows[state.selected].querySelector('a.row-link')?.focus();
-    rows[state.selected].scrollIntoView({ block: 'nearest' });
-  }
+  const rowsKeys = rowSelection(tbody, state);
 
   session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !fapi.canWriteForms(); });
   load();
   return {
     kind: 'form-list',
-    moveSelection: (d) => select(state.selected < 0 ? 0 : state.selected + d),
-    openSelection: () => {
-      const a = tbody.querySelectorAll('tr[data-id]')[state.selected]?.querySelector('a.row-link');
-      if (a) { a.click(); return true; }
-      return false;
-    },
+    moveSelection: rowsKeys.move,
+    openSelection: rowsKeys.open,
     openCreate: () => { if (fapi.canWriteForms()) navigate('/automations/forms/new'); },
     destroy() {
       state.destroyed = true;

@@ -10,6 +10,7 @@ import * as crm from './crm-api.js';
 import * as fapi from './automations-api.js';
 import { pipelines } from './pipeline-api.js';
 import { emptyState } from './contacts.js';
+import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
 import { automationsHeader } from './form-display.js';
 import { ruleHref, triggerText, actionsText, ago, nf } from './rule-display.js';
 
@@ -188,8 +189,7 @@ export function ruleListView(root, { query = new URLSearchParams() } = {}) {
     state.controller = controller;
     wrap.hidden = false;
     empty.hidden = true;
-    mount(tbody, Array.from({ length: 3 }, (_, i) => h('tr', { 'aria-hidden': 'true' },
-      cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } }))))));
+    mount(tbody, skeletonRows(cols));
     table.setAttribute('aria-busy', 'true');
     try {
       const [items] = await Promise.all([fapi.listRules({ signal: controller.signal }), session.whenLoaded()]);
@@ -202,38 +202,20 @@ export function ruleListView(root, { query = new URLSearchParams() } = {}) {
       if (err?.name === 'AbortError' || state.destroyed) return;
       wrap.hidden = true;
       empty.hidden = false;
-      const forbidden = err.status === 403;
-      mount(empty, emptyState({
-        testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
-        title: forbidden ? 'Rules are not available to your role' : (err.title || 'Could not load the rules'),
-        text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
-        actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => load() }, 'Retry')],
-      }));
-      if (!forbidden) toastError(err, 'Could not load the rules');
+      showLoadError(empty, err, { title: 'Rules', noun: 'the rules', retry: load });
     } finally {
       if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
     }
   }
 
-  function select(i) {
-    const rows = [...tbody.querySelectorAll('tr[data-id]')];
-    if (!rows.length) return;
-    state.selected = Math.max(0, Math.min(rows.length - 1, i));
-    rows.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
-    rows[state.selected].querySelector('a.row-link')?.focus();
-    rows[state.selected].scrollIntoView({ block: 'nearest' });
-  }
+  const rowsKeys = rowSelection(tbody, state);
 
   session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !fapi.canWriteRules(); });
   load();
   return {
     kind: 'rule-list',
-    moveSelection: (d) => select(state.selected < 0 ? 0 : state.selected + d),
-    openSelection: () => {
-      const a = tbody.querySelectorAll('tr[data-id]')[state.selected]?.querySelector('a.row-link');
-      if (a) { a.click(); return true; }
-      return false;
-    },
+    moveSelection: rowsKeys.move,
+    openSelection: rowsKeys.open,
     openCreate: () => { if (fapi.canWriteRules()) navigate('/automations/rules/new'); },
     destroy() {
       state.destroyed = true;

@@ -4,13 +4,14 @@
 // status filter (?status=), "New sequence". Keyboard: j/k select, Enter
 // opens, n or c makes a new sequence.
 
-import { h, mount, icon, toastError, pageTitle, debounce } from './ui.js';
+import { h, mount, icon, pageTitle, debounce } from './ui.js';
 import { navigate, updateUrl } from './router.js';
 import * as session from './session.js';
 import * as capi from './campaigns-api.js';
 import * as sapi from './segments-api.js';
 import * as qapi from './sequences-api.js';
 import { emptyState } from './contacts.js';
+import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
 import { segmentHref } from './segment-display.js';
 import { campaignsHeader, nf } from './campaign-display.js';
 import {
@@ -149,8 +150,7 @@ export function sequenceListView(root, { query = new URLSearchParams() } = {}) {
     state.controller = controller;
     wrap.hidden = false;
     empty.hidden = true;
-    mount(tbody, Array.from({ length: 3 }, (_, i) => h('tr', { 'aria-hidden': 'true' },
-      cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } }))))));
+    mount(tbody, skeletonRows(cols));
     table.setAttribute('aria-busy', 'true');
     try {
       const [items, segments] = await Promise.all([
@@ -167,38 +167,20 @@ export function sequenceListView(root, { query = new URLSearchParams() } = {}) {
       if (err?.name === 'AbortError' || state.destroyed) return;
       wrap.hidden = true;
       empty.hidden = false;
-      const forbidden = err.status === 403;
-      mount(empty, emptyState({
-        testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
-        title: forbidden ? 'Sequences are not available to your role' : (err.title || 'Could not load the sequences'),
-        text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
-        actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => load() }, 'Retry')],
-      }));
-      if (!forbidden) toastError(err, 'Could not load the sequences');
+      showLoadError(empty, err, { title: 'Sequences', noun: 'the sequences', retry: load });
     } finally {
       if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
     }
   }
 
-  function select(i) {
-    const rows = [...tbody.querySelectorAll('tr[data-id]')];
-    if (!rows.length) return;
-    state.selected = Math.max(0, Math.min(rows.length - 1, i));
-    rows.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
-    rows[state.selected].querySelector('a.row-link')?.focus();
-    rows[state.selected].scrollIntoView({ block: 'nearest' });
-  }
+  const rowsKeys = rowSelection(tbody, state);
 
   session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !capi.canWriteCampaigns(); });
   load();
   return {
     kind: 'sequence-list',
-    moveSelection: (d) => select(state.selected < 0 ? 0 : state.selected + d),
-    openSelection: () => {
-      const a = tbody.querySelectorAll('tr[data-id]')[state.selected]?.querySelector('a.row-link');
-      if (a) { a.click(); return true; }
-      return false;
-    },
+    moveSelection: rowsKeys.move,
+    openSelection: rowsKeys.open,
     openCreate: () => { if (capi.canWriteCampaigns()) navigate('/campaigns/sequences/new'); },
     destroy() {
       state.destroyed = true;

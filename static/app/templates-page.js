@@ -10,6 +10,7 @@ import { navigate, updateUrl } from './router.js';
 import * as session from './session.js';
 import * as capi from './campaigns-api.js';
 import { emptyState } from './contacts.js';
+import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
 import { confirmDialog } from './settings-kit.js';
 import { errorBox } from './forms.js';
 import { compactTime } from './records.js';
@@ -119,37 +120,20 @@ export function templateListView(root, { query = new URLSearchParams() } = {}) {
       if (err?.name === 'AbortError' || state.destroyed) return;
       wrap.hidden = true;
       empty.hidden = false;
-      const forbidden = err.status === 403;
-      mount(empty, emptyState({
-        testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
-        title: forbidden ? 'Templates are not available to your role' : (err.title || 'Could not load the templates'),
-        text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
-        actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => load() }, 'Retry')],
-      }));
-      if (!forbidden) toastError(err, 'Could not load the templates');
+      showLoadError(empty, err, { title: 'Templates', noun: 'the templates', retry: load });
     } finally {
       table.setAttribute('aria-busy', 'false');
     }
   }
 
-  function select(i) {
-    const rows = [...tbody.querySelectorAll('tr[data-id]')];
-    if (!rows.length) return;
-    state.selected = Math.max(0, Math.min(rows.length - 1, i));
-    rows.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
-    rows[state.selected].querySelector('a.row-link')?.focus();
-  }
+  const rowsKeys = rowSelection(tbody, state);
 
   session.whenLoaded().then(() => { if (!state.destroyed) newButton.hidden = !capi.canWriteCampaigns(); });
   load();
   return {
     kind: 'template-list',
-    moveSelection: (d) => select(state.selected < 0 ? 0 : state.selected + d),
-    openSelection: () => {
-      const a = tbody.querySelectorAll('tr[data-id]')[state.selected]?.querySelector('a.row-link');
-      if (a) { a.click(); return true; }
-      return false;
-    },
+    moveSelection: rowsKeys.move,
+    openSelection: rowsKeys.open,
     openCreate: () => { if (capi.canWriteCampaigns()) navigate('/campaigns/templates/new'); },
     destroy() { state.destroyed = true; state.controller.abort(); applySoon.cancel(); },
   };

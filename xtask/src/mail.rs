@@ -13,6 +13,7 @@ fn enc(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
 
+
 /// Sends a campaign to every contact with an email; answers (messages, time
 /// from "send now" to sent) and the path of one message's open pixel.
 pub fn send(addr: SocketAddr, s: &Session) -> Result<(i64, Duration, String)> {

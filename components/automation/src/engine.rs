@@ -30,10 +30,7 @@ fn path_of(entity: &str, id: &str) -> Option<String> {
 
 fn call(ctx: &Ctx, method: Method, target: &str, body: Option<&Value>, extra: &[(&str, String)]) -> Result<(u16, Value), String> {
     let (component, path) = target.split_once('|').ok_or("no such record type")?;
-    let mut headers = vec![("edge-actor", rules::ACTOR.to_string())];
-    headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-    let (s, _, v) = edge_component::call(ctx, method, component, path, body, &headers, true).map_err(|e| e.to_string())?;
-    Ok((s, v))
+    crate::platform_call(ctx, method, component, path, body, rules::ACTOR, extra)
 }
 
 fn system<'a>(ctx: &'a Ctx) -> Writer<'a> {
@@ -236,9 +233,6 @@ fn act(ctx: &Ctx, a: &Action, key: &str, entity: &str, target: &str, record: &Va
     }
 }
 
-fn encode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
 
 /// A date rule's new days: the contacts whose date falls right for each day
 /// get a run claimed (once per contact and day, whatever restarts); the day
@@ -249,9 +243,9 @@ fn date_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Rule)
         let filter = rules::date_filter(r, day).to_string();
         let mut cursor: Option<String> = None;
         for _ in 0..50 {
-            let mut path = format!("contacts|/api/v1/contacts?limit=200&filter={}", encode(&filter));
+            let mut path = format!("contacts|/api/v1/contacts?limit=200&filter={}", edge_http::query::encode(&filter));
             if let Some(c) = &cursor {
-                path.push_str(&format!("&cursor={}", encode(c)));
+                path.push_str(&format!("&cursor={}", edge_http::query::encode(c)));
             }
             let page = match call(ctx, Method::Get, &path, None, &[])? {
                 (200, v) => v,
@@ -299,11 +293,11 @@ fn segment_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Ru
         (s, v) => return Err(format!("segment answered {s}: {}", v["detail"])),
     };
     let filter = if seg["kind"] == "static" { json!({"field": "lists", "op": "has", "value": seg_id}) } else { seg["filter"].clone() };
-    let filter = encode(&filter.to_string());
+    let filter = edge_http::query::encode(&filter.to_string());
     for _ in 0..25 {
         let mut path = format!("contacts|/api/v1/contacts?limit=200&filter={filter}");
         if let Some(c) = p.cursor.as_deref().filter(|c| !c.is_empty()) {
-            path.push_str(&format!("&cursor={}", encode(c)));
+            path.push_str(&format!("&cursor={}", edge_http::query::encode(c)));
         }
         let page = match call(ctx, Method::Get, &path, None, &[])? {
             (200, v) => v,

@@ -14,20 +14,15 @@ use std::time::{Duration, Instant};
 
 const BUDGET: Duration = Duration::from_secs(2);
 
-fn enc(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
 
 fn call(ctx: &Ctx, method: Method, component: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
-    let extra = [("edge-actor", automation_domain::rules::ACTOR.to_string())];
-    let (s, _, v) = edge_component::call(ctx, method, component, path, body, &extra, true).map_err(|e| e.to_string())?;
-    Ok((s, v))
+    crate::platform_call(ctx, method, component, path, body, automation_domain::rules::ACTOR, &[])
 }
 
 /// Where a kind's records still owned by `user` are listed (a page), and how
 /// one is moved: (component, list path, owner field, record path prefix).
 fn plan(kind: &str, user: &str, limit: usize) -> (&'static str, String, &'static str, &'static str) {
-    let owned = enc(&json!({"field": "owner_id", "op": "eq", "value": user}).to_string());
+    let owned = edge_http::query::encode(&json!({"field": "owner_id", "op": "eq", "value": user}).to_string());
     match kind {
         "companies" => ("contacts", format!("/api/v1/companies?limit={limit}&filter={owned}"), "owner_id", "/api/v1/companies/"),
         "contacts" => ("contacts", format!("/api/v1/contacts?limit={limit}&filter={owned}"), "owner_id", "/api/v1/contacts/"),

@@ -15,24 +15,17 @@ fn upstream(what: &str, e: impl std::fmt::Display) -> Problem {
 }
 
 fn call(ctx: &Ctx, method: Method, component: &str, path: &str, body: Option<&Value>, key: Option<String>) -> Result<(u16, Value), Problem> {
-    let mut extra = vec![("edge-actor", "system:forms".to_string())];
-    if let Some(k) = key {
-        extra.push(("idempotency-key", k));
-    }
-    let (s, _, v) = edge_component::call(ctx, method, component, path, body, &extra, true).map_err(|e| upstream(component, e))?;
-    Ok((s, v))
+    let extra: Vec<(&str, String)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+    crate::platform_call(ctx, method, component, path, body, "system:forms", &extra).map_err(|e| upstream(component, e))
 }
 
-fn encode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
 
 /// Creates or fills in the contact; answers its id and owner (an existing
 /// contact keeps its owner).
 pub fn upsert(ctx: &Ctx, f: &Form, sid: &str, values: &Map<String, Value>, consent: bool, owner: Option<&str>) -> Result<(String, Option<String>), Problem> {
     let email = values.get("email").and_then(Value::as_str).unwrap_or_default().to_lowercase();
     let filter = json!({"field": "email", "op": "eq", "value": email}).to_string();
-    let (s, found) = call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts?limit=1&filter={}", encode(&filter)), None, None)?;
+    let (s, found) = call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts?limit=1&filter={}", edge_http::query::encode(&filter)), None, None)?;
     if s != 200 {
         return Err(upstream("contacts", format!("answered {s}: {}", found["detail"])));
     }

@@ -160,7 +160,7 @@ fn check_date_field(ctx: &Ctx, input: &RuleInput) -> Result<(), Problem> {
         created_by: None, created_at: String::new(), updated_at: String::new(), version: 1,
     };
     let filter = rules::date_filter(&probe, chrono::Utc::now().date_naive()).to_string();
-    let enc: String = filter.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+    let enc = edge_http::query::encode(&filter);
     match edge_component::call(ctx, Method::Get, "contacts", &format!("/api/v1/contacts/count?filter={enc}"), None, &[], true) {
         Ok((200, _, _)) => Ok(()),
         Ok((400 | 422, _, v)) => Err(edge_component::field_error("trigger.field", &format!("is not a date the contacts can be filtered on ({})", v["errors"][0]["message"].as_str().or(v["detail"].as_str()).unwrap_or("refused")))),
@@ -196,4 +196,13 @@ fn check_webhooks(ctx: &Ctx, input: &RuleInput) -> Result<(), Problem> {
         }
     }
     Ok(())
+}
+
+/// Calls another component as the platform (no caller's record visibility),
+/// acting as `actor`, with any extra headers (an Idempotency-Key, If-Match).
+pub(crate) fn platform_call(ctx: &Ctx, method: Method, component: &str, path: &str, body: Option<&serde_json::Value>, actor: &str, extra: &[(&str, String)]) -> Result<(u16, serde_json::Value), String> {
+    let mut headers = vec![("edge-actor", actor.to_string())];
+    headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+    let (s, _, v) = edge_component::call(ctx, method, component, path, body, &headers, true).map_err(|e| e.to_string())?;
+    Ok((s, v))
 }

@@ -34,14 +34,11 @@ pub(crate) fn problem(e: anyhow::Error) -> Problem {
     edge_component::record_problem(&e, "segment").unwrap_or_else(|| storage(format!("{e:#}")))
 }
 
-pub(crate) fn encode(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
 
 /// Asks the contacts component (as the caller: their record visibility
 /// applies) `path` with a filter; its validation errors become the filter's.
 pub(crate) fn contacts(ctx: &Ctx, path: &str, filter: &serde_json::Value, extra: &str, as_platform: bool) -> Result<serde_json::Value, Problem> {
-    let url = format!("/api/v1/contacts{path}?filter={}{extra}", encode(&filter.to_string()));
+    let url = format!("/api/v1/contacts{path}?filter={}{extra}", edge_http::query::encode(&filter.to_string()));
     let (status, _, v) = edge_component::call(ctx, Method::Get, "contacts", &url, None, &[], as_platform).map_err(|e| Problem::new(502, "upstream-failed", "Service unavailable", &format!("Contacts did not answer: {e}")))?;
     match status {
         200 => Ok(v),
@@ -145,7 +142,7 @@ fn segments_route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
                     let mut extra = String::new();
                     for k in ["limit", "cursor", "sort"] {
                         if let Some(v) = query::get(&pairs, k) {
-                            extra.push_str(&format!("&{k}={}", encode(v)));
+                            extra.push_str(&format!("&{k}={}", edge_http::query::encode(v)));
                         }
                     }
                     Ok(Reply::json(200, &contacts(ctx, "", &filter, &extra, false)?))

@@ -25,9 +25,6 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
 }
 
-fn sender_now() -> chrono::DateTime<chrono::Utc> {
-    now()
-}
 
 pub fn secret(db: &spin_sdk::sqlite::Connection) -> Result<String, Problem> {
     sending::secret(db, || campaigns_domain::sign::hex(&edge_component::random_bytes::<32>())).map_err(problem)
@@ -56,7 +53,7 @@ fn plan(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, id: &str) -> Result<(), Pr
         };
         let mut extra = "&limit=200".to_string();
         if let Some(cur) = &cursor {
-            extra.push_str(&format!("&cursor={}", crate::encode(cur)));
+            extra.push_str(&format!("&cursor={}", edge_http::query::encode(cur)));
         }
         let page = contacts(ctx, "", &filter, &extra, true)?;
         let items = page["items"].as_array().cloned().unwrap_or_default();
@@ -86,7 +83,7 @@ pub fn advance(ctx: &Ctx) -> Result<serde_json::Value, Problem> {
             let mut b = sending::send_batch(&db, &w, &links, &id, now).map_err(problem)?;
             let mut total = b.queued;
             while b.queued > 0 && !b.finished && started.elapsed() < WORK_BUDGET {
-                b = sending::send_batch(&db, &w, &links, &id, sender_now()).map_err(problem)?;
+                b = sending::send_batch(&db, &w, &links, &id, chrono::Utc::now()).map_err(problem)?;
                 total += b.queued;
             }
             b.queued = total;
@@ -190,7 +187,7 @@ fn drip(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, links: &Links,
             for _ in 0..PAGES_PER_TICK {
                 let mut extra = "&limit=200".to_string();
                 if let Some(cur) = &cursor {
-                    extra.push_str(&format!("&cursor={}", crate::encode(cur)));
+                    extra.push_str(&format!("&cursor={}", edge_http::query::encode(cur)));
                 }
                 let page = contacts(ctx, "", &filter, &extra, true)?;
                 let items = page["items"].as_array().cloned().unwrap_or_default();

@@ -11,6 +11,11 @@ pub fn parse(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// Percent-encodes a query value (unreserved characters stay as they are).
+pub fn encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
 pub fn get<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
     pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
 }

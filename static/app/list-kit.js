@@ -1,0 +1,45 @@
+// What the record lists of the campaigns and automations areas share: the
+// loading rows, the error state (a polite note for a role without access,
+// else the problem with a Retry), and keyboard row selection (j/k, Enter).
+import { h, mount, toastError } from './ui.js';
+import { emptyState } from './contacts.js';
+
+/** Skeleton rows shaped like the table's columns (`cols`: their classes). */
+export function skeletonRows(cols, n = 3) {
+  return Array.from({ length: n }, (_, i) => h('tr', { 'aria-hidden': 'true' },
+    cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } })))));
+}
+
+/** Shows why a list did not load in `empty` (`noun`: "the forms", title word "Forms"). */
+export function showLoadError(empty, err, { title, noun, retry }) {
+  const forbidden = err.status === 403;
+  mount(empty, emptyState({
+    testid: 'error-state', iconName: forbidden ? 'lock' : 'alert',
+    title: forbidden ? `${title} are not available to your role` : (err.title || `Could not load ${noun}`),
+    text: `${err.detail || err.message}${err.requestId ? ` (request ${err.requestId})` : ''}`,
+    actions: forbidden ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => retry() }, 'Retry')],
+  }));
+  if (!forbidden) toastError(err, `Could not load ${noun}`);
+}
+
+/** Keyboard selection over `tbody`'s `tr[data-id]` rows; `state.selected` holds the index. */
+export function rowSelection(tbody, state) {
+  const rows = () => [...tbody.querySelectorAll('tr[data-id]')];
+  function select(i) {
+    const all = rows();
+    if (!all.length) return;
+    state.selected = Math.max(0, Math.min(all.length - 1, i));
+    all.forEach((r, j) => r.classList.toggle('is-selected', j === state.selected));
+    all[state.selected].querySelector('a.row-link')?.focus();
+    all[state.selected].scrollIntoView({ block: 'nearest' });
+  }
+  return {
+    select,
+    move: (d) => select(state.selected < 0 ? 0 : state.selected + d),
+    open: () => {
+      const a = rows()[state.selected]?.querySelector('a.row-link');
+      if (a) { a.click(); return true; }
+      return false;
+    },
+  };
+}
