@@ -31,10 +31,6 @@ fn tick(h: &TestHost) -> Value {
     json(&r)
 }
 
-/// Signs in through the sign-in page and waits for the contacts list.
-
-
-
 /// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
 fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
     b.js(&format!(

@@ -36,10 +36,6 @@ fn contact(c: &mut Client, first: &str, email: &str) -> String {
     json(&r)["id"].as_str().unwrap().to_string()
 }
 
-/// Signs in through the sign-in page and waits for the contacts list.
-
-
-
 /// Picks the visible search result (a combobox option) that mentions `text`,
 /// as a mouse would (the option acts on mousedown). Waits for it to appear:
 /// options of an earlier search stay in the page, hidden.

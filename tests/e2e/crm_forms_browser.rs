@@ -5,16 +5,25 @@
 //! HTML snippet on a page of their own and sends it; the API then holds one
 //! contact for that email, owned by the colleague, with one note; and the
 //! form's Submissions tab shows the accepted submission with its owner and a
-//! link to the contact. Screenshots (builder, embed panel, submissions,
-//! builder at phone width in dark mode) are kept as artefacts.
+//! link to the contact. Before the visitor comes, the owner also builds a
+//! rule in the app ("when this form is submitted, create a task 'Call
+//! {{ name }} back' for the owner"); the next tick makes Sam's task, and Sam,
+//! signing in, sees the lead and the task on the Home dashboard.
+//! Screenshots (builder, embed panel, submissions, Sam's dashboard, builder
+//! at phone width in dark mode) are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
+use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, COLLEAGUE_PASSWORD};
 use serde_json::{json, Value};
 
-/// Signs in through the sign-in page and waits for the contacts list.
+const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
 
-
+/// Runs the scheduler's tick now (the host's own scheduler is off, so the
+/// rule runs when the test says).
+fn tick(h: &TestHost) {
+    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+}
 
 /// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
 fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
@@ -46,7 +55,10 @@ fn notes_of(c: &mut Client, contact: &str) -> Vec<Value> {
 
 #[test]
 fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
-    let h = TestHost::start(HostConfig::crm(&scratch("forms-browser")));
+    let mut cfg = HostConfig::crm(&scratch("forms-browser"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
     let mut owner = h.signed_in_owner("demo");
     // The colleague's display name is their email (the harness accepts the invitation so).
     let (_, sam) = h.colleague(&mut owner, "sam@demo.example", "sales");
@@ -120,14 +132,40 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     b.find("[data-testid=form-embed-html-copy]");
     assert!(b.url().ends_with("?tab=website"), "{}", b.url());
     b.screenshot("forms-embed");
-
-    // A visitor on another website: the plain HTML snippet in a page of its
-    // own, opened from a file (a plain form post to an absolute URL needs no
-    // origin of its own), filled in and sent.
     // The snippet as the panel shows it (made for the address staff use, port included).
     let html = b.js("return document.querySelector('[data-testid=form-embed-html]').value").as_str().unwrap_or("").to_string();
     let html = html.as_str();
     assert!(html.contains(&format!("action=\"{base}/api/v1/forms/{id}/submit\"")), "{html}");
+
+    // A rule for this form's leads, built in the app: "when Contact us is
+    // submitted, create a task 'Call {{ name }} back' for the owner".
+    b.goto(&format!("{base}/automations/rules"));
+    click(&b, "[data-testid=new-rule]:not([hidden])");
+    b.find("[data-testid=rule-recipes]");
+    b.type_text(&b.find("[data-testid=rule-name]"), "Call web leads back");
+    set_value(&b, "[data-testid=rule-trigger-kind]", "form_submitted", "change");
+    b.wait_for("the form to pick", &format!("return !!document.querySelector(\"[data-testid=rule-trigger-form] option[value='{id}']\")"));
+    set_value(&b, "[data-testid=rule-trigger-form]", &id, "change");
+    if b.count("[data-testid=rule-action-remove]") > 0 {
+        click(&b, "[data-testid=rule-action-remove]");
+    }
+    b.find("[data-testid=rule-actions-empty]");
+    click(&b, "[data-testid=rule-add-action]");
+    assert_eq!(b.wait_count("[data-testid=rule-action-row]", 1), 1);
+    set_value(&b, "[data-testid=rule-action-kind]", "create_task", "change");
+    b.find("[data-testid=rule-action-subject]");
+    set_value(&b, "[data-testid=rule-action-subject]", "", "input");
+    b.type_text(&b.find("[data-testid=rule-action-subject]"), "Call {{ name }} back");
+    set_value(&b, "[data-testid=rule-action-user]", "owner", "change");
+    b.wait_for("the summary", "const t = document.querySelector('[data-testid=rule-summary]').innerText; return t.includes('Contact us') && t.includes('Call {{ name }} back')");
+    click(&b, "[data-testid=rule-save]");
+    b.find("[data-testid=rule-delete]");
+    let rules = eventually(&mut owner, "/api/v1/automations/rules", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
+    assert_eq!(rules["items"][0]["trigger"], json!({"kind": "form_submitted", "form_id": id}), "{rules}");
+
+    // A visitor on another website: the plain HTML snippet in a page of its
+    // own, opened from a file (a plain form post to an absolute URL needs no
+    // origin of its own), filled in and sent.
     let site = scratch("forms-browser-site").join("contact.html");
     std::fs::write(&site, format!("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Acme Outdoor</title></head><body><h1>Talk to us</h1>{html}</body></html>")).unwrap();
     b.goto(&format!("file://{}", site.display()));
@@ -147,6 +185,21 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     let notes = notes_of(&mut owner, &contact);
     assert_eq!(notes.len(), 1, "{notes:?}");
     assert!(notes[0]["activity"]["body"].as_str().unwrap_or("").contains("How can we help?: We need 20 tents"), "{}", notes[0]);
+
+    // The next tick runs the rule: one task, Sam's, on Nina.
+    tick(&h);
+    let tasks: Vec<Value> = json(&owner.get(&format!("/api/v1/contacts/{contact}/timeline")))["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["activity"]["kind"] == "task")
+        .cloned()
+        .collect();
+    assert_eq!(tasks.len(), 1, "{tasks:?}");
+    assert_eq!((tasks[0]["activity"]["subject"].as_str(), tasks[0]["activity"]["assignee_id"].as_str()), (Some("Call Nina back"), Some(sam.as_str())), "{}", tasks[0]);
+    tick(&h);
+    let runs = json(&owner.get("/api/v1/automations/runs"));
+    assert_eq!(runs["items"].as_array().map(Vec::len), Some(1), "the rule ran once: {runs}");
 
     // The forms list counts the lead.
     b.goto(&format!("{base}/automations/forms"));
@@ -169,6 +222,24 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     b.screenshot("forms-submissions");
     click(&b, "[data-testid=submission-contact]");
     b.wait_for("the contact's page", &format!("return location.pathname === '/contacts/{contact}' && !!document.querySelector('[data-testid=contact-name]') && document.querySelector('[data-testid=contact-name]').innerText.includes('Nina')"));
+    drop(b);
+
+    // Sam signs in: Home shows the new lead by its source and the task, linked to Nina.
+    let b = Browser::start(1280, 900, false);
+    b.sign_in(&base, "sam@demo.example", COLLEAGUE_PASSWORD);
+    b.goto(&format!("{base}/home"));
+    b.wait_for("one new lead", "const e = document.querySelector('[data-testid=widget-leads-total-value]'); return !!e && e.innerText.trim() === '1'");
+    b.find("[data-testid=home-leads-source][data-source='Web form: Contact us']");
+    let task = "[data-testid=widget-tasks-list] [data-testid=home-task]";
+    b.find(task);
+    assert_eq!(b.count(task), 1, "{}", b.text_of("[data-testid=widget-tasks-list]"));
+    assert!(b.text_of(task).contains("Call Nina back"), "{}", b.text_of(task));
+    assert_eq!(
+        b.js(&format!("return document.querySelector({}).getAttribute('href')", json!(format!("{task} [data-testid=home-task-link]")))),
+        json!(format!("/contacts/{contact}"))
+    );
+    b.js("window.scrollTo(0, 0)");
+    b.screenshot("forms-journey-home");
     drop(b);
 
     // The builder at phone width, in dark mode: nothing wider than the screen.

@@ -13,10 +13,6 @@ use e2e::browser::Browser;
 use e2e::{json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
 
-/// Signs in through the sign-in page and waits for the contacts list.
-
-
-
 /// Clicks `css` after scrolling it to the middle of the window (the sticky
 /// top bar would take a click meant for something scrolled under it).
 fn click(b: &Browser, css: &str) {

@@ -27,9 +27,6 @@ fn list_of(c: &mut Client, name: &str, ids: &[String]) -> String {
     id
 }
 
-/// Signs in through the sign-in page and waits for the contacts list.
-
-
 /// The inner text of every element matching `css`.
 fn texts_of(b: &Browser, css: &str) -> Vec<String> {
     let v = b.js(&format!("return [...document.querySelectorAll({})].map((e) => e.innerText.trim())", json!(css)));

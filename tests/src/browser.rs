@@ -200,10 +200,16 @@ impl Browser {
     /// Signs the demo tenant's owner in at `base` (the app at its address,
     /// port included), landing on the contacts.
     pub fn sign_in_owner(&self, base: &str) {
+        self.sign_in(base, "owner@demo.example", crate::OWNER_PASSWORD);
+    }
+
+    /// Signs `email` in through the sign-in page (the app sends a visitor
+    /// without a session there) and waits for the contacts list.
+    pub fn sign_in(&self, base: &str, email: &str, password: &str) {
         self.goto(&format!("{base}/contacts"));
         self.find("[data-testid=sign-in-form]");
-        self.type_text(&self.find("[data-testid=sign-in-email]"), "owner@demo.example");
-        self.type_text(&self.find("[data-testid=sign-in-password]"), crate::OWNER_PASSWORD);
+        self.type_text(&self.find("[data-testid=sign-in-email]"), email);
+        self.type_text(&self.find("[data-testid=sign-in-password]"), password);
         self.click(&self.find("[data-testid=sign-in-submit]"));
         self.find("[data-testid=contacts-table], [data-testid=empty-state]");
     }

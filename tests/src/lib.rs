@@ -213,7 +213,7 @@ impl TestHost {
         let mail = json(&owner.get("/api/v1/outbox"))["items"][0]["body_text"].as_str().unwrap_or_default().to_string();
         let link = mail.split_whitespace().find(|w| w.contains("token=")).expect("an invitation link").to_string();
         let mut c = Client { addr: self.addr, host: owner.host.clone(), cookie: None, csrf: None };
-        assert_eq!(c.accept(&link, email, "a colleague's passphrase").status, 200);
+        assert_eq!(c.accept(&link, email, COLLEAGUE_PASSWORD).status, 200);
         let id = json(&c.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap_or_default().to_string();
         (c, id)
     }
@@ -291,6 +291,8 @@ pub fn json(r: &Response) -> serde_json::Value {
 }
 
 pub const OWNER_PASSWORD: &str = "owner passphrase 123";
+/// The passphrase `TestHost::colleague` accepts invitations with.
+pub const COLLEAGUE_PASSWORD: &str = "a colleague's passphrase";
 
 /// A browser-like API client for one tenant: keeps the session cookie and the
 /// CSRF token the way the web app does.
