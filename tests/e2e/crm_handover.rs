@@ -65,3 +65,64 @@ fn a_departing_reps_accounts_move_and_none_are_left_unowned() {
     let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert!(actions.contains(&"started") && actions.contains(&"finished"), "{audit}");
 }
+
+#[test]
+fn handover_by_rules_previews_then_routes_by_country_and_tag() {
+    let h = TestHost::start(HostConfig::crm(&scratch("handover-rules")));
+    let mut c = h.signed_in_owner("demo");
+    let (_, rep) = h.colleague(&mut c, "rita@demo.example", "sales");
+    let (_, dach) = h.colleague(&mut c, "dieter@demo.example", "sales");
+    let (_, keys) = h.colleague(&mut c, "kim@demo.example", "sales");
+    let (_, rest) = h.colleague(&mut c, "rosa@demo.example", "sales");
+    let company = |c: &mut Client, name: &str, body: serde_json::Value| {
+        let mut b = json!({"name": name, "owner_id": rep});
+        b.as_object_mut().unwrap().extend(body.as_object().unwrap().clone());
+        let r = c.post_json("/api/v1/companies", &b);
+        assert_eq!(r.status, 201, "{}", r.text());
+        json(&r)["id"].as_str().unwrap().to_string()
+    };
+    let berlin = company(&mut c, "Berlin GmbH", json!({"address": {"city": "Berlin", "country": "DE"}}));
+    let vienna = company(&mut c, "Wien AG", json!({"address": {"country": "AT"}, "tags": ["key account"]}));
+    let big = company(&mut c, "Big Co", json!({"tags": ["Key Account"]}));
+    let small = company(&mut c, "Small Co", json!({}));
+    // A person at Berlin GmbH follows the company; a Swiss person without one goes by rule.
+    let at_berlin = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "B", "owner_id": rep, "company_id": berlin})))["id"].as_str().unwrap().to_string();
+    let swiss = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "S", "owner_id": rep, "address": {"country": "CH"}})))["id"].as_str().unwrap().to_string();
+    let loose = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "L", "owner_id": rep})))["id"].as_str().unwrap().to_string();
+    let input = json!({
+        "from_user_id": rep, "to_user_ids": [rest, dach, keys],
+        "rules": [
+            {"field": "country", "values": ["DE", "AT", "CH"], "to_user_id": dach},
+            {"field": "tag", "values": ["key account"], "to_user_id": keys},
+        ],
+    });
+    // A rule for someone outside the handover, or on an unknown field, is refused and nothing starts.
+    let mut bad = input.clone();
+    bad["rules"][0]["field"] = json!("shoe_size");
+    bad["rules"][1]["to_user_id"] = json!(rep);
+    let r = c.post_json("/api/v1/automations/handovers", &bad);
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(json(&r)["errors"].as_array().unwrap().len(), 2, "{}", r.text());
+    assert_eq!(json(&c.get("/api/v1/automations/handovers"))["items"].as_array().unwrap().len(), 0);
+    // The preview says who would get what, and why.
+    let p = c.post_json("/api/v1/automations/handovers/preview", &input);
+    assert_eq!(p.status, 200, "{}", p.text());
+    let plan = &json(&p)["plan"];
+    assert_eq!(plan["companies"][&dach], json!({"total": 2, "company": 0, "rule": 2, "turn": 0}), "{plan}");
+    assert_eq!(plan["companies"][&keys]["rule"], 1, "{plan}");
+    assert_eq!(plan["companies"][&rest], json!({"total": 1, "company": 0, "rule": 0, "turn": 1}), "{plan}");
+    assert_eq!(plan["contacts"][&dach], json!({"total": 2, "company": 1, "rule": 1, "turn": 0}), "{plan}");
+    // Done as previewed.
+    let r = c.post_json("/api/v1/automations/handovers", &input);
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(json(&r)["status"], "done", "{}", r.text());
+    let owner = |c: &mut Client, path: &str| json(&c.get(path))["owner_id"].as_str().unwrap().to_string();
+    assert_eq!(owner(&mut c, &format!("/api/v1/companies/{berlin}")), dach);
+    assert_eq!(owner(&mut c, &format!("/api/v1/companies/{vienna}")), dach, "the first matching rule wins");
+    assert_eq!(owner(&mut c, &format!("/api/v1/companies/{big}")), keys);
+    assert_eq!(owner(&mut c, &format!("/api/v1/companies/{small}")), rest, "no rule: by turns");
+    assert_eq!(owner(&mut c, &format!("/api/v1/contacts/{at_berlin}")), dach);
+    assert_eq!(owner(&mut c, &format!("/api/v1/contacts/{swiss}")), dach);
+    assert_eq!(owner(&mut c, &format!("/api/v1/contacts/{loose}")), rest);
+    assert_eq!(owned_by(&mut c, "/api/v1/companies", &rep) + owned_by(&mut c, "/api/v1/contacts", &rep), 0);
+}

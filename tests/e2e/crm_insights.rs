@@ -1,6 +1,7 @@
 //! Customer value and churn through the real host: the tick values every
-//! customer from the orders the portal publishes, segments can use the
-//! figures, and a new order rescores its customer.
+//! customer from the orders the portal publishes and the deals the pipeline
+//! wins, segments can use the figures, a new order, a won deal or a logged
+//! call rescores its customer, and a company adds up its people.
 
 use e2e::{json, scratch, Client, HostConfig, TestHost};
 use serde_json::json;
@@ -58,6 +59,30 @@ fn customers_are_valued_and_slipping_ones_flagged() {
     let bob = json(&c.get(&format!("/api/v1/insights/customers/{bob_id}")));
     assert_eq!((bob["orders"].as_i64(), bob["at_risk"].as_bool()), (Some(4), Some(false)), "{bob}");
     assert_eq!(json(&c.get("/api/v1/insights/customers?at_risk=true"))["items"].as_array().unwrap().len(), 0);
+    // Cy's company wins a deal with us (his second purchase), and he is called: rescored.
+    let cy = s["most_valuable"].as_array().unwrap().iter().find(|x| x["orders"] == 1).unwrap()["contact_id"].as_str().unwrap().to_string();
+    let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Cy's fleet", "value": 30_000, "contact_id": cy})));
+    let v = format!("\"{}\"", deal["version"]);
+    assert_eq!(c.raw("PATCH", &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), &[("content-type", "application/json"), ("if-match", &v)], br#"{"status":"won"}"#).status, 200);
+    assert_eq!(c.post_json("/api/v1/activities", &json!({"kind": "call", "subject": "Fleet delivery", "contact_id": cy})).status, 201);
+    tick(&h);
+    let v = json(&c.get(&format!("/api/v1/insights/customers/{cy}")));
+    assert_eq!((v["orders"].as_i64(), v["deals_won"].as_i64(), v["purchases"].as_i64(), v["total"].as_i64(), v["touches"].as_i64()), (Some(1), Some(1), Some(2), Some(32_000), Some(1)), "{v}");
+    // Ann and Bob work at Acme: the company adds them up.
+    let acme = json(&c.post_json("/api/v1/companies", &json!({"name": "Acme"})))["id"].as_str().unwrap().to_string();
+    let ann_id = ann["contact_id"].as_str().unwrap().to_string();
+    for id in [&ann_id, &bob_id] {
+        let ver = format!("\"{}\"", json(&c.get(&format!("/api/v1/contacts/{id}")))["version"]);
+        let body = json!({"company_id": acme}).to_string();
+        assert_eq!(c.raw("PATCH", &format!("/api/v1/contacts/{id}"), &[("content-type", "application/json"), ("if-match", &ver)], body.as_bytes()).status, 200);
+    }
+    let co = json(&c.get(&format!("/api/v1/insights/companies/{acme}")));
+    assert_eq!((co["customers"].as_i64(), co["purchases"].as_i64(), co["total"].as_i64(), co["at_risk"].as_i64()), (Some(2), Some(8), Some(240_000), Some(0)), "{co}");
+    assert_eq!(co["people"][0]["contact_id"], bob_id.as_str());
+    // A full pass on demand scores the same.
+    let r = c.post_json("/api/v1/insights/customers/recompute", &json!({}));
+    assert_eq!((r.status, json(&r)["customers"].as_i64()), (200, Some(3)), "{}", r.text());
+    assert_eq!(json(&c.get(&format!("/api/v1/insights/customers/{cy}")))["purchases"], 2);
     // A contact who never ordered has no figures, and that is no error.
     let nobody = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Dee"})))["id"].as_str().unwrap().to_string();
     assert_eq!(json(&c.get(&format!("/api/v1/insights/customers/{nobody}")))["orders"], 0);

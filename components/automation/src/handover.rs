@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 
 const BUDGET: Duration = Duration::from_secs(2);
 
-
 fn call(ctx: &Ctx, method: Method, component: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value), String> {
     crate::platform_call(ctx, method, component, path, body, automation_domain::rules::ACTOR, &[])
 }
@@ -40,14 +39,17 @@ fn page(ctx: &Ctx, kind: &str, user: &str, limit: usize) -> Result<Vec<Value>, S
     }
 }
 
-/// What the user owns now, per kind (a page's worth at most: `more` says so).
-fn preview(ctx: &Ctx, user: &str) -> Result<Value, Problem> {
+/// What the user owns now, per kind (a page's worth at most: `more` says
+/// so), and the records themselves for planning.
+fn owned(ctx: &Ctx, user: &str) -> Result<(Value, Vec<(&'static str, Vec<Value>)>), Problem> {
     let mut out = serde_json::Map::new();
+    let mut records = Vec::new();
     for kind in handover::KINDS {
         let items = page(ctx, kind, user, 200).map_err(|e| Problem::new(502, "upstream-failed", "Service unavailable", &e))?;
         out.insert(kind.into(), json!({"count": items.len(), "more": items.len() == 200}));
+        records.push((kind, items));
     }
-    Ok(Value::Object(out))
+    Ok((Value::Object(out), records))
 }
 
 fn user_ok(ctx: &Ctx, id: &str) -> Result<Value, Problem> {
@@ -80,10 +82,9 @@ fn step(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, h: &Handover, 
             let (component, _, field, prefix) = plan(kind, &h.from_user_id, 0);
             for item in &items {
                 let id = item["id"].as_str().unwrap_or_default();
-                let follow = item["company_id"].as_str();
-                let to = handover::pick(db, h, kind, if *kind == "companies" { None } else { follow }).map_err(&fail)?;
+                let (to, how) = handover::pick(db, h, kind, item).map_err(&fail)?;
                 match call(ctx, Method::Patch, component, &format!("{prefix}{id}"), Some(&json!({field: to}))) {
-                    Ok((200, _)) => handover::moved(db, h, kind, id, &to).map_err(&fail)?,
+                    Ok((200, _)) => handover::moved(db, h, kind, id, &to, how).map_err(&fail)?,
                     // Nothing is left half done: the job stops and says what refused.
                     Ok((s, v)) => {
                         handover::finish(db, w, h, Some(&format!("{kind} {id} could not move: {s} {}", v["detail"].as_str().unwrap_or_default()))).map_err(&fail)?;
@@ -125,7 +126,15 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         (Method::Get, ["preview"]) => {
             let pairs = edge_http::query::parse(ctx.query());
             let user = edge_http::query::get(&pairs, "from_user_id").filter(|u| edge_http::ids::is_valid("u", u)).ok_or_else(|| edge_component::field_error("from_user_id", "must be a user id"))?;
-            Ok(Reply::json(200, &json!({"from_user_id": user, "owns": preview(ctx, user)?})))
+            Ok(Reply::json(200, &json!({"from_user_id": user, "owns": owned(ctx, user)?.0})))
+        }
+        // What a handover would do: who gets how many of each kind, and why.
+        (Method::Post, ["preview"]) => {
+            let input: HandoverInput = ctx.body()?;
+            let include = handover::checked(&input).map_err(&fail)?;
+            let (owns, mut records) = owned(ctx, &input.from_user_id)?;
+            records.retain(|(k, _)| include.iter().any(|i| i == k));
+            Ok(Reply::json(200, &json!({"from_user_id": input.from_user_id, "owns": owns, "plan": handover::plan(&input.to_user_ids, &input.rules, &records)})))
         }
         (Method::Post, []) => {
             let input: HandoverInput = ctx.body()?;

@@ -1,68 +1,135 @@
 //! Customer value and churn (see `automation_domain::value`): kept current
-//! by the tick (a full pass daily, customers whose orders changed in
-//! between), and answered at `/api/v1/insights/customers`.
+//! by the tick (a full pass daily, a step per tick; in between, customers
+//! whose orders, won deals or touches changed), and answered at
+//! `/api/v1/insights/customers` (and per company).
 
 use crate::{db, failed};
 use automation_domain::value;
-use edge_component::Ctx;
+use edge_component::{storage, Ctx};
 use edge_db::Db;
 use edge_http::{query, Problem, Reply};
 use serde_json::{json, Value};
 use spin_sdk::http::Method;
 
-/// Order changes read per tick.
+/// Change-log events read per source and tick.
 const BATCH: i64 = 1000;
 
-/// The tick's share: a full pass when due, else rescoring the customers whose
-/// orders changed since the last look. Answers whether more is waiting.
+/// A change log whose events can change a customer's figures.
+struct Source {
+    /// The cursor's key in `value_state`.
+    key: &'static str,
+    log: &'static str,
+    entity: &'static str,
+    component: &'static str,
+    /// Where the record is, to ask whose it is when the event does not say.
+    path: &'static str,
+    /// Fields whose change matters (an update touching none of them is skipped).
+    fields: &'static [&'static str],
+}
+
+const SOURCES: [Source; 3] = [
+    Source { key: "orders_seq", log: "portal_events", entity: "order", component: "portal", path: "/api/v1/orders/", fields: &["status", "total", "placed_at", "contact_id", "currency"] },
+    Source { key: "deals_seq", log: "pipeline_events", entity: "deal", component: "pipeline", path: "/api/v1/deals/", fields: &["status", "base_value", "value", "closed_at", "contact_id", "deleted_at"] },
+    Source { key: "touches_seq", log: "contacts_events", entity: "activity", component: "contacts", path: "/api/v1/activities/", fields: &["kind", "occurred_at", "contact_id", "deleted_at"] },
+];
+
+fn state(db: &spin_sdk::sqlite::Connection, key: &str) -> Result<Option<i64>, Problem> {
+    Ok(db.run("SELECT value FROM value_state WHERE key = ?", &[key.into()]).map_err(storage)?.first().and_then(|r| r.string(0)).and_then(|s| s.parse().ok()))
+}
+
+fn set_state(db: &spin_sdk::sqlite::Connection, key: &str, v: i64) -> Result<(), Problem> {
+    db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES (?, ?)", &[key.into(), v.to_string().into()]).map_err(storage)?;
+    Ok(())
+}
+
+/// The newest event in a change log (None: no such component here).
+fn head(db: &spin_sdk::sqlite::Connection, log: &str) -> Option<i64> {
+    db.run(&format!("SELECT COALESCE(max(seq), 0) FROM {log}"), &[]).ok().and_then(|r| r.scalar_i64())
+}
+
+/// The tick's share: a step of the full pass (started when due), and
+/// rescoring the customers whose figures changed since the last look.
+/// Answers whether more is waiting.
 pub fn keep_current(ctx: &Ctx) -> Result<bool, Problem> {
     let db = db()?;
     let fail = failed("customer value");
     let now = chrono::Utc::now();
-    // No portal in this app: nothing to value.
-    if db.run("SELECT 1 FROM sqlite_master WHERE type = 'view' AND name = 'portal_contact_orders'", &[]).map_err(edge_component::storage)?.is_empty() {
+    // Nothing to value in an app without orders or deals.
+    if head(&db, "portal_events").is_none() && head(&db, "pipeline_events").is_none() {
         return Ok(false);
     }
-    let head = db.run("SELECT COALESCE(max(seq), 0) FROM portal_events", &[]).ok().and_then(|r| r.scalar_i64()).unwrap_or(0);
-    if value::full_due(&db, now).map_err(&fail)? {
-        value::recompute_all(&db, now).map_err(&fail)?;
-        db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('orders_seq', ?)", &[head.to_string().into()]).map_err(edge_component::storage)?;
-        return Ok(false);
-    }
-    let from = db.run("SELECT value FROM value_state WHERE key = 'orders_seq'", &[]).map_err(edge_component::storage)?.first().and_then(|r| r.string(0)).and_then(|s| s.parse::<i64>().ok()).unwrap_or(head);
-    let r = db
-        .run("SELECT seq, entity_id, after FROM portal_events WHERE seq > ? AND entity = 'order' ORDER BY seq LIMIT ?", &[from.into(), BATCH.into()])
-        .map_err(edge_component::storage)?;
+    let mut busy = false;
+    // Whose figures changed since the last look.
     let mut contacts: Vec<String> = Vec::new();
+    for s in &SOURCES {
+        let Some(h) = head(&db, s.log) else { continue };
+        let from = state(&db, s.key)?.unwrap_or(h);
+        let (last, full) = changed(ctx, &db, s, from, &mut contacts)?;
+        busy |= full;
+        set_state(&db, s.key, last.max(from))?;
+    }
+    // A full pass when due, or when rescoring would not do: no boundaries yet
+    // (a new tenant's first sales) or many changes at once.
+    let running = value::running(&db).map_err(&fail)?.is_some();
+    let valued = db.run("SELECT count(*) FROM customer_value", &[]).map_err(storage)?.scalar_i64().unwrap_or(0);
+    let bounds = db.run("SELECT count(*) FROM value_bounds", &[]).map_err(storage)?.scalar_i64().unwrap_or(0);
+    let rescoring_will_not_do = !contacts.is_empty() && (bounds == 0 || contacts.len() as i64 * 10 > valued);
+    if !running && (rescoring_will_not_do || value::full_due(&db, now).map_err(&fail)?) {
+        // Changes from here on are read again once the pass is done.
+        for s in &SOURCES {
+            if let Some(h) = head(&db, s.log) {
+                set_state(&db, &format!("full_from_{}", s.key), h)?;
+            }
+        }
+        value::start_full(&db, now).map_err(&fail)?;
+    }
+    if value::running(&db).map_err(&fail)?.is_some() {
+        if value::full_step(&db, now, value::STEP_ROWS).map_err(&fail)?.is_none() {
+            busy = true;
+        } else {
+            for s in &SOURCES {
+                if let (Some(from), Some(at)) = (state(&db, &format!("full_from_{}", s.key))?, state(&db, s.key)?) {
+                    set_state(&db, s.key, from.min(at))?;
+                }
+            }
+            // Everyone was just scored from the sources.
+            return Ok(busy);
+        }
+    }
+    // Against the last pass's boundaries (during a pass too: its end reads these changes again).
+    value::rescore(&db, &contacts, now).map_err(&fail)?;
+    Ok(busy)
+}
+
+/// Reads a batch of `s`'s events after `from`, adding the contacts they
+/// concern; answers the last seq read and whether the batch was full.
+fn changed(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, s: &Source, from: i64, contacts: &mut Vec<String>) -> Result<(i64, bool), Problem> {
+    let r = db
+        .run(&format!("SELECT seq, entity_id, action, before, after FROM {} WHERE seq > ? AND entity = ? ORDER BY seq LIMIT ?", s.log), &[from.into(), s.entity.into(), BATCH.into()])
+        .map_err(storage)?;
     let mut last = from;
     for row in r.iter() {
         last = row.i64(0).unwrap_or(last);
-        let after: Value = row.str(2).and_then(|s| serde_json::from_str(s).ok()).unwrap_or(Value::Null);
-        let contact = match after["contact_id"].as_str() {
-            Some(c) => Some(c.to_string()),
-            // An update records only what changed: ask the portal whose order it is.
-            None => match edge_component::call(ctx, Method::Get, "portal", &format!("/api/v1/orders/{}", row.text(1)), None, &[], true) {
-                Ok((200, _, o)) => o["contact_id"].as_str().map(String::from),
-                _ => None,
-            },
-        };
-        if let Some(c) = contact.filter(|c| !contacts.contains(c)) {
-            contacts.push(c);
+        let parse = |i: usize| -> Value { row.str(i).and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null) };
+        let (before, after) = (parse(3), parse(4));
+        // An update records only what changed: skip the ones that cannot matter.
+        if row.str(2) == Some("updated") && !s.fields.iter().any(|f| after.get(*f).is_some() || before.get(*f).is_some()) {
+            continue;
+        }
+        let mut whose: Vec<String> = [&before, &after].iter().filter_map(|v| v["contact_id"].as_str().map(String::from)).collect();
+        if whose.is_empty() {
+            // Ask the owning component whose record it is.
+            if let Ok((200, _, v)) = edge_component::call(ctx, Method::Get, s.component, &format!("{}{}", s.path, row.text(1)), None, &[], true) {
+                whose.extend(v["contact_id"].as_str().map(String::from));
+            }
+        }
+        for c in whose {
+            if !contacts.contains(&c) {
+                contacts.push(c);
+            }
         }
     }
-    let full = r.len() as i64 == BATCH;
-    // Rescoring needs the boundaries of a pass with customers in it; with none
-    // yet (a new tenant's first orders), or when many changed, score everyone.
-    let valued = db.run("SELECT count(*) FROM customer_value", &[]).map_err(edge_component::storage)?.scalar_i64().unwrap_or(0);
-    let bounds = db.run("SELECT count(*) FROM value_bounds", &[]).map_err(edge_component::storage)?.scalar_i64().unwrap_or(0);
-    if !contacts.is_empty() && (bounds == 0 || contacts.len() as i64 * 10 > valued) {
-        value::recompute_all(&db, now).map_err(&fail)?;
-    } else {
-        value::rescore(&db, &contacts, now).map_err(&fail)?;
-    }
-    let last = if r.is_empty() { head.max(from) } else { last };
-    db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('orders_seq', ?)", &[last.to_string().into()]).map_err(edge_component::storage)?;
-    Ok(full)
+    Ok((last, r.len() as i64 == BATCH))
 }
 
 pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
@@ -102,12 +169,32 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let own = ctx.visibility().sql("owner_id").is_some().then(|| ctx.actor.strip_prefix("user:").map(String::from)).flatten();
             Ok(Reply::json(200, &automation_domain::dashboard::leads_by_source(&db, days, own.as_deref()).map_err(&fail)?))
         }
-        (Method::Get, ["customers", "summary"]) => Ok(Reply::json(200, &value::summary(&db).map_err(&fail)?)),
+        (Method::Get, ["customers", "summary"]) => {
+            let mut v = value::summary(&db).map_err(&fail)?;
+            v["pass"] = serde_json::to_value(value::running(&db).map_err(&fail)?).unwrap_or(Value::Null);
+            Ok(Reply::json(200, &v))
+        }
         (Method::Get, ["campaigns"]) => Ok(Reply::json(200, &json!({"items": automation_domain::roi::report(&db).map_err(failed("campaign return"))?, "lookback_days": automation_domain::roi::LOOKBACK_DAYS}))),
-        // A full pass now (after an import of order history, say).
+        // A full pass now (after an import of order history, say): it runs in
+        // this request for a few seconds, then goes on in the tick (202).
         (Method::Post, ["customers", "recompute"]) => {
-            let n = value::recompute_all(&db, chrono::Utc::now()).map_err(&fail)?;
-            Ok(Reply::json(200, &json!({"customers": n})))
+            let now = chrono::Utc::now();
+            if value::running(&db).map_err(&fail)?.is_none() {
+                value::start_full(&db, now).map_err(&fail)?;
+            }
+            let started = std::time::Instant::now();
+            while started.elapsed() < std::time::Duration::from_secs(3) {
+                if let Some(n) = value::full_step(&db, now, value::STEP_ROWS).map_err(&fail)? {
+                    return Ok(Reply::json(200, &json!({"status": "done", "customers": n})));
+                }
+            }
+            Ok(Reply::json(202, &json!({"status": "running", "pass": value::running(&db).map_err(&fail)?})))
+        }
+        (Method::Get, ["companies", company]) => {
+            if !edge_http::ids::is_valid("co", company) {
+                return Err(Problem::not_found("No company with this id"));
+            }
+            Ok(Reply::json(200, &value::of_company(&db, company).map_err(&fail)?))
         }
         (Method::Get, ["customers", contact]) => {
             if !edge_http::ids::is_valid("c", contact) {

@@ -102,4 +102,25 @@ pub const MIGRATIONS: edge_db::Migrations = &[(
             PRIMARY KEY (rule_id, contact_id)
         ) STRICT, WITHOUT ROWID",
     ],
+), (
+    8,
+    &[
+        // Purchases are orders and won deals; touches are logged calls,
+        // meetings and emails (see `value`). The full pass stages into its own
+        // table, made and dropped by the pass.
+        "ALTER TABLE customer_value ADD COLUMN deals INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE customer_value ADD COLUMN touches INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE customer_value ADD COLUMN last_touch_at TEXT",
+        "ALTER TABLE customer_value ADD COLUMN touch_interval_days REAL",
+        // Boundaries from earlier passes were computed over orders alone.
+        "DELETE FROM value_state WHERE key = 'full_at'",
+    ],
+), (
+    9,
+    &[
+        // A handover's rules (who gets which records by their fields), and
+        // why each record went where it did (company, rule or turn).
+        "ALTER TABLE handovers ADD COLUMN rules TEXT NOT NULL DEFAULT '[]'",
+        "ALTER TABLE handover_moves ADD COLUMN how TEXT NOT NULL DEFAULT 'turn'",
+    ],
 )];

@@ -1,107 +1,360 @@
-//! Customer value and churn from the orders the portal publishes per contact
-//! (`portal_contact_orders`: orders, total, first and last order; cancelled
-//! and returned orders excluded).
+//! Customer value and churn, from what other components publish per contact:
+//! orders (`portal_order_facts`: cancelled and returned left out), won deals
+//! (`pipeline_won_deals`) and touches (`contacts_touch_facts`: calls,
+//! meetings and emails logged on the contact). Any of them may be missing (an
+//! app without a portal, say): it then counts as empty.
 //!
-//! - RFM: recency, frequency and monetary value scored 1–5 by quintile among
-//!   all customers (ties share a score), combined as `rfm` = 100·R + 10·F + M.
+//! - A purchase is an order or a won deal; a customer has at least one.
+//! - RFM: recency (last purchase), frequency (purchases) and monetary value
+//!   (total) scored 1–5 by quintile among all customers (ties share a score:
+//!   the percent rank of the value, so 20% steps), combined as
+//!   `rfm` = 100·R + 10·F + M.
 //! - Lifetime value: historical (what they paid), and projected over the next
-//!   three years = average order value × orders a year so far (their life as
+//!   three years = average purchase × purchases a year so far (their life as
 //!   a customer counted as at least a quarter) × 3, halved when at risk.
-//! - At risk: a repeat customer whose silence since the last order exceeds
-//!   1.5 × their own usual interval between orders (and 14 days).
+//! - At risk: a repeat customer whose silence since the last purchase
+//!   exceeds 1.5 × their own usual interval between purchases; or a customer
+//!   with three or more touches whose silence since the later of the last
+//!   purchase and the last touch exceeds 1.5 × their usual contact interval
+//!   (either way at least 14 days).
 //!
-//! A full pass scores everyone and keeps the quintile boundaries; between
-//! passes, customers whose orders changed are rescored against them.
+//! A full pass runs in steps (a tick's share each): stage every customer's
+//! figures in contact-id order (orders, then won deals, then touches), take
+//! the quintile boundaries once from the staged figures, then score in
+//! contact-id ranges. Between passes, customers whose orders, deals or
+//! touches changed are rescored against the boundaries of the last pass.
 //! Published for segments and rules as `automation_customer_value`.
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use edge_db::Db;
+use edge_db::{Db, Val};
 use serde_json::{json, Value};
 
 /// How long a full pass's quintile boundaries serve before the next one.
 pub const FULL_EVERY_HOURS: i64 = 24;
 
+/// Customers a step of the full pass stages or scores.
+pub const STEP_ROWS: i64 = 50_000;
+
 fn days(a: &str, now: DateTime<Utc>) -> f64 {
     DateTime::parse_from_rfc3339(a).map(|t| (now - t.with_timezone(&Utc)).num_seconds() as f64 / 86_400.0).unwrap_or(0.0)
 }
 
-/// Scores everyone (one pass) and stores the boundaries; answers how many.
-pub fn recompute_all<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<i64> {
-    edge_db::tx(db, || {
-        db.run("DELETE FROM customer_value", &[])?;
-        let n = insert_scored(db, None, now)?;
-        // Boundaries: the lowest value of each score (2..5) per measure.
-        db.run("DELETE FROM value_bounds", &[])?;
-        for (measure, col) in [("r", "last_order_at"), ("f", "orders"), ("m", "total")] {
-            let score_col = format!("{measure}_score");
-            db.run(
-                &format!("INSERT INTO value_bounds (measure, score, low) SELECT ?, {score_col}, min({col}) FROM customer_value GROUP BY {score_col}"),
-                &[measure.into()],
-            )?;
-        }
-        db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('full_at', ?)", &[crate::at(now).into()])?;
-        Ok(n)
-    })
+/// Which published views exist in this tenant's database.
+struct Sources {
+    orders: bool,
+    deals: bool,
+    touches: bool,
 }
 
-/// Scores customers from the published orders view: all of them by percent
-/// rank (ties share a score), or `only` these, against the stored boundaries.
-fn insert_scored<D: Db + ?Sized>(db: &D, only: Option<&[String]>, now: DateTime<Utc>) -> Result<i64> {
-    let now_s = crate::at(now);
-    let base = "SELECT contact_id, orders, total, first_order_at, last_order_at FROM portal_contact_orders WHERE orders > 0";
-    let (filter, params): (String, Vec<edge_db::Val>) = match only {
-        None => (String::new(), vec![]),
-        Some(ids) => (format!(" AND contact_id IN ({})", edge_db::record::marks(ids.len())), ids.iter().map(|i| i.as_str().into()).collect()),
-    };
-    let scores = match only {
-        None => "min(5, 1 + CAST(percent_rank() OVER (ORDER BY last_order_at) * 5 AS INTEGER)) AS r,
-                 min(5, 1 + CAST(percent_rank() OVER (ORDER BY orders) * 5 AS INTEGER)) AS f,
-                 min(5, 1 + CAST(percent_rank() OVER (ORDER BY total) * 5 AS INTEGER)) AS m",
-        Some(_) => "(SELECT COALESCE(max(score), 1) FROM value_bounds WHERE measure = 'r' AND low <= o.last_order_at) AS r,
-                    (SELECT COALESCE(max(score), 1) FROM value_bounds WHERE measure = 'f' AND CAST(low AS REAL) <= o.orders) AS f,
-                    (SELECT COALESCE(max(score), 1) FROM value_bounds WHERE measure = 'm' AND CAST(low AS REAL) <= o.total) AS m",
-    };
-    // Days from ISO times with julianday; one statement, one scan of the view.
+fn sources<D: Db + ?Sized>(db: &D) -> Result<Sources> {
+    let r = db.run("SELECT name FROM sqlite_master WHERE type = 'view' AND name IN ('portal_order_facts', 'pipeline_won_deals', 'contacts_touch_facts')", &[])?;
+    let has = |n: &str| r.iter().any(|row| row.str(0) == Some(n));
+    Ok(Sources { orders: has("portal_order_facts"), deals: has("pipeline_won_deals"), touches: has("contacts_touch_facts") })
+}
+
+/// Per contact (narrowed by `filter`, SQL on `contact_id` starting with AND):
+/// (contact_id, n, t, a, b) = count, total, first and last time.
+fn orders_sql(s: &Sources, filter: &str) -> String {
+    if s.orders {
+        format!("SELECT contact_id, count(*) AS n, sum(total) AS t, min(placed_at) AS a, max(placed_at) AS b FROM portal_order_facts WHERE contact_id IS NOT NULL {filter} GROUP BY contact_id")
+    } else {
+        "SELECT NULL AS contact_id, 0 AS n, 0 AS t, NULL AS a, NULL AS b WHERE 0".into()
+    }
+}
+
+fn deals_sql(s: &Sources, filter: &str) -> String {
+    if s.deals {
+        format!("SELECT contact_id, count(*) AS n, sum(base_value) AS t, min(closed_at) AS a, max(closed_at) AS b FROM pipeline_won_deals WHERE contact_id IS NOT NULL {filter} GROUP BY contact_id")
+    } else {
+        "SELECT NULL AS contact_id, 0 AS n, 0 AS t, NULL AS a, NULL AS b WHERE 0".into()
+    }
+}
+
+/// Touches up to now (?1): a meeting planned for next week is no touch yet.
+fn touches_sql(s: &Sources, filter: &str) -> String {
+    if s.touches {
+        format!("SELECT contact_id, count(*) AS n, min(occurred_at) AS a, max(occurred_at) AS b FROM contacts_touch_facts WHERE occurred_at <= ?1 {filter} GROUP BY contact_id")
+    } else {
+        "SELECT NULL AS contact_id, 0 AS n, NULL AS a, NULL AS b WHERE 0".into()
+    }
+}
+
+/// Scores the customers in `facts` (a query with contact_id, orders, deals,
+/// purchases, total, first_at, last_at, touches, first_touch_at,
+/// last_touch_at; ?1 is now) against the stored boundaries and writes them.
+fn score<D: Db + ?Sized>(db: &D, facts: &str, params: &[Val]) -> Result<i64> {
     let sql = format!(
-        "INSERT OR REPLACE INTO customer_value (contact_id, orders, total, first_order_at, last_order_at, r_score, f_score, m_score, rfm, silence_days, interval_days, at_risk, clv, projected_clv, computed_at)
-         SELECT contact_id, orders, total, first_order_at, last_order_at, r, f, m, 100 * r + 10 * f + m, silence, interval, at_risk, total,
-                CAST(round((total * 1.0 / orders) * (orders / max((julianday(?1) - julianday(first_order_at)) / 365.25, 0.25)) * 3 * (CASE WHEN at_risk = 1 THEN 0.5 ELSE 1 END)) AS INTEGER),
+        "INSERT OR REPLACE INTO customer_value (contact_id, orders, deals, total, first_order_at, last_order_at, r_score, f_score, m_score, rfm,
+                silence_days, interval_days, touches, last_touch_at, touch_interval_days, at_risk, clv, projected_clv, computed_at)
+         SELECT contact_id, orders, deals, total, first_at, last_at, r, f, m, 100 * r + 10 * f + m,
+                silence, interval, touches, last_touch_at, touch_interval, at_risk, total,
+                CAST(round((total * 1.0 / purchases) * (purchases / max((julianday(?1) - julianday(first_at)) / 365.25, 0.25)) * 3 * (CASE WHEN at_risk = 1 THEN 0.5 ELSE 1 END)) AS INTEGER),
                 ?1
          FROM (
-           SELECT o.*, s.r, s.f, s.m,
-                  julianday(?1) - julianday(o.last_order_at) AS silence,
-                  CASE WHEN o.orders > 1 THEN (julianday(o.last_order_at) - julianday(o.first_order_at)) / (o.orders - 1) END AS interval,
-                  CASE WHEN o.orders > 1 AND julianday(?1) - julianday(o.last_order_at) > max(1.5 * (julianday(o.last_order_at) - julianday(o.first_order_at)) / (o.orders - 1), 14) THEN 1 ELSE 0 END AS at_risk
-           FROM ({base}{filter}) o JOIN (SELECT contact_id AS cid, {scores} FROM ({base}{filter}) o) s ON s.cid = o.contact_id
+           SELECT *, CASE WHEN (interval IS NOT NULL AND silence > max(1.5 * interval, 14))
+                           OR (touch_interval IS NOT NULL AND quiet > max(1.5 * touch_interval, 14)) THEN 1 ELSE 0 END AS at_risk
+           FROM (
+             SELECT x.*,
+                    (SELECT COALESCE(max(score), 1) FROM value_bounds WHERE measure = 'r' AND low <= x.last_at) AS r,
+                    (SELECT COALESCE(max(score), 1) FROM value_bounds WHERE measure = 'f' AND low <= x.purchases) AS f,
+                    (SELECT COALESCE(max(score), 1) FROM value_bounds WHERE measure = 'm' AND low <= x.total) AS m,
+                    julianday(?1) - julianday(x.last_at) AS silence,
+                    julianday(?1) - julianday(max(x.last_at, COALESCE(x.last_touch_at, x.last_at))) AS quiet,
+                    CASE WHEN x.purchases > 1 THEN (julianday(x.last_at) - julianday(x.first_at)) / (x.purchases - 1) END AS interval,
+                    CASE WHEN x.touches > 2 THEN (julianday(x.last_touch_at) - julianday(x.first_touch_at)) / (x.touches - 1) END AS touch_interval
+             FROM ({facts}) x WHERE x.purchases > 0
+           )
          )"
     );
-    // ?1 is the time; the ids (if any) fill the two IN lists after it.
-    let mut all: Vec<edge_db::Val> = vec![now_s.as_str().into()];
-    all.extend(params.iter().cloned());
-    all.extend(params);
-    db.run(&sql, &all)?;
+    db.run(&sql, params)?;
     Ok(db.run("SELECT changes()", &[])?.scalar_i64().unwrap_or(0))
 }
 
-/// Rescores the customers whose orders changed (against the boundaries of
-/// the last full pass); a customer without orders any more is dropped.
+/// The figures of the customers `ids` (?2…), straight from the sources.
+fn facts_of(s: &Sources, n: usize) -> String {
+    let list = (0..n).map(|i| format!("?{}", i + 2)).collect::<Vec<_>>().join(", ");
+    let filter = format!("AND contact_id IN ({list})");
+    let (o, d, t) = (orders_sql(s, &filter), deals_sql(s, &filter), touches_sql(s, &filter));
+    format!(
+        "SELECT ids.contact_id AS contact_id, COALESCE(o.n, 0) AS orders, COALESCE(d.n, 0) AS deals, COALESCE(o.n, 0) + COALESCE(d.n, 0) AS purchases,
+                COALESCE(o.t, 0) + COALESCE(d.t, 0) AS total,
+                min(COALESCE(o.a, d.a), COALESCE(d.a, o.a)) AS first_at, max(COALESCE(o.b, d.b), COALESCE(d.b, o.b)) AS last_at,
+                COALESCE(t.n, 0) AS touches, t.a AS first_touch_at, t.b AS last_touch_at
+         FROM (SELECT contact_id FROM ({o}) UNION SELECT contact_id FROM ({d})) ids
+         LEFT JOIN ({o}) o ON o.contact_id = ids.contact_id
+         LEFT JOIN ({d}) d ON d.contact_id = ids.contact_id
+         LEFT JOIN ({t}) t ON t.contact_id = ids.contact_id"
+    )
+}
+
+/// Rescores the customers whose purchases or touches changed (against the
+/// boundaries of the last full pass); one without purchases any more is dropped.
 pub fn rescore<D: Db + ?Sized>(db: &D, contacts: &[String], now: DateTime<Utc>) -> Result<i64> {
     if contacts.is_empty() {
         return Ok(0);
     }
+    let s = sources(db)?;
     edge_db::tx(db, || {
         let mut n = 0;
         for chunk in contacts.chunks(200) {
-            db.run(&format!("DELETE FROM customer_value WHERE contact_id IN ({})", edge_db::record::marks(chunk.len())), &chunk.iter().map(|c| c.as_str().into()).collect::<Vec<_>>())?;
-            n += insert_scored(db, Some(chunk), now)?;
+            let ids: Vec<Val> = chunk.iter().map(|c| c.as_str().into()).collect();
+            db.run(&format!("DELETE FROM customer_value WHERE contact_id IN ({})", edge_db::record::marks(chunk.len())), &ids)?;
+            let mut params: Vec<Val> = vec![crate::at(now).into()];
+            params.extend(ids);
+            n += score(db, &facts_of(&s, chunk.len()), &params)?;
         }
         Ok(n)
     })
 }
 
-/// Whether a full pass is due (never done, or its boundaries are old).
+/// Where a full pass is (kept in `value_state` under `pass`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Pass {
+    /// orders, deals, touches, bounds, score.
+    pub phase: String,
+    /// The last contact id the phase has done.
+    pub after: String,
+    pub started_at: String,
+    /// Customers staged so far, then scored so far.
+    pub done: i64,
+}
+
+fn pass<D: Db + ?Sized>(db: &D) -> Result<Option<Pass>> {
+    let v = db.run("SELECT value FROM value_state WHERE key = 'pass'", &[])?.first().and_then(|r| r.string(0));
+    Ok(v.and_then(|v| serde_json::from_str(&v).ok()))
+}
+
+fn save_pass<D: Db + ?Sized>(db: &D, p: Option<&Pass>) -> Result<()> {
+    match p {
+        Some(p) => db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('pass', ?)", &[serde_json::to_string(p)?.into()])?,
+        None => db.run("DELETE FROM value_state WHERE key = 'pass'", &[])?,
+    };
+    Ok(())
+}
+
+/// The running full pass, if any (for progress).
+pub fn running<D: Db + ?Sized>(db: &D) -> Result<Option<Pass>> {
+    pass(db)
+}
+
+/// Starts a full pass (a running one starts over).
+pub fn start_full<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<()> {
+    edge_db::tx(db, || {
+        db.run("DROP TABLE IF EXISTS value_next", &[])?;
+        db.run(
+            "CREATE TABLE value_next (
+                contact_id TEXT PRIMARY KEY, orders INTEGER NOT NULL DEFAULT 0, deals INTEGER NOT NULL DEFAULT 0, purchases INTEGER NOT NULL,
+                total INTEGER NOT NULL, first_at TEXT, last_at TEXT, touches INTEGER NOT NULL DEFAULT 0, first_touch_at TEXT, last_touch_at TEXT
+            ) STRICT",
+            &[],
+        )?;
+        for col in ["purchases", "total", "last_at"] {
+            db.run(&format!("CREATE INDEX value_next_{col} ON value_next({col})"), &[])?;
+        }
+        save_pass(db, Some(&Pass { phase: "orders".into(), after: String::new(), started_at: crate::at(now), done: 0 }))
+    })
+}
+
+/// The contact id `rows` customers after `after` in `table` (a table or a
+/// published view of rows with a contact id), or None when fewer are left: a
+/// step's upper end. Walks the contact-id index; stops there.
+fn upper<D: Db + ?Sized>(db: &D, table: &str, after: &str, rows: i64) -> Result<Option<String>> {
+    let sql = format!("SELECT contact_id FROM {table} WHERE contact_id > ? GROUP BY contact_id ORDER BY contact_id LIMIT 1 OFFSET ?");
+    Ok(db.run(&sql, &[after.into(), (rows - 1).into()])?.first().and_then(|r| r.string(0)))
+}
+
+/// One step of the running full pass (about `rows` customers' worth):
+/// `Some(customers)` when the pass has finished with this step.
+pub fn full_step<D: Db + ?Sized>(db: &D, now: DateTime<Utc>, rows: i64) -> Result<Option<i64>> {
+    let Some(mut p) = pass(db)? else { return Ok(None) };
+    let s = sources(db)?;
+    let now_s = crate::at(now);
+    let now_s = now_s.as_str();
+    // Phases that finish under the budget run on into the next one.
+    loop {
+        let before = p.phase.clone();
+        let out = phase_step(db, &s, &mut p, &now_s, rows)?;
+        if out.is_some() || p.phase == before {
+            return Ok(out);
+        }
+    }
+}
+
+/// One phase's share of a step; moves `p` on (and saves it).
+fn phase_step<D: Db + ?Sized>(db: &D, s: &Sources, p: &mut Pass, now_s: &str, rows: i64) -> Result<Option<i64>> {
+    edge_db::tx(db, || {
+        // This step covers contact ids in (after, hi]; hi None: to the end.
+        let range = |hi: &Option<String>| if hi.is_some() { "AND contact_id > ?2 AND contact_id <= ?3" } else { "AND contact_id > ?2" };
+        let params = |after: &str, hi: &Option<String>| -> Vec<Val> {
+            let mut v: Vec<Val> = vec![now_s.into(), after.into()];
+            if let Some(h) = hi {
+                v.push(h.as_str().into());
+            }
+            v
+        };
+        let finished: Option<i64> = match p.phase.as_str() {
+            "orders" | "deals" => {
+                let deals = p.phase == "deals";
+                let (view, present) = if deals { ("pipeline_won_deals", s.deals) } else { ("portal_order_facts", s.orders) };
+                let hi = if present { upper(db, view, &p.after, rows)? } else { None };
+                let src = if deals { deals_sql(s, range(&hi)) } else { orders_sql(s, range(&hi)) };
+                let sql = if deals {
+                    format!(
+                        "INSERT INTO value_next (contact_id, deals, purchases, total, first_at, last_at) SELECT contact_id, n, n, t, a, b FROM ({src}) WHERE true
+                         ON CONFLICT (contact_id) DO UPDATE SET deals = excluded.deals, purchases = orders + excluded.deals, total = total + excluded.total,
+                           first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)"
+                    )
+                } else {
+                    format!("INSERT INTO value_next (contact_id, orders, purchases, total, first_at, last_at) SELECT contact_id, n, n, t, a, b FROM ({src})")
+                };
+                if present {
+                    db.run(&sql, &params(&p.after, &hi))?;
+                }
+                p.done = db.run("SELECT count(*) FROM value_next", &[])?.scalar_i64().unwrap_or(0);
+                match hi {
+                    Some(h) => p.after = h,
+                    None => {
+                        p.phase = if deals { "touches" } else { "deals" }.into();
+                        p.after = String::new();
+                    }
+                }
+                None
+            }
+            "touches" => {
+                let hi = upper(db, "value_next", &p.after, rows)?;
+                if s.touches {
+                    let t = touches_sql(s, "AND contact_id = value_next.contact_id");
+                    db.run(
+                        &format!("UPDATE value_next SET (touches, first_touch_at, last_touch_at) = (SELECT COALESCE(sum(n), 0), min(a), max(b) FROM ({t})) WHERE true {}", range(&hi)),
+                        &params(&p.after, &hi),
+                    )?;
+                }
+                match hi {
+                    Some(h) => p.after = h,
+                    None => {
+                        p.phase = "bounds".into();
+                        p.after = String::new();
+                    }
+                }
+                None
+            }
+            "bounds" => {
+                bounds(db)?;
+                p.phase = "score".into();
+                p.done = 0;
+                None
+            }
+            _ => {
+                let hi = upper(db, "value_next", &p.after, rows)?;
+                let r = range(&hi);
+                // Customers in this range who have no purchases any more go.
+                db.run(&format!("DELETE FROM customer_value WHERE true {r} AND contact_id NOT IN (SELECT contact_id FROM value_next WHERE true {r})"), &params(&p.after, &hi))?;
+                p.done += score(db, &format!("SELECT * FROM value_next WHERE true {r}"), &params(&p.after, &hi))?;
+                match hi {
+                    Some(h) => {
+                        p.after = h;
+                        None
+                    }
+                    None => Some(p.done),
+                }
+            }
+        };
+        match finished {
+            Some(n) => {
+                db.run("DROP TABLE value_next", &[])?;
+                db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('full_at', ?)", &[p.started_at.as_str().into()])?;
+                save_pass(db, None)?;
+                Ok(Some(n))
+            }
+            None => {
+                save_pass(db, Some(p))?;
+                Ok(None)
+            }
+        }
+    })
+}
+
+/// The quintile boundaries from the staged figures: for each score 2–5 the
+/// lowest value whose percent rank (share of customers strictly below it)
+/// reaches (score − 1)/5 — what scoring everyone by percent rank would give.
+fn bounds<D: Db + ?Sized>(db: &D) -> Result<()> {
+    db.run("DELETE FROM value_bounds", &[])?;
+    let n = db.run("SELECT count(*) FROM value_next", &[])?.scalar_i64().unwrap_or(0);
+    if n < 2 {
+        return Ok(()); // one customer (or none) scores 1 throughout
+    }
+    for (measure, col) in [("r", "last_at"), ("f", "purchases"), ("m", "total")] {
+        for score in 2..=5i64 {
+            // At least p customers strictly below: the value after the p-th lowest.
+            let p = ((score - 1) * (n - 1) + 4) / 5;
+            db.run(
+                &format!(
+                    "INSERT INTO value_bounds (measure, score, low)
+                     SELECT ?, ?, min({col}) FROM value_next WHERE {col} > (SELECT {col} FROM value_next ORDER BY {col} LIMIT 1 OFFSET ?) HAVING min({col}) IS NOT NULL"
+                ),
+                &[measure.into(), score.into(), (p - 1).into()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A whole full pass at once (tests, benchmarks, a small tenant's request).
+pub fn recompute_all<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<i64> {
+    start_full(db, now)?;
+    loop {
+        if let Some(n) = full_step(db, now, STEP_ROWS)? {
+            return Ok(n);
+        }
+    }
+}
+
+/// Whether a full pass is due (never done, or its boundaries are old) and none is running.
 pub fn full_due<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<bool> {
+    if pass(db)?.is_some() {
+        return Ok(false);
+    }
     let at = db.run("SELECT value FROM value_state WHERE key = 'full_at'", &[])?.first().and_then(|r| r.string(0));
     Ok(at.is_none_or(|t| days(&t, now) * 24.0 >= FULL_EVERY_HOURS as f64))
 }
@@ -120,18 +373,47 @@ pub fn label(r: i64, f: i64, m: i64, at_risk: bool) -> &'static str {
 
 fn row_json(r: edge_db::Row) -> Value {
     let (rs, fs, ms, risk) = (r.i64(5).unwrap_or(1), r.i64(6).unwrap_or(1), r.i64(7).unwrap_or(1), r.i64(10) == Some(1));
+    let (orders, deals) = (r.i64(1).unwrap_or(0), r.i64(14).unwrap_or(0));
     json!({
-        "contact_id": r.str(0), "orders": r.i64(1), "total": r.i64(2), "first_order_at": r.str(3), "last_order_at": r.str(4),
+        "contact_id": r.str(0), "orders": orders, "deals_won": deals, "purchases": orders + deals, "total": r.i64(2),
+        "first_purchase_at": r.str(3), "last_purchase_at": r.str(4),
         "r": rs, "f": fs, "m": ms, "rfm": 100 * rs + 10 * fs + ms, "segment": label(rs, fs, ms, risk),
         "silence_days": r.f64(8).map(|d| d.round() as i64), "usual_interval_days": r.f64(9).map(|d| d.round() as i64), "at_risk": risk,
+        "touches": r.i64(15).unwrap_or(0), "last_touch_at": r.str(16), "usual_touch_interval_days": r.f64(17).map(|d| d.round() as i64),
         "clv": r.i64(11), "projected_clv": r.i64(12), "computed_at": r.str(13),
     })
 }
 
-const COLS: &str = "contact_id, orders, total, first_order_at, last_order_at, r_score, f_score, m_score, silence_days, interval_days, at_risk, clv, projected_clv, computed_at";
+const COLS: &str = "contact_id, orders, total, first_order_at, last_order_at, r_score, f_score, m_score, silence_days, interval_days, at_risk, clv, projected_clv, computed_at, deals, touches, last_touch_at, touch_interval_days";
 
 pub fn of<D: Db + ?Sized>(db: &D, contact: &str) -> Result<Option<Value>> {
     Ok(db.run(&format!("SELECT {COLS} FROM customer_value WHERE contact_id = ?"), &[contact.into()])?.first().map(row_json))
+}
+
+/// A company's customers taken together (through the contacts' published
+/// facts): what they bought and are worth, who is at risk, and the people.
+pub fn of_company<D: Db + ?Sized>(db: &D, company: &str) -> Result<Value> {
+    let empty = json!({"company_id": company, "customers": 0, "purchases": 0, "total": 0, "clv": 0, "projected_clv": 0, "at_risk": 0, "people": []});
+    let has_company = db
+        .run("SELECT 1 FROM pragma_table_info('contacts_facts') WHERE name = 'company_id'", &[])
+        .map(|r| !r.is_empty())
+        .unwrap_or(false);
+    if !has_company {
+        return Ok(empty);
+    }
+    let from = "FROM customer_value v JOIN contacts_facts f ON f.contact_id = v.contact_id WHERE f.company_id = ?";
+    let r = db.run(
+        &format!("SELECT count(*), COALESCE(sum(v.orders + v.deals), 0), COALESCE(sum(v.total), 0), COALESCE(sum(v.clv), 0), COALESCE(sum(v.projected_clv), 0), COALESCE(sum(v.at_risk), 0), min(v.first_order_at), max(v.last_order_at) {from}"),
+        &[company.into()],
+    )?;
+    let Some(t) = r.first() else { return Ok(empty) };
+    let cols = COLS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ");
+    let people: Vec<Value> = db.run(&format!("SELECT {cols} {from} ORDER BY v.clv DESC, v.contact_id LIMIT 10"), &[company.into()])?.iter().map(row_json).collect();
+    Ok(json!({
+        "company_id": company, "customers": t.i64(0).unwrap_or(0), "purchases": t.i64(1).unwrap_or(0), "total": t.i64(2).unwrap_or(0),
+        "clv": t.i64(3).unwrap_or(0), "projected_clv": t.i64(4).unwrap_or(0), "at_risk": t.i64(5).unwrap_or(0),
+        "first_purchase_at": t.str(6), "last_purchase_at": t.str(7), "people": people,
+    }))
 }
 
 /// Customers by value (`segment` narrows: at_risk, champions, …), most valuable first.
@@ -182,7 +464,8 @@ mod tests {
     fn fixture() -> edge_db::native::Connection {
         let db = edge_db::native::migrated(crate::schema::COMPONENT, crate::schema::MIGRATIONS);
         db.run("CREATE TABLE orders_fixture (contact_id TEXT, total INTEGER, placed_at TEXT)", &[]).unwrap();
-        db.run("CREATE VIEW portal_contact_orders AS SELECT contact_id, count(*) AS orders, sum(total) AS total, min(placed_at) AS first_order_at, max(placed_at) AS last_order_at FROM orders_fixture GROUP BY contact_id", &[]).unwrap();
+        db.run("CREATE INDEX orders_fixture_contact ON orders_fixture(contact_id, placed_at)", &[]).unwrap();
+        db.run("CREATE VIEW portal_order_facts AS SELECT contact_id, total, placed_at FROM orders_fixture", &[]).unwrap();
         let orders = [
             // Ann: every 30 days, last 10 days ago: loyal, not at risk.
             ("c_ann", 10_000, "2026-09-02T00:00:00Z"), ("c_ann", 10_000, "2026-10-02T00:00:00Z"), ("c_ann", 10_000, "2026-11-01T00:00:00Z"), ("c_ann", 10_000, "2026-11-21T00:00:00Z"),
@@ -252,5 +535,89 @@ mod tests {
         assert_eq!((bob["r"].as_i64(), bob["f"].as_i64(), bob["m"].as_i64(), bob["at_risk"].as_bool()), (Some(5), Some(3), Some(5), Some(false)));
         assert!(of(&db, "c_dee").unwrap().is_none());
         assert_eq!(of(&db, "c_ann").unwrap().unwrap()["rfm"], 454, "others untouched");
+    }
+    /// Won deals count as purchases; touches set a usual contact interval.
+    #[test]
+    fn won_deals_are_purchases_and_a_quiet_contact_is_at_risk() {
+        let db = fixture();
+        db.run("CREATE TABLE deals_fixture (contact_id TEXT, base_value INTEGER, closed_at TEXT)", &[]).unwrap();
+        db.run("CREATE VIEW pipeline_won_deals AS SELECT contact_id, base_value, closed_at FROM deals_fixture", &[]).unwrap();
+        db.run("CREATE TABLE touches_fixture (contact_id TEXT, occurred_at TEXT)", &[]).unwrap();
+        db.run("CREATE VIEW contacts_touch_facts AS SELECT contact_id, occurred_at FROM touches_fixture", &[]).unwrap();
+        // Dee also won a deal with us a month ago: two purchases, 120,000 in all.
+        db.run("INSERT INTO deals_fixture VALUES ('c_dee', 119000, '2026-11-01T00:00:00Z')", &[]).unwrap();
+        // Fay: a deal only, a year ago, and four calls from 4 July to 2
+        // September (every 20 days), the last 90 days ago: quiet too long.
+        db.run("INSERT INTO deals_fixture VALUES ('c_fay', 30000, '2025-12-01T00:00:00Z')", &[]).unwrap();
+        for at in ["2026-08-03T00:00:00Z", "2026-08-03T00:00:00Z", "2026-07-04T00:00:00Z", "2026-09-02T00:00:00Z"] {
+            db.run("INSERT INTO touches_fixture VALUES ('c_fay', ?)", &[at.into()]).unwrap();
+        }
+        // A meeting planned for next week is no touch yet.
+        db.run("INSERT INTO touches_fixture VALUES ('c_fay', '2026-12-08T00:00:00Z')", &[]).unwrap();
+        // Cy's single order yesterday with two calls a week apart: too few touches for an interval.
+        for at in ["2026-11-20T00:00:00Z", "2026-11-27T00:00:00Z"] {
+            db.run("INSERT INTO touches_fixture VALUES ('c_cy', ?)", &[at.into()]).unwrap();
+        }
+        assert_eq!(recompute_all(&db, now()).unwrap(), 6);
+        let v = |c: &str| of(&db, c).unwrap().unwrap();
+        let dee = v("c_dee");
+        assert_eq!((dee["orders"].as_i64(), dee["deals_won"].as_i64(), dee["purchases"].as_i64(), dee["total"].as_i64()), (Some(1), Some(1), Some(2), Some(120_000)), "{dee}");
+        assert_eq!((dee["first_purchase_at"].as_str(), dee["last_purchase_at"].as_str()), (Some("2024-12-01T00:00:00Z"), Some("2026-11-01T00:00:00Z")));
+        // Money among six: dee 120,000 is the most now (rank 5/5 → 5).
+        assert_eq!(dee["m"], 5);
+        let fay = v("c_fay");
+        // Four touches from 4 July to 2 September: 60 days / 3 = 20; quiet for 90 days > 30.
+        assert_eq!((fay["touches"].as_i64(), fay["usual_touch_interval_days"].as_i64(), fay["at_risk"].as_bool()), (Some(4), Some(20), Some(true)), "{fay}");
+        assert_eq!(fay["last_touch_at"], "2026-09-02T00:00:00Z");
+        let cy = v("c_cy");
+        assert_eq!((cy["touches"].as_i64(), cy["usual_touch_interval_days"].as_i64(), cy["at_risk"].as_bool()), (Some(2), None, Some(false)), "{cy}");
+        // A call to Fay today: no longer quiet (rescored from the sources).
+        db.run("INSERT INTO touches_fixture VALUES ('c_fay', '2026-11-30T00:00:00Z')", &[]).unwrap();
+        assert_eq!(rescore(&db, &["c_fay".into()], now()).unwrap(), 1);
+        assert_eq!(v("c_fay")["at_risk"], false);
+    }
+
+    /// The pass in small steps gives the same scores as in one go, and a
+    /// customer with no purchases left drops out.
+    #[test]
+    fn a_full_pass_in_steps_scores_as_one_and_drops_former_customers() {
+        let db = fixture();
+        recompute_all(&db, now()).unwrap();
+        let whole: Vec<Value> = ["c_ann", "c_bob", "c_cy", "c_dee", "c_eve"].iter().map(|c| of(&db, c).unwrap().unwrap()["rfm"].clone()).collect();
+        db.run("DELETE FROM orders_fixture WHERE contact_id = 'c_eve'", &[]).unwrap();
+        start_full(&db, now()).unwrap();
+        assert!(!full_due(&db, now() + chrono::Duration::days(3)).unwrap(), "not while one runs");
+        let mut steps = 0;
+        let n = loop {
+            steps += 1;
+            if let Some(n) = full_step(&db, now(), 2).unwrap() {
+                break n;
+            }
+            assert!(running(&db).unwrap().is_some());
+        };
+        assert_eq!(n, 4);
+        assert!(steps > 6, "{steps} steps");
+        assert!(of(&db, "c_eve").unwrap().is_none());
+        assert!(running(&db).unwrap().is_none());
+        // Four customers now: recency ranks dee 0, bob 1/3, ann 2/3, cy 1 → 1, 2, 4, 5.
+        assert_eq!(of(&db, "c_dee").unwrap().unwrap()["r"], 1);
+        assert_eq!(of(&db, "c_bob").unwrap().unwrap()["r"], 2);
+        assert_eq!(of(&db, "c_ann").unwrap().unwrap()["r"], 4);
+        assert_eq!(whole.len(), 5);
+    }
+    #[test]
+    fn a_company_adds_up_its_people() {
+        let db = fixture();
+        db.run("CREATE TABLE people (contact_id TEXT, company_id TEXT)", &[]).unwrap();
+        db.run("INSERT INTO people VALUES ('c_ann', 'co_acme'), ('c_bob', 'co_acme'), ('c_cy', 'co_other'), ('c_zed', 'co_acme')", &[]).unwrap();
+        db.run("CREATE VIEW contacts_facts AS SELECT contact_id, company_id FROM people", &[]).unwrap();
+        recompute_all(&db, now()).unwrap();
+        let acme = of_company(&db, "co_acme").unwrap();
+        // Ann 40,000 in 4 orders and Bob (at risk) 100,000 in 2; Zed bought nothing.
+        assert_eq!((acme["customers"].as_i64(), acme["purchases"].as_i64(), acme["total"].as_i64(), acme["at_risk"].as_i64()), (Some(2), Some(6), Some(140_000), Some(1)), "{acme}");
+        assert_eq!(acme["projected_clv"], 480_000 + 421_442);
+        assert_eq!((acme["first_purchase_at"].as_str(), acme["last_purchase_at"].as_str()), (Some("2026-07-24T00:00:00Z"), Some("2026-11-21T00:00:00Z")));
+        assert_eq!(acme["people"][0]["contact_id"], "c_bob");
+        assert_eq!(of_company(&db, "co_none").unwrap()["customers"], 0);
     }
 }

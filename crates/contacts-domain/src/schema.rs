@@ -211,6 +211,19 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE VIEW contacts_facts AS
             SELECT id AS contact_id, source, lifecycle_stage, owner_id, created_at FROM contacts WHERE deleted_at IS NULL",
     ],
+), (
+    11,
+    &[
+        // Published for customer value: when each contact was last touched
+        // (calls, meetings and emails logged on them), one row per touch.
+        "CREATE VIEW contacts_touch_facts AS
+            SELECT contact_id, kind, occurred_at FROM activities
+            WHERE deleted_at IS NULL AND contact_id IS NOT NULL AND kind IN ('call', 'meeting', 'email')",
+        // The facts carry the contact's company (a company's customer value).
+        "DROP VIEW contacts_facts",
+        "CREATE VIEW contacts_facts AS
+            SELECT id AS contact_id, company_id, source, lifecycle_stage, owner_id, created_at FROM contacts WHERE deleted_at IS NULL",
+    ],
 )];
 
 pub fn latest() -> i64 {
