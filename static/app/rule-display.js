@@ -150,7 +150,7 @@ const OTHER_FIELDS = {
   ],
   order: [
     ['number', 'Number'], ['status', 'Status', ['placed', 'paid', 'shipped', 'delivered', 'cancelled', 'returned']], ['total', 'Total (minor units)'],
-    ['currency', 'Currency'], ['external_id', 'External ID'],
+    ['currency', 'Currency'], ['external_id', 'External ID'], ['order_number', 'The customer’s order number (1: their first)'],
   ],
 };
 
@@ -314,11 +314,11 @@ export function recipes({ dateDefs = [], templates = [] } = {}) {
       },
     },
     {
-      key: 'welcome', title: 'Welcome on an order', text: 'A welcome email to the customer when an order comes in.',
+      key: 'welcome', title: 'Welcome on a first order', text: 'A welcome email to a new customer when their first order comes in.',
       rule: {
         name: 'Welcome new customers', enabled: true,
         trigger: { kind: 'record_created', entity: 'order' },
-        conditions: [],
+        conditions: [{ field: 'order_number', op: 'eq', value: 1 }],
         actions: [{ kind: 'send_email', template_id: template }],
       },
     },

@@ -138,6 +138,25 @@ fn email_and_sequence_actions_respect_consent() {
     assert_eq!(enrolled, 2, "both enter the sequence; its steps check consent as they go out");
     tick(&h);
     assert_eq!(mail(&mut c, &ann).len(), 1, "once per event");
+
+    // "Welcome on a first order": two orders from Ann arrive before the next
+    // tick; only the first is her first (the recipe's condition).
+    let thanks = json(&c.post_json("/api/v1/templates", &json!({"name": "First order", "subject": "Thanks for your first order, {{ contact.first_name }}", "text": "…"})));
+    let first = rule(&mut c, json!({
+        "name": "Welcome new customers", "trigger": {"kind": "record_created", "entity": "order"},
+        "conditions": [{"field": "order_number", "op": "eq", "value": 1}], "actions": [{"kind": "send_email", "template_id": thanks["id"]}],
+    }));
+    for (ext, days_ago) in [("ann-1", 3), ("ann-2", 1)] {
+        let at = (chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339();
+        let r = c.send("PUT", &format!("/api/v1/orders/by-external-id/{ext}"), Some(json!({"customer": {"email": "ann@example.com"}, "currency": "EUR", "items": [{"product": "Tent", "quantity": 1, "unit_price": 9_900}], "placed_at": at, "status": "paid"})));
+        assert!(r.status < 300, "{}", r.text());
+    }
+    tick(&h);
+    let subjects: Vec<String> = mail(&mut c, &ann).iter().map(|m| m["subject"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(subjects.iter().filter(|s| s.starts_with("Thanks for your first order")).count(), 1, "{subjects:?}");
+    let statuses: Vec<(String, String)> = runs(&mut c, &first).iter().map(|r| (r["status"].as_str().unwrap_or_default().to_string(), r["error"].as_str().unwrap_or_default().to_string())).collect();
+    assert_eq!(statuses.len(), 2, "{statuses:?}");
+    assert!(statuses.iter().any(|(s, e)| s == "skipped" && e.contains("conditions")), "the second order is no first: {statuses:?}");
 }
 
 #[test]
@@ -186,7 +205,9 @@ fn webhooks_are_signed_go_only_to_the_allowed_host_and_retry() {
     for (name, receiver, works) in [("rules-hook-ok", ok, true), ("rules-hook-down", down, false)] {
         let mut cfg = HostConfig::crm(&scratch(name));
         cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-        cfg.env.push(("SPIN_VARIABLE_WEBHOOK_HOST".into(), format!("http://{receiver}")));
+        // The second receiver is allowed through the second slot (up to three origins).
+        let slot = if works { "SPIN_VARIABLE_WEBHOOK_HOST" } else { "SPIN_VARIABLE_WEBHOOK_HOST_2" };
+        cfg.env.push((slot.into(), format!("http://{receiver}")));
         cfg.extra_args.push("--no-scheduler".into());
         let h = TestHost::start(cfg);
         let mut c = h.signed_in_owner("demo");

@@ -7,6 +7,7 @@
 use crate::{db, failed};
 use automation_domain::rules::{self, Action, Rule};
 use edge_component::Ctx;
+use edge_db::Db;
 use edge_db::record::Writer;
 use edge_http::{Problem, Reply};
 use serde_json::{json, Value};
@@ -117,6 +118,17 @@ fn perform(ctx: &Ctx, rule: &Rule, run: &str, entity: &str, id: &str) -> (&'stat
         // Customer value is a field rules may test (`value.at_risk`, `value.rfm`, …).
         if let Ok(db) = crate::db() {
             record["value"] = automation_domain::value::of(&db, id).ok().flatten().unwrap_or(Value::Null);
+        }
+    }
+    if entity == "order" {
+        // Which of the customer's orders this is (1: their first), counting
+        // those placed before it that still count (not cancelled or returned).
+        if let (Ok(db), Some(contact), Some(at)) = (crate::db(), record["contact_id"].as_str(), record["placed_at"].as_str()) {
+            let n = db
+                .run("SELECT count(*) FROM portal_order_facts WHERE contact_id = ?1 AND (placed_at < ?2 OR (placed_at = ?2 AND order_id <= ?3))", &[contact.into(), at.into(), id.into()])
+                .ok()
+                .and_then(|r| r.scalar_i64());
+            record["order_number"] = n.map_or(Value::Null, Value::from);
         }
     }
     if !rules::conditions_hold(rule, &record) {

@@ -121,7 +121,7 @@ fn automations(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             if !["owner", "admin"].contains(&ctx.role().as_str()) {
                 return Err(Problem::new(403, "forbidden", "Forbidden", "Only owners and admins see the webhook secret"));
             }
-            Ok(Reply::json(200, &serde_json::json!({"secret": webhook_secret(&db)?, "header": "X-Edge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">"})))
+            Ok(Reply::json(200, &serde_json::json!({"secret": webhook_secret(&db)?, "origins": webhook_origins(ctx), "header": "X-Edge-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">"})))
         }
         (_, ["handovers", rest @ ..]) => handover::route(ctx, rest),
         (_, ["rules", id, tail @ ..]) => {
@@ -181,18 +181,29 @@ pub(crate) fn webhook_secret(db: &spin_sdk::sqlite::Connection) -> Result<String
     get().map_err(storage)?.ok_or_else(|| storage("no webhook secret"))
 }
 
-/// Webhooks may only go to the origin the operator allowed (the Spin variable
-/// `webhook_host`, which is also in `allowed_outbound_hosts`).
+/// The origins webhooks may go to: the Spin variables `webhook_host`,
+/// `webhook_host_2` and `webhook_host_3` that are set (each is also in
+/// `allowed_outbound_hosts`; an unset one names a `.invalid` host).
+pub(crate) fn webhook_origins(ctx: &Ctx) -> Vec<String> {
+    ["webhook_host", "webhook_host_2", "webhook_host_3"]
+        .iter()
+        .filter_map(|v| ctx.variable(v))
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty() && !o.ends_with(".invalid"))
+        .collect()
+}
+
+/// Webhooks may only go to an origin the operator allowed.
 fn check_webhooks(ctx: &Ctx, input: &RuleInput) -> Result<(), Problem> {
-    let allowed = ctx.variable("webhook_host").unwrap_or_default();
+    let allowed = webhook_origins(ctx);
     for (i, a) in input.actions.iter().flatten().enumerate() {
         if a.kind != "webhook" {
             continue;
         }
         let url = a.url.as_deref().unwrap_or_default();
-        let origin_ok = !allowed.is_empty() && !allowed.ends_with(".invalid") && (url == allowed || url.starts_with(&format!("{}/", allowed.trim_end_matches('/'))));
-        if !origin_ok {
-            return Err(edge_component::field_error(&format!("actions[{i}].url"), &format!("webhooks may only go to {} (the webhook_host setting)", if allowed.is_empty() || allowed.ends_with(".invalid") { "a host the operator allows; none is set".to_string() } else { allowed.clone() })));
+        if !allowed.iter().any(|o| url == o || url.starts_with(&format!("{o}/"))) {
+            let to = if allowed.is_empty() { "a host the operator allows; none is set".to_string() } else { allowed.join(", ") };
+            return Err(edge_component::field_error(&format!("actions[{i}].url"), &format!("webhooks may only go to {to} (the webhook_host settings)")));
         }
     }
     Ok(())
