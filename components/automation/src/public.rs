@@ -7,13 +7,10 @@ use crate::{db, failed};
 use automation_domain::forms::{self, Form};
 use automation_domain::submissions::{self, Verdict, HONEYPOT};
 use edge_component::Ctx;
+use edge_http::html::escape as esc;
 use edge_http::{Problem, Reply};
 use serde_json::{json, Map, Value};
 use spin_sdk::http::Method;
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
-}
 
 fn active_form(id: &str) -> Result<Form, Problem> {
     if !edge_http::ids::is_valid(forms::ID_PREFIX, id) {

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod hmac;
+pub mod html;
 pub mod ids;
 pub mod problem;
 pub mod query;
