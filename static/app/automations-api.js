@@ -82,10 +82,22 @@ export async function formEmbed(id, { signal } = {}) {
 //        template_id?, sequence_id?}], runs, last_run_at, version}
 // Run   {id, rule_id, event, entity, entity_id, status: pending|done|skipped|failed,
 //        attempts, results: [{kind, ok, detail}], error, created_at, finished_at}
-// Customer  {contact_id, orders, total, first_order_at, last_order_at, r, f, m, rfm,
-//        segment, silence_days, usual_interval_days, at_risk, clv, projected_clv}
-// Handover  {id, from_user_id, to_user_ids, include, status: running|done|failed,
+// Customer  {contact_id, orders, deals_won, purchases (= orders + deals_won), total,
+//        first_purchase_at, last_purchase_at, r, f, m, rfm, segment, silence_days
+//        (since the last purchase), usual_interval_days (between purchases),
+//        at_risk, touches (calls, meetings, emails logged), last_touch_at,
+//        usual_touch_interval_days (with 3+ touches), clv, projected_clv, computed_at}
+//        (`{contact_id, orders: 0}` for a contact who never bought)
+// CompanyValue  {company_id, customers, purchases, total, clv, projected_clv, at_risk,
+//        first_purchase_at, last_purchase_at, people: Customer[] (top 10 by value)}
+// Pass  {phase: orders|deals|touches|bounds|score, after, started_at, done}: a
+//        full recomputation under way
+// Handover  {id, from_user_id, to_user_ids, include, rules, status: running|done|failed,
 //        moved: {kind: {total, to: {user_id: n}}}, error, created_at, finished_at}
+//   rules  [{field: country|industry|size|lifecycle_stage|source|tag, values: [string],
+//        to_user_id (one of to_user_ids)}]: the first that matches a record wins
+// Plan   {kind: {user_id: {total, company, rule, turn}}}: who would get how many, and
+//        why (follows its company, a rule, or in turn); a page of up to 200 per kind
 
 /** Marketing builds rules (and owners, admins, managers); everyone else reads them. */
 export function canWriteRules(user = session.getSession().user) { return canWriteForms(user); }
@@ -141,7 +153,7 @@ export async function listSequences({ signal } = {}) {
   return items(data);
 }
 
-/** → {customers, revenue, computed_at, top_20_percent_revenue_share, …, segments, most_valuable, slipping_away} */
+/** → {customers, revenue, computed_at, top_20_percent_revenue_share, …, segments, most_valuable, slipping_away, pass: Pass|null} */
 export async function customerSummary({ signal } = {}) {
   const { data } = await request('GET', `${API_BASE}/insights/customers/summary`, { signal });
   return data || {};
@@ -153,13 +165,20 @@ export async function listCustomers({ atRisk = false, limit = 50, signal } = {})
   return items(data);
 }
 
-/** → one contact's figures; `{contact_id, orders: 0}` when they never ordered. */
+/** → one contact's figures; `{contact_id, orders: 0}` when they never bought. */
 export async function customerValue(contactId, { signal } = {}) {
   const { data } = await request('GET', `${API_BASE}/insights/customers/${enc(contactId)}`, { signal });
   return data || {};
 }
 
-/** A full pass over every customer now → {customers} */
+/** → a company's people added up (CompanyValue); `customers: 0, people: []` when nobody there bought. */
+export async function companyValue(companyId, { signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/insights/companies/${enc(companyId)}`, { signal });
+  return data || {};
+}
+
+/** A full pass over every customer now → {status: 'done', customers} or, when it
+ *  takes longer, {status: 'running', pass} (the scheduler finishes it). */
 export async function recomputeCustomers({ signal } = {}) {
   const { data } = await request('POST', `${API_BASE}/insights/customers/recompute`, { body: {}, signal });
   return data || {};
@@ -186,9 +205,22 @@ export async function handoverPreview(fromUserId, { signal } = {}) {
   return data || {};
 }
 
-/** → Handover (201; small ones are done already, larger ones `running`). */
-export async function startHandover({ from_user_id, to_user_ids, include }, { signal } = {}) {
-  const { data } = await request('POST', `${API_BASE}/automations/handovers`, { body: { from_user_id, to_user_ids, include }, signal });
+/** The body of a handover (rules only when there are some). */
+function handoverBody({ from_user_id, to_user_ids, include, rules }) {
+  const body = { from_user_id, to_user_ids, include };
+  if (Array.isArray(rules) && rules.length) body.rules = rules.map((r) => ({ field: r.field, values: r.values, to_user_id: r.to_user_id }));
+  return body;
+}
+
+/** What a handover would do → {from_user_id, owns, plan: Plan}; 422 like startHandover. */
+export async function handoverPlan(input, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/automations/handovers/preview`, { body: handoverBody(input), signal });
+  return data || {};
+}
+
+/** → Handover (201; small ones are done already, larger ones `running`); 422 per field (`rules[0].to_user_id`, …). */
+export async function startHandover(input, { signal } = {}) {
+  const { data } = await request('POST', `${API_BASE}/automations/handovers`, { body: handoverBody(input), signal });
   return data;
 }
 

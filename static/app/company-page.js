@@ -1,5 +1,6 @@
 // Company page: header, profile, its contacts, timeline with composer, next
-// task, open deals, and related companies (parent and subsidiaries).
+// task, open deals, customer value (its people who bought, added up), and
+// related companies (parent and subsidiaries).
 
 import { h, mount, icon, toastError } from './ui.js';
 import * as crm from './crm-api.js';
@@ -10,6 +11,7 @@ import { recordPageView, prop, cardSection, metaLine, rememberRecord } from './r
 import { openCreateCompany } from './company-list.js';
 import { openCreateContact } from './contact-list.js';
 import { dealsCard } from './deals-card.js';
+import { companyValueCard } from './insight-company-card.js';
 
 function addressBlock(a) {
   if (!a) return null;
@@ -140,7 +142,7 @@ export function companyPageView(root, id) {
     }),
     profile,
     main: (c) => [contactsCard(c)],
-    side: (c) => [dealsCard({ entity: 'company', record: c }), relatedCard(c)],
+    side: (c) => [dealsCard({ entity: 'company', record: c }), companyValueCard({ record: c }), relatedCard(c)],
     openCreate: () => openCreateCompany({}),
   });
 }

@@ -20,7 +20,7 @@ import { xicon, relativeDue, canWrite } from './records.js';
 import { recordNameOf, compactMoney } from './deal-display.js';
 import { cicon, campaignHref } from './campaign-display.js';
 import { s, chartFigure, columnChart, chartIcon, dataTableOf } from './svg-charts.js';
-import { money, nf, pctText, shopCurrency, fillContactNames } from './insight-display.js';
+import { money, nf, pctText, shopCurrency, fillContactNames, riskText, riskTitle } from './insight-display.js';
 
 // ---------------------------------------------------------------------------
 // Links to the records behind a number
@@ -366,14 +366,14 @@ const atRisk = {
     const list = h('ul', { class: 'home-list', dataset: { testid: 'widget-at-risk-list' } }, items.map((c) => h('li', { class: 'home-list-row', dataset: { testid: 'home-at-risk-row', contactId: c.contact_id } },
       h('div', { class: 'home-list-main' },
         h('a', { href: `/contacts/${encodeURIComponent(c.contact_id)}`, class: 'home-list-title truncate is-loading', dataset: { contactName: c.contact_id, testid: 'home-at-risk-link' } }, `Contact …${String(c.contact_id).slice(-6)}`),
-        h('span', { class: 'home-list-meta' }, `Silent ${nf.format(num(c.silence_days))} days`, c.usual_interval_days != null ? ` · usually every ${nf.format(num(c.usual_interval_days))}` : '')),
+        h('span', { class: 'home-list-meta', title: riskTitle(c) }, riskText(c) || `Silent ${nf.format(num(c.silence_days))} days`)),
       h('span', { class: 'home-list-end num', title: 'What they paid so far' }, money(c.total, currency, { whole: true })))));
     if (items.length) queueMicrotask(() => { if (!ctx.destroyed()) fillContactNames(list, { signal: ctx.signal }); });
     return [
       stats(
         stat({ label: 'At risk', value: nf.format(n), href: contactsWhere({ field: 'value.at_risk', op: 'eq', value: 1 }), sub: `of ${plural(num(summary.customers), 'customer', 'customers')}`, testid: 'widget-at-risk-count', tone: n ? 'bad' : 'good' }),
         stat({ label: 'Revenue at stake', value: money(num(summary.at_risk_revenue), currency, { whole: true }), href: '/automations/insights', sub: 'what they paid before', testid: 'widget-at-risk-revenue' })),
-      items.length ? list : none('Nobody is slipping away: every repeat customer orders at their usual pace.', { testid: 'widget-at-risk-none' }),
+      items.length ? list : none('Nobody is slipping away: every repeat customer buys at their usual pace.', { testid: 'widget-at-risk-none' }),
       n > items.length ? h('p', { class: 'home-foot' }, h('a', { href: '/automations/insights' }, `All ${nf.format(n)} customers at risk`)) : null,
     ];
   },

@@ -1,18 +1,20 @@
 // The "Customer value" card on contact pages (GET /insights/customers/{id}):
 // the segment, an at-risk badge with the silence against the customer's
-// usual interval between orders, recency / frequency / money scores (1–5)
-// as small meters, what they paid so far and the projection for the next
-// three years. A contact who never ordered gets a line saying so.
+// usual interval (between purchases, or between calls, meetings and emails),
+// recency / frequency / money scores (1–5) as small meters, what they paid so
+// far (orders and won deals) and the projection for the next three years,
+// then the last purchase and the last contact. A contact who never bought
+// gets a line saying so.
 
 import { h, mount, timeEl } from './ui.js';
 import * as fapi from './automations-api.js';
-import { segmentBadge, segmentOf, riskBadge, shopCurrency, money, nf } from './insight-display.js';
-
-let uid = 0;
+import {
+  segmentBadge, segmentOf, riskBadge, shopCurrency, money, nf, purchasesOf, purchasesText, touchLine, valueCardShell, valueCardError,
+} from './insight-display.js';
 
 const SCORES = [
-  ['r', 'Recency', 'How lately they ordered'],
-  ['f', 'Frequency', 'How often they order'],
+  ['r', 'Recency', 'How lately they bought'],
+  ['f', 'Frequency', 'How often they buy'],
   ['m', 'Money', 'How much they spend'],
 ];
 
@@ -27,25 +29,20 @@ function meter(key, label, hint, score) {
 
 /** customerValueCard({ record }) → <section> */
 export function customerValueCard({ record }) {
-  const titleId = `cvc${++uid}-title`;
-  const body = h('div', { class: 'in-card-body', 'aria-busy': 'true' },
-    [50, 80, 65].map((w) => h('span', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '8px 0' } })));
-  const card = h('section', { class: 'card side-card in-value-card', 'aria-labelledby': titleId, dataset: { testid: 'contact-value-card' } },
-    h('div', { class: 'card-head' },
-      h('h2', { id: titleId, class: 'card-title' }, 'Customer value'),
-      h('a', { class: 'btn btn-sm', href: '/automations/insights', title: 'Every customer’s value, segments and who is slipping away' }, 'Insights')),
-    body);
+  const { card, body } = valueCardShell({ testid: 'contact-value-card', idPrefix: 'cvc' });
 
   Promise.all([fapi.customerValue(record.id), shopCurrency()]).then(([c, cur]) => {
     body.setAttribute('aria-busy', 'false');
-    if (!Number(c?.orders)) {
+    if (!purchasesOf(c)) {
       card.dataset.state = 'none';
       mount(body, h('p', { class: 'muted in-card-none', dataset: { testid: 'contact-value-none' } },
-        'No orders yet: the scores, lifetime value and churn risk appear with a first order.'));
+        'No purchases yet: the scores, lifetime value and churn risk appear with a first order or won deal.'));
       return;
     }
     card.dataset.state = c.at_risk ? 'at-risk' : 'ok';
     const seg = segmentOf(c.segment);
+    const lastPurchase = c.last_purchase_at ?? c.last_order_at;
+    const touches = touchLine(c, 'contact-value-touches');
     mount(body,
       h('div', { class: 'in-card-top' },
         segmentBadge(c.segment, 'contact-value-segment'),
@@ -53,19 +50,15 @@ export function customerValueCard({ record }) {
       riskBadge(c, 'contact-value-risk'),
       h('dl', { class: 'in-card-money' },
         h('div', null, h('dt', null, 'Paid so far'), h('dd', { class: 'num', dataset: { testid: 'contact-value-clv' } }, money(c.clv ?? c.total, cur)),
-          h('dd', { class: 'muted in-card-sub' }, `${nf.format(c.orders)} ${c.orders === 1 ? 'order' : 'orders'}`)),
+          h('dd', { class: 'muted in-card-sub', dataset: { testid: 'contact-value-purchases' } }, purchasesText(c))),
         h('div', null, h('dt', null, 'Next 3 years'), h('dd', { class: 'num', dataset: { testid: 'contact-value-projected' } }, money(c.projected_clv, cur, { whole: true })),
           h('dd', { class: 'muted in-card-sub' }, c.at_risk ? 'Halved while at risk' : 'At their pace so far'))),
       h('ul', { class: 'in-scores', 'aria-label': `RFM score ${c.rfm}` }, SCORES.map(([k, label, hint]) => meter(k, label, hint, c[k]))),
       h('p', { class: 'muted in-card-foot' },
         'RFM ', h('strong', { class: 'num', dataset: { testid: 'contact-value-rfm' } }, String(c.rfm ?? '—')),
-        c.last_order_at ? [' · last order ', timeEl(c.last_order_at)] : null,
-        c.usual_interval_days != null && !c.at_risk ? ` · orders every ${nf.format(c.usual_interval_days)} days or so` : null));
-  }).catch((err) => {
-    body.setAttribute('aria-busy', 'false');
-    card.dataset.state = 'error';
-    mount(body, h('p', { class: 'muted' }, err?.status === 403 ? 'Your role cannot see customer values.' : 'Customer value could not be loaded.'));
-    if (err?.status && err.status !== 403 && err.status !== 404 && !err.handled) console.warn('customer value unavailable', err);
-  });
+        lastPurchase ? [' · last purchase ', timeEl(lastPurchase)] : null,
+        c.usual_interval_days != null && !c.at_risk ? ` · buys every ${nf.format(c.usual_interval_days)} days or so` : null),
+      touches ? h('p', { class: 'muted in-card-foot in-card-touch' }, touches) : null);
+  }).catch((err) => valueCardError(card, body, err, 'customer value'));
   return card;
 }

@@ -10,14 +10,12 @@ import { h, mount, icon, toast, toastError, openModal, debounce } from './ui.js'
 import { capitalize } from './forms.js';
 import * as crm from './crm-api.js';
 import {
-  STAGES, SIZES, CONSENT_CHANNELS, CONSENT_VALUES, stageLabel, labelize, recordName, recordHref,
+  STAGES, SIZES, SOURCES, INDUSTRIES, CONSENT_CHANNELS, CONSENT_VALUES, stageLabel, labelize, recordName, recordHref,
   moneyToInput, parseMoney, moneyDigits, loadUsers, knownUsers, userName, userActive, meId, xicon,
 } from './records.js';
 
 const EMAIL_LABELS = [['', 'Label'], ['work', 'Work'], ['personal', 'Personal'], ['other', 'Other']];
 const PHONE_LABELS = [['', 'Label'], ['work', 'Work'], ['mobile', 'Mobile'], ['home', 'Home'], ['other', 'Other']];
-const SOURCES = ['Website', 'Referral', 'Event', 'Outbound', 'Partner', 'Advertising', 'Import'];
-const INDUSTRIES = ['Software', 'Manufacturing', 'Retail', 'Logistics', 'Financial services', 'Healthcare', 'Education', 'Publishing', 'Travel', 'Food and beverage', 'Wine', 'Automotive', 'Energy', 'Media', 'Public sector'];
 const ADDRESS_FIELDS = [['street', 'Street', 'street-address'], ['city', 'City', 'address-level2'], ['region', 'Region / state', 'address-level1'], ['postal_code', 'Postal code', 'postal-code'], ['country', 'Country', 'country-name']];
 
 // ---------------------------------------------------------------------------

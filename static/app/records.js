@@ -45,6 +45,9 @@ export function xicon(name, opts = {}) {
 
 export const STAGES = ['subscriber', 'lead', 'qualified', 'opportunity', 'customer', 'advocate', 'churned'];
 export const SIZES = ['1-10', '11-50', '51-200', '201-500', '501-1000', '1001-5000', '5000+'];
+/** Suggested (free text is fine too). */
+export const SOURCES = ['Website', 'Referral', 'Event', 'Outbound', 'Partner', 'Advertising', 'Import'];
+export const INDUSTRIES = ['Software', 'Manufacturing', 'Retail', 'Logistics', 'Financial services', 'Healthcare', 'Education', 'Publishing', 'Travel', 'Food and beverage', 'Wine', 'Automotive', 'Energy', 'Media', 'Public sector'];
 export const CONSENT_VALUES = ['unknown', 'granted', 'denied'];
 export const CONSENT_CHANNELS = [['email', 'Email'], ['sms', 'SMS'], ['phone', 'Phone']];
 export const ACTIVITY_KINDS = {

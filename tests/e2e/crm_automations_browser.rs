@@ -173,6 +173,25 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     b.find("[data-testid=roi-model]");
     b.js("window.scrollTo(0, 0)");
     b.screenshot("automations-insights");
+
+    // Ann and Bob work at Acme: the company's page adds them up, most valuable first.
+    let acme = json(&owner.post_json("/api/v1/companies", &json!({"name": "Acme Outdoor"})))["id"].as_str().unwrap().to_string();
+    let people: Vec<Value> = summary["most_valuable"].as_array().unwrap().clone();
+    for p in &people {
+        let id = p["contact_id"].as_str().unwrap();
+        let v = format!("\"{}\"", json(&owner.get(&format!("/api/v1/contacts/{id}")))["version"]);
+        let r = owner.raw("PATCH", &format!("/api/v1/contacts/{id}"), &[("content-type", "application/json"), ("if-match", &v)], json!({"company_id": acme}).to_string().as_bytes());
+        assert_eq!(r.status, 200, "{}", r.text());
+    }
+    b.goto(&format!("{base}/companies/{acme}"));
+    b.find("[data-testid=company-value-card]");
+    b.wait_for("two customers", "const e = document.querySelector('[data-testid=company-value-customers]'); return !!e && e.innerText.includes('2')");
+    assert_eq!(b.count("[data-testid=company-value-person]"), 2);
+    assert!(b.text_of("[data-testid=company-value-total]").contains("660"), "{}", b.text_of("[data-testid=company-value-total]"));
+    let first = b.js("return document.querySelector('[data-testid=company-value-person]').dataset.contactId");
+    assert_eq!(first, people[0]["contact_id"], "the most valuable first");
+    b.js("document.querySelector('[data-testid=company-value-card]').scrollIntoView({block: 'center'})");
+    b.screenshot("automations-company-value");
     drop(b);
 
     // Insights at phone width, in dark mode: nothing wider than the screen.
