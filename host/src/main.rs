@@ -11,6 +11,7 @@ mod manifest;
 mod operator;
 mod outbound;
 mod provision;
+mod regions;
 mod routing;
 mod runtime_config;
 mod scheduler;
@@ -89,6 +90,12 @@ enum Cmd {
         /// Do not run tenants' unattended work (`/internal/tick`) from this host.
         #[arg(long)]
         no_scheduler: bool,
+        /// This host's region (with --regions): tenants living elsewhere are forwarded there.
+        #[arg(long, requires = "regions")]
+        region: Option<String>,
+        /// The regions file: every region's public and operator address.
+        #[arg(long, requires = "region")]
+        regions: Option<PathBuf>,
     },
     /// Load and validate the app without serving.
     Check {
@@ -240,7 +247,7 @@ fn run() -> Result<()> {
     let cli = Cli::parse();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.cmd {
-        Cmd::Up { app: a, listen, drain_secs, operator_listen, exports_dir, no_scheduler } => {
+        Cmd::Up { app: a, listen, drain_secs, operator_listen, exports_dir, no_scheduler, region, regions } => {
             let token = std::env::var("EDGE_OPERATOR_TOKEN").unwrap_or_default();
             if operator_listen.is_some() && token.len() < 16 {
                 anyhow::bail!("--operator-listen needs EDGE_OPERATOR_TOKEN (at least 16 characters) in the environment");
@@ -248,6 +255,16 @@ fn run() -> Result<()> {
             let app = load(&a)?;
             app::start_epoch_ticker(&app.engine);
             let tenancy = a.tenants_dir.clone().map(|dir| tenancy::Tenancy::new(dir, a.tenant_domains.clone()));
+            let regions = match (region, regions, &a.tenants_dir) {
+                (Some(me), Some(file), Some(dir)) => {
+                    if token.len() < 16 {
+                        anyhow::bail!("--region needs EDGE_OPERATOR_TOKEN (the same in every region) to keep the tenant directory");
+                    }
+                    Some(Arc::new(regions::Regions::load(&me, &file, dir, &token)?))
+                }
+                (Some(_), _, None) => anyhow::bail!("--region needs --tenants-dir"),
+                _ => None,
+            };
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(&listen)
                     .await
@@ -263,7 +280,11 @@ fn run() -> Result<()> {
                     }
                     _ => None,
                 };
-                let server = Arc::new(server::Server { app, tenancy, scheduler });
+                if let (Some(r), Some(dir)) = (&regions, &a.tenants_dir) {
+                    let every = std::env::var("EDGE_DIRECTORY_SYNC_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
+                    tokio::spawn(r.clone().sync_loop(dir.clone(), Duration::from_secs(every)));
+                }
+                let server = Arc::new(server::Server { app, tenancy, regions, scheduler });
                 if let Some(op_addr) = operator_listen {
                     let op_listener = tokio::net::TcpListener::bind(&op_addr)
                         .await

@@ -147,7 +147,13 @@ impl Operator {
             Ok(b) => b.to_bytes(),
             Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Bodies are limited to 64 KiB"),
         };
+        if let Some(regions) = self.server.regions.clone() {
+            if let Some(r) = self.regional(&regions, &method, &path, &body).await {
+                return r;
+            }
+        }
         let this = self.clone();
+        let request_body = body.clone();
         let (m, p) = (method.clone(), path.clone());
         let result: Result<Response<Body>, Response<Body>> = tokio::task::spawn_blocking(move || {
             let (method, path) = (m, p);
@@ -177,7 +183,9 @@ impl Operator {
                             return Err(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "owner_email is not an email address"));
                         }
                     }
-                    let rec = tenants::create(&dir, &t.name, &t.display_name, &t.region, &t.plan).map_err(fail)?;
+                    // With regions, a tenant is made in this region (others were forwarded above).
+                    let region = this.server.regions.as_ref().map_or(t.region.clone(), |r| r.me.clone());
+                    let rec = tenants::create(&dir, &t.name, &t.display_name, &region, &t.plan).map_err(fail)?;
                     this.server.forget_tenant(&rec.name);
                     let mut v = to_json(&rec);
                     if let Some(email) = t.owner_email {
@@ -229,12 +237,81 @@ impl Operator {
         if method == Method::POST && path == "/v1/tenants" && resp.status() == StatusCode::CREATED {
             resp = self.provision(resp, &dir_for_provision).await;
         }
+        // A tenant of this region changed: a new directory entry, told to every region.
+        if let Some(regions) = self.server.regions.clone() {
+            let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+            let name = match segments.as_slice() {
+                ["v1", "tenants"] => serde_json::from_slice::<serde_json::Value>(&request_body).ok().and_then(|v| v["name"].as_str().map(String::from)),
+                ["v1", "tenants", name, ..] => Some(name.to_string()),
+                _ => None,
+            };
+            if let Some(name) = name.filter(|_| method != Method::GET && resp.status().is_success()) {
+                let rec = tenants::get(&dir_for_provision, &name).ok().flatten();
+                if let Ok(e) = regions.record(&name, rec.as_ref()) {
+                    tokio::spawn(async move { regions.push(&[e]).await });
+                }
+            }
+        }
         crate::log::event(
             "info",
             "operator request",
             &[("method", method.as_str()), ("path", &path), ("status", resp.status().as_str())],
         );
         resp
+    }
+}
+
+impl Operator {
+    /// The operator API's regional part: the directory (`GET /v1/directory`,
+    /// `PUT /v1/directory/{name}` from other regions, `GET /v1/regions`), and
+    /// a new tenant for another region, made there. None: not regional.
+    async fn regional(&self, regions: &crate::regions::Regions, method: &Method, path: &str, body: &Bytes) -> Option<Response<Body>> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        match (method, segments.as_slice()) {
+            (&Method::GET, ["v1", "regions"]) => {
+                let all: serde_json::Map<String, serde_json::Value> =
+                    regions.all.iter().map(|(n, r)| (n.clone(), serde_json::json!({"public": r.public, "operator": r.operator}))).collect();
+                Some(reply(StatusCode::OK, serde_json::json!({"me": regions.me, "regions": all})))
+            }
+            (&Method::GET, ["v1", "directory"]) => Some(reply(StatusCode::OK, serde_json::json!({"region": regions.me, "items": regions.entries()}))),
+            (&Method::PUT, ["v1", "directory", name]) => {
+                let e: crate::regions::Entry = match serde_json::from_slice(body) {
+                    Ok(e) => e,
+                    Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
+                };
+                if e.name != *name || !regions.all.contains_key(&e.home) {
+                    return Some(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The entry's name must match the path and its home must be a known region"));
+                }
+                // A region is the authority for its own tenants: nobody else writes those.
+                if e.home != regions.me && regions.entry(name).is_some_and(|mine| mine.home == regions.me) && tenants::get(&self.server.tenancy.as_ref()?.dir, name).ok().flatten().is_some() {
+                    return Some(problem(StatusCode::CONFLICT, "not-authority", "This region holds that tenant"));
+                }
+                match regions.offer(e) {
+                    Ok(kept) => Some(reply(StatusCode::OK, serde_json::json!({"kept": kept}))),
+                    Err(e) => Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", &format!("{e:#}"))),
+                }
+            }
+            (&Method::POST, ["v1", "tenants"]) => {
+                let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+                let name = v["name"].as_str().unwrap_or_default();
+                if let Some(e) = regions.entry(name).filter(|e| e.state != "deleted" && e.home != regions.me) {
+                    return Some(problem(StatusCode::CONFLICT, "tenant-operation", &format!("tenant `{name}` already exists (in region {})", e.home)));
+                }
+                let region = v["region"].as_str().filter(|r| *r != regions.me)?;
+                let Some(there) = regions.all.get(region) else {
+                    let known: Vec<&str> = regions.all.keys().map(String::as_str).collect();
+                    return Some(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", &format!("region must be one of {}", known.join(", "))));
+                };
+                // Made in its home region: its data never exists here.
+                match regions.call(&there.operator, "POST", "/v1/tenants", body.to_vec(), true).await {
+                    Ok((status, bytes)) => Some(
+                        Response::builder().status(status).header("content-type", "application/json").body(Full::new(bytes)).unwrap_or_default(),
+                    ),
+                    Err(e) => Some(problem(StatusCode::SERVICE_UNAVAILABLE, "region-unavailable", &format!("Region {region} cannot be reached: {e:#}"))),
+                }
+            }
+            _ => None,
+        }
     }
 }
 

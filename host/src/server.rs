@@ -23,6 +23,8 @@ pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 pub struct Server {
     pub app: Arc<App>,
     pub tenancy: Option<Tenancy>,
+    /// This host as one region of several (`--region`, `--regions`).
+    pub regions: Option<Arc<crate::regions::Regions>>,
     /// Ticks tenants' unattended work; told about every tenant request.
     pub scheduler: Option<Arc<crate::scheduler::Scheduler>>,
 }
@@ -68,6 +70,24 @@ fn problem(status: StatusCode, kind: &str, detail: &str, request_id: &str) -> Re
         .unwrap_or_default()
 }
 
+/// 421: this region is not the tenant's home; the body carries what its directory says.
+fn misdirected(entry: Option<crate::regions::Entry>, request_id: &str) -> Response<WasiBody> {
+    let body = serde_json::json!({
+        "type": "https://edge-crm.dev/problems/not-home-region",
+        "title": "Misdirected Request",
+        "status": 421,
+        "detail": "This region is not the workspace's home.",
+        "directory_entry": entry,
+        "request_id": request_id,
+    });
+    Response::builder()
+        .status(StatusCode::MISDIRECTED_REQUEST)
+        .header("content-type", "application/problem+json")
+        .header("x-request-id", request_id)
+        .body(Full::new(Bytes::from(body.to_string())).map_err(|e| match e {}).boxed_unsync())
+        .unwrap_or_default()
+}
+
 impl Server {
     /// Drops cached tenant state after a lifecycle change.
     pub fn forget_tenant(&self, name: &str) {
@@ -76,7 +96,17 @@ impl Server {
         }
     }
 
-    pub async fn handle(self: Arc<Self>, mut req: Request<Incoming>, client: SocketAddr) -> Response<WasiBody> {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, client: SocketAddr) -> Response<WasiBody> {
+        let regions = self.regions.clone();
+        let mut resp = self.handle_here(req, client).await;
+        if let Some(r) = regions {
+            // Which region served it (a forwarded answer keeps its home's).
+            resp.headers_mut().entry(crate::regions::SERVED_BY).or_insert_with(|| r.served_by());
+        }
+        resp
+    }
+
+    async fn handle_here(self: Arc<Self>, mut req: Request<Incoming>, mut client: SocketAddr) -> Response<WasiBody> {
         let started = Instant::now();
         let path = req.uri().path().to_string();
         if path == HEALTH_PATH {
@@ -91,7 +121,38 @@ impl Server {
             .unwrap_or("localhost")
             .to_string();
         let mut record = None;
-        let tenant = match self.tenancy.as_ref().map(|t| t.resolve(&host)) {
+        let resolution = self.tenancy.as_ref().map(|t| t.resolve(&host));
+        // The web app's files, for a tenant that lives in another region.
+        let mut files_only = false;
+        if let (Some(regions), Some(tenancy), Some(Resolution::Unknown)) = (&self.regions, &self.tenancy, &resolution) {
+            if let Some(label) = crate::tenancy::tenant_label(&host, &tenancy.domains) {
+                let forwarded = req.headers().contains_key(crate::regions::FORWARDED_BY);
+                let home = regions.home_elsewhere(&label);
+                if forwarded {
+                    // Not this tenant's home: say what the directory knows, never forward again.
+                    let r = misdirected(regions.entry(&label), &rid);
+                    self.log(&rid, &req, Some(&label), Some("region"), 421, started, None);
+                    return r;
+                }
+                if let Some(home) = home {
+                    let is_files = matches!(*req.method(), http::Method::GET | http::Method::HEAD) && !path.starts_with("/api/") && !path.starts_with("/.well-known/");
+                    if is_files {
+                        files_only = true;
+                    } else {
+                        return self.forward(req, regions, &home, &label, client, &rid, started).await;
+                    }
+                }
+            }
+        }
+        // A request another region forwarded: the visitor's address, not the region's.
+        if let Some(regions) = &self.regions {
+            if regions.is_peer(client.ip()) {
+                if let Some(ip) = req.headers().get(crate::regions::CLIENT_ADDR).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<std::net::IpAddr>().ok()) {
+                    client = SocketAddr::new(ip, 0);
+                }
+            }
+        }
+        let tenant = match resolution {
             None | Some(Resolution::Unknown) => None,
             Some(Resolution::Active(rec)) => {
                 let name = rec.name.clone();
@@ -120,7 +181,8 @@ impl Server {
             self.log(&rid, &req, tenant.as_deref(), None, 404, started, None);
             return text(StatusCode::NOT_FOUND, "Not Found");
         };
-        let component = component.to_string();
+        // Static files need no tenant: the `web` component straight away.
+        let component = if files_only { "web".to_string() } else { component.to_string() };
 
         // Spin's request headers; anything a client sent under these names is dropped.
         let full_url = format!("http://{host}{}", req.uri().path_and_query().map_or("/", |p| p.as_str()));
@@ -180,6 +242,37 @@ impl Server {
         };
         self.log_parts(&rid, &method, &path, tenant.as_deref(), Some(&component), resp.status().as_u16(), started, err.as_deref());
         resp
+    }
+
+    /// Sends a tenant's request to its home region; 503 when it cannot be reached.
+    #[allow(clippy::too_many_arguments)]
+    async fn forward(&self, req: Request<Incoming>, regions: &crate::regions::Regions, home: &crate::regions::Entry, tenant: &str, client: SocketAddr, rid: &str, started: Instant) -> Response<WasiBody> {
+        let (parts, body) = req.into_parts();
+        let (method, path) = (parts.method.clone(), parts.uri.path().to_string());
+        let Some(body) = crate::regions::Regions::read_body(body).await else {
+            self.log_parts(rid, &method, &path, Some(tenant), Some("region"), 413, started, None);
+            return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "The request body is too large to forward", rid);
+        };
+        let mut parts = parts;
+        parts.headers.insert("x-request-id", HeaderValue::from_str(rid).unwrap_or(HeaderValue::from_static("-")));
+        match regions.forward(parts, body, home, client.ip()).await {
+            Ok((resp, served)) => {
+                let (p, b) = resp.into_parts();
+                self.log_parts(rid, &method, &path, Some(tenant), Some(&format!("region:{served}")), p.status.as_u16(), started, None);
+                Response::from_parts(p, b.map_err(|e| match e {}).boxed_unsync())
+            }
+            Err(crate::regions::Unreachable(region)) => {
+                let mut r = problem(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "region-unavailable",
+                    &format!("This workspace's home region ({region}) cannot be reached just now. Nothing was changed; retry shortly."),
+                    rid,
+                );
+                r.headers_mut().insert("retry-after", HeaderValue::from_static("5"));
+                self.log_parts(rid, &method, &path, Some(tenant), Some(&format!("region:{region}")), 503, started, Some("home region unreachable"));
+                r
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

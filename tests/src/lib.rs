@@ -78,6 +78,8 @@ pub struct HostConfig {
     pub state_dir: PathBuf,
     pub env: Vec<(String, String)>,
     pub extra_args: Vec<String>,
+    /// The public address (default: a free port).
+    pub listen: Option<SocketAddr>,
 }
 
 impl HostConfig {
@@ -91,6 +93,7 @@ impl HostConfig {
             state_dir: scratch.join("state"),
             env: vec![],
             extra_args: vec![],
+            listen: None,
         }
     }
 
@@ -106,6 +109,7 @@ impl HostConfig {
             state_dir: scratch.join("state"),
             env: vec![("EDGE_OPERATOR_TOKEN".into(), OPERATOR_TOKEN.into())],
             extra_args: vec!["--operator-listen".into(), op.to_string()],
+            listen: None,
         }
     }
 }
@@ -142,7 +146,7 @@ impl TestHost {
 
     fn start_once(cfg: &HostConfig) -> Result<TestHost, (Option<i32>, String)> {
         warm_cache();
-        let addr = free_addr();
+        let addr = cfg.listen.unwrap_or_else(free_addr);
         std::fs::create_dir_all(&cfg.state_dir).expect("state dir");
         let log = cfg.state_dir.join(format!("host-{}.log", addr.port()));
         let mut cmd = Command::new(host_bin());

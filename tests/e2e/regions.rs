@@ -1,0 +1,174 @@
+//! Regions through real host processes on loopback, each with its own data
+//! root: a tenant made in `eu` (through `us`'s operator API) is served
+//! through `us` with its data only on `eu`'s disk; static files come from
+//! whichever region is reached; with `eu` down its tenants get 503 with
+//! Retry-After and `us`'s own tenants are unaffected; and a region whose
+//! directory is stale forwards to the wrong region, which says so (421), and
+//! the request reaches the real home without a write anywhere else.
+
+use e2e::{free_addr, json, scratch, Client, HostConfig, TestHost};
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+struct Region {
+    cfg: HostConfig,
+    tenants: PathBuf,
+}
+
+/// Configurations for `names`, one data root each, sharing one regions file.
+fn regions(dir: &Path, names: &[&'static str], sync_secs: u64) -> Vec<Region> {
+    let addrs: Vec<(SocketAddr, SocketAddr)> = names.iter().map(|_| (free_addr(), free_addr())).collect();
+    let file = dir.join("regions.toml");
+    let text: String = names
+        .iter()
+        .zip(&addrs)
+        .map(|(n, (public, op))| format!("[regions.{n}]\npublic = \"http://{public}\"\noperator = \"http://{op}\"\n"))
+        .collect();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&file, text).unwrap();
+    names
+        .iter()
+        .zip(addrs)
+        .map(|(name, (public, op))| {
+            let mut cfg = HostConfig::crm(&dir.join(name));
+            cfg.listen = Some(public);
+            cfg.operator = Some(op);
+            cfg.extra_args = vec!["--operator-listen".into(), op.to_string(), "--region".into(), name.to_string(), "--regions".into(), file.display().to_string()];
+            cfg.env.push(("EDGE_DIRECTORY_SYNC_SECS".into(), sync_secs.to_string()));
+            let tenants = cfg.tenants.clone().unwrap();
+            Region { cfg, tenants }
+        })
+        .collect()
+}
+
+fn start(r: &Region) -> TestHost {
+    TestHost::start(r.cfg.clone())
+}
+
+/// Waits until `h`'s directory has `tenant` at `home` with at least `version`.
+fn knows(h: &TestHost, tenant: &str, home: &str, version: u64) {
+    for _ in 0..100 {
+        let d = json(&h.operator("GET", "/v1/directory", ""));
+        if d["items"].as_array().unwrap().iter().any(|e| e["name"] == tenant && e["home"] == home && e["version"].as_u64() >= Some(version)) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the directory never had {tenant} at {home}: {}", json(&h.operator("GET", "/v1/directory", "")));
+}
+
+/// Provisions `name` in `region` through `via`'s operator API; answers the invitation link.
+fn provision(via: &TestHost, name: &str, region: &str) -> String {
+    let body = json!({"name": name, "region": region, "owner_email": format!("owner@{name}.example"), "owner_name": "Olive Owner"});
+    let r = via.operator("POST", "/v1/tenants", &body.to_string());
+    assert_eq!(r.status, 201, "{}", r.text());
+    let v = json(&r);
+    assert_eq!(v["region"], region, "{v}");
+    v["owner"]["invitation_url"].as_str().unwrap().to_string()
+}
+
+fn signed_in(addr: SocketAddr, tenant: &str, invite: &str) -> Client {
+    let mut c = Client::new(addr, tenant);
+    let r = c.accept(invite, "Olive Owner", e2e::OWNER_PASSWORD);
+    assert_eq!(r.status, 200, "{}", r.text());
+    c
+}
+
+#[test]
+fn a_tenant_lives_in_its_home_region_and_is_served_through_any() {
+    let dir = scratch("regions-home");
+    let rs = regions(&dir, &["eu", "us"], 1);
+    let eu = start(&rs[0]);
+    let us = start(&rs[1]);
+    // Made in eu through us's operator API; us is told where it lives.
+    let invite = provision(&us, "acme", "eu");
+    let beta_invite = provision(&eu, "beta", "us");
+    knows(&us, "acme", "eu", 1);
+    knows(&eu, "beta", "us", 1);
+    assert!(rs[0].tenants.join("acme").join("tenant.json").exists());
+    // A name is one tenant, whichever region is asked.
+    let again = us.operator("POST", "/v1/tenants", &json!({"name": "acme", "region": "us"}).to_string());
+    assert_eq!(again.status, 409, "{}", again.text());
+    assert_eq!(us.operator("POST", "/v1/tenants", &json!({"name": "gamma", "region": "mars"}).to_string()).status, 422);
+
+    // Served through us: sign-in, a write, a read; eu answered.
+    let mut c = signed_in(us.addr, "acme", &invite);
+    let r = c.post_json("/api/v1/contacts", &json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@acme.example"}));
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.header("edge-region"), Some("eu"));
+    let id = json(&r)["id"].as_str().unwrap().to_string();
+    let r = c.get(&format!("/api/v1/contacts/{id}"));
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("eu")));
+    assert_eq!(json(&r)["last_name"], "Lovelace");
+    // The same session works at the home region directly.
+    assert_eq!(Client { addr: eu.addr, ..c.clone() }.get(&format!("/api/v1/contacts/{id}")).status, 200);
+    // Static files come from the region reached.
+    let r = c.get("/app/main.js");
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("us")));
+
+    // Residency: acme's stores exist only on eu's disk; us's log has ids, no data.
+    assert!(!rs[1].tenants.join("acme").exists(), "nothing of acme in us");
+    assert!(rs[0].tenants.join("acme").join("sqlite").exists());
+    let us_log = std::fs::read_to_string(&us.log).unwrap();
+    assert!(us_log.contains("acme") && !us_log.contains("Lovelace") && !us_log.contains("ada@acme.example"), "us logged tenant data");
+
+    // eu goes down: its tenants get 503 through us (writes too), us's own are fine.
+    let mut beta = signed_in(us.addr, "beta", &beta_invite);
+    drop(eu);
+    for r in [c.get(&format!("/api/v1/contacts/{id}")), c.post_json("/api/v1/contacts", &json!({"first_name": "Lost?"}))] {
+        assert_eq!(r.status, 503, "{}", r.text());
+        assert_eq!(r.header("retry-after"), Some("5"));
+        assert_eq!(r.header("content-type"), Some("application/problem+json"));
+        assert_eq!(json(&r)["type"], "https://edge-crm.dev/problems/region-unavailable");
+    }
+    let r = beta.post_json("/api/v1/contacts", &json!({"first_name": "Still", "last_name": "Here"}));
+    assert_eq!((r.status, r.header("edge-region")), (201, Some("us")), "{}", r.text());
+    assert!(!rs[0].tenants.join("beta").exists(), "nothing of beta in eu");
+    // Back up: the same data, and the 503'd write was never made.
+    let eu = start(&rs[0]);
+    let r = c.get("/api/v1/contacts?limit=10");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let names: Vec<String> = json(&r)["items"].as_array().unwrap().iter().map(|x| x["first_name"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(names, vec!["Ada"]);
+    drop(eu);
+}
+
+#[test]
+fn a_stale_directory_never_writes_outside_the_home() {
+    let dir = scratch("regions-stale");
+    // No periodic sync: only the pushes on change, so a region can be left behind.
+    let rs = regions(&dir, &["eu", "us", "ap"], 3600);
+    let eu = start(&rs[0]);
+    let mut us = start(&rs[1]);
+    let ap = start(&rs[2]);
+    let invite = provision(&ap, "tee", "ap");
+    // Two changes later everyone has version 3.
+    for action in ["suspend", "resume"] {
+        assert_eq!(ap.operator("POST", &format!("/v1/tenants/tee/{action}"), "").status, 200);
+    }
+    knows(&us, "tee", "ap", 3);
+    knows(&eu, "tee", "ap", 3);
+    // us missed those and believes an old entry: tee lived in eu.
+    drop(us);
+    let path = rs[1].tenants.join(".directory.json");
+    let mut d: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    d["tee"]["home"] = json!("eu");
+    d["tee"]["version"] = json!(1);
+    std::fs::write(&path, serde_json::to_vec(&d).unwrap()).unwrap();
+    us = start(&rs[1]);
+    // A write through us: to eu (stale), which is not tee's home (421), then to ap.
+    let mut c = signed_in(us.addr, "tee", &invite);
+    let r = c.post_json("/api/v1/contacts", &json!({"first_name": "Grace", "last_name": "Hopper"}));
+    assert_eq!((r.status, r.header("edge-region")), (201, Some("ap")), "{}", r.text());
+    knows(&us, "tee", "ap", 3);
+    for (region, tenants) in [("eu", &rs[0].tenants), ("us", &rs[1].tenants)] {
+        assert!(!tenants.join("tee").exists(), "tee has data in {region}");
+    }
+    // Only ap has it: asked directly, a region that is not the home says so.
+    let direct = eu.request("GET", "tee.localhost", "/api/v1/contacts", &[("edge-forwarded-by", "us")], b"");
+    assert_eq!(direct.status, 421, "{}", direct.text());
+    assert_eq!(json(&direct)["directory_entry"]["home"], "ap");
+    let r = c.get("/api/v1/contacts?limit=10");
+    assert_eq!(json(&r)["items"].as_array().unwrap().len(), 1);
+}
