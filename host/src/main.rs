@@ -8,6 +8,7 @@ mod bindings;
 mod factors;
 mod log;
 mod manifest;
+mod moves;
 mod operator;
 mod outbound;
 mod provision;
@@ -284,7 +285,10 @@ fn run() -> Result<()> {
                     let every = std::env::var("EDGE_DIRECTORY_SYNC_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(5);
                     tokio::spawn(r.clone().sync_loop(dir.clone(), Duration::from_secs(every)));
                 }
-                let server = Arc::new(server::Server { app, tenancy, regions, scheduler });
+                let server = Arc::new(server::Server { app, tenancy, regions: regions.clone(), scheduler, holds: Default::default() });
+                if let Some(r) = regions {
+                    tokio::spawn(moves::recover(server.clone(), r));
+                }
                 if let Some(op_addr) = operator_listen {
                     let op_listener = tokio::net::TcpListener::bind(&op_addr)
                         .await

@@ -143,12 +143,15 @@ impl Operator {
         let dir_for_provision = dir.clone();
         let method = req.method().clone();
         let path = req.uri().path().trim_end_matches('/').to_string();
-        let body = match Limited::new(req.into_body(), 64 << 10).collect().await {
+        let query = req.uri().query().unwrap_or_default().to_string();
+        // A tenant's databases arrive in chunks when it moves here.
+        let limit = if method == Method::PUT && path.starts_with("/v1/incoming/") { crate::moves::CHUNK + 4096 } else { 64 << 10 };
+        let body = match Limited::new(req.into_body(), limit).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Bodies are limited to 64 KiB"),
         };
         if let Some(regions) = self.server.regions.clone() {
-            if let Some(r) = self.regional(&regions, &method, &path, &body).await {
+            if let Some(r) = self.regional(&regions, &method, &path, &query, &body, &dir).await {
                 return r;
             }
         }
@@ -265,9 +268,80 @@ impl Operator {
     /// The operator API's regional part: the directory (`GET /v1/directory`,
     /// `PUT /v1/directory/{name}` from other regions, `GET /v1/regions`), and
     /// a new tenant for another region, made there. None: not regional.
-    async fn regional(&self, regions: &crate::regions::Regions, method: &Method, path: &str, body: &Bytes) -> Option<Response<Body>> {
+    #[allow(clippy::too_many_arguments)]
+    async fn regional(&self, regions: &Arc<crate::regions::Regions>, method: &Method, path: &str, query: &str, body: &Bytes, dir: &std::path::Path) -> Option<Response<Body>> {
+        use crate::moves;
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let failed = |e: anyhow::Error| Some(problem(StatusCode::CONFLICT, "move", &format!("{e:#}")));
         match (method, segments.as_slice()) {
+            (&Method::POST, ["v1", "tenants", name, "move"]) => {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct To {
+                    to: String,
+                }
+                let to: To = match serde_json::from_slice(body) {
+                    Ok(t) => t,
+                    Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
+                };
+                match moves::begin(&self.server, regions, name, &to.to) {
+                    Ok(m) => {
+                        tokio::spawn(moves::run(self.server.clone(), regions.clone(), m.clone()));
+                        Some(reply(StatusCode::ACCEPTED, to_json(&m)))
+                    }
+                    Err(e) => failed(e),
+                }
+            }
+            (&Method::GET, ["v1", "tenants", name, "move"]) => match moves::load(dir, name) {
+                Some(m) => Some(reply(StatusCode::OK, to_json(&m))),
+                None => Some(problem(StatusCode::NOT_FOUND, "not-found", "This tenant has not moved from here")),
+            },
+            (&Method::PUT, ["v1", "incoming", name, "files", sub, file]) => {
+                let offset = query.split('&').find_map(|kv| kv.strip_prefix("offset=")).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                let (d, n, rel, b) = (dir.to_path_buf(), name.to_string(), format!("{sub}/{file}"), body.clone());
+                match tokio::task::spawn_blocking(move || moves::target::chunk(&d, &n, &rel, offset, &b)).await {
+                    Ok(Ok(())) => Some(reply(StatusCode::OK, serde_json::json!({"offset": offset, "bytes": body.len()}))),
+                    Ok(Err(e)) => failed(e),
+                    Err(_) => Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "writing failed")),
+                }
+            }
+            (&Method::POST, ["v1", "incoming", name, "adopt"]) => {
+                let manifest: tenants::ExportManifest = match serde_json::from_slice(body) {
+                    Ok(m) => m,
+                    Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
+                };
+                if manifest.tenant.name != *name {
+                    return Some(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The manifest is for another tenant"));
+                }
+                let (d, me) = (dir.to_path_buf(), regions.me.clone());
+                match tokio::task::spawn_blocking(move || moves::target::adopt(&d, &me, &manifest)).await {
+                    Ok(Ok(v)) => Some(reply(StatusCode::OK, v)),
+                    Ok(Err(e)) => failed(e),
+                    Err(_) => Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "adopting failed")),
+                }
+            }
+            (&Method::POST, ["v1", "incoming", name, "activate"]) => {
+                let entry: crate::regions::Entry = match serde_json::from_slice(body) {
+                    Ok(e) => e,
+                    Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
+                };
+                if entry.name != *name {
+                    return Some(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The entry is for another tenant"));
+                }
+                let r = moves::target::activate(dir, regions, entry);
+                self.server.forget_tenant(name);
+                match r {
+                    Ok(()) => Some(reply(StatusCode::OK, serde_json::json!({"active": true}))),
+                    Err(e) => failed(e),
+                }
+            }
+            (&Method::DELETE, ["v1", "incoming", name]) => match moves::target::discard(&self.server, dir, name) {
+                Ok(()) => {
+                    self.server.forget_tenant(name);
+                    Some(reply(StatusCode::OK, serde_json::json!({"discarded": true})))
+                }
+                Err(e) => failed(e),
+            },
             (&Method::GET, ["v1", "regions"]) => {
                 let all: serde_json::Map<String, serde_json::Value> =
                     regions.all.iter().map(|(n, r)| (n.clone(), serde_json::json!({"public": r.public, "operator": r.operator}))).collect();

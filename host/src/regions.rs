@@ -41,6 +41,8 @@ pub const FORWARDED_BY: &str = "edge-forwarded-by";
 pub const CLIENT_ADDR: &str = "edge-client-addr";
 /// On every answer: the region that served it.
 pub const SERVED_BY: &str = "edge-region";
+/// On a tenant's answers from its home: the version of its directory entry there.
+pub const HOME_VERSION: &str = "edge-home-version";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bodies forwarded between regions (CSV imports are the big ones).
@@ -170,7 +172,7 @@ impl Regions {
             name: name.to_string(),
             home: self.me.clone(),
             state: match rec.map(|r| r.state) {
-                Some(TenantState::Active) => "active",
+                Some(TenantState::Active | TenantState::Incoming | TenantState::Moved) => "active",
                 Some(TenantState::Suspended) => "suspended",
                 None => "deleted",
             }
@@ -187,7 +189,8 @@ impl Regions {
     /// tenant made or changed by the CLI, say); answers what changed.
     pub fn reconcile(&self, local: &[TenantRecord]) -> Vec<Entry> {
         let mut changed = Vec::new();
-        for rec in local {
+        // Tenants arriving or leaving in a move are the move's to announce.
+        for rec in local.iter().filter(|r| matches!(r.state, TenantState::Active | TenantState::Suspended)) {
             let e = self.entry(&rec.name);
             let state = if rec.state == TenantState::Active { "active" } else { "suspended" };
             let same = e.as_ref().is_some_and(|e| e.home == self.me && e.state == state && e.plan == rec.plan);
@@ -314,7 +317,12 @@ impl Regions {
                     b = b.header(k, v);
                 }
             }
-            b = b.header(FORWARDED_BY, self.me.as_str()).header(CLIENT_ADDR, client.to_string());
+            // The regions it has been through, this one last; the visitor's address.
+            let chain = match parts.headers.get(FORWARDED_BY).and_then(|v| v.to_str().ok()) {
+                Some(before) => format!("{before},{}", self.me),
+                None => self.me.clone(),
+            };
+            b = b.header(FORWARDED_BY, chain).header(CLIENT_ADDR, client.to_string());
             let Ok(req) = b.body(Full::new(body.clone())) else { return Err(Unreachable(target.home)) };
             // Reads may be retried on a dead pooled connection; writes are not repeated.
             let idempotent = matches!(parts.method, http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
@@ -345,6 +353,14 @@ impl Regions {
             }
             for name in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length"] {
                 p.headers.remove(name);
+            }
+            // Served by a home further on (a second hop): learn where it lives now.
+            let served = p.headers.get(SERVED_BY).and_then(|v| v.to_str().ok()).map(String::from);
+            let version = p.headers.get(HOME_VERSION).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+            if let (Some(served), Some(version)) = (served, version) {
+                if version > target.version && self.all.contains_key(&served) {
+                    let _ = self.offer(Entry { home: served, version, updated_at_unix: now_unix(), ..target.clone() });
+                }
             }
             return Ok((Response::from_parts(p, Full::new(bytes)), target.home));
         }

@@ -20,6 +20,9 @@ use wasmtime_wasi_http::WasiBody;
 
 pub const HEALTH_PATH: &str = "/.well-known/spin/health";
 
+/// How long a write waits for a tenant's move before a 503.
+const HOLD_WAIT: Duration = Duration::from_secs(15);
+
 pub struct Server {
     pub app: Arc<App>,
     pub tenancy: Option<Tenancy>,
@@ -27,6 +30,86 @@ pub struct Server {
     pub regions: Option<Arc<crate::regions::Regions>>,
     /// Ticks tenants' unattended work; told about every tenant request.
     pub scheduler: Option<Arc<crate::scheduler::Scheduler>>,
+    /// Tenants whose writes wait (a move in progress), and writes in flight.
+    pub holds: Holds,
+}
+
+/// Per tenant: whether writes are held, and how many are in flight.
+#[derive(Default)]
+pub struct Holds {
+    state: std::sync::Mutex<std::collections::HashMap<String, (bool, usize)>>,
+}
+
+/// A write in flight; counted until dropped.
+pub struct WriteGuard<'a> {
+    holds: &'a Holds,
+    tenant: String,
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut m) = self.holds.state.lock() {
+            if let Some(e) = m.get_mut(&self.tenant) {
+                e.1 = e.1.saturating_sub(1);
+                if !e.0 && e.1 == 0 {
+                    m.remove(&self.tenant);
+                }
+            }
+        }
+    }
+}
+
+impl Holds {
+    pub fn hold(&self, tenant: &str) {
+        if let Ok(mut m) = self.state.lock() {
+            m.entry(tenant.to_string()).or_default().0 = true;
+        }
+    }
+
+    pub fn release(&self, tenant: &str) {
+        if let Ok(mut m) = self.state.lock() {
+            if let Some(e) = m.get_mut(tenant) {
+                e.0 = false;
+                if e.1 == 0 {
+                    m.remove(tenant);
+                }
+            }
+        }
+    }
+
+    /// Waits until the tenant's writes in flight have finished.
+    pub async fn drain(&self, tenant: &str, within: Duration) -> Result<()> {
+        let until = Instant::now() + within;
+        loop {
+            let n = self.state.lock().ok().and_then(|m| m.get(tenant).map(|e| e.1)).unwrap_or(0);
+            if n == 0 {
+                return Ok(());
+            }
+            if Instant::now() > until {
+                anyhow::bail!("{n} writes still in flight");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Admits a write (counted), waiting while the tenant's writes are held;
+    /// None if they are still held after `within`.
+    pub async fn enter(&self, tenant: &str, within: Duration) -> Option<WriteGuard<'_>> {
+        let until = Instant::now() + within;
+        loop {
+            if let Ok(mut m) = self.state.lock() {
+                let e = m.entry(tenant.to_string()).or_default();
+                if !e.0 {
+                    e.1 += 1;
+                    return Some(WriteGuard { holds: self, tenant: tenant.to_string() });
+                }
+            }
+            if Instant::now() > until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -120,16 +203,56 @@ impl Server {
             .or_else(|| req.uri().authority().map(|a| a.as_str()))
             .unwrap_or("localhost")
             .to_string();
+        // A request another region forwarded: the visitor's address, not the
+        // region's. From anyone else, the regions' own headers are dropped.
+        if let Some(regions) = &self.regions {
+            if regions.is_peer(client.ip()) {
+                if let Some(ip) = req.headers().get(crate::regions::CLIENT_ADDR).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<std::net::IpAddr>().ok()) {
+                    client = SocketAddr::new(ip, 0);
+                }
+            } else {
+                req.headers_mut().remove(crate::regions::FORWARDED_BY);
+                req.headers_mut().remove(crate::regions::CLIENT_ADDR);
+            }
+        }
+        // A tenant being moved: its writes wait for the move (reads go on),
+        // and every write is counted so the move can wait for those in flight.
+        let label = self.tenancy.as_ref().and_then(|t| crate::tenancy::tenant_label(&host, &t.domains));
+        let is_write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
+        let _write = match (&label, is_write) {
+            (Some(l), true) => match self.holds.enter(l, HOLD_WAIT).await {
+                Some(g) => Some(g),
+                None => {
+                    let mut r = problem(StatusCode::SERVICE_UNAVAILABLE, "tenant-moving", "This workspace is moving to another region; nothing was changed. Retry in a moment.", &rid);
+                    r.headers_mut().insert("retry-after", HeaderValue::from_static("2"));
+                    self.log(&rid, &req, label.as_deref(), None, 503, started, None);
+                    return r;
+                }
+            },
+            _ => None,
+        };
         let mut record = None;
         let resolution = self.tenancy.as_ref().map(|t| t.resolve(&host));
         // The web app's files, for a tenant that lives in another region.
         let mut files_only = false;
         if let (Some(regions), Some(tenancy), Some(Resolution::Unknown)) = (&self.regions, &self.tenancy, &resolution) {
             if let Some(label) = crate::tenancy::tenant_label(&host, &tenancy.domains) {
-                let forwarded = req.headers().contains_key(crate::regions::FORWARDED_BY);
+                // Regions this request has been through already.
+                let chain: Vec<String> = req
+                    .headers()
+                    .get(crate::regions::FORWARDED_BY)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.split(',').map(|r| r.trim().to_string()).filter(|r| !r.is_empty()).collect())
+                    .unwrap_or_default();
                 let home = regions.home_elsewhere(&label);
-                if forwarded {
-                    // Not this tenant's home: say what the directory knows, never forward again.
+                if !chain.is_empty() {
+                    // Not this tenant's home. One more hop is allowed (a write held
+                    // here while the tenant moved goes on to its new home, which may
+                    // be the region that sent it), never a loop; otherwise say what
+                    // the directory knows.
+                    if let Some(h) = home.filter(|_| chain.len() < 2 && !chain.contains(&regions.me)) {
+                        return self.forward(req, regions, &h, &label, client, &rid, started).await;
+                    }
                     let r = misdirected(regions.entry(&label), &rid);
                     self.log(&rid, &req, Some(&label), Some("region"), 421, started, None);
                     return r;
@@ -141,14 +264,6 @@ impl Server {
                     } else {
                         return self.forward(req, regions, &home, &label, client, &rid, started).await;
                     }
-                }
-            }
-        }
-        // A request another region forwarded: the visitor's address, not the region's.
-        if let Some(regions) = &self.regions {
-            if regions.is_peer(client.ip()) {
-                if let Some(ip) = req.headers().get(crate::regions::CLIENT_ADDR).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<std::net::IpAddr>().ok()) {
-                    client = SocketAddr::new(ip, 0);
                 }
             }
         }
@@ -241,6 +356,14 @@ impl Server {
             }
         };
         self.log_parts(&rid, &method, &path, tenant.as_deref(), Some(&component), resp.status().as_u16(), started, err.as_deref());
+        let mut resp = resp;
+        // Which version of the directory entry this home serves under: a
+        // forwarding region with an older one learns from it.
+        if let (Some(r), Some(t)) = (&self.regions, &tenant) {
+            if let Some(v) = r.entry(t).filter(|e| e.home == r.me).and_then(|e| HeaderValue::from_str(&e.version.to_string()).ok()) {
+                resp.headers_mut().insert(crate::regions::HOME_VERSION, v);
+            }
+        }
         resp
     }
 

@@ -125,6 +125,10 @@ impl Tenancy {
     pub fn resolve(&self, host: &str) -> Resolution {
         let Some(name) = tenant_label(host, &self.domains) else { return Resolution::Unknown };
         let Some(rec) = self.record(&name) else { return Resolution::Unknown };
+        // Not (or no longer, or not yet) served here: the directory knows where.
+        if matches!(rec.state, TenantState::Incoming | TenantState::Moved) {
+            return Resolution::Unknown;
+        }
         if rec.state == TenantState::Suspended {
             return Resolution::Suspended(name);
         }

@@ -15,6 +15,10 @@ use std::path::{Path, PathBuf};
 pub enum TenantState {
     Active,
     Suspended,
+    /// A copy arriving from another region: kept, not served, until the move switches.
+    Incoming,
+    /// Moved to another region: no longer served here; removed once the move is done.
+    Moved,
 }
 
 #[derive(Debug, Serialize, Deserialize, Clone, PartialEq, Eq)]
@@ -303,8 +307,81 @@ pub fn export(dir: &Path, name: &str, out_root: &Path) -> Result<PathBuf> {
     Ok(out)
 }
 
+/// A consistent copy of every database for a move (SQLite online backup),
+/// with checksums and row counts: an export without the JSON rendering.
+pub fn snapshot(dir: &Path, name: &str, out: &Path) -> Result<ExportManifest> {
+    let rec = require(dir, name)?;
+    let tdir = dir.join(name);
+    if out.exists() {
+        std::fs::remove_dir_all(out)?;
+    }
+    std::fs::create_dir_all(out)?;
+    let mut files = Vec::new();
+    for rel in databases(&tdir) {
+        let src = rusqlite::Connection::open_with_flags(tdir.join(&rel), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        src.busy_timeout(std::time::Duration::from_secs(5))?;
+        let dest_path = out.join(&rel);
+        std::fs::create_dir_all(dest_path.parent().context("path has a parent")?)?;
+        let mut dest = rusqlite::Connection::open(&dest_path)?;
+        {
+            let backup = rusqlite::backup::Backup::new(&src, &mut dest)?;
+            backup.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
+        }
+        dest.execute_batch("PRAGMA journal_mode=DELETE;")?;
+        let rows = row_counts(&dest)?;
+        drop(dest);
+        files.push(ExportedFile { sha256: sha256_file(&dest_path)?, path: rel.to_string_lossy().to_string(), rows });
+    }
+    let manifest = ExportManifest { tenant: rec, exported_at_unix: now_unix(), files };
+    std::fs::write(out.join("export.json"), serde_json::to_vec_pretty(&manifest)?)?;
+    Ok(manifest)
+}
+
+/// Rows per user table of a database.
+pub fn row_counts(conn: &rusqlite::Connection) -> Result<Vec<(String, i64)>> {
+    let names: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::new();
+    for t in names {
+        let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.replace('"', "\"\"")), [], |r| r.get(0))?;
+        out.push((t, n));
+    }
+    Ok(out)
+}
+
+/// Row counts of a tenant's databases as they are on disk (after a restore).
+pub fn counts(dir: &Path, name: &str) -> Result<Vec<(String, Vec<(String, i64)>)>> {
+    let tdir = dir.join(name);
+    let mut out = Vec::new();
+    for rel in databases(&tdir) {
+        let c = rusqlite::Connection::open_with_flags(tdir.join(&rel), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        out.push((rel.to_string_lossy().to_string(), row_counts(&c)?));
+    }
+    Ok(out)
+}
+
+/// Removes a tenant's record and files whatever its state (a finished or
+/// abandoned move); the record goes first so it stops resolving.
+pub fn remove(dir: &Path, name: &str) -> Result<()> {
+    if !valid_tenant_name(name) {
+        bail!("invalid tenant name `{name}`");
+    }
+    let _ = std::fs::remove_file(record_path(dir, name));
+    match std::fs::remove_dir_all(dir.join(name)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).with_context(|| format!("cannot remove {}", dir.join(name).display())),
+        _ => Ok(()),
+    }
+}
+
 /// Creates tenant `name` from an export, after verifying every checksum.
 pub fn restore(dir: &Path, name: &str, from: &Path) -> Result<TenantRecord> {
+    restore_as(dir, name, from, TenantState::Active, None)
+}
+
+/// `restore`, in a given state (and region, for a tenant moving in).
+pub fn restore_as(dir: &Path, name: &str, from: &Path, state: TenantState, region: Option<&str>) -> Result<TenantRecord> {
     let manifest: ExportManifest = serde_json::from_slice(
         &std::fs::read(from.join("export.json")).with_context(|| format!("{}: not an export", from.display()))?,
     )?;
@@ -328,7 +405,8 @@ pub fn restore(dir: &Path, name: &str, from: &Path) -> Result<TenantRecord> {
         std::fs::copy(from.join(&f.path), &dest)?;
     }
     let now = now_unix();
-    let rec = TenantRecord { name: name.to_string(), state: TenantState::Active, created_at_unix: now, updated_at_unix: now, ..manifest.tenant };
+    let region = region.map_or(manifest.tenant.region.clone(), String::from);
+    let rec = TenantRecord { name: name.to_string(), state, region, created_at_unix: now, updated_at_unix: now, ..manifest.tenant };
     write_record(dir, &rec)?;
     Ok(rec)
 }

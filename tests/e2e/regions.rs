@@ -165,10 +165,155 @@ fn a_stale_directory_never_writes_outside_the_home() {
     for (region, tenants) in [("eu", &rs[0].tenants), ("us", &rs[1].tenants)] {
         assert!(!tenants.join("tee").exists(), "tee has data in {region}");
     }
-    // Only ap has it: asked directly, a region that is not the home says so.
-    let direct = eu.request("GET", "tee.localhost", "/api/v1/contacts", &[("edge-forwarded-by", "us")], b"");
+    // A request that has been through two regions already is not sent on
+    // again: a region that is not the home says where it lives.
+    let direct = eu.request("GET", "tee.localhost", "/api/v1/contacts", &[("edge-forwarded-by", "us,ap")], b"");
     assert_eq!(direct.status, 421, "{}", direct.text());
     assert_eq!(json(&direct)["directory_entry"]["home"], "ap");
     let r = c.get("/api/v1/contacts?limit=10");
     assert_eq!(json(&r)["items"].as_array().unwrap().len(), 1);
+}
+
+/// Polls the source's move record until it is finished; answers it.
+fn move_finished(h: &TestHost, tenant: &str) -> serde_json::Value {
+    for _ in 0..600 {
+        let r = h.operator("GET", &format!("/v1/tenants/{tenant}/move"), "");
+        if r.status == 200 && matches!(json(&r)["phase"].as_str(), Some("done" | "rolled_back")) {
+            return json(&r);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!("the move never finished: {}", h.operator("GET", &format!("/v1/tenants/{tenant}/move"), "").text());
+}
+
+fn all_contacts(c: &mut Client) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cur) => format!("/api/v1/contacts?limit=200&cursor={cur}"),
+            None => "/api/v1/contacts?limit=200".to_string(),
+        };
+        let r = c.get(&path);
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = json(&r);
+        names.extend(v["items"].as_array().unwrap().iter().map(|x| x["first_name"].as_str().unwrap_or_default().to_string()));
+        match v["next_cursor"].as_str() {
+            Some(n) => cursor = Some(n.to_string()),
+            None => return names,
+        }
+    }
+}
+
+#[test]
+fn a_move_under_concurrent_writes_keeps_every_acknowledged_write_once() {
+    let dir = scratch("regions-move");
+    let rs = regions(&dir, &["eu", "us"], 1);
+    let eu = start(&rs[0]);
+    let us = start(&rs[1]);
+    let invite = provision(&eu, "acme", "eu");
+    knows(&us, "acme", "eu", 1);
+    let c = signed_in(us.addr, "acme", &invite);
+    for i in 0..50 {
+        assert_eq!(c.clone().post_json("/api/v1/contacts", &json!({"first_name": format!("seed-{i}")})).status, 201);
+    }
+    // Four writers through us, all the time; each keeps what was acknowledged.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (mut c, stop) = (c.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let (mut acked, mut refused) = (Vec::new(), 0);
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let name = format!("w{w}-{i}");
+                    i += 1;
+                    match c.post_json("/api/v1/contacts", &json!({"first_name": name})).status {
+                        201 => acked.push(name),
+                        503 => refused += 1,
+                        s => panic!("write {name}: {s}"),
+                    }
+                }
+                (acked, refused)
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string());
+    assert_eq!(r.status, 202, "{}", r.text());
+    let m = move_finished(&eu, "acme");
+    assert_eq!(m["phase"], "done", "{m}");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut acked = Vec::new();
+    for w in writers {
+        acked.extend(w.join().unwrap().0);
+    }
+    assert!(acked.len() > 20, "the writers kept writing: {}", acked.len());
+    // Every acknowledged write is there exactly once, at the new home only.
+    let mut c = c;
+    let r = c.get("/api/v1/contacts?limit=1");
+    assert_eq!(r.header("edge-region"), Some("us"));
+    let names = all_contacts(&mut c);
+    let mut counts = std::collections::HashMap::new();
+    for n in &names {
+        *counts.entry(n.clone()).or_insert(0) += 1;
+    }
+    for n in acked.iter().chain((0..50).map(|i| format!("seed-{i}")).collect::<Vec<_>>().iter()) {
+        assert_eq!(counts.get(n), Some(&1), "{n} is there once");
+    }
+    assert_eq!(names.len(), acked.len() + 50, "nothing unacknowledged either");
+    assert!(!rs[0].tenants.join("acme").exists(), "the old copy is gone");
+    assert!(rs[1].tenants.join("acme").join("tenant.json").exists());
+    knows(&eu, "acme", "us", 2);
+    assert!(m["write_pause_ms"].as_u64().is_some(), "{m}");
+    // Through eu too, now forwarded to us.
+    let r = Client { addr: eu.addr, ..c.clone() }.get("/api/v1/contacts?limit=1");
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("us")));
+}
+
+#[test]
+fn a_move_killed_half_way_rolls_back_and_then_completes() {
+    let dir = scratch("regions-move-killed");
+    let mut rs = regions(&dir, &["eu", "us"], 1);
+    // eu pauses after the copy is adopted, before the switch: killed there.
+    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_AFTER".into(), "adopted".into()));
+    let eu = start(&rs[0]);
+    let us = start(&rs[1]);
+    let invite = provision(&eu, "acme", "eu");
+    knows(&us, "acme", "eu", 1);
+    let mut c = signed_in(eu.addr, "acme", &invite);
+    for i in 0..20 {
+        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": format!("p{i}")})).status, 201);
+    }
+    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
+    for _ in 0..400 {
+        if json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"] == "adopted" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert_eq!(json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"], "adopted");
+    // us holds the copy but does not serve it: eu does, still.
+    assert!(rs[1].tenants.join("acme").join("tenant.json").exists());
+    let r = c.clone().get("/api/v1/contacts?limit=1");
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("eu")), "{}", r.text());
+    let r = Client { addr: us.addr, ..c.clone() }.get("/api/v1/contacts?limit=1");
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("eu")), "an incoming copy is not served: {}", r.text());
+    drop(eu);
+    // eu starts again: the move is rolled back, us's copy goes, acme is whole in eu.
+    rs[0].cfg.env.retain(|(k, _)| k != "EDGE_MOVE_PAUSE_AFTER");
+    let eu = start(&rs[0]);
+    let m = move_finished(&eu, "acme");
+    assert_eq!(m["phase"], "rolled_back", "{m}");
+    assert!(!rs[1].tenants.join("acme").exists(), "us dropped its copy");
+    let mut c = Client { addr: us.addr, ..c };
+    let r = c.get("/api/v1/contacts?limit=1");
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("eu")));
+    assert_eq!(all_contacts(&mut c).len(), 20);
+    // Run again, it goes through.
+    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
+    assert_eq!(move_finished(&eu, "acme")["phase"], "done");
+    assert_eq!(all_contacts(&mut c).len(), 20);
+    assert_eq!(c.get("/api/v1/contacts?limit=1").header("edge-region"), Some("us"));
 }

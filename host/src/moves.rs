@@ -1,0 +1,356 @@
+//! Moving a tenant to another region (`POST /v1/tenants/{name}/move {"to"}`
+//! on its home region's operator API).
+//!
+//! 1. Hold: new writes for the tenant wait (reads go on); writes in flight
+//!    finish.
+//! 2. Copy: a consistent snapshot of every database (SQLite online backup),
+//!    sent in chunks to the target region, which keeps it aside.
+//! 3. Adopt: the target checks every checksum, installs the copy as an
+//!    *incoming* tenant (kept, not served) and answers its row counts, which
+//!    must equal the source's.
+//! 4. Switch: the directory entry names the target as home (a newer version),
+//!    the target serves the tenant, the source marks its copy *moved*.
+//! 5. Release: held writes go on, now forwarded to the new home.
+//! 6. Clean up: the old copy is removed.
+//!
+//! Each phase is written to `<tenants-dir>/.moves/<name>.json` before it
+//! starts. A move interrupted before the switch (either process killed) is
+//! rolled back when the source starts again: the target drops its copy and
+//! the tenant stays where it was, whole. One interrupted after the switch is
+//! finished. The tenant is never served by two homes: the target serves it
+//! only once the source has recorded the switch, and the source stops
+//! before it releases the writes it held.
+
+use crate::regions::{Entry, Regions};
+use crate::server::Server;
+use crate::tenants::{self, TenantState};
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Bytes per chunk sent to the target.
+pub const CHUNK: usize = 8 << 20;
+/// How long writes in flight may take to finish before a move gives up.
+const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Move {
+    pub tenant: String,
+    pub from: String,
+    pub to: String,
+    /// holding, copying, adopted, switched, done, rolled_back.
+    pub phase: String,
+    pub started_at_unix: u64,
+    #[serde(default)]
+    pub finished_at_unix: Option<u64>,
+    #[serde(default)]
+    pub error: Option<String>,
+    /// How long the tenant's writes were held.
+    #[serde(default)]
+    pub write_pause_ms: Option<u64>,
+    #[serde(default)]
+    pub bytes: u64,
+}
+
+fn now_unix() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+fn moves_dir(tenants_dir: &Path) -> PathBuf {
+    tenants_dir.join(".moves")
+}
+
+pub fn staging(tenants_dir: &Path, name: &str) -> PathBuf {
+    tenants_dir.join(".staging").join(name)
+}
+
+pub fn incoming(tenants_dir: &Path, name: &str) -> PathBuf {
+    tenants_dir.join(".incoming").join(name)
+}
+
+pub fn load(tenants_dir: &Path, name: &str) -> Option<Move> {
+    std::fs::read(moves_dir(tenants_dir).join(format!("{name}.json"))).ok().and_then(|b| serde_json::from_slice(&b).ok())
+}
+
+fn save(tenants_dir: &Path, m: &Move) -> Result<()> {
+    let d = moves_dir(tenants_dir);
+    std::fs::create_dir_all(&d)?;
+    let tmp = d.join(format!("{}.json.tmp", m.tenant));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(m)?)?;
+    std::fs::rename(&tmp, d.join(format!("{}.json", m.tenant)))?;
+    Ok(())
+}
+
+fn finished(m: &Move) -> bool {
+    matches!(m.phase.as_str(), "done" | "rolled_back")
+}
+
+/// Checks and records a new move; the caller runs it (`run`).
+pub fn begin(server: &Server, regions: &Regions, name: &str, to: &str) -> Result<Move> {
+    let dir = &server.tenancy.as_ref().context("no tenancy")?.dir;
+    if to == regions.me {
+        bail!("the tenant is in {to} already");
+    }
+    if !regions.all.contains_key(to) {
+        bail!("unknown region `{to}`");
+    }
+    let rec = tenants::get(dir, name)?.with_context(|| format!("no tenant `{name}` in this region"))?;
+    if rec.state != TenantState::Active {
+        bail!("tenant `{name}` is {:?}: only an active tenant moves", rec.state);
+    }
+    if load(dir, name).is_some_and(|m| !finished(&m)) {
+        bail!("tenant `{name}` is moving already");
+    }
+    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: "holding".into(), started_at_unix: now_unix(), finished_at_unix: None, error: None, write_pause_ms: None, bytes: 0 };
+    save(dir, &m)?;
+    Ok(m)
+}
+
+/// Runs a move to the end (or rolls it back); records how it went.
+pub async fn run(server: Arc<Server>, regions: Arc<Regions>, mut m: Move) {
+    let Some(dir) = server.tenancy.as_ref().map(|t| t.dir.clone()) else { return };
+    let held = Instant::now();
+    server.holds.hold(&m.tenant);
+    let result = steps(&server, &regions, &dir, &mut m).await;
+    // Writes go on: to the new home if the switch happened, else here.
+    server.holds.release(&m.tenant);
+    m.write_pause_ms = Some(held.elapsed().as_millis() as u64);
+    match result {
+        Ok(()) => {
+            if let Err(e) = clean_up(&server, &dir, &m) {
+                crate::log::event("warn", "move clean-up failed (retried at start)", &[("tenant", &m.tenant), ("error", &format!("{e:#}"))]);
+                let _ = save(&dir, &m);
+                return;
+            }
+            m.phase = "done".into();
+        }
+        Err(e) => {
+            let e = format!("{e:#}");
+            crate::log::event("error", "move failed: rolling back", &[("tenant", &m.tenant), ("error", &e)]);
+            m.error = Some(e);
+            if m.phase == "switched" {
+                // Past the point of no return: finish at the next start.
+                let _ = save(&dir, &m);
+                return;
+            }
+            roll_back(&server, &regions, &dir, &mut m).await;
+        }
+    }
+    m.finished_at_unix = Some(now_unix());
+    let _ = save(&dir, &m);
+    crate::log::event("info", "move finished", &[("tenant", &m.tenant), ("to", &m.to), ("phase", &m.phase)]);
+}
+
+/// A test hook: pause after a phase so a test can kill the process there.
+async fn pause_after(phase: &str) {
+    if std::env::var("EDGE_MOVE_PAUSE_AFTER").is_ok_and(|p| p == phase) {
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) -> Result<()> {
+    server.holds.drain(&m.tenant, DRAIN).await.context("writes in flight did not finish")?;
+    let there = regions.all.get(&m.to).context("unknown region")?.operator.clone();
+    // Copy.
+    m.phase = "copying".into();
+    save(dir, m)?;
+    let (d, name, out) = (dir.to_path_buf(), m.tenant.clone(), staging(dir, &m.tenant));
+    let manifest = tokio::task::spawn_blocking(move || tenants::snapshot(&d, &name, &out)).await??;
+    let base = format!("/v1/incoming/{}", m.tenant);
+    let (status, body) = regions.call(&there, "DELETE", &base, Vec::new(), true).await?;
+    if !status.is_success() {
+        bail!("the target refused to start: {status} {}", String::from_utf8_lossy(&body));
+    }
+    for f in &manifest.files {
+        let bytes = tokio::fs::read(staging(dir, &m.tenant).join(&f.path)).await?;
+        m.bytes += bytes.len() as u64;
+        let mut offset = 0;
+        loop {
+            let end = (offset + CHUNK).min(bytes.len());
+            let (status, body) = regions.call(&there, "PUT", &format!("{base}/files/{}?offset={offset}", f.path), bytes[offset..end].to_vec(), true).await?;
+            if !status.is_success() {
+                bail!("sending {}: {status} {}", f.path, String::from_utf8_lossy(&body));
+            }
+            offset = end;
+            if offset >= bytes.len() {
+                break;
+            }
+        }
+    }
+    // Adopt: the target checks and counts; the counts must be ours.
+    let (status, body) = regions.call(&there, "POST", &format!("{base}/adopt"), serde_json::to_vec(&manifest)?, true).await?;
+    if !status.is_success() {
+        bail!("the target did not adopt the copy: {status} {}", String::from_utf8_lossy(&body));
+    }
+    let theirs: serde_json::Value = serde_json::from_slice(&body)?;
+    let ours: Vec<(String, Vec<(String, i64)>)> = manifest.files.iter().map(|f| (f.path.clone(), f.rows.clone())).collect();
+    if theirs["counts"] != serde_json::to_value(&ours)? {
+        bail!("row counts differ after the copy: {} here, {} there", serde_json::to_value(&ours)?, theirs["counts"]);
+    }
+    m.phase = "adopted".into();
+    save(dir, m)?;
+    pause_after("adopted").await;
+    // Switch: recorded here first (the point of no return), then the target serves.
+    m.phase = "switched".into();
+    save(dir, m)?;
+    switch(server, regions, dir, m).await?;
+    pause_after("switched").await;
+    Ok(())
+}
+
+/// The directory names the target; the target serves; this copy stops.
+async fn switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &Move) -> Result<()> {
+    let there = regions.all.get(&m.to).context("unknown region")?.operator.clone();
+    let old = regions.entry(&m.tenant);
+    let version = old.as_ref().map_or(1, |e| e.version + if e.home == m.to { 0 } else { 1 });
+    let plan = tenants::get(dir, &m.tenant)?.map(|r| r.plan).or(old.map(|e| e.plan)).unwrap_or_default();
+    let entry = Entry { name: m.tenant.clone(), home: m.to.clone(), state: "active".into(), plan, version, updated_at_unix: now_unix() };
+    regions.offer(entry.clone())?;
+    if tenants::get(dir, &m.tenant)?.is_some() {
+        tenants::set_state(dir, &m.tenant, TenantState::Moved)?;
+    }
+    server.forget_tenant(&m.tenant);
+    let (status, body) = regions.call(&there, "POST", &format!("/v1/incoming/{}/activate", m.tenant), serde_json::to_vec(&entry)?, true).await?;
+    if !status.is_success() {
+        bail!("the target did not take over: {status} {}", String::from_utf8_lossy(&body));
+    }
+    let r = regions.clone();
+    tokio::spawn(async move { r.push(&[entry]).await });
+    Ok(())
+}
+
+fn clean_up(server: &Server, dir: &Path, m: &Move) -> Result<()> {
+    server.app.pools.close_under(&dir.join(&m.tenant));
+    tenants::remove(dir, &m.tenant)?;
+    let s = staging(dir, &m.tenant);
+    if s.exists() {
+        std::fs::remove_dir_all(s)?;
+    }
+    Ok(())
+}
+
+async fn roll_back(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) {
+    if let Some(r) = regions.all.get(&m.to) {
+        if let Err(e) = regions.call(&r.operator, "DELETE", &format!("/v1/incoming/{}", m.tenant), Vec::new(), true).await {
+            crate::log::event("warn", "the target's copy stays until the next start", &[("tenant", &m.tenant), ("error", &format!("{e:#}"))]);
+        }
+    }
+    let s = staging(dir, &m.tenant);
+    if s.exists() {
+        let _ = std::fs::remove_dir_all(s);
+    }
+    server.forget_tenant(&m.tenant);
+    m.phase = "rolled_back".into();
+}
+
+/// At start: moves a killed process left behind are rolled back (before
+/// the switch) or finished (after it).
+pub async fn recover(server: Arc<Server>, regions: Arc<Regions>) {
+    let Some(dir) = server.tenancy.as_ref().map(|t| t.dir.clone()) else { return };
+    let Ok(entries) = std::fs::read_dir(moves_dir(&dir)) else { return };
+    for e in entries.flatten() {
+        let Some(mut m) = std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Move>(&b).ok()) else { continue };
+        if finished(&m) {
+            continue;
+        }
+        crate::log::event("info", "recovering an interrupted move", &[("tenant", &m.tenant), ("phase", &m.phase)]);
+        if m.phase == "switched" {
+            // Tell the target again (it may not have heard), then clean up.
+            let mut tries = 0;
+            while let Err(e) = switch(&server, &regions, &dir, &m).await {
+                tries += 1;
+                crate::log::event("warn", "finishing a move: the target is not answering yet", &[("tenant", &m.tenant), ("error", &format!("{e:#}"))]);
+                tokio::time::sleep(Duration::from_secs(2.min(tries))).await;
+            }
+            if clean_up(&server, &dir, &m).is_ok() {
+                m.phase = "done".into();
+            }
+        } else {
+            roll_back(&server, &regions, &dir, &mut m).await;
+            m.error.get_or_insert_with(|| "interrupted".into());
+        }
+        m.finished_at_unix = Some(now_unix());
+        let _ = save(&dir, &m);
+    }
+}
+
+/// The target's side: a copy arriving in chunks, checked, installed as
+/// incoming (not served), then activated by the source's switch.
+pub mod target {
+    use super::*;
+
+    /// Writes a chunk of an arriving file at its offset.
+    pub fn chunk(tenants_dir: &Path, name: &str, rel: &str, offset: u64, bytes: &[u8]) -> Result<()> {
+        if tenants::get(tenants_dir, name)?.is_some_and(|r| r.state != TenantState::Incoming) {
+            bail!("tenant `{name}` already exists here");
+        }
+        // Only the databases' own places: `sqlite/<x>.db`, `kv/<x>.db`.
+        let ok = rel.split_once('/').is_some_and(|(sub, file)| {
+            matches!(sub, "sqlite" | "kv") && file.ends_with(".db") && !file.contains('/') && !file.starts_with('.') && file.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        });
+        if !ok {
+            bail!("not a database path: {rel}");
+        }
+        let path = incoming(tenants_dir, name).join(rel);
+        std::fs::create_dir_all(path.parent().context("has a parent")?)?;
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(offset == 0).open(&path)?;
+        f.seek(SeekFrom::Start(offset))?;
+        f.write_all(bytes)?;
+        f.sync_data()?;
+        Ok(())
+    }
+
+    /// Checks the arrived files against the manifest and installs them as an
+    /// incoming tenant; answers the row counts found.
+    pub fn adopt(tenants_dir: &Path, me: &str, manifest: &tenants::ExportManifest) -> Result<serde_json::Value> {
+        let name = manifest.tenant.name.clone();
+        let from = incoming(tenants_dir, &name);
+        std::fs::write(from.join("export.json"), serde_json::to_vec_pretty(manifest)?)?;
+        match tenants::get(tenants_dir, &name)? {
+            None => {
+                tenants::restore_as(tenants_dir, &name, &from, TenantState::Incoming, Some(me))?;
+            }
+            Some(r) if r.state == TenantState::Incoming => {}
+            Some(_) => bail!("tenant `{name}` already exists here"),
+        }
+        Ok(serde_json::json!({ "counts": tenants::counts(tenants_dir, &name)? }))
+    }
+
+    /// The source switched: serve the tenant from here.
+    pub fn activate(tenants_dir: &Path, regions: &Regions, entry: Entry) -> Result<()> {
+        if entry.home != regions.me {
+            bail!("the entry names {} as home, not this region", entry.home);
+        }
+        match tenants::get(tenants_dir, &entry.name)? {
+            Some(r) if r.state == TenantState::Incoming => {
+                tenants::set_state(tenants_dir, &entry.name, TenantState::Active)?;
+            }
+            Some(_) => {} // again: done already
+            None => bail!("no copy of `{}` arrived here", entry.name),
+        }
+        let arrived = incoming(tenants_dir, &entry.name);
+        regions.offer(entry)?;
+        let _ = std::fs::remove_dir_all(arrived);
+        Ok(())
+    }
+
+    /// Drops an arriving copy (a move starting over, or rolled back); a
+    /// tenant this region serves is never touched.
+    pub fn discard(server: &Server, tenants_dir: &Path, name: &str) -> Result<()> {
+        if let Some(r) = tenants::get(tenants_dir, name)? {
+            if r.state != TenantState::Incoming {
+                bail!("tenant `{name}` is served here");
+            }
+            server.app.pools.close_under(&tenants_dir.join(name));
+            tenants::remove(tenants_dir, name)?;
+        }
+        let d = incoming(tenants_dir, name);
+        if d.exists() {
+            std::fs::remove_dir_all(d)?;
+        }
+        Ok(())
+    }
+}
