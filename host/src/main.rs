@@ -207,6 +207,16 @@ enum TenantCmd {
         tenants_dir: PathBuf,
         name: String,
     },
+    /// Move a tenant to another region through its home's operator API
+    /// (EDGE_OPERATOR_TOKEN), following it until it is done.
+    Move {
+        name: String,
+        #[arg(long)]
+        to: String,
+        /// The tenant's home region's operator API.
+        #[arg(long, default_value = "http://127.0.0.1:3001")]
+        operator: String,
+    },
     /// Spin/SpinKube deployment artefacts for the tenant.
     Artefacts {
         #[arg(long = "tenants-dir")]
@@ -392,6 +402,34 @@ fn tenant_cmd(cmd: TenantCmd) -> Result<()> {
             tenants::delete(&tenants_dir, &name)?;
             println!("deleted tenant `{name}`");
             Ok(())
+        }
+        TenantCmd::Move { name, to, operator } => {
+            let token = std::env::var("EDGE_OPERATOR_TOKEN").context("EDGE_OPERATOR_TOKEN is needed")?;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            rt.block_on(async {
+                let body = serde_json::json!({ "to": to }).to_string();
+                let (status, v) = regions::operator_call(&operator, &token, "POST", &format!("/v1/tenants/{name}/move"), body.into_bytes()).await?;
+                if status != 202 {
+                    anyhow::bail!("the move did not start ({status}): {}", v["detail"].as_str().unwrap_or(&v.to_string()));
+                }
+                let mut last = String::new();
+                loop {
+                    let (_, m) = regions::operator_call(&operator, &token, "GET", &format!("/v1/tenants/{name}/move"), Vec::new()).await?;
+                    let phase = m["phase"].as_str().unwrap_or("?").to_string();
+                    if phase != last {
+                        eprintln!("{name}: {phase}");
+                        last = phase.clone();
+                    }
+                    if phase == "done" || phase == "rolled_back" {
+                        println!("{}", serde_json::to_string_pretty(&m)?);
+                        if phase == "rolled_back" {
+                            anyhow::bail!("the move was rolled back: {}", m["error"].as_str().unwrap_or("?"));
+                        }
+                        return Ok(());
+                    }
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+            })
         }
         TenantCmd::Artefacts { tenants_dir, name, out, image } => {
             for p in tenants::artefacts(&tenants_dir, &name, &image, &out)? {

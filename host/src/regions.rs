@@ -377,6 +377,24 @@ impl Regions {
     }
 }
 
+/// One operator-API call (the CLI's `tenant move`): status and JSON answer.
+pub async fn operator_call(base: &str, token: &str, method: &str, path: &str, body: Vec<u8>) -> Result<(u16, serde_json::Value)> {
+    let addr = authority(base)?;
+    let mut sender = connect(&addr).await?;
+    let req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.as_str())
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))?;
+    sender.ready().await?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await?.to_bytes();
+    Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
+}
+
 /// The home region could not be reached (down, or not answering).
 #[derive(Debug)]
 pub struct Unreachable(pub String);

@@ -311,8 +311,15 @@ fn a_move_killed_half_way_rolls_back_and_then_completes() {
     let r = c.get("/api/v1/contacts?limit=1");
     assert_eq!((r.status, r.header("edge-region")), (200, Some("eu")));
     assert_eq!(all_contacts(&mut c).len(), 20);
-    // Run again, it goes through.
-    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
+    // Run again, with the CLI this time: it goes through.
+    let out = std::process::Command::new(e2e::host_bin())
+        .args(["tenant", "move", "acme", "--to", "us", "--operator", &format!("http://{}", eu.operator.unwrap())])
+        .env("EDGE_OPERATOR_TOKEN", e2e::OPERATOR_TOKEN)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((printed["phase"].as_str(), printed["to"].as_str()), (Some("done"), Some("us")), "{printed}");
     assert_eq!(move_finished(&eu, "acme")["phase"], "done");
     assert_eq!(all_contacts(&mut c).len(), 20);
     assert_eq!(c.get("/api/v1/contacts?limit=1").header("edge-region"), Some("us"));
