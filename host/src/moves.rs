@@ -164,17 +164,24 @@ async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut
         bail!("the target refused to start: {status} {}", String::from_utf8_lossy(&body));
     }
     for f in &manifest.files {
-        let bytes = tokio::fs::read(staging(dir, &m.tenant).join(&f.path)).await?;
-        m.bytes += bytes.len() as u64;
-        let mut offset = 0;
+        // A chunk at a time: a large tenant is never whole in memory.
+        use tokio::io::AsyncReadExt;
+        let mut file = tokio::fs::File::open(staging(dir, &m.tenant).join(&f.path)).await?;
+        let mut offset: u64 = 0;
         loop {
-            let end = (offset + CHUNK).min(bytes.len());
-            let (status, body) = regions.call(&there, "PUT", &format!("{base}/files/{}?offset={offset}", f.path), bytes[offset..end].to_vec(), true).await?;
+            let mut chunk = Vec::with_capacity(CHUNK);
+            (&mut file).take(CHUNK as u64).read_to_end(&mut chunk).await?;
+            if chunk.is_empty() && offset > 0 {
+                break;
+            }
+            let n = chunk.len() as u64;
+            let (status, body) = regions.call(&there, "PUT", &format!("{base}/files/{}?offset={offset}", f.path), chunk, true).await?;
             if !status.is_success() {
                 bail!("sending {}: {status} {}", f.path, String::from_utf8_lossy(&body));
             }
-            offset = end;
-            if offset >= bytes.len() {
+            offset += n;
+            m.bytes += n;
+            if n < CHUNK as u64 {
                 break;
             }
         }

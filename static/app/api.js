@@ -330,6 +330,17 @@ export async function getRecordVisibility({ signal } = {}) {
   return data;
 }
 
+/** → { time_zone } (the zone date rules count days in unless they name one). */
+export async function getWorkspaceSettings({ signal } = {}) {
+  const { data } = await request('GET', `${API_BASE}/settings/workspace`, { signal });
+  return data;
+}
+
+export async function setWorkspaceSettings(setting, { signal } = {}) {
+  const { data } = await request('PUT', `${API_BASE}/settings/workspace`, { body: setting, signal });
+  return data;
+}
+
 export async function setRecordVisibility(setting, { signal } = {}) {
   const { data } = await request('PUT', `${API_BASE}/settings/record-visibility`, { body: setting, signal });
   return data;

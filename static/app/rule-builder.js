@@ -11,7 +11,7 @@
 import { h, mount, icon } from './ui.js';
 import { setFieldError, clearFieldError } from './mail-editor.js';
 import { capitalize } from './forms.js';
-import { zoneSelect, browserZone } from './campaign-display.js';
+import { zoneSelect } from './campaign-display.js';
 import * as session from './session.js';
 import {
   TRIGGERS, ENTITIES, OPS, ACTIONS, triggerEntity, triggerText, dateFields, recordFields, opTakesValue, parseValue, valueText,
@@ -115,7 +115,7 @@ export function ruleBuilder({ rule, ctx, readOnly = false, onChange }) {
     const before = triggerEntity(m.trigger);
     const t = { kind, changed: [] };
     if (kind === 'record_created' || kind === 'record_updated') t.entity = m.trigger.entity || 'contact';
-    if (kind === 'date') { t.field = dateFields(ctx.contactDefs)[0]?.key || 'orders.last_at'; t.offset_days = 0; t.time_zone = browserZone(); }
+    if (kind === 'date') { t.field = dateFields(ctx.contactDefs)[0]?.key || 'orders.last_at'; t.offset_days = 0; t.time_zone = ''; }
     if (kind === 'deal_entered_stage') t.stage_id = '';
     m.trigger = t;
     renderParams();
@@ -195,6 +195,9 @@ export function ruleBuilder({ rule, ctx, readOnly = false, onChange }) {
       days.addEventListener('input', syncOffset);
       dir.addEventListener('change', syncOffset);
       const zone = zoneSelect({ id: `${p}-zone`, value: t.time_zone || 'UTC', testid: 'rule-trigger-zone', disabled: readOnly });
+      // No zone of its own: the workspace's (Settings › Users).
+      zone.prepend(h('option', { value: '' }, 'The workspace’s time zone'));
+      zone.value = t.time_zone || '';
       zone.name = 'trigger.time_zone';
       zone.addEventListener('change', () => { clearFieldError(zone); t.time_zone = zone.value; syncWords(); changed(); });
       const hasCustom = fields.some((f) => f.group === 'Custom fields');
@@ -478,7 +481,7 @@ export function ruleBuilder({ rule, ctx, readOnly = false, onChange }) {
     if (t.kind === 'date') {
       trigger.field = t.field || '';
       trigger.offset_days = Number.isFinite(Number(t.offset_days)) ? Number(t.offset_days) : 0;
-      trigger.time_zone = t.time_zone || 'UTC';
+      if (t.time_zone) trigger.time_zone = t.time_zone;
     }
     const conditions = m.conditions.map((c) => {
       const out = { field: c.field, op: c.op };

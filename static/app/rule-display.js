@@ -6,7 +6,7 @@
 // recipes of the new-rule page.
 
 import { h, icon } from './ui.js';
-import { cicon, browserZone, relative } from './campaign-display.js';
+import { cicon, relative } from './campaign-display.js';
 import { fieldCatalog, STAGES, stageLabel, contactName, labelize, xicon } from './records.js';
 import * as session from './session.js';
 
@@ -290,7 +290,6 @@ export function ruleStateBadge(enabled, testid = 'rule-state') {
  * then shows that field's message when saving.
  */
 export function recipes({ dateDefs = [], templates = [] } = {}) {
-  const zone = browserZone();
   const renewal = dateDefs.find((d) => /renew/i.test(d.key) || /renew/i.test(d.label)) || dateDefs[0];
   const template = templates[0]?.id || '';
   const me = session.getSession().user?.id || 'owner';
@@ -299,7 +298,7 @@ export function recipes({ dateDefs = [], templates = [] } = {}) {
       key: 'renewal', title: 'Renewal reminder', text: `A task for the owner 30 days before ${renewal ? `“${renewal.label}”` : 'a date field'}.`,
       rule: {
         name: 'Renewal reminder', enabled: true,
-        trigger: { kind: 'date', field: renewal?.key || '', offset_days: -30, time_zone: zone },
+        trigger: { kind: 'date', field: renewal?.key || '', offset_days: -30 },
         conditions: [],
         actions: [{ kind: 'create_task', subject: 'Renewal coming up: {{ name }}', due_in_days: 7, user: 'owner' }],
       },
@@ -308,7 +307,7 @@ export function recipes({ dateDefs = [], templates = [] } = {}) {
       key: 'replacement', title: 'Replacement notice', text: 'An email 180 days after a customer’s last order.',
       rule: {
         name: 'Replacement notice', enabled: true,
-        trigger: { kind: 'date', field: 'orders.last_at', offset_days: 180, time_zone: zone },
+        trigger: { kind: 'date', field: 'orders.last_at', offset_days: 180 },
         conditions: [],
         actions: [{ kind: 'send_email', template_id: template }],
       },
@@ -326,7 +325,7 @@ export function recipes({ dateDefs = [], templates = [] } = {}) {
       key: 'winback', title: 'Win back a customer at risk', text: 'A task for the owner when a customer has gone quiet for longer than usual.',
       rule: {
         name: 'Win back customers slipping away', enabled: true,
-        trigger: { kind: 'date', field: 'orders.last_at', offset_days: 60, time_zone: zone },
+        trigger: { kind: 'date', field: 'orders.last_at', offset_days: 60 },
         conditions: [{ field: 'value.at_risk', op: 'eq', value: true }],
         actions: [{ kind: 'create_task', subject: 'Win back {{ name }}', due_in_days: 3, user: 'owner' }],
       },

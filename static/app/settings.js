@@ -13,6 +13,7 @@ import { field, formErrors, errorBox, busy } from './forms.js';
 import * as session from './session.js';
 import { dash, forbiddenState, sectionHeader, inlineError, badge, confirmDialog, dataTable } from './settings-kit.js';
 import { apiKeysSection } from './apikeys.js';
+import { zoneSelect } from './campaign-display.js';
 import { auditSection } from './audit.js';
 import { teamsSection, loadTeams } from './teams.js';
 import { customFieldsSection, customFieldsIcon } from './customfields.js';
@@ -192,6 +193,34 @@ function visibilityControl() {
       h('a', { href: '/settings/teams' }, 'Teams'), '.'));
 }
 
+/** The workspace's time zone: date rules count their days in it. */
+function workspaceZoneControl() {
+  const select = zoneSelect({ id: 'workspace-time-zone', value: 'UTC', testid: 'workspace-time-zone', disabled: true, className: 'select-sm' });
+  api.getWorkspaceSettings()
+    .then((w) => {
+      const z = w?.time_zone || 'UTC';
+      if (![...select.options].some((o) => o.value === z)) select.prepend(h('option', { value: z }, z));
+      select.value = z;
+      select.disabled = false;
+    })
+    .catch(() => { /* read-only roles see the default */ });
+  select.addEventListener('change', async () => {
+    select.disabled = true;
+    try {
+      const w = await api.setWorkspaceSettings({ time_zone: select.value });
+      toast(`Date rules now count days in ${String(w.time_zone).replace(/_/g, ' ')} unless a rule names its own zone.`, { kind: 'success', title: 'Time zone saved' });
+    } catch (err) {
+      toastError(err);
+    } finally {
+      select.disabled = false;
+    }
+  });
+  return h('div', { class: 'settings-inline-setting' },
+    h('label', { for: 'workspace-time-zone' }, 'Workspace time zone'),
+    select,
+    h('p', { class: 'muted' }, 'Workflow rules that fire on dates (renewals, birthdays, days after an order) count days in this zone unless a rule names its own.'));
+}
+
 function usersSection(root, me) {
   const controller = new AbortController();
   const users = new Map();
@@ -218,6 +247,7 @@ function usersSection(root, me) {
     errorSlot,
     tableWrap,
     visibilityControl(),
+    workspaceZoneControl(),
   );
 
   function update() {

@@ -265,3 +265,30 @@ fn joining_a_segment_fires_once_for_those_who_join_after_the_rule() {
     assert!(tasks(&mut c, &format!("/api/v1/contacts/{ann}")).is_empty());
     assert_eq!(runs(&mut c, &welcome).len(), 1);
 }
+
+#[test]
+fn a_date_rule_without_a_zone_counts_days_in_the_workspaces() {
+    let mut cfg = HostConfig::crm(&scratch("rules-workspace-zone"));
+    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+    cfg.extra_args.push("--no-scheduler".into());
+    let h = TestHost::start(cfg);
+    let mut c = h.signed_in_owner("demo");
+    assert_eq!(json(&c.get("/api/v1/settings/workspace"))["time_zone"], "UTC", "the default");
+    assert_eq!(c.send("PUT", "/api/v1/settings/workspace", Some(json!({"time_zone": "Mars/Base"}))).status, 422);
+    // Kiritimati is UTC+14 all year: from 10:00 UTC on it is already tomorrow there.
+    let r = c.send("PUT", "/api/v1/settings/workspace", Some(json!({"time_zone": "Pacific/Kiritimati"})));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let kiritimati = (chrono::Utc::now() + chrono::Duration::hours(14)).date_naive();
+    assert_eq!(c.post_json("/api/v1/custom-fields", &json!({"entity": "contact", "key": "renewal_date", "label": "Renewal", "kind": "date"})).status, 201);
+    let mk = |c: &mut Client, first: &str, day: chrono::NaiveDate| json(&c.post_json("/api/v1/contacts", &json!({"first_name": first, "custom": {"renewal_date": day.to_string()}})))["id"].as_str().unwrap().to_string();
+    let kim = mk(&mut c, "Kim", kiritimati);
+    let lou = mk(&mut c, "Lou", kiritimati - chrono::Duration::days(1));
+    let id = rule(&mut c, json!({"name": "Renewal day", "trigger": {"kind": "date", "field": "custom.renewal_date", "offset_days": 0}, "actions": [{"kind": "create_task", "subject": "Renews today: {{ name }}"}]}));
+    assert!(json(&c.get(&format!("/api/v1/automations/rules/{id}")))["trigger"]["time_zone"].is_null(), "no zone of its own");
+    tick(&h);
+    assert_eq!(tasks(&mut c, &format!("/api/v1/contacts/{kim}")), vec!["Renews today: Kim"]);
+    assert!(tasks(&mut c, &format!("/api/v1/contacts/{lou}")).is_empty(), "Lou's day has passed in Kiritimati");
+    // The change is in the audit log.
+    let audit = json(&c.get("/api/v1/audit?entity=setting"));
+    assert!(audit["items"].as_array().unwrap().iter().any(|e| e["entity_id"] == "workspace"), "{audit}");
+}

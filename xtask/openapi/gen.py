@@ -35,6 +35,8 @@ R = [
  ("get", "/api/v1/audit", "audit", "Change events of every component, newest first", None, page("Event"), ["actor", "entity", "entity_id", "since", "until", "cursor", "limit"]),
  ("get", "/api/v1/settings/record-visibility", "settings", "Which records sales users see", None, "RecordVisibility", []),
  ("put", "/api/v1/settings/record-visibility", "settings", "Set which records sales users see", "RecordVisibility", "RecordVisibility", []),
+ ("get", "/api/v1/settings/workspace", "settings", "The workspace's settings: its time zone (date rules count days in it)", None, "Object", []),
+ ("put", "/api/v1/settings/workspace", "settings", "Set the workspace's time zone (owners, admins)", "Object", "Object", []),
  ("get", "/api/v1/contacts", "contacts", "List contacts (filters, sort, search, trash)", None, page("Contact"), LIST),
  ("post", "/api/v1/contacts", "contacts", "Create a contact (Idempotency-Key honoured)", "ContactInput", "Contact", []),
  ("get", "/api/v1/contacts/count", "contacts", "Count a view (capped at 10,000)", None, "Count", LIST),

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-struct Host(Child);
+pub struct Host(Child);
 
 impl Drop for Host {
     fn drop(&mut self) {
@@ -29,13 +29,18 @@ impl Drop for Host {
     }
 }
 
-fn free_addr() -> Result<SocketAddr> {
+pub fn free_addr() -> Result<SocketAddr> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
 }
 
 const BENCH_TOKEN: &str = "bench-operator-token-000000";
 
 fn start(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr, operator: Option<SocketAddr>) -> Result<Host> {
+    start_with(manifest, tenants, cache, addr, operator, &[])
+}
+
+/// `start`, with more arguments for the host (a region's, say).
+pub fn start_with(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr, operator: Option<SocketAddr>, extra: &[String]) -> Result<Host> {
     let mut cmd = Command::new(host_bin());
     cmd.current_dir(repo_root())
         .args(["up", "-f", manifest, "--listen", &addr.to_string(), "--cache-dir"])
@@ -51,6 +56,7 @@ fn start(manifest: &str, tenants: Option<&Path>, cache: &Path, addr: SocketAddr,
     if let Some(op) = operator {
         cmd.arg("--operator-listen").arg(op.to_string());
     }
+    cmd.args(extra);
     Ok(Host(cmd.spawn().context("start host")?))
 }
 
@@ -79,7 +85,7 @@ pub struct Load {
 
 /// Load with `wrk` (one thread, event-driven: leaves the CPU to the host) when
 /// installed, as the DESIGN.md reference figures were taken; else the built-in one.
-fn load(addr: SocketAddr, headers: &[(&str, &str)], path: &str, conns: usize, secs: f64) -> Result<Load> {
+pub fn load(addr: SocketAddr, headers: &[(&str, &str)], path: &str, conns: usize, secs: f64) -> Result<Load> {
     if std::path::Path::new("/usr/bin/wrk").exists() {
         wrk(addr, headers, path, conns, secs)
     } else {
@@ -234,7 +240,7 @@ fn pipeline(addr: SocketAddr, s: &seed::Session, open: usize, closed: usize, sec
     Ok(rows)
 }
 
-fn ms(d: Duration) -> String {
+pub fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
@@ -326,6 +332,10 @@ pub fn run(args: &[String]) -> Result<()> {
         rows.extend(scale(addr, &mut scale_session, scale_n, secs)?);
     }
     drop(h);
+    // Regions: this data root as `eu` and an empty `us`; a hop, and moving the scale tenant.
+    if scale_n > 0 {
+        rows.extend(crate::regions::bench(&work, &tenants, &cache, BENCH_TOKEN, &auth, "scale", scale_n, secs)?);
+    }
 
     // Automation, natively over the domain's SQL.
     let customers = if quick { 100_000 } else { 1_000_000 };

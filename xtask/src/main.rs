@@ -11,6 +11,7 @@ mod bench;
 mod deals;
 mod automation;
 mod mail;
+mod regions;
 mod scale;
 mod seed;
 mod toolchain;

@@ -67,8 +67,18 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
             busy |= batch.1;
         }
     }
-    for r in enabled.iter().filter(|r| r.trigger.kind == "date") {
-        if let Err(e) = date_rule(ctx, &db, &w, r) {
+    // Date rules without a zone of their own count days in the workspace's.
+    let dated: Vec<&Rule> = enabled.iter().filter(|r| r.trigger.kind == "date").collect();
+    let workspace_zone = if dated.iter().any(|r| r.trigger.time_zone.is_none()) {
+        match crate::platform_call(ctx, Method::Get, "identity", "/internal/settings/workspace", None, rules::ACTOR, &[]) {
+            Ok((200, v)) => v["time_zone"].as_str().map(String::from),
+            _ => None,
+        }
+    } else {
+        None
+    };
+    for r in dated {
+        if let Err(e) = date_rule(ctx, &db, &w, r, workspace_zone.as_deref()) {
             eprintln!("automation: date rule {}: {e}", r.id);
         }
     }
@@ -249,9 +259,9 @@ fn act(ctx: &Ctx, a: &Action, key: &str, entity: &str, target: &str, record: &Va
 /// A date rule's new days: the contacts whose date falls right for each day
 /// get a run claimed (once per contact and day, whatever restarts); the day
 /// is done when every page is claimed.
-fn date_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Rule) -> Result<(), String> {
+fn date_rule(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, w: &Writer, r: &Rule, workspace_zone: Option<&str>) -> Result<(), String> {
     let last = rules::date_cursor(db, &r.id).map_err(|e| e.to_string())?;
-    for day in rules::due_days(r, last.as_deref(), chrono::Utc::now()) {
+    for day in rules::due_days(r, last.as_deref(), chrono::Utc::now(), workspace_zone) {
         let filter = rules::date_filter(r, day).to_string();
         let mut cursor: Option<String> = None;
         for _ in 0..50 {

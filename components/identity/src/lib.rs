@@ -138,6 +138,13 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Get, ["api", "v1", "audit"]) => audit(ctx),
         (Method::Get, ["api", "v1", "settings", "record-visibility"]) => get_visibility(ctx),
         (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_visibility(ctx),
+        (Method::Get, ["api", "v1", "settings", "workspace"]) => {
+            ctx.require(Area::Settings, Access::Read)?;
+            Ok(Reply::json(200, &current_workspace()?))
+        }
+        (Method::Put, ["api", "v1", "settings", "workspace"]) => put_workspace(ctx),
+        // For other components (date rules count days in the workspace's zone).
+        (Method::Get, ["internal", "settings", "workspace"]) => Ok(Reply::json(200, &current_workspace()?)),
         // Only the host calls this (provisioning); the router never forwards /internal.
         (Method::Post, ["internal", "migrate"]) => {
             edge_db::spin::provision(store::COMPONENT, store::MIGRATIONS).map(|v| Reply::json(200, &v)).map_err(internal)
@@ -677,6 +684,24 @@ fn current_visibility() -> Result<RecordVisibility, Problem> {
         .map_err(internal)?
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default())
+}
+
+fn current_workspace() -> Result<settings::Workspace, Problem> {
+    let kv = sessions::store().map_err(internal)?;
+    Ok(kv.get(settings::WORKSPACE_KEY).map_err(internal)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
+}
+
+fn put_workspace(ctx: &Ctx) -> Result<Reply, Problem> {
+    let s = ctx.require(Area::Settings, Access::Write)?;
+    let new: settings::Workspace = ctx.body()?;
+    new.validate().map_err(Problem::validation)?;
+    let before = current_workspace()?;
+    let kv = sessions::store().map_err(internal)?;
+    kv.set(settings::WORKSPACE_KEY, &serde_json::to_vec(&new).map_err(internal)?).map_err(internal)?;
+    let db = store::open().map_err(internal)?;
+    store::tx(&db, || store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "setting", "workspace", "changed", Some(&before), Some(&new)))
+        .map_err(internal)?;
+    Ok(Reply::json(200, &new))
 }
 
 fn get_visibility(ctx: &Ctx) -> Result<Reply, Problem> {

@@ -538,10 +538,11 @@ pub fn skip_to_end<D: Db + ?Sized>(db: &D) -> Result<()> {
 }
 
 /// The local days a date rule still has to look at, oldest first: from the
-/// day after the last one it did (or today) to today in its time zone, at
-/// most a week back (a host that was down catches up; no day twice).
-pub fn due_days(rule: &Rule, last: Option<&str>, now: chrono::DateTime<chrono::Utc>) -> Vec<chrono::NaiveDate> {
-    let tz: chrono_tz::Tz = rule.trigger.time_zone.as_deref().and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+/// day after the last one it did (or today) to today in its time zone (the
+/// rule's own, else the workspace's), at most a week back (a host that was
+/// down catches up; no day twice).
+pub fn due_days(rule: &Rule, last: Option<&str>, now: chrono::DateTime<chrono::Utc>, workspace_zone: Option<&str>) -> Vec<chrono::NaiveDate> {
+    let tz: chrono_tz::Tz = rule.trigger.time_zone.as_deref().or(workspace_zone).and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
     let today = now.with_timezone(&tz).date_naive();
     let from = last.and_then(|l| chrono::NaiveDate::parse_from_str(l, "%Y-%m-%d").ok()).map(|d| d + chrono::Duration::days(1)).unwrap_or(today).max(today - chrono::Duration::days(6));
     let mut out = Vec::new();
@@ -613,21 +614,26 @@ mod date_tests {
         // 2026-12-06 20:00 UTC is already 2026-12-07 in Auckland (UTC+13).
         let now = chrono::Utc.with_ymd_and_hms(2026, 12, 6, 20, 0, 0).unwrap();
         let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        assert_eq!(due_days(&r, None, now), vec![d("2026-12-07")]);
+        assert_eq!(due_days(&r, None, now, None), vec![d("2026-12-07")]);
         assert_eq!(date_filter(&r, d("2026-12-07")), serde_json::json!({"field": "custom.renewal", "op": "eq", "value": "2027-01-06"}));
-        assert!(due_days(&r, Some("2026-12-07"), now).is_empty(), "a day once");
+        assert!(due_days(&r, Some("2026-12-07"), now, None).is_empty(), "a day once");
         let yearly = Rule { trigger: Trigger { yearly: true, offset_days: Some(0), ..r.trigger.clone() }, ..r.clone() };
         assert_eq!(date_filter(&yearly, d("2027-02-28")), serde_json::json!({"field": "custom.renewal", "op": "anniversary", "value": ["02-28", "02-29"]}), "leap-day birthdays in a common year");
         assert_eq!(date_filter(&yearly, d("2028-02-28")), serde_json::json!({"field": "custom.renewal", "op": "anniversary", "value": ["02-28"]}));
-        assert_eq!(due_days(&r, Some("2026-12-04"), now), vec![d("2026-12-05"), d("2026-12-06"), d("2026-12-07")], "missed days caught up");
-        assert_eq!(due_days(&r, Some("2026-01-01"), now).len(), 7, "at most a week back");
+        assert_eq!(due_days(&r, Some("2026-12-04"), now, None), vec![d("2026-12-05"), d("2026-12-06"), d("2026-12-07")], "missed days caught up");
+        assert_eq!(due_days(&r, Some("2026-01-01"), now, None).len(), 7, "at most a week back");
         // Across a clock change (Berlin, 25 October 2026: 03:00 back to 02:00) every day comes once.
         let berlin = update(&db, &w, &r.id, RuleInput { trigger: Some(Trigger { time_zone: Some("Europe/Berlin".into()), ..r.trigger.clone() }), ..Default::default() }, None).unwrap();
         let before = chrono::Utc.with_ymd_and_hms(2026, 10, 24, 22, 30, 0).unwrap(); // 00:30 on the 25th, summer time
         let after = chrono::Utc.with_ymd_and_hms(2026, 10, 25, 23, 30, 0).unwrap(); // 00:30 on the 26th, winter time
-        assert_eq!(due_days(&berlin, Some("2026-10-24"), before), vec![d("2026-10-25")]);
-        assert!(due_days(&berlin, Some("2026-10-25"), after - chrono::Duration::hours(1)).is_empty(), "23:30 on the long day is still the 25th");
-        assert_eq!(due_days(&berlin, Some("2026-10-25"), after), vec![d("2026-10-26")]);
+        assert_eq!(due_days(&berlin, Some("2026-10-24"), before, None), vec![d("2026-10-25")]);
+        assert!(due_days(&berlin, Some("2026-10-25"), after - chrono::Duration::hours(1), None).is_empty(), "23:30 on the long day is still the 25th");
+        assert_eq!(due_days(&berlin, Some("2026-10-25"), after, None), vec![d("2026-10-26")]);
+        // A rule without a zone of its own counts days in the workspace's.
+        let unzoned = Rule { trigger: Trigger { time_zone: None, ..r.trigger.clone() }, ..r.clone() };
+        assert_eq!(due_days(&unzoned, None, now, Some("Pacific/Auckland")), vec![d("2026-12-07")]);
+        assert_eq!(due_days(&unzoned, None, now, Some("America/New_York")), vec![d("2026-12-06")]);
+        assert_eq!(due_days(&unzoned, None, now, None), vec![d("2026-12-06")], "UTC without either");
         let bad = RuleInput { trigger: Some(Trigger { kind: "date".into(), entity: None, changed: vec![], stage_id: None, form_id: None, field: None, offset_days: None, time_zone: Some("Mars/Base".into()), yearly: false, segment_id: None }), ..Default::default() };
         let e = update(&db, &w, &r.id, bad, None).unwrap_err();
         let fields: Vec<String> = e.downcast_ref::<Invalid>().unwrap().0.iter().map(|f| f.field.clone()).collect();

@@ -4,6 +4,32 @@
 use crate::Role;
 use serde::{Deserialize, Serialize};
 
+/// KV key of the workspace settings (JSON `Workspace`).
+pub const WORKSPACE_KEY: &str = "setting:workspace";
+
+/// The workspace's own settings: its time zone (date rules count days in it
+/// unless a rule names another).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workspace {
+    pub time_zone: String,
+}
+
+impl Default for Workspace {
+    fn default() -> Workspace {
+        Workspace { time_zone: "UTC".into() }
+    }
+}
+
+impl Workspace {
+    pub fn validate(&self) -> Result<(), Vec<edge_http::FieldError>> {
+        if self.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(vec![edge_http::FieldError::new("time_zone", "must be an IANA time zone such as Europe/Berlin")]);
+        }
+        Ok(())
+    }
+}
+
 /// KV key of the record-visibility setting (JSON `RecordVisibility`).
 pub const RECORD_VISIBILITY_KEY: &str = "setting:record-visibility";
 
@@ -52,6 +78,13 @@ impl RecordVisibility {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_workspace_time_zone_is_an_iana_zone() {
+        assert!(Workspace { time_zone: "Europe/Berlin".into() }.validate().is_ok());
+        assert!(Workspace { time_zone: "Mars/Base".into() }.validate().is_err());
+        assert_eq!(Workspace::default().time_zone, "UTC");
+    }
 
     #[test]
     fn only_sales_is_restricted() {
