@@ -1,10 +1,14 @@
 //! Moving a tenant to another region (`POST /v1/tenants/{name}/move {"to"}`
 //! on its home region's operator API).
 //!
-//! 1. Hold: new writes for the tenant wait (reads go on); writes in flight
-//!    finish.
-//! 2. Copy: a consistent snapshot of every database (SQLite online backup),
-//!    sent in chunks to the target region, which keeps it aside.
+//! 1. Copy while serving: a consistent snapshot of every database (SQLite
+//!    online backup), sent in chunks to the target region, which keeps it
+//!    aside.
+//! 2. Hold and catch up: new writes for the tenant wait (reads go on),
+//!    writes in flight finish; a second snapshot, here on local disk, is
+//!    compared with the first block by block and only the blocks that
+//!    changed are sent (the backup keeps page numbers, so an unchanged page
+//!    is an unchanged block). The write pause is this step and the next two.
 //! 3. Adopt: the target checks every checksum, installs the copy as an
 //!    *incoming* tenant (kept, not served) and answers its row counts, which
 //!    must equal the source's.
@@ -40,7 +44,7 @@ pub struct Move {
     pub tenant: String,
     pub from: String,
     pub to: String,
-    /// holding, copying, adopted, switched, done, rolled_back.
+    /// copying, catching_up, adopted, switched, done, rolled_back.
     pub phase: String,
     pub started_at_unix: u64,
     #[serde(default)]
@@ -52,6 +56,9 @@ pub struct Move {
     pub write_pause_ms: Option<u64>,
     #[serde(default)]
     pub bytes: u64,
+    /// Of those, sent while writes were held (the catch-up).
+    #[serde(default)]
+    pub catch_up_bytes: u64,
 }
 
 fn now_unix() -> u64 {
@@ -103,7 +110,7 @@ pub fn begin(server: &Server, regions: &Regions, name: &str, to: &str) -> Result
     if load(dir, name).is_some_and(|m| !finished(&m)) {
         bail!("tenant `{name}` is moving already");
     }
-    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: "holding".into(), started_at_unix: now_unix(), finished_at_unix: None, error: None, write_pause_ms: None, bytes: 0 };
+    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: "copying".into(), started_at_unix: now_unix(), finished_at_unix: None, error: None, write_pause_ms: None, bytes: 0, catch_up_bytes: 0 };
     save(dir, &m)?;
     Ok(m)
 }
@@ -111,12 +118,11 @@ pub fn begin(server: &Server, regions: &Regions, name: &str, to: &str) -> Result
 /// Runs a move to the end (or rolls it back); records how it went.
 pub async fn run(server: Arc<Server>, regions: Arc<Regions>, mut m: Move) {
     let Some(dir) = server.tenancy.as_ref().map(|t| t.dir.clone()) else { return };
-    let held = Instant::now();
-    server.holds.hold(&m.tenant);
-    let result = steps(&server, &regions, &dir, &mut m).await;
+    let mut held: Option<Instant> = None;
+    let result = steps(&server, &regions, &dir, &mut m, &mut held).await;
     // Writes go on: to the new home if the switch happened, else here.
     server.holds.release(&m.tenant);
-    m.write_pause_ms = Some(held.elapsed().as_millis() as u64);
+    m.write_pause_ms = held.map(|h| h.elapsed().as_millis() as u64);
     match result {
         Ok(()) => {
             if let Err(e) = clean_up(&server, &dir, &m) {
@@ -150,41 +156,36 @@ async fn pause_after(phase: &str) {
     }
 }
 
-async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) -> Result<()> {
-    server.holds.drain(&m.tenant, DRAIN).await.context("writes in flight did not finish")?;
+async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move, held: &mut Option<Instant>) -> Result<()> {
     let there = regions.all.get(&m.to).context("unknown region")?.operator.clone();
-    // Copy.
+    let base = format!("/v1/incoming/{}", m.tenant);
+    // Copy while the tenant serves.
     m.phase = "copying".into();
     save(dir, m)?;
-    let (d, name, out) = (dir.to_path_buf(), m.tenant.clone(), staging(dir, &m.tenant));
-    let manifest = tokio::task::spawn_blocking(move || tenants::snapshot(&d, &name, &out)).await??;
-    let base = format!("/v1/incoming/{}", m.tenant);
+    let first_dir = staging(dir, &m.tenant).join("first");
+    let (d, name, out) = (dir.to_path_buf(), m.tenant.clone(), first_dir.clone());
+    let first = tokio::task::spawn_blocking(move || tenants::snapshot(&d, &name, &out)).await??;
     let (status, body) = regions.call(&there, "DELETE", &base, Vec::new(), true).await?;
     if !status.is_success() {
         bail!("the target refused to start: {status} {}", String::from_utf8_lossy(&body));
     }
+    for f in &first.files {
+        m.bytes += send_file(regions, &there, &base, &first_dir, &f.path, None).await?;
+    }
+    // Hold, then catch up with what changed meanwhile.
+    server.holds.hold(&m.tenant);
+    *held = Some(Instant::now());
+    server.holds.drain(&m.tenant, DRAIN).await.context("writes in flight did not finish")?;
+    m.phase = "catching_up".into();
+    save(dir, m)?;
+    let final_dir = staging(dir, &m.tenant).join("final");
+    let (d, name, out) = (dir.to_path_buf(), m.tenant.clone(), final_dir.clone());
+    let manifest = tokio::task::spawn_blocking(move || tenants::snapshot(&d, &name, &out)).await??;
     for f in &manifest.files {
-        // A chunk at a time: a large tenant is never whole in memory.
-        use tokio::io::AsyncReadExt;
-        let mut file = tokio::fs::File::open(staging(dir, &m.tenant).join(&f.path)).await?;
-        let mut offset: u64 = 0;
-        loop {
-            let mut chunk = Vec::with_capacity(CHUNK);
-            (&mut file).take(CHUNK as u64).read_to_end(&mut chunk).await?;
-            if chunk.is_empty() && offset > 0 {
-                break;
-            }
-            let n = chunk.len() as u64;
-            let (status, body) = regions.call(&there, "PUT", &format!("{base}/files/{}?offset={offset}", f.path), chunk, true).await?;
-            if !status.is_success() {
-                bail!("sending {}: {status} {}", f.path, String::from_utf8_lossy(&body));
-            }
-            offset += n;
-            m.bytes += n;
-            if n < CHUNK as u64 {
-                break;
-            }
-        }
+        let before = first.files.iter().any(|x| x.path == f.path).then(|| first_dir.join(&f.path));
+        let n = send_file(regions, &there, &base, &final_dir, &f.path, before.as_deref()).await?;
+        m.bytes += n;
+        m.catch_up_bytes += n;
     }
     // Adopt: the target checks and counts; the counts must be ours.
     let (status, body) = regions.call(&there, "POST", &format!("{base}/adopt"), serde_json::to_vec(&manifest)?, true).await?;
@@ -205,6 +206,72 @@ async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut
     switch(server, regions, dir, m).await?;
     pause_after("switched").await;
     Ok(())
+}
+
+/// Blocks compared when catching up (a few SQLite pages).
+const BLOCK: usize = 64 << 10;
+
+/// Sends `dir/rel` to the target: whole (`before` None: the target starts
+/// the file afresh), or only the blocks that differ from `before` (the copy
+/// the target has already); then the file's length. Answers the bytes sent.
+async fn send_file(regions: &Regions, there: &str, base: &str, dir: &Path, rel: &str, before: Option<&Path>) -> Result<u64> {
+    use tokio::io::AsyncReadExt;
+    let put = |offset: u64, bytes: Vec<u8>, extra: String| async move {
+        let (status, body) = regions.call(there, "PUT", &format!("{base}/files/{rel}?offset={offset}{extra}"), bytes, true).await?;
+        if !status.is_success() {
+            bail!("sending {rel}: {status} {}", String::from_utf8_lossy(&body));
+        }
+        Ok::<(), anyhow::Error>(())
+    };
+    let mut file = tokio::fs::File::open(dir.join(rel)).await?;
+    let len = file.metadata().await?.len();
+    let mut old = match before {
+        Some(p) => Some(tokio::fs::File::open(p).await?),
+        None => None,
+    };
+    let (mut offset, mut sent) = (0u64, 0u64);
+    loop {
+        // A chunk at a time: a large tenant is never whole in memory.
+        let mut chunk = Vec::with_capacity(CHUNK);
+        (&mut file).take(CHUNK as u64).read_to_end(&mut chunk).await?;
+        let n = chunk.len();
+        if n == 0 {
+            break;
+        }
+        match old.as_mut() {
+            None => {
+                put(offset, chunk, if offset == 0 { "&fresh=1".into() } else { String::new() }).await?;
+                sent += n as u64;
+            }
+            Some(o) => {
+                let mut prev = Vec::with_capacity(CHUNK);
+                o.take(CHUNK as u64).read_to_end(&mut prev).await?;
+                let same = |a: usize, b: usize| prev.get(a..b) == Some(&chunk[a..b]);
+                let mut i = 0;
+                while i < n {
+                    let end = (i + BLOCK).min(n);
+                    if same(i, end) {
+                        i = end;
+                        continue;
+                    }
+                    // A run of changed blocks goes in one request.
+                    let start = i;
+                    while i < n && !same(i, (i + BLOCK).min(n)) {
+                        i = (i + BLOCK).min(n);
+                    }
+                    put(offset + start as u64, chunk[start..i].to_vec(), String::new()).await?;
+                    sent += (i - start) as u64;
+                }
+            }
+        }
+        offset += n as u64;
+        if n < CHUNK {
+            break;
+        }
+    }
+    // The length last: a file that shrank, or an empty one, is right too.
+    put(len, Vec::new(), format!("&length={len}{}", if before.is_none() && len == 0 { "&fresh=1" } else { "" })).await?;
+    Ok(sent)
 }
 
 /// The directory names the target; the target serves; this copy stops.
@@ -288,8 +355,9 @@ pub async fn recover(server: Arc<Server>, regions: Arc<Regions>) {
 pub mod target {
     use super::*;
 
-    /// Writes a chunk of an arriving file at its offset.
-    pub fn chunk(tenants_dir: &Path, name: &str, rel: &str, offset: u64, bytes: &[u8]) -> Result<()> {
+    /// Writes a chunk of an arriving file at its offset (`fresh`: the file
+    /// starts over; `length`: the file's final length).
+    pub fn chunk(tenants_dir: &Path, name: &str, rel: &str, offset: u64, bytes: &[u8], fresh: bool, length: Option<u64>) -> Result<()> {
         if tenants::get(tenants_dir, name)?.is_some_and(|r| r.state != TenantState::Incoming) {
             bail!("tenant `{name}` already exists here");
         }
@@ -303,9 +371,12 @@ pub mod target {
         let path = incoming(tenants_dir, name).join(rel);
         std::fs::create_dir_all(path.parent().context("has a parent")?)?;
         use std::io::{Seek, SeekFrom, Write};
-        let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(offset == 0).open(&path)?;
+        let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(fresh).open(&path)?;
         f.seek(SeekFrom::Start(offset))?;
         f.write_all(bytes)?;
+        if let Some(len) = length {
+            f.set_len(len)?;
+        }
         f.sync_data()?;
         Ok(())
     }

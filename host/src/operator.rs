@@ -297,9 +297,12 @@ impl Operator {
                 None => Some(problem(StatusCode::NOT_FOUND, "not-found", "This tenant has not moved from here")),
             },
             (&Method::PUT, ["v1", "incoming", name, "files", sub, file]) => {
-                let offset = query.split('&').find_map(|kv| kv.strip_prefix("offset=")).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                let param = |k: &str| query.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}=")).map(String::from));
+                let offset = param("offset").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+                let length = param("length").and_then(|v| v.parse::<u64>().ok());
+                let fresh = param("fresh").as_deref() == Some("1");
                 let (d, n, rel, b) = (dir.to_path_buf(), name.to_string(), format!("{sub}/{file}"), body.clone());
-                match tokio::task::spawn_blocking(move || moves::target::chunk(&d, &n, &rel, offset, &b)).await {
+                match tokio::task::spawn_blocking(move || moves::target::chunk(&d, &n, &rel, offset, &b, fresh, length)).await {
                     Ok(Ok(())) => Some(reply(StatusCode::OK, serde_json::json!({"offset": offset, "bytes": body.len()}))),
                     Ok(Err(e)) => failed(e),
                     Err(_) => Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "writing failed")),

@@ -63,7 +63,7 @@ pub fn bench(work: &Path, tenants: &Path, cache: &Path, token: &str, auth: &[(&s
     crate::say(&format!("regions: moving `{scale_tenant}` ({scale_n} contacts) from eu to us"));
     let t = Instant::now();
     let m = operator(addrs[0].1, token, "POST", &format!("/v1/tenants/{scale_tenant}/move"), r#"{"to":"us"}"#)?;
-    if m["phase"] != "holding" {
+    if m["phase"] != "copying" {
         bail!("the move did not start: {m}");
     }
     let m = loop {
@@ -79,7 +79,11 @@ pub fn bench(work: &Path, tenants: &Path, cache: &Path, token: &str, auth: &[(&s
     };
     let took = t.elapsed();
     let pause = m["write_pause_ms"].as_u64().context("no write pause in the move record")?;
-    let mb = m["bytes"].as_u64().unwrap_or(0) as f64 / 1e6;
-    rows.push((format!("move a tenant of {scale_n} contacts eu → us ({mb:.0} MB)"), format!("{:.1} s in all, writes held {:.1} s", took.as_secs_f64(), pause as f64 / 1000.0), "-".into()));
+    let mb = |k: &str| m[k].as_u64().unwrap_or(0) as f64 / 1e6;
+    rows.push((
+        format!("move a tenant of {scale_n} contacts eu → us ({:.0} MB, {:.1} MB caught up)", mb("bytes"), mb("catch_up_bytes")),
+        format!("{:.1} s in all, writes held {:.2} s", took.as_secs_f64(), pause as f64 / 1000.0),
+        "-".into(),
+    ));
     Ok(rows)
 }
