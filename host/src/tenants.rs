@@ -271,6 +271,19 @@ fn dump_json(conn: &rusqlite::Connection) -> Result<(serde_json::Value, Vec<(Str
     Ok((serde_json::Value::Object(tables), counts))
 }
 
+/// One database's online backup into `out/rel` (`pages` per step, `pause`
+/// between steps): a consistent, self-contained file (no -wal beside it).
+fn backup(tdir: &Path, rel: &Path, out: &Path, pages: std::os::raw::c_int, pause: std::time::Duration) -> Result<(PathBuf, rusqlite::Connection)> {
+    let src = rusqlite::Connection::open_with_flags(tdir.join(rel), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    src.busy_timeout(std::time::Duration::from_secs(5))?;
+    let dest_path = out.join(rel);
+    std::fs::create_dir_all(dest_path.parent().context("path has a parent")?)?;
+    let mut dest = rusqlite::Connection::open(&dest_path)?;
+    rusqlite::backup::Backup::new(&src, &mut dest)?.run_to_completion(pages, pause, None)?;
+    dest.execute_batch("PRAGMA journal_mode=DELETE;")?;
+    Ok((dest_path, dest))
+}
+
 /// A consistent snapshot of every database (SQLite online backup: writers keep
 /// going), a JSON rendering of the same data, and a manifest with checksums.
 pub fn export(dir: &Path, name: &str, out_root: &Path) -> Result<PathBuf> {
@@ -284,17 +297,8 @@ pub fn export(dir: &Path, name: &str, out_root: &Path) -> Result<PathBuf> {
     let mut files = Vec::new();
     let mut json = serde_json::Map::new();
     for rel in databases(&tdir) {
-        let src = rusqlite::Connection::open_with_flags(tdir.join(&rel), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        src.busy_timeout(std::time::Duration::from_secs(5))?;
-        let dest_path = out.join(&rel);
-        std::fs::create_dir_all(dest_path.parent().context("path has a parent")?)?;
-        let mut dest = rusqlite::Connection::open(&dest_path)?;
-        {
-            let backup = rusqlite::backup::Backup::new(&src, &mut dest)?;
-            backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-        }
-        // A self-contained file: no -wal beside it.
-        dest.execute_batch("PRAGMA journal_mode=DELETE;")?;
+        // Gently: 256 pages at a time with a pause, the tenant keeps serving.
+        let (dest_path, dest) = backup(&tdir, &rel, &out, 256, std::time::Duration::from_millis(5))?;
         let (data, rows) = dump_json(&dest)?;
         drop(dest);
         let rel_s = rel.to_string_lossy().to_string();
@@ -318,16 +322,8 @@ pub fn snapshot(dir: &Path, name: &str, out: &Path) -> Result<ExportManifest> {
     std::fs::create_dir_all(out)?;
     let mut files = Vec::new();
     for rel in databases(&tdir) {
-        let src = rusqlite::Connection::open_with_flags(tdir.join(&rel), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        src.busy_timeout(std::time::Duration::from_secs(5))?;
-        let dest_path = out.join(&rel);
-        std::fs::create_dir_all(dest_path.parent().context("path has a parent")?)?;
-        let mut dest = rusqlite::Connection::open(&dest_path)?;
-        {
-            let backup = rusqlite::backup::Backup::new(&src, &mut dest)?;
-            backup.run_to_completion(1024, std::time::Duration::from_millis(0), None)?;
-        }
-        dest.execute_batch("PRAGMA journal_mode=DELETE;")?;
+        // At full speed: a move's second snapshot is taken while writes wait.
+        let (dest_path, dest) = backup(&tdir, &rel, out, 1024, std::time::Duration::ZERO)?;
         let rows = row_counts(&dest)?;
         drop(dest);
         files.push(ExportedFile { sha256: sha256_file(&dest_path)?, path: rel.to_string_lossy().to_string(), rows });
