@@ -274,6 +274,28 @@ impl Operator {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let failed = |e: anyhow::Error| Some(problem(StatusCode::CONFLICT, "move", &format!("{e:#}")));
         match (method, segments.as_slice()) {
+            // A tenant that lives in another region: its lifecycle (suspend,
+            // export, plan, move, …) is its home's to carry out, so exports and
+            // backups are written there.
+            // (A move's record stays with the region it left: asked there.)
+            (_, ["v1", "tenants", name, rest @ ..])
+                if !(*method == Method::GET && rest == ["move"]) && tenants::get(dir, name).ok().flatten().is_none_or(|r| r.state == TenantState::Moved) =>
+            {
+                let home = regions.home_elsewhere(name)?;
+                let there = regions.all.get(&home.home)?;
+                let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
+                match regions.call(&there.operator, method.as_str(), &target, body.to_vec(), true).await {
+                    Ok((status, bytes)) => Some(
+                        Response::builder()
+                            .status(status)
+                            .header("content-type", "application/json")
+                            .header(crate::regions::SERVED_BY, home.home.as_str())
+                            .body(Full::new(bytes))
+                            .unwrap_or_default(),
+                    ),
+                    Err(e) => Some(problem(StatusCode::SERVICE_UNAVAILABLE, "region-unavailable", &format!("Region {} cannot be reached: {e:#}", home.home))),
+                }
+            }
             (&Method::POST, ["v1", "tenants", name, "move"]) => {
                 #[derive(Deserialize)]
                 #[serde(deny_unknown_fields)]

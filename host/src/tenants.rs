@@ -398,7 +398,10 @@ pub fn restore_as(dir: &Path, name: &str, from: &Path, state: TenantState, regio
     for f in &manifest.files {
         let dest = tdir.join(&f.path);
         std::fs::create_dir_all(dest.parent().context("path has a parent")?)?;
-        std::fs::copy(from.join(&f.path), &dest)?;
+        // A move's copy is taken, not copied (same disk, no second write).
+        if state != TenantState::Incoming || std::fs::rename(from.join(&f.path), &dest).is_err() {
+            std::fs::copy(from.join(&f.path), &dest)?;
+        }
     }
     let now = now_unix();
     let region = region.map_or(manifest.tenant.region.clone(), String::from);

@@ -113,6 +113,21 @@ fn a_tenant_lives_in_its_home_region_and_is_served_through_any() {
     let us_log = std::fs::read_to_string(&us.log).unwrap();
     assert!(us_log.contains("acme") && !us_log.contains("Lovelace") && !us_log.contains("ada@acme.example"), "us logged tenant data");
 
+    // The operator API of any region acts on the tenant at its home: an export
+    // asked of us is written in eu, a suspension asked of us holds in eu.
+    let r = us.operator("POST", "/v1/tenants/acme/export", "");
+    assert_eq!((r.status, r.header("edge-region")), (201, Some("eu")), "{}", r.text());
+    let exported = json(&r)["path"].as_str().unwrap().to_string();
+    assert!(exported.starts_with(&dir.join("eu").display().to_string()), "the export stays in eu: {exported}");
+    assert!(std::path::Path::new(&exported).join("export.json").exists());
+    assert!(!dir.join("us").join("exports").exists(), "nothing exported in us");
+    assert_eq!(us.operator("POST", "/v1/tenants/acme/suspend", "").status, 200);
+    assert_eq!(c.get(&format!("/api/v1/contacts/{id}")).status, 403);
+    assert_eq!(json(&us.operator("GET", "/v1/tenants/acme", ""))["state"], "suspended");
+    assert_eq!(us.operator("POST", "/v1/tenants/acme/resume", "").status, 200);
+    assert_eq!(c.get(&format!("/api/v1/contacts/{id}")).status, 200);
+    knows(&us, "acme", "eu", 3);
+
     // eu goes down: its tenants get 503 through us (writes too), us's own are fine.
     let mut beta = signed_in(us.addr, "beta", &beta_invite);
     drop(eu);
