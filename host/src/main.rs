@@ -108,6 +108,23 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TenantCmd,
     },
+    /// A region's deployment artefacts from its tenant directory: each of its
+    /// tenants' runtime config and SpinApp, and the region's edge manifests.
+    RegionArtefacts {
+        #[arg(long = "tenants-dir")]
+        tenants_dir: PathBuf,
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        regions: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// The domain tenants are served under (`<tenant>.<domain>`).
+        #[arg(long, default_value = "crm.example.com")]
+        domain: String,
+        #[arg(long, default_value = "registry.example.com/edge-crm:latest")]
+        image: String,
+    },
     /// Microbenchmark: per-request instantiation cost of one component.
     BenchInstantiate {
         #[command(flatten)]
@@ -323,6 +340,15 @@ fn run() -> Result<()> {
             Ok(())
         }
         Cmd::Tenant { cmd } => tenant_cmd(cmd),
+        Cmd::RegionArtefacts { tenants_dir, region, regions: file, out, domain, image } => {
+            let r = regions::Regions::load(&region, &file, &tenants_dir, "")?;
+            // Tenants made or changed offline are in the directory too.
+            r.reconcile(&tenants::list(&tenants_dir)?);
+            for p in regions::artefacts(&r, &tenants_dir, &domain, &image, &out)? {
+                println!("{}", p.display());
+            }
+            Ok(())
+        }
         Cmd::BenchInstantiate { app: a, component, iterations } => {
             let app = load(&a)?;
             rt.block_on(bench::instantiate(app, &component, iterations))

@@ -490,3 +490,73 @@ mod tests {
         assert!(Regions::load("eu", &file, &d, "t").is_ok());
     }
 }
+
+/// A region's deployment artefacts, from its directory: for every tenant whose
+/// home it is, the tenant's runtime config, Secret and SpinApp (one SpinApp per
+/// tenant on the region's cluster); and the region's edge (`edge.yaml`: the
+/// regions file as a ConfigMap, the forwarding host as a Deployment, its
+/// Service, and an Ingress for every tenant host). Answers the files written.
+pub fn artefacts(regions: &Regions, tenants_dir: &std::path::Path, domain: &str, image: &str, out: &std::path::Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(out)?;
+    let mut written = Vec::new();
+    let mut homed = Vec::new();
+    for e in regions.entries().into_iter().filter(|e| e.home == regions.me && e.state != "deleted") {
+        if crate::tenants::get(tenants_dir, &e.name)?.is_none() {
+            continue; // listed, but its data is not (yet) here
+        }
+        written.extend(crate::tenants::artefacts(tenants_dir, &e.name, image, &out.join("tenants").join(&e.name))?);
+        homed.push(e.name);
+    }
+    let me = &regions.me;
+    let file: String = regions
+        .all
+        .iter()
+        .map(|(n, r)| format!("[regions.{n}]\npublic = \"{}\"\noperator = \"{}\"\n", r.public, r.operator))
+        .collect();
+    let indent = |s: &str, n: usize| s.lines().map(|l| format!("{}{l}", " ".repeat(n))).collect::<Vec<_>>().join("\n");
+    let edge = format!(
+        "# The {me} region's edge: it serves its own tenants' SpinApps and forwards\n\
+         # other regions' tenants to their homes (edge-host --region {me}).\n\
+         apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: edge-crm-regions\n  labels:\n    edge-crm/region: {me}\ndata:\n  regions.toml: |\n{file}\n\
+         ---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: edge-crm-edge\n  labels:\n    edge-crm/region: {me}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: edge-crm-edge\n  template:\n    metadata:\n      labels:\n        app: edge-crm-edge\n        edge-crm/region: {me}\n    spec:\n      containers:\n        - name: edge\n          image: \"{image}\"\n          args: [\"up\", \"--listen\", \"0.0.0.0:3000\", \"--operator-listen\", \"0.0.0.0:3001\", \"--tenants-dir\", \"/data\", \"--tenant-domain\", \"{domain}\", \"--region\", \"{me}\", \"--regions\", \"/etc/edge-crm/regions.toml\"]\n          env:\n            - name: EDGE_OPERATOR_TOKEN\n              valueFrom:\n                secretKeyRef:\n                  name: edge-crm-operator\n                  key: token\n          ports:\n            - containerPort: 3000\n            - containerPort: 3001\n          volumeMounts:\n            - name: regions\n              mountPath: /etc/edge-crm\n      volumes:\n        - name: regions\n          configMap:\n            name: edge-crm-regions\n\
+         ---\n\
+         apiVersion: v1\nkind: Service\nmetadata:\n  name: edge-crm-edge\nspec:\n  selector:\n    app: edge-crm-edge\n  ports:\n    - name: public\n      port: 3000\n    - name: operator\n      port: 3001\n\
+         ---\n\
+         apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: edge-crm\n  labels:\n    edge-crm/region: {me}\nspec:\n  rules:\n    - host: \"*.{domain}\"\n      http:\n        paths:\n          - path: /\n            pathType: Prefix\n            backend:\n              service:\n                name: edge-crm-edge\n                port:\n                  name: public\n",
+        file = indent(&file, 4),
+    );
+    let p = out.join("edge.yaml");
+    std::fs::write(&p, edge)?;
+    written.push(p);
+    let p = out.join("tenants.txt");
+    std::fs::write(&p, homed.iter().map(|n| format!("{n}\n")).collect::<String>())?;
+    written.push(p);
+    Ok(written)
+}
+
+#[cfg(test)]
+mod artefact_tests {
+    use super::*;
+
+    #[test]
+    fn a_regions_artefacts_cover_its_own_tenants_only() {
+        let d = std::env::temp_dir().join(format!("edge-regions-artefacts-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let file = d.join("regions.toml");
+        std::fs::write(&file, "[regions.eu]\npublic = \"http://10.0.1.10:3000\"\noperator = \"http://10.0.1.10:3001\"\n[regions.us]\npublic = \"http://10.0.2.10:3000\"\noperator = \"http://10.0.2.10:3001\"\n").unwrap();
+        let tenants = d.join("tenants");
+        let r = Regions::load("eu", &file, &tenants, "token-token-token-token").unwrap();
+        let acme = crate::tenants::create(&tenants, "acme", "Acme", "eu", "standard").unwrap();
+        r.reconcile(&[acme]);
+        r.offer(Entry { name: "beta".into(), home: "us".into(), state: "active".into(), plan: "trial".into(), version: 1, updated_at_unix: 1 }).unwrap();
+        let out = d.join("deploy");
+        let files = artefacts(&r, &tenants, "crm.example.com", "registry.example.com/edge-crm:1", &out).unwrap();
+        assert!(files.iter().any(|f| f.ends_with("tenants/acme/spinapp.yaml")), "{files:?}");
+        assert!(!out.join("tenants").join("beta").exists(), "beta lives in us");
+        let edge = std::fs::read_to_string(out.join("edge.yaml")).unwrap();
+        assert!(edge.contains("\"--region\", \"eu\"") && edge.contains("[regions.us]") && edge.contains("host: \"*.crm.example.com\""), "{edge}");
+        assert_eq!(std::fs::read_to_string(out.join("tenants.txt")).unwrap(), "acme\n");
+    }
+}
