@@ -314,7 +314,8 @@ fn run() -> Result<()> {
                 }
                 let server = Arc::new(server::Server { app, tenancy, regions: regions.clone(), scheduler, holds: Default::default() });
                 if let Some(r) = regions {
-                    tokio::spawn(moves::recover(server.clone(), r));
+                    tokio::spawn(moves::recover(server.clone(), r.clone()));
+                    tokio::spawn(moves::tidy_loop(server.clone(), r, Duration::from_secs(5)));
                 }
                 if let Some(op_addr) = operator_listen {
                     let op_listener = tokio::net::TcpListener::bind(&op_addr)

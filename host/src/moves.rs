@@ -59,6 +59,10 @@ pub struct Move {
     /// Of those, sent while writes were held (the catch-up).
     #[serde(default)]
     pub catch_up_bytes: u64,
+    /// A rolled-back move whose target has not yet dropped its copy (it was
+    /// down): asked again until it has, so no copy stays outside the home.
+    #[serde(default)]
+    pub target_copy_left: bool,
 }
 
 fn now_unix() -> u64 {
@@ -110,7 +114,7 @@ pub fn begin(server: &Server, regions: &Regions, name: &str, to: &str) -> Result
     if load(dir, name).is_some_and(|m| !finished(&m)) {
         bail!("tenant `{name}` is moving already");
     }
-    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: "copying".into(), started_at_unix: now_unix(), finished_at_unix: None, error: None, write_pause_ms: None, bytes: 0, catch_up_bytes: 0 };
+    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: "copying".into(), started_at_unix: now_unix(), finished_at_unix: None, error: None, write_pause_ms: None, bytes: 0, catch_up_bytes: 0, target_copy_left: false };
     save(dir, &m)?;
     Ok(m)
 }
@@ -134,13 +138,18 @@ pub async fn run(server: Arc<Server>, regions: Arc<Regions>, mut m: Move) {
         }
         Err(e) => {
             let e = format!("{e:#}");
-            crate::log::event("error", "move failed: rolling back", &[("tenant", &m.tenant), ("error", &e)]);
-            m.error = Some(e);
+            m.error = Some(e.clone());
             if m.phase == "switched" {
-                // Past the point of no return: finish at the next start.
+                crate::log::event("warn", "move: the target has not taken over yet; retrying", &[("tenant", &m.tenant), ("error", &e)]);
+                // Past the point of no return: the target must take over (it
+                // may be down just now); keep telling it, then clean up.
+                let _ = save(&dir, &m);
+                finish_switch(&server, &regions, &dir, &mut m).await;
+                m.finished_at_unix = Some(now_unix());
                 let _ = save(&dir, &m);
                 return;
             }
+            crate::log::event("error", "move failed: rolling back", &[("tenant", &m.tenant), ("error", &e)]);
             roll_back(&server, &regions, &dir, &mut m).await;
         }
     }
@@ -149,10 +158,28 @@ pub async fn run(server: Arc<Server>, regions: Arc<Regions>, mut m: Move) {
     crate::log::event("info", "move finished", &[("tenant", &m.tenant), ("to", &m.to), ("phase", &m.phase)]);
 }
 
-/// A test hook: pause after a phase so a test can kill the process there.
+/// A test hook: pause after a phase (`EDGE_MOVE_PAUSE_AFTER`, for
+/// `EDGE_MOVE_PAUSE_SECS`, default 60) so a test can kill a process there.
 async fn pause_after(phase: &str) {
     if std::env::var("EDGE_MOVE_PAUSE_AFTER").is_ok_and(|p| p == phase) {
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        let secs = std::env::var("EDGE_MOVE_PAUSE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+        tokio::time::sleep(Duration::from_secs(secs)).await;
+    }
+}
+
+/// After the switch: tells the target until it has taken over, then removes
+/// this copy. The tenant is served by nobody meanwhile (its requests get 503
+/// with Retry-After), never by two.
+async fn finish_switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) {
+    let mut tries: u64 = 0;
+    while let Err(e) = switch(server, regions, dir, m).await {
+        tries += 1;
+        crate::log::event("warn", "finishing a move: the target is not answering yet", &[("tenant", &m.tenant), ("error", &format!("{e:#}"))]);
+        tokio::time::sleep(Duration::from_millis(500 * tries.min(10))).await;
+    }
+    match clean_up(server, dir, m) {
+        Ok(()) => m.phase = "done".into(),
+        Err(e) => m.error = Some(format!("cleaning up: {e:#}")),
     }
 }
 
@@ -306,17 +333,45 @@ fn clean_up(server: &Server, dir: &Path, m: &Move) -> Result<()> {
 }
 
 async fn roll_back(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) {
-    if let Some(r) = regions.all.get(&m.to) {
-        if let Err(e) = regions.call(&r.operator, "DELETE", &format!("/v1/incoming/{}", m.tenant), Vec::new(), true).await {
-            crate::log::event("warn", "the target's copy stays until the next start", &[("tenant", &m.tenant), ("error", &format!("{e:#}"))]);
-        }
-    }
+    m.target_copy_left = !drop_target_copy(regions, m).await;
     let s = staging(dir, &m.tenant);
     if s.exists() {
         let _ = std::fs::remove_dir_all(s);
     }
     server.forget_tenant(&m.tenant);
     m.phase = "rolled_back".into();
+}
+
+/// Asks the target to drop its copy; answers whether it did.
+async fn drop_target_copy(regions: &Regions, m: &Move) -> bool {
+    let Some(r) = regions.all.get(&m.to) else { return true };
+    match regions.call(&r.operator, "DELETE", &format!("/v1/incoming/{}", m.tenant), Vec::new(), true).await {
+        Ok((s, _)) if s.is_success() => true,
+        other => {
+            let why = match other {
+                Ok((s, b)) => format!("{s} {}", String::from_utf8_lossy(&b)),
+                Err(e) => format!("{e:#}"),
+            };
+            crate::log::event("warn", "the target's copy stays until it answers", &[("tenant", &m.tenant), ("error", &why)]);
+            false
+        }
+    }
+}
+
+/// Every so often: rolled-back moves whose target still holds a copy.
+pub async fn tidy_loop(server: Arc<Server>, regions: Arc<Regions>, every: Duration) {
+    let Some(dir) = server.tenancy.as_ref().map(|t| t.dir.clone()) else { return };
+    loop {
+        tokio::time::sleep(every).await;
+        let Ok(entries) = std::fs::read_dir(moves_dir(&dir)) else { continue };
+        for e in entries.flatten() {
+            let Some(mut m) = std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Move>(&b).ok()) else { continue };
+            if m.phase == "rolled_back" && m.target_copy_left && drop_target_copy(&regions, &m).await {
+                m.target_copy_left = false;
+                let _ = save(&dir, &m);
+            }
+        }
+    }
 }
 
 /// At start: moves a killed process left behind are rolled back (before
@@ -332,15 +387,7 @@ pub async fn recover(server: Arc<Server>, regions: Arc<Regions>) {
         crate::log::event("info", "recovering an interrupted move", &[("tenant", &m.tenant), ("phase", &m.phase)]);
         if m.phase == "switched" {
             // Tell the target again (it may not have heard), then clean up.
-            let mut tries = 0;
-            while let Err(e) = switch(&server, &regions, &dir, &m).await {
-                tries += 1;
-                crate::log::event("warn", "finishing a move: the target is not answering yet", &[("tenant", &m.tenant), ("error", &format!("{e:#}"))]);
-                tokio::time::sleep(Duration::from_secs(2.min(tries))).await;
-            }
-            if clean_up(&server, &dir, &m).is_ok() {
-                m.phase = "done".into();
-            }
+            finish_switch(&server, &regions, &dir, &mut m).await;
         } else {
             roll_back(&server, &regions, &dir, &mut m).await;
             m.error.get_or_insert_with(|| "interrupted".into());

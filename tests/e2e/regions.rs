@@ -339,3 +339,48 @@ fn a_move_killed_half_way_rolls_back_and_then_completes() {
     assert_eq!(all_contacts(&mut c).len(), 20);
     assert_eq!(c.get("/api/v1/contacts?limit=1").header("edge-region"), Some("us"));
 }
+
+#[test]
+fn a_move_whose_target_dies_after_the_switch_finishes_when_it_is_back() {
+    let dir = scratch("regions-move-target-killed");
+    let mut rs = regions(&dir, &["eu", "us"], 1);
+    // eu pauses 3 s after the copy is adopted: us is killed meanwhile.
+    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_AFTER".into(), "adopted".into()));
+    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_SECS".into(), "3".into()));
+    let eu = start(&rs[0]);
+    let us = start(&rs[1]);
+    let invite = provision(&eu, "acme", "eu");
+    knows(&us, "acme", "eu", 1);
+    let mut c = signed_in(eu.addr, "acme", &invite);
+    for i in 0..20 {
+        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": format!("p{i}")})).status, 201);
+    }
+    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
+    for _ in 0..400 {
+        if json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"] == "adopted" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    drop(us);
+    // The switch is recorded; the new home is down: the tenant answers 503, served by nobody.
+    for _ in 0..600 {
+        if json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"] == "switched" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let r = c.post_json("/api/v1/contacts", &json!({"first_name": "lost"}));
+    assert_eq!(r.status, 503, "{}", r.text());
+    // us is back: eu finishes the move by itself.
+    let us = start(&rs[1]);
+    assert_eq!(move_finished(&eu, "acme")["phase"], "done");
+    let r = c.get("/api/v1/contacts?limit=1");
+    assert_eq!((r.status, r.header("edge-region")), (200, Some("us")), "{}", r.text());
+    let names = all_contacts(&mut c);
+    assert_eq!(names.len(), 20, "{names:?}");
+    assert!(!names.contains(&"lost".to_string()));
+    assert!(!rs[0].tenants.join("acme").exists(), "eu's copy is gone");
+    drop(us);
+}
