@@ -9,9 +9,10 @@
 //!    compared with the first block by block and only the blocks that
 //!    changed are sent (the backup keeps page numbers, so an unchanged page
 //!    is an unchanged block). The write pause is this step and the next two.
-//! 3. Adopt: the target checks every checksum, installs the copy as an
-//!    *incoming* tenant (kept, not served) and answers its row counts, which
-//!    must equal the source's.
+//! 3. Adopt: the target has checked every chunk's checksum as it arrived;
+//!    it checks the lengths, installs the copy as an *incoming* tenant
+//!    (kept, not served) and answers its row counts, which must equal the
+//!    source's.
 //! 4. Switch: the directory entry names the target as home (a newer version),
 //!    the target serves the tenant, the source marks its copy *moved*.
 //! 5. Release: held writes go on, now forwarded to the new home.
@@ -30,6 +31,7 @@ use crate::server::Server;
 use crate::tenants::{self, TenantState};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -244,7 +246,9 @@ const BLOCK: usize = 64 << 10;
 async fn send_file(regions: &Regions, there: &str, base: &str, dir: &Path, rel: &str, before: Option<&Path>) -> Result<u64> {
     use tokio::io::AsyncReadExt;
     let put = |offset: u64, bytes: Vec<u8>, extra: String| async move {
-        let (status, body) = regions.call(there, "PUT", &format!("{base}/files/{rel}?offset={offset}{extra}"), bytes, true).await?;
+        // Each chunk carries its checksum; the target checks it before writing.
+        let sum = hex::encode(sha2::Sha256::digest(&bytes));
+        let (status, body) = regions.call_with(there, "PUT", &format!("{base}/files/{rel}?offset={offset}{extra}"), bytes, true, &[("x-sha256", sum)]).await?;
         if !status.is_success() {
             bail!("sending {rel}: {status} {}", String::from_utf8_lossy(&body));
         }
@@ -403,8 +407,13 @@ pub mod target {
     use super::*;
 
     /// Writes a chunk of an arriving file at its offset (`fresh`: the file
-    /// starts over; `length`: the file's final length).
-    pub fn chunk(tenants_dir: &Path, name: &str, rel: &str, offset: u64, bytes: &[u8], fresh: bool, length: Option<u64>) -> Result<()> {
+    /// starts over; `length`: the file's final length), once its checksum
+    /// (SHA-256, hex) matches.
+    #[allow(clippy::too_many_arguments)]
+    pub fn chunk(tenants_dir: &Path, name: &str, rel: &str, offset: u64, bytes: &[u8], sha256: &str, fresh: bool, length: Option<u64>) -> Result<()> {
+        if hex::encode(sha2::Sha256::digest(bytes)) != sha256 {
+            bail!("{rel} at {offset}: the chunk's checksum does not match (damaged on the way)");
+        }
         if tenants::get(tenants_dir, name)?.is_some_and(|r| r.state != TenantState::Incoming) {
             bail!("tenant `{name}` already exists here");
         }
@@ -477,5 +486,30 @@ pub mod target {
             std::fs::remove_dir_all(d)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_damaged_chunk_is_refused_and_paths_stay_inside_the_copy() {
+        let d = std::env::temp_dir().join(format!("edge-moves-chunk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let bytes = b"SQLite format 3\0 and the rest";
+        let good = hex::encode(sha2::Sha256::digest(bytes));
+        let file = incoming(&d, "acme").join("sqlite").join("default.db");
+        assert!(target::chunk(&d, "acme", "sqlite/default.db", 0, bytes, &"0".repeat(64), true, None).is_err());
+        assert!(!file.exists(), "nothing written from a damaged chunk");
+        target::chunk(&d, "acme", "sqlite/default.db", 0, bytes, &good, true, None).unwrap();
+        // A later block, then the final length (shorter: the file shrank).
+        let tail = b"TAIL";
+        target::chunk(&d, "acme", "sqlite/default.db", 4, tail, &hex::encode(sha2::Sha256::digest(tail)), false, Some(8)).unwrap();
+        assert_eq!(std::fs::read(&file).unwrap(), b"SQLiTAIL");
+        for bad in ["../default.db", "sqlite/../../x.db", "etc/passwd", "sqlite/.hidden.db", "kv/a/b.db"] {
+            assert!(target::chunk(&d, "acme", bad, 0, bytes, &good, true, None).is_err(), "{bad}");
+        }
     }
 }

@@ -144,6 +144,7 @@ impl Operator {
         let method = req.method().clone();
         let path = req.uri().path().trim_end_matches('/').to_string();
         let query = req.uri().query().unwrap_or_default().to_string();
+        let chunk_sum = req.headers().get("x-sha256").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         // A tenant's databases arrive in chunks when it moves here.
         let limit = if method == Method::PUT && path.starts_with("/v1/incoming/") { crate::moves::CHUNK + 4096 } else { 64 << 10 };
         let body = match Limited::new(req.into_body(), limit).collect().await {
@@ -151,7 +152,7 @@ impl Operator {
             Err(_) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", "Bodies are limited to 64 KiB"),
         };
         if let Some(regions) = self.server.regions.clone() {
-            if let Some(r) = self.regional(&regions, &method, &path, &query, &body, &dir).await {
+            if let Some(r) = self.regional(&regions, &method, &path, &query, &chunk_sum, &body, &dir).await {
                 return r;
             }
         }
@@ -269,7 +270,7 @@ impl Operator {
     /// `PUT /v1/directory/{name}` from other regions, `GET /v1/regions`), and
     /// a new tenant for another region, made there. None: not regional.
     #[allow(clippy::too_many_arguments)]
-    async fn regional(&self, regions: &Arc<crate::regions::Regions>, method: &Method, path: &str, query: &str, body: &Bytes, dir: &std::path::Path) -> Option<Response<Body>> {
+    async fn regional(&self, regions: &Arc<crate::regions::Regions>, method: &Method, path: &str, query: &str, chunk_sum: &str, body: &Bytes, dir: &std::path::Path) -> Option<Response<Body>> {
         use crate::moves;
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let failed = |e: anyhow::Error| Some(problem(StatusCode::CONFLICT, "move", &format!("{e:#}")));
@@ -323,8 +324,8 @@ impl Operator {
                 let offset = param("offset").and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
                 let length = param("length").and_then(|v| v.parse::<u64>().ok());
                 let fresh = param("fresh").as_deref() == Some("1");
-                let (d, n, rel, b) = (dir.to_path_buf(), name.to_string(), format!("{sub}/{file}"), body.clone());
-                match tokio::task::spawn_blocking(move || moves::target::chunk(&d, &n, &rel, offset, &b, fresh, length)).await {
+                let (d, n, rel, b, sum) = (dir.to_path_buf(), name.to_string(), format!("{sub}/{file}"), body.clone(), chunk_sum.to_string());
+                match tokio::task::spawn_blocking(move || moves::target::chunk(&d, &n, &rel, offset, &b, &sum, fresh, length)).await {
                     Ok(Ok(())) => Some(reply(StatusCode::OK, serde_json::json!({"offset": offset, "bytes": body.len()}))),
                     Ok(Err(e)) => failed(e),
                     Err(_) => Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", "writing failed")),

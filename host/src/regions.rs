@@ -246,10 +246,18 @@ impl Regions {
 
     /// An operator-API call to another region (`operator` true) or a plain request.
     pub async fn call(&self, base: &str, method: &str, path: &str, body: Vec<u8>, operator: bool) -> Result<(StatusCode, Bytes)> {
+        self.call_with(base, method, path, body, operator, &[]).await
+    }
+
+    /// `call`, with extra headers.
+    pub async fn call_with(&self, base: &str, method: &str, path: &str, body: Vec<u8>, operator: bool, extra: &[(&str, String)]) -> Result<(StatusCode, Bytes)> {
         let addr = authority(base)?;
         let mut b = Request::builder().method(method).uri(path).header("host", addr.as_str()).header("content-type", "application/json");
         if operator {
             b = b.header("authorization", format!("Bearer {}", self.token));
+        }
+        for (k, v) in extra {
+            b = b.header(*k, v.as_str());
         }
         let req = b.body(Full::new(Bytes::from(body)))?;
         let resp = self.send(&addr, req, true).await?;

@@ -229,8 +229,12 @@ pub struct ExportManifest {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExportedFile {
     pub path: String,
+    /// Empty for a move's snapshot: its chunks are checked as they arrive.
     pub sha256: String,
     pub rows: Vec<(String, i64)>,
+    /// The file's length (0: not recorded, as in older exports).
+    #[serde(default)]
+    pub bytes: u64,
 }
 
 fn sha256_file(p: &Path) -> Result<String> {
@@ -303,7 +307,8 @@ pub fn export(dir: &Path, name: &str, out_root: &Path) -> Result<PathBuf> {
         drop(dest);
         let rel_s = rel.to_string_lossy().to_string();
         json.insert(rel_s.clone(), data);
-        files.push(ExportedFile { sha256: sha256_file(&dest_path)?, path: rel_s, rows });
+        let bytes = std::fs::metadata(&dest_path)?.len();
+        files.push(ExportedFile { sha256: sha256_file(&dest_path)?, path: rel_s, rows, bytes });
     }
     std::fs::write(out.join("data.json"), serde_json::to_vec_pretty(&json)?)?;
     let manifest = ExportManifest { tenant: rec, exported_at_unix: now_unix(), files };
@@ -312,7 +317,8 @@ pub fn export(dir: &Path, name: &str, out_root: &Path) -> Result<PathBuf> {
 }
 
 /// A consistent copy of every database for a move (SQLite online backup),
-/// with checksums and row counts: an export without the JSON rendering.
+/// with row counts and lengths: an export without the JSON rendering, and
+/// without whole-file checksums (a move checks every chunk it sends instead).
 pub fn snapshot(dir: &Path, name: &str, out: &Path) -> Result<ExportManifest> {
     let rec = require(dir, name)?;
     let tdir = dir.join(name);
@@ -326,7 +332,8 @@ pub fn snapshot(dir: &Path, name: &str, out: &Path) -> Result<ExportManifest> {
         let (dest_path, dest) = backup(&tdir, &rel, out, 1024, std::time::Duration::ZERO)?;
         let rows = row_counts(&dest)?;
         drop(dest);
-        files.push(ExportedFile { sha256: sha256_file(&dest_path)?, path: rel.to_string_lossy().to_string(), rows });
+        let bytes = std::fs::metadata(&dest_path)?.len();
+        files.push(ExportedFile { sha256: String::new(), path: rel.to_string_lossy().to_string(), rows, bytes });
     }
     let manifest = ExportManifest { tenant: rec, exported_at_unix: now_unix(), files };
     std::fs::write(out.join("export.json"), serde_json::to_vec_pretty(&manifest)?)?;
@@ -382,9 +389,14 @@ pub fn restore_as(dir: &Path, name: &str, from: &Path, state: TenantState, regio
         &std::fs::read(from.join("export.json")).with_context(|| format!("{}: not an export", from.display()))?,
     )?;
     for f in &manifest.files {
-        let got = sha256_file(&from.join(&f.path))?;
-        if got != f.sha256 {
-            bail!("{}: checksum mismatch (export is damaged)", f.path);
+        let path = from.join(&f.path);
+        if !f.sha256.is_empty() {
+            if sha256_file(&path)? != f.sha256 {
+                bail!("{}: checksum mismatch (export is damaged)", f.path);
+            }
+        } else if std::fs::metadata(&path)?.len() != f.bytes {
+            // A move's copy: its chunks were checked as they came.
+            bail!("{}: length mismatch (the copy is incomplete)", f.path);
         }
     }
     if get(dir, name)?.is_some() {
