@@ -374,6 +374,27 @@ impl Operator {
                 Some(reply(StatusCode::OK, serde_json::json!({"me": regions.me, "regions": all})))
             }
             (&Method::GET, ["v1", "directory"]) => Some(reply(StatusCode::OK, serde_json::json!({"region": regions.me, "items": regions.entries()}))),
+            // Entries in a batch, from another region's sync.
+            (&Method::PUT, ["v1", "directory"]) => {
+                let entries: Vec<crate::regions::Entry> = match serde_json::from_slice(body) {
+                    Ok(e) => e,
+                    Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
+                };
+                let mut kept = 0;
+                for e in entries {
+                    // Only entries a region may send: a known home, and none for a tenant held here.
+                    let held_here = e.home != regions.me && tenants::get(dir, &e.name).ok().flatten().is_some_and(|r| matches!(r.state, TenantState::Active | TenantState::Suspended));
+                    if !regions.all.contains_key(&e.home) || held_here {
+                        continue;
+                    }
+                    match regions.offer(e) {
+                        Ok(true) => kept += 1,
+                        Ok(false) => {}
+                        Err(e) => return Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", &format!("{e:#}"))),
+                    }
+                }
+                Some(reply(StatusCode::OK, serde_json::json!({"kept": kept})))
+            }
             (&Method::PUT, ["v1", "directory", name]) => {
                 let e: crate::regions::Entry = match serde_json::from_slice(body) {
                     Ok(e) => e,

@@ -45,6 +45,10 @@ pub const SERVED_BY: &str = "edge-region";
 pub const HOME_VERSION: &str = "edge-home-version";
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Directory entries per push request (well inside the operator API's 64 KiB).
+const DIRECTORY_BATCH: usize = 200;
+/// Sync-loop rounds between pushes of every entry, acknowledged or not.
+const FULL_RESYNC_EVERY: u64 = 60;
 /// Bodies forwarded between regions (CSV imports are the big ones).
 const MAX_BODY: usize = 64 << 20;
 
@@ -83,6 +87,8 @@ pub struct Regions {
     write: Mutex<()>,
     /// Idle connections to other regions' public listeners.
     pool: Mutex<HashMap<String, Vec<SendRequest<Full<Bytes>>>>>,
+    /// Per region: the entry versions it has acknowledged (pushes send only newer ones).
+    acked: Mutex<HashMap<String, HashMap<String, u64>>>,
     /// The other regions' addresses, whose `edge-client-addr` is believed.
     peer_ips: Vec<IpAddr>,
 }
@@ -135,6 +141,7 @@ impl Regions {
             entries: RwLock::new(entries),
             write: Mutex::new(()),
             pool: Mutex::new(HashMap::new()),
+            acked: Mutex::new(HashMap::new()),
             peer_ips,
         })
     }
@@ -215,28 +222,56 @@ impl Regions {
         self.peer_ips.contains(&ip)
     }
 
-    /// Tells every other region about `entries` (best effort; the sync loop repeats it).
+    /// Tells every other region about those of `entries` it has not
+    /// acknowledged yet, in batches (best effort; the sync loop repeats it).
     pub async fn push(&self, entries: &[Entry]) {
         for (name, r) in &self.all {
             if *name == self.me {
                 continue;
             }
-            for e in entries {
-                let body = serde_json::to_vec(e).unwrap_or_default();
-                let path = format!("/v1/directory/{}", e.name);
-                if let Err(err) = self.call(&r.operator, "PUT", &path, body, true).await {
-                    crate::log::event("warn", "directory push failed", &[("region", name), ("tenant", &e.name), ("error", &format!("{err:#}"))]);
-                    break;
+            let fresh: Vec<&Entry> = {
+                let acked = self.acked.lock().ok();
+                let seen = acked.as_ref().and_then(|a| a.get(name));
+                entries.iter().filter(|e| seen.and_then(|s| s.get(&e.name)).is_none_or(|v| *v < e.version)).collect()
+            };
+            for batch in fresh.chunks(DIRECTORY_BATCH) {
+                let body = serde_json::to_vec(batch).unwrap_or_default();
+                match self.call(&r.operator, "PUT", "/v1/directory", body, true).await {
+                    Ok((s, _)) if s.is_success() => {
+                        if let Ok(mut a) = self.acked.lock() {
+                            let seen = a.entry(name.clone()).or_default();
+                            for e in batch {
+                                seen.insert(e.name.clone(), e.version);
+                            }
+                        }
+                    }
+                    other => {
+                        let why = match other {
+                            Ok((s, b)) => format!("{s} {}", String::from_utf8_lossy(&b)),
+                            Err(e) => format!("{e:#}"),
+                        };
+                        crate::log::event("warn", "directory push failed", &[("region", name), ("error", &why)]);
+                        break;
+                    }
                 }
             }
         }
     }
 
-    /// Every few seconds: own tenants' entries (after reconciling with the disk) to every region.
+    /// Every few seconds: own tenants' entries (after reconciling with the
+    /// disk) to every region that has not got them; now and then all of them
+    /// again (a region whose disk was replaced catches up).
     pub async fn sync_loop(self: std::sync::Arc<Self>, tenants_dir: PathBuf, every: Duration) {
         let mut tick = tokio::time::interval(every);
+        let mut n: u64 = 0;
         loop {
             tick.tick().await;
+            n += 1;
+            if n % FULL_RESYNC_EVERY == 0 {
+                if let Ok(mut a) = self.acked.lock() {
+                    a.clear();
+                }
+            }
             let local = crate::tenants::list(&tenants_dir).unwrap_or_default();
             self.reconcile(&local);
             let mine: Vec<Entry> = self.entries().into_iter().filter(|e| e.home == self.me).collect();
