@@ -9,11 +9,9 @@
 // sending starts its results follow (campaign-report.js).
 
 import { h, mount, icon, toast, toastError, pageTitle, openModal } from './ui.js';
-import { navigate, updateUrl } from './router.js';
 import * as session from './session.js';
 import * as capi from './campaigns-api.js';
 import * as sapi from './segments-api.js';
-import { emptyState } from './contacts.js';
 import { confirmDialog } from './settings-kit.js';
 import { errorBox, busy } from './forms.js';
 import { segmentHref, spinner } from './segment-display.js';
@@ -23,6 +21,10 @@ import {
 } from './campaign-display.js';
 import { mailEditor, openTestSend, setFieldError, clearFieldError } from './mail-editor.js';
 import { campaignReport } from './campaign-report.js';
+import {
+  loadingCard, loadFailed, editorHeader, actionButton, deleteButton, unsavedNote,
+  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+} from './editor-shell.js';
 
 const POLL_MS = 2000;
 const AB_DEFAULTS = { subject_b: '', sample_percent: 20, wait_minutes: 60, metric: 'opens' };
@@ -45,11 +47,6 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
   };
   const back = () => backLink('/campaigns', 'Campaigns', 'back-to-campaigns');
   const segmentOf = (sid) => state.segments.find((s) => s.id === sid) || null;
-
-  function skeleton() {
-    mount(root, back(), h('div', { class: 'card seg-loading', 'aria-busy': 'true' },
-      [35, 60, 90, 80, 70].map((w) => h('div', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '16px 0' } }))));
-  }
 
   // --- audience counts -----------------------------------------------------------------------
   function countOf(segmentId) {
@@ -106,36 +103,33 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
     pageTitle(state.creating ? 'New campaign' : (c.name || 'Campaign'), 'Campaigns');
 
     const actions = [];
-    const dirtyNote = h('span', { class: 'seg-dirty muted', hidden: true, dataset: { testid: 'campaign-dirty' } }, 'Unsaved changes');
-    const btn = (testid, label, iconEl, onclick, cls = 'btn') => h('button', { type: 'button', class: cls, dataset: { testid }, onclick }, iconEl, h('span', { class: 'btn-label' }, label));
+    const dirtyNote = unsavedNote('campaign-dirty');
     if (editable) {
       actions.push(dirtyNote);
-      if (!state.creating) actions.push(btn('campaign-delete', 'Delete', icon('trash', { size: 15 }), () => remove(), 'btn btn-danger-quiet'));
+      if (!state.creating) actions.push(deleteButton('campaign-delete', () => remove()));
       actions.push(
-        h('button', { type: 'button', class: 'btn', dataset: { testid: 'campaign-save' }, 'aria-keyshortcuts': 'Control+S Meta+S', onclick: () => state.save?.() },
-          icon('check', { size: 15 }), h('span', { class: 'btn-label' }, state.creating ? 'Save draft' : 'Save')),
-        btn('campaign-send-test', 'Send test', cicon('send', { size: 15 }), () => sendTest()),
-        btn('campaign-schedule', 'Schedule', icon('clock', { size: 15 }), () => scheduleFlow()),
+        actionButton('campaign-save', state.creating ? 'Save draft' : 'Save', icon('check', { size: 15 }), () => state.save?.(), 'btn', { 'aria-keyshortcuts': 'Control+S Meta+S' }),
+        actionButton('campaign-send-test', 'Send test', cicon('send', { size: 15 }), () => sendTest()),
+        actionButton('campaign-schedule', 'Schedule', icon('clock', { size: 15 }), () => scheduleFlow()),
         h('button', { type: 'button', class: 'btn btn-primary', dataset: { testid: 'campaign-send-now' }, onclick: () => sendNowFlow() },
           cicon('send', { size: 15 }), h('span', null, 'Send now')));
     } else if (w && c.status === 'scheduled') {
-      actions.push(btn('campaign-send-test', 'Send test', cicon('send', { size: 15 }), () => sendTest()),
-        btn('campaign-cancel', 'Cancel', icon('x', { size: 15 }), () => cancelFlow(), 'btn btn-danger-quiet'),
-        btn('campaign-unschedule', 'Unschedule', icon('pencil', { size: 15 }), () => unschedule(), 'btn btn-primary'));
+      actions.push(actionButton('campaign-send-test', 'Send test', cicon('send', { size: 15 }), () => sendTest()),
+        actionButton('campaign-cancel', 'Cancel', icon('x', { size: 15 }), () => cancelFlow(), 'btn btn-danger-quiet'),
+        actionButton('campaign-unschedule', 'Unschedule', icon('pencil', { size: 15 }), () => unschedule(), 'btn btn-primary'));
     } else if (w && c.status === 'sending') {
-      actions.push(btn('campaign-cancel', 'Stop sending', cicon('pause', { size: 15 }), () => cancelFlow(), 'btn btn-danger-quiet'));
+      actions.push(actionButton('campaign-cancel', 'Stop sending', cicon('pause', { size: 15 }), () => cancelFlow(), 'btn btn-danger-quiet'));
     } else if (w && (c.status === 'sent' || c.status === 'cancelled')) {
-      actions.push(btn('campaign-delete', 'Delete', icon('trash', { size: 15 }), () => remove(), 'btn btn-danger-quiet'),
+      actions.push(deleteButton('campaign-delete', () => remove()),
         h('a', { class: 'btn', href: `/campaigns/new?copy=${encodeURIComponent(c.id)}`, dataset: { testid: 'campaign-copy' } }, icon('copy', { size: 15 }), h('span', { class: 'btn-label' }, 'Use again')));
     }
 
-    const header = h('div', { class: 'page-header seg-editor-header cp-page-header' },
-      h('div', { class: 'page-heading' },
-        h('p', { class: 'seg-eyebrow muted' }, 'Campaigns · Campaign'),
-        h('h1', { class: 'page-title', id: `${p}-h`, tabindex: '-1', dataset: { testid: 'campaign-title' } }, state.creating ? 'New campaign' : (c.name || 'Campaign')),
-        h('p', { class: 'page-sub cp-page-sub', dataset: { testid: 'campaign-when' } }, campaignStatusBadge(c.status), ' ', whenText(c),
-          !w ? h('span', { class: 'muted' }, ' Your role can see this campaign but not send it.') : null)),
-      actions.length ? h('div', { class: 'page-actions seg-editor-actions cp-page-actions' }, actions) : null);
+    const header = editorHeader({
+      titleId: `${p}-h`, eyebrow: 'Campaigns · Campaign',
+      title: state.creating ? 'New campaign' : (c.name || 'Campaign'), titleTestid: 'campaign-title',
+      sub: [campaignStatusBadge(c.status), ' ', whenText(c), !w ? h('span', { class: 'muted' }, ' Your role can see this campaign but not send it.') : null],
+      subTestid: 'campaign-when', actions,
+    });
 
     const parts = [back(), header];
     if (!state.creating && c.status !== 'draft') parts.push(progressCard(c));
@@ -379,11 +373,7 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
         template_id: state.templateId || '',
       };
     }
-    state.baseline = JSON.stringify(currentBody());
-    function syncDirty() {
-      state.dirty = state.creating || JSON.stringify(currentBody()) !== state.baseline;
-      dirtyNote.hidden = !state.dirty || state.creating;
-    }
+    const syncDirty = trackDirty(state, dirtyNote, currentBody);
     syncDirty();
 
     function showErrors(err) {
@@ -401,10 +391,7 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
           first ||= el;
         } else rest.push(`${e.field ? `${e.field}: ` : ''}${e.message}`);
       }
-      if (rest.length || !first) {
-        box.hidden = false;
-        mount(box, icon('alert'), h('div', null, h('strong', null, err.title || 'Please check the campaign'), ' ', rest.join('. ') || err.detail));
-      }
+      if (rest.length || !first) showProblemsInBox(box, err, rest, 'Please check the campaign');
       (first || box).focus?.();
       (first || box).scrollIntoView?.({ block: 'center' });
     }
@@ -431,49 +418,34 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
         if (body.template_id && body.template_id !== (before.template_id || '')) patch.template_id = body.template_id;
         if (!Object.keys(patch).length) { if (!quiet) toast('Nothing changed.', { title: 'Saved', timeout: 2000 }); return true; }
       }
-      state.saving = true;
-      form.setAttribute('aria-busy', 'true');
-      const saveBtn = root.querySelector('[data-testid="campaign-save"]');
-      if (saveBtn) saveBtn.disabled = true;
       try {
-        const res = state.creating ? await capi.createCampaign(patch) : await capi.updateCampaign(before.id, patch, state.version);
-        state.saving = false;
-        if (state.destroyed) return true;
-        state.campaign = res.campaign;
-        state.version = res.version;
-        if (saveBtn) saveBtn.disabled = false;
-        form.removeAttribute('aria-busy');
-        if (state.creating) {
-          state.creating = false;
-          state.dirty = false;
-          updateUrl(campaignHref(res.campaign.id));
-          if (!quiet) toast(`“${res.campaign.name}” is saved as a draft.`, { kind: 'success', title: 'Campaign created' });
-          render();
-          root.querySelector('[data-testid="campaign-save"]')?.focus({ preventScroll: true });
-          return true;
-        }
-        if (!body.text.trim() && res.campaign.text) editor.inputs.text.value = res.campaign.text;
-        state.baseline = JSON.stringify(currentBody());
-        syncDirty();
-        root.querySelector('[data-testid="campaign-title"]').textContent = res.campaign.name;
-        pageTitle(res.campaign.name, 'Campaigns');
-        if (!quiet) toast('Your changes are saved.', { kind: 'success', title: 'Saved' });
-        return true;
+        return await saveRecord({
+          state, what: 'campaign', form, button: root.querySelector('[data-testid="campaign-save"]'),
+          send: () => (state.creating ? capi.createCampaign(patch) : capi.updateCampaign(before.id, patch, state.version)),
+          href: (saved) => campaignHref(saved.id),
+          saved: (res, wasNew) => {
+            if (wasNew) {
+              if (!quiet) toast(`“${res.campaign.name}” is saved as a draft.`, { kind: 'success', title: 'Campaign created' });
+              render();
+              root.querySelector('[data-testid="campaign-save"]')?.focus({ preventScroll: true });
+              return;
+            }
+            if (!body.text.trim() && res.campaign.text) editor.inputs.text.value = res.campaign.text;
+            state.baseline = JSON.stringify(currentBody());
+            syncDirty();
+            root.querySelector('[data-testid="campaign-title"]').textContent = res.campaign.name;
+            pageTitle(res.campaign.name, 'Campaigns');
+            if (!quiet) toast('Your changes are saved.', { kind: 'success', title: 'Saved' });
+          },
+        });
       } catch (err) {
-        state.saving = false;
-        if (saveBtn) saveBtn.disabled = false;
-        form.removeAttribute('aria-busy');
-        if (state.destroyed) return false;
-        if (err.status === 412 || err.status === 409) {
-          toast(err.status === 412
-            ? 'Someone else changed this campaign meanwhile. The page shows their version now; make your change again if it is still needed.'
-            : err.detail || 'Only a draft can be changed.', { kind: 'error', title: err.status === 412 ? 'Changed by someone else' : 'Not a draft any more', requestId: err.requestId });
+        // 409: it stopped being a draft (sent or scheduled elsewhere) meanwhile.
+        if (err.status === 409 && !state.destroyed) {
+          toast(err.detail || 'Only a draft can be changed.', { kind: 'error', title: 'Not a draft any more', requestId: err.requestId });
           await reload();
           return false;
         }
-        if (err.isValidation) { showErrors(err); return false; }
-        toastError(err, 'Could not save the campaign');
-        return false;
+        return saveFailed(err, { state, what: 'campaign', reload, showErrors });
       }
     }
     state.save = save;
@@ -708,16 +680,10 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
 
   function remove() {
     const c = state.campaign;
-    confirmDialog({
-      title: `Delete “${c.name || 'this campaign'}”?`,
+    confirmDelete({
+      state, what: 'campaign', name: c.name, testid: 'campaign-confirm-delete', listHref: '/campaigns',
       text: c.status === 'draft' ? 'The draft is deleted. This cannot be undone.' : 'The campaign and its results leave the list; messages already sent are not affected. This cannot be undone.',
-      confirmLabel: 'Delete campaign', workingLabel: 'Deleting…', testid: 'campaign-confirm-delete',
-      run: async () => {
-        await capi.deleteCampaign(c.id);
-        state.dirty = false;
-        navigate('/campaigns');
-        toast(`“${c.name}” was deleted.`, { title: 'Campaign deleted' });
-      },
+      send: () => capi.deleteCampaign(c.id),
     });
   }
 
@@ -747,7 +713,7 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
 
   // --- start ------------------------------------------------------------------------------------------
   async function start() {
-    skeleton();
+    mount(root, back(), loadingCard());
     const signal = controller.signal;
     const soft = (pr) => pr.catch((err) => { if (err?.name === 'AbortError') throw err; return []; });
     try {
@@ -790,35 +756,12 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
       first?.focus({ preventScroll: !state.creating });
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;
-      if (err.isNotFound || err.status === 422) {
-        pageTitle('Campaign not found');
-        mount(root, back(), emptyState({
-          testid: 'not-found', iconName: 'search', title: 'Campaign not found', text: 'It may have been deleted, or the link is wrong.',
-          actions: [h('a', { class: 'btn btn-primary', href: '/campaigns' }, 'All campaigns')],
-        }));
-      } else {
-        mount(root, back(), emptyState({
-          testid: 'error-state', iconName: err.status === 403 ? 'lock' : 'alert',
-          title: err.status === 403 ? 'Campaigns are not available to your role' : (err.title || 'Could not load this campaign'),
-          text: err.detail || err.message,
-          actions: err.status === 403 ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => start() }, 'Retry')],
-        }));
-        if (!err.handled && err.status !== 403) toastError(err, 'Could not load this campaign');
-      }
+      loadFailed(root, back(), err, { what: 'campaign', listHref: '/campaigns', retry: start });
     }
   }
 
-  // Ctrl/Cmd+S saves a draft wherever the focus is (not while a dialog is open).
-  const onKey = (e) => {
-    if ((e.key === 's' || e.key === 'S') && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
-      if (document.querySelector('dialog[open]') || !state.save) return;
-      e.preventDefault();
-      state.save();
-    }
-  };
-  document.addEventListener('keydown', onKey);
-  const beforeUnload = (e) => { if (state.dirty && !state.saving && !state.creating) { e.preventDefault(); e.returnValue = ''; } };
-  window.addEventListener('beforeunload', beforeUnload);
+  // Ctrl/Cmd+S saves a draft (state.save is only set while one is shown).
+  const stopListening = editorListeners(state);
 
   start();
   return {
@@ -829,8 +772,7 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
       clearTimeout(state.pollTimer);
       state.editor?.destroy();
       state.report?.destroy();
-      document.removeEventListener('keydown', onKey);
-      window.removeEventListener('beforeunload', beforeUnload);
+      stopListening();
     },
   };
 }

@@ -11,12 +11,11 @@
 // Roles that cannot build forms see the same pages, read-only.
 
 import { h, mount, icon, toast, toastError, pageTitle, debounce } from './ui.js';
-import { navigate, updateUrl } from './router.js';
+import { updateUrl } from './router.js';
 import * as session from './session.js';
 import * as crm from './crm-api.js';
 import * as fapi from './automations-api.js';
 import { emptyState } from './contacts.js';
-import { confirmDialog } from './settings-kit.js';
 import { errorBox } from './forms.js';
 import { backLink, cicon } from './campaign-display.js';
 import { setFieldError, clearFieldError } from './mail-editor.js';
@@ -26,6 +25,10 @@ import { fieldsEditor } from './form-fields.js';
 import { assignmentEditor, tagEditor } from './form-leads.js';
 import { embedPanel } from './form-embed.js';
 import { submissionsPanel } from './form-submissions.js';
+import {
+  loadingCard, loadFailed, editorHeader, deleteButton, unsavedNote,
+  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+} from './editor-shell.js';
 
 let uid = 0;
 
@@ -62,11 +65,6 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
   };
   const back = () => backLink('/automations/forms', 'Forms', 'back-to-forms');
 
-  function skeleton() {
-    mount(root, back(), h('div', { class: 'card seg-loading', 'aria-busy': 'true' },
-      [35, 60, 90, 80, 70].map((w) => h('div', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '16px 0' } }))));
-  }
-
   // --- the page ------------------------------------------------------------------------------------
   function render() {
     state.embed?.destroy();
@@ -80,14 +78,11 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
     if (state.creating && state.tab !== 'build') state.tab = 'build';
     pageTitle(state.creating ? 'New form' : (f.name || 'Form'), 'Automations');
 
-    const dirtyNote = h('span', { class: 'seg-dirty muted', hidden: true, dataset: { testid: 'form-dirty' } }, 'Unsaved changes');
+    const dirtyNote = unsavedNote('form-dirty');
     const actions = [];
     if (w) {
       actions.push(dirtyNote);
-      if (!state.creating) {
-        actions.push(h('button', { type: 'button', class: 'btn btn-danger-quiet', dataset: { testid: 'form-delete' }, onclick: () => remove() },
-          icon('trash', { size: 15 }), h('span', { class: 'btn-label' }, 'Delete')));
-      }
+      if (!state.creating) actions.push(deleteButton('form-delete', () => remove()));
       actions.push(h('button', {
         type: 'button', class: 'btn btn-primary', dataset: { testid: 'form-save' }, 'aria-keyshortcuts': 'Control+S Meta+S',
         title: 'Save (Ctrl+S)', onclick: () => state.save?.(),
@@ -100,12 +95,10 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
       : [formStatusBadge(f.status, 'form-status-badge'), ' ',
         h('span', { dataset: { testid: 'form-leads' } }, `${nf.format(leads)} ${leads === 1 ? 'lead' : 'leads'}`),
         !w ? h('span', { class: 'muted' }, ' · Your role can see this form but not change it.') : null];
-    const header = h('div', { class: 'page-header seg-editor-header cp-page-header fm-page-header' },
-      h('div', { class: 'page-heading' },
-        h('p', { class: 'seg-eyebrow muted' }, 'Automations · Form'),
-        h('h1', { class: 'page-title', id: `${p}-h`, tabindex: '-1', dataset: { testid: 'form-title' } }, state.creating ? 'New form' : (f.name || 'Untitled form')),
-        h('p', { class: 'page-sub cp-page-sub', dataset: { testid: 'form-sub' } }, sub)),
-      actions.length ? h('div', { class: 'page-actions seg-editor-actions cp-page-actions' }, actions) : null);
+    const header = editorHeader({
+      className: 'fm-page-header', titleId: `${p}-h`, eyebrow: 'Automations · Form',
+      title: state.creating ? 'New form' : (f.name || 'Untitled form'), titleTestid: 'form-title', sub, subTestid: 'form-sub', actions,
+    });
 
     // Tabs (roving focus: ←/→, Home, End).
     const tabButtons = TABS.map((t) => {
@@ -364,11 +357,7 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
         lifecycle_stage: stage.value,
       };
     }
-    state.baseline = JSON.stringify(currentBody());
-    function syncDirty() {
-      state.dirty = state.creating || JSON.stringify(currentBody()) !== state.baseline;
-      dirtyNote.hidden = !state.dirty || state.creating;
-    }
+    const syncDirty = trackDirty(state, dirtyNote, currentBody);
     syncDirty();
     drawPreview();
 
@@ -394,10 +383,7 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
       }
       // The first in page order.
       first = [own === name ? own : null, first, own, a].find(Boolean) || null;
-      if (rest.length || !first) {
-        box.hidden = false;
-        mount(box, icon('alert'), h('div', null, h('strong', null, err.title || 'Please check the form'), ' ', rest.join('. ') || err.detail || ''));
-      }
+      if (rest.length || !first) showProblemsInBox(box, err, rest, 'Please check the form');
       const target = first || box;
       if (state.tab !== 'build') selectTab('build');
       target.scrollIntoView?.({ block: 'center' });
@@ -423,43 +409,24 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
         if (!quiet) toast('Nothing changed.', { title: 'Saved', timeout: 2000 });
         return true;
       }
-      state.saving = true;
-      form.setAttribute('aria-busy', 'true');
-      const saveBtn = root.querySelector('[data-testid=form-save]');
-      if (saveBtn) saveBtn.disabled = true;
       try {
-        const res = state.creating ? await fapi.createForm(body) : await fapi.updateForm(state.form.id, body, state.version);
-        state.saving = false;
-        if (state.destroyed) return true;
-        const wasNew = state.creating;
-        state.form = res.form;
-        state.version = res.version;
-        state.creating = false;
-        state.dirty = false;
-        if (wasNew) updateUrl(formHref(res.form.id));
-        toast(wasNew ? `“${res.form.name}” is saved. Put it on your website next.` : 'Your changes are saved.', {
-          kind: 'success', title: wasNew ? 'Form created' : 'Saved',
-          action: wasNew ? { label: 'Put it on your website', onClick: () => { if (!state.destroyed) selectTab('website'); } } : null,
+        return await saveRecord({
+          state, what: 'form', form, button: root.querySelector('[data-testid=form-save]'),
+          send: () => (state.creating ? fapi.createForm(body) : fapi.updateForm(state.form.id, body, state.version)),
+          href: (saved) => formHref(saved.id),
+          saved: (res, wasNew) => {
+            toast(wasNew ? `“${res.form.name}” is saved. Put it on your website next.` : 'Your changes are saved.', {
+              kind: 'success', title: wasNew ? 'Form created' : 'Saved',
+              action: wasNew ? { label: 'Put it on your website', onClick: () => { if (!state.destroyed) selectTab('website'); } } : null,
+            });
+            const scroll = window.scrollY;
+            render();
+            window.scrollTo(0, scroll);
+            root.querySelector('[data-testid=form-save]')?.focus({ preventScroll: true });
+          },
         });
-        const scroll = window.scrollY;
-        render();
-        window.scrollTo(0, scroll);
-        root.querySelector('[data-testid=form-save]')?.focus({ preventScroll: true });
-        return true;
       } catch (err) {
-        state.saving = false;
-        if (saveBtn) saveBtn.disabled = false;
-        form.removeAttribute('aria-busy');
-        if (state.destroyed) return false;
-        if (err.status === 412) {
-          toast('Someone else changed this form meanwhile. The page shows their version now; make your change again if it is still needed.',
-            { kind: 'error', title: 'Changed by someone else', requestId: err.requestId });
-          await reload();
-          return false;
-        }
-        if (err.isValidation) { showErrors(err); return false; }
-        toastError(err, 'Could not save the form');
-        return false;
+        return saveFailed(err, { state, what: 'form', reload, showErrors });
       }
     }
     state.save = readOnly ? null : save;
@@ -470,16 +437,10 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
   function remove() {
     const f = state.form;
     const n = Number(f.submissions) || 0;
-    confirmDialog({
-      title: `Delete “${f.name || 'this form'}”?`,
+    confirmDelete({
+      state, what: 'form', name: f.name, testid: 'form-confirm-delete', listHref: '/automations/forms',
       text: `It stops taking submissions at once: its page, script and pasted HTML forms answer “not found”. The contacts it made${n ? ` (${nf.format(n)} ${n === 1 ? 'lead' : 'leads'})` : ''} stay. This cannot be undone.`,
-      confirmLabel: 'Delete form', workingLabel: 'Deleting…', testid: 'form-confirm-delete',
-      run: async () => {
-        await fapi.deleteForm(f.id);
-        state.dirty = false;
-        navigate('/automations/forms');
-        toast(`“${f.name}” was deleted.`, { title: 'Form deleted' });
-      },
+      send: () => fapi.deleteForm(f.id),
     });
   }
 
@@ -498,7 +459,7 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
 
   // --- start ------------------------------------------------------------------------------------------
   async function start() {
-    skeleton();
+    mount(root, back(), loadingCard());
     const signal = controller.signal;
     try {
       const [one, users, defs] = await Promise.all([
@@ -530,35 +491,11 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
       first?.focus({ preventScroll: !state.creating });
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;
-      if (err.isNotFound || err.status === 422) {
-        pageTitle('Form not found');
-        mount(root, back(), emptyState({
-          testid: 'not-found', iconName: 'search', title: 'Form not found', text: 'It may have been deleted, or the link is wrong.',
-          actions: [h('a', { class: 'btn btn-primary', href: '/automations/forms' }, 'All forms')],
-        }));
-      } else {
-        mount(root, back(), emptyState({
-          testid: 'error-state', iconName: err.status === 403 ? 'lock' : 'alert',
-          title: err.status === 403 ? 'Forms are not available to your role' : (err.title || 'Could not load this form'),
-          text: err.detail || err.message,
-          actions: err.status === 403 ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => start() }, 'Retry')],
-        }));
-        if (!err.handled && err.status !== 403) toastError(err, 'Could not load this form');
-      }
+      loadFailed(root, back(), err, { what: 'form', listHref: '/automations/forms', retry: start });
     }
   }
 
-  // Ctrl/Cmd+S saves wherever the focus is (not while a dialog is open).
-  const onKey = (e) => {
-    if ((e.key === 's' || e.key === 'S') && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
-      if (document.querySelector('dialog[open]') || !state.save) return;
-      e.preventDefault();
-      state.save();
-    }
-  };
-  document.addEventListener('keydown', onKey);
-  const beforeUnload = (e) => { if (state.dirty && !state.saving && !state.creating) { e.preventDefault(); e.returnValue = ''; } };
-  window.addEventListener('beforeunload', beforeUnload);
+  const stopListening = editorListeners(state);
 
   start();
   return {
@@ -569,8 +506,7 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
       state.previewSoon?.cancel();
       state.embed?.destroy();
       state.subs?.destroy();
-      document.removeEventListener('keydown', onKey);
-      window.removeEventListener('beforeunload', beforeUnload);
+      stopListening();
     },
   };
 }

@@ -10,20 +10,23 @@
 // Roles that cannot build rules see the same pages, read-only.
 
 import { h, mount, icon, toast, toastError, pageTitle } from './ui.js';
-import { navigate, updateUrl } from './router.js';
+import { updateUrl } from './router.js';
 import * as session from './session.js';
 import * as crm from './crm-api.js';
 import * as fapi from './automations-api.js';
 import * as capi from './campaigns-api.js';
 import { pipelines } from './pipeline-api.js';
 import { emptyState } from './contacts.js';
-import { confirmDialog } from './settings-kit.js';
 import { errorBox } from './forms.js';
 import { backLink, cicon } from './campaign-display.js';
 import { setFieldError, clearFieldError } from './mail-editor.js';
 import { ruleHref, ruleStateBadge, recipes, dateFields, nf } from './rule-display.js';
 import { ruleBuilder } from './rule-builder.js';
 import { runsPanel } from './rule-runs.js';
+import {
+  loadingCard, loadFailed, editorHeader, deleteButton, unsavedNote,
+  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+} from './editor-shell.js';
 
 let uid = 0;
 
@@ -52,11 +55,6 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
   };
   const back = () => backLink('/automations/rules', 'Rules', 'back-to-rules');
 
-  function skeleton() {
-    mount(root, back(), h('div', { class: 'card seg-loading', 'aria-busy': 'true' },
-      [35, 60, 90, 80, 70].map((w) => h('div', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '16px 0' } }))));
-  }
-
   // --- the page ------------------------------------------------------------------------------------
   function render() {
     state.runs?.destroy();
@@ -66,14 +64,11 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
     if (state.creating && state.tab !== 'build') state.tab = 'build';
     pageTitle(state.creating ? 'New rule' : (r.name || 'Rule'), 'Automations');
 
-    const dirtyNote = h('span', { class: 'seg-dirty muted', hidden: true, dataset: { testid: 'rule-dirty' } }, 'Unsaved changes');
+    const dirtyNote = unsavedNote('rule-dirty');
     const actions = [];
     if (w) {
       actions.push(dirtyNote);
-      if (!state.creating) {
-        actions.push(h('button', { type: 'button', class: 'btn btn-danger-quiet', dataset: { testid: 'rule-delete' }, onclick: () => remove() },
-          icon('trash', { size: 15 }), h('span', { class: 'btn-label' }, 'Delete')));
-      }
+      if (!state.creating) actions.push(deleteButton('rule-delete', () => remove()));
       actions.push(h('button', {
         type: 'button', class: 'btn btn-primary', dataset: { testid: 'rule-save' }, 'aria-keyshortcuts': 'Control+S Meta+S',
         title: 'Save (Ctrl+S)', onclick: () => state.save?.(),
@@ -86,12 +81,10 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
       : [ruleStateBadge(r.enabled, 'rule-state-badge'), ' ',
         h('span', { dataset: { testid: 'rule-run-count' } }, `${nf.format(runs)} ${runs === 1 ? 'run' : 'runs'}`),
         !w ? h('span', { class: 'muted' }, ' · Your role can see this rule but not change it.') : null];
-    const header = h('div', { class: 'page-header seg-editor-header cp-page-header fm-page-header' },
-      h('div', { class: 'page-heading' },
-        h('p', { class: 'seg-eyebrow muted' }, 'Automations · Rule'),
-        h('h1', { class: 'page-title', id: `${p}-h`, tabindex: '-1', dataset: { testid: 'rule-title' } }, state.creating ? 'New rule' : (r.name || 'Untitled rule')),
-        h('p', { class: 'page-sub cp-page-sub', dataset: { testid: 'rule-sub' } }, sub)),
-      actions.length ? h('div', { class: 'page-actions seg-editor-actions cp-page-actions' }, actions) : null);
+    const header = editorHeader({
+      className: 'fm-page-header', titleId: `${p}-h`, eyebrow: 'Automations · Rule',
+      title: state.creating ? 'New rule' : (r.name || 'Untitled rule'), titleTestid: 'rule-title', sub, subTestid: 'rule-sub', actions,
+    });
 
     // Tabs (roving focus: ←/→, Home, End).
     const tabButtons = TABS.map((t) => {
@@ -244,11 +237,7 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
     function currentBody() {
       return { name: name.value.trim(), enabled: enabled.checked, ...b.read() };
     }
-    state.baseline = JSON.stringify(currentBody());
-    function syncDirty() {
-      state.dirty = state.creating || JSON.stringify(currentBody()) !== state.baseline;
-      dirtyNote.hidden = !state.dirty || state.creating;
-    }
+    const syncDirty = trackDirty(state, dirtyNote, currentBody);
     changed();
 
     function showErrors(err) {
@@ -264,10 +253,7 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
         if (e.field === 'name') { setFieldError(name, e.message, { testid: 'error-name' }); own ||= name; } else rest.push(`${e.field ? `${e.field}: ` : ''}${e.message}`);
       }
       const first = own || ours;
-      if (rest.length || !first) {
-        box.hidden = false;
-        mount(box, icon('alert'), h('div', null, h('strong', null, err.title || 'Please check the rule'), ' ', rest.join('. ') || err.detail || ''));
-      }
+      if (rest.length || !first) showProblemsInBox(box, err, rest, 'Please check the rule');
       const target = first || box;
       if (state.tab !== 'build') selectTab('build');
       target.scrollIntoView?.({ block: 'center' });
@@ -287,45 +273,26 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
         toast('Nothing changed.', { title: 'Saved', timeout: 2000 });
         return true;
       }
-      state.saving = true;
-      form.setAttribute('aria-busy', 'true');
-      const saveBtn = root.querySelector('[data-testid=rule-save]');
-      if (saveBtn) saveBtn.disabled = true;
       try {
-        const res = state.creating ? await fapi.createRule(body) : await fapi.updateRule(state.rule.id, body, state.version);
-        state.saving = false;
-        if (state.destroyed) return true;
-        const wasNew = state.creating;
-        state.rule = res.rule;
-        state.version = res.version;
-        state.creating = false;
-        state.dirty = false;
-        if (wasNew) updateUrl(ruleHref(res.rule.id));
-        toast(wasNew
-          ? `“${res.rule.name}” is saved${res.rule.enabled ? ' and on: it acts on what happens from now on' : ' (off)'}.`
-          : 'Your changes are saved.', {
-          kind: 'success', title: wasNew ? 'Rule created' : 'Saved',
-          action: wasNew ? { label: 'See its runs', onClick: () => { if (!state.destroyed) selectTab('runs'); } } : null,
+        return await saveRecord({
+          state, what: 'rule', form, button: root.querySelector('[data-testid=rule-save]'),
+          send: () => (state.creating ? fapi.createRule(body) : fapi.updateRule(state.rule.id, body, state.version)),
+          href: (saved) => ruleHref(saved.id),
+          saved: (res, wasNew) => {
+            toast(wasNew
+              ? `“${res.rule.name}” is saved${res.rule.enabled ? ' and on: it acts on what happens from now on' : ' (off)'}.`
+              : 'Your changes are saved.', {
+              kind: 'success', title: wasNew ? 'Rule created' : 'Saved',
+              action: wasNew ? { label: 'See its runs', onClick: () => { if (!state.destroyed) selectTab('runs'); } } : null,
+            });
+            const scroll = window.scrollY;
+            render();
+            window.scrollTo(0, scroll);
+            root.querySelector('[data-testid=rule-save]')?.focus({ preventScroll: true });
+          },
         });
-        const scroll = window.scrollY;
-        render();
-        window.scrollTo(0, scroll);
-        root.querySelector('[data-testid=rule-save]')?.focus({ preventScroll: true });
-        return true;
       } catch (err) {
-        state.saving = false;
-        if (saveBtn) saveBtn.disabled = false;
-        form.removeAttribute('aria-busy');
-        if (state.destroyed) return false;
-        if (err.status === 412) {
-          toast('Someone else changed this rule meanwhile. The page shows their version now; make your change again if it is still needed.',
-            { kind: 'error', title: 'Changed by someone else', requestId: err.requestId });
-          await reload();
-          return false;
-        }
-        if (err.isValidation) { showErrors(err); return false; }
-        toastError(err, 'Could not save the rule');
-        return false;
+        return saveFailed(err, { state, what: 'rule', reload, showErrors });
       }
     }
     state.save = readOnly ? null : save;
@@ -336,16 +303,10 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
   function remove() {
     const r = state.rule;
     const n = Number(r.runs) || 0;
-    confirmDialog({
-      title: `Delete “${r.name || 'this rule'}”?`,
+    confirmDelete({
+      state, what: 'rule', name: r.name, testid: 'rule-confirm-delete', listHref: '/automations/rules',
       text: `It stops at once. What it did${n ? ` in its ${nf.format(n)} ${n === 1 ? 'run' : 'runs'}` : ''} (tasks, tags, emails) stays. This cannot be undone; to pause it, switch it off instead.`,
-      confirmLabel: 'Delete rule', workingLabel: 'Deleting…', testid: 'rule-confirm-delete',
-      run: async () => {
-        await fapi.deleteRule(r.id);
-        state.dirty = false;
-        navigate('/automations/rules');
-        toast(`“${r.name}” was deleted.`, { title: 'Rule deleted' });
-      },
+      send: () => fapi.deleteRule(r.id),
     });
   }
 
@@ -364,7 +325,7 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
 
   // --- start ------------------------------------------------------------------------------------------
   async function start() {
-    skeleton();
+    mount(root, back(), loadingCard());
     const signal = controller.signal;
     const soft = (promise, fallback) => promise.catch((err) => { if (err?.name === 'AbortError') throw err; return fallback; });
     try {
@@ -402,35 +363,11 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
       first?.focus({ preventScroll: !state.creating });
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;
-      if (err.isNotFound || err.status === 422) {
-        pageTitle('Rule not found');
-        mount(root, back(), emptyState({
-          testid: 'not-found', iconName: 'search', title: 'Rule not found', text: 'It may have been deleted, or the link is wrong.',
-          actions: [h('a', { class: 'btn btn-primary', href: '/automations/rules' }, 'All rules')],
-        }));
-      } else {
-        mount(root, back(), emptyState({
-          testid: 'error-state', iconName: err.status === 403 ? 'lock' : 'alert',
-          title: err.status === 403 ? 'Rules are not available to your role' : (err.title || 'Could not load this rule'),
-          text: err.detail || err.message,
-          actions: err.status === 403 ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => start() }, 'Retry')],
-        }));
-        if (!err.handled && err.status !== 403) toastError(err, 'Could not load this rule');
-      }
+      loadFailed(root, back(), err, { what: 'rule', listHref: '/automations/rules', retry: start });
     }
   }
 
-  // Ctrl/Cmd+S saves wherever the focus is (not while a dialog is open).
-  const onKey = (e) => {
-    if ((e.key === 's' || e.key === 'S') && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
-      if (document.querySelector('dialog[open]') || !state.save) return;
-      e.preventDefault();
-      state.save();
-    }
-  };
-  document.addEventListener('keydown', onKey);
-  const beforeUnload = (e) => { if (state.dirty && !state.saving && !state.creating) { e.preventDefault(); e.returnValue = ''; } };
-  window.addEventListener('beforeunload', beforeUnload);
+  const stopListening = editorListeners(state);
 
   start();
   return {
@@ -439,8 +376,7 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
       state.destroyed = true;
       controller.abort();
       state.runs?.destroy();
-      document.removeEventListener('keydown', onKey);
-      window.removeEventListener('beforeunload', beforeUnload);
+      stopListening();
     },
   };
 }

@@ -17,7 +17,7 @@
 // at their field; a closed step with an error says so and the first opens.
 
 import { h, mount, icon, toast, toastError, pageTitle, openModal, timeEl, debounce } from './ui.js';
-import { navigate, updateUrl } from './router.js';
+import { updateUrl } from './router.js';
 import * as session from './session.js';
 import * as capi from './campaigns-api.js';
 import * as sapi from './segments-api.js';
@@ -34,6 +34,10 @@ import {
   sicon, sequenceHref, sequenceStatusBadge, enrolmentBadge, exitLabel, splitDelay, delayText,
   stepWhen, stepOffset, stepTitle, lengthText, GOAL_PRESETS, goalPreset, readableSubject,
 } from './sequence-display.js';
+import {
+  loadingCard, loadFailed, editorHeader, actionButton, deleteButton, unsavedNote,
+  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+} from './editor-shell.js';
 
 const DAY = 1440;
 const POLL_MS = 20000;
@@ -77,11 +81,6 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
   const segmentOf = (sid) => state.segments.find((s) => s.id === sid) || null;
   const writer = () => capi.canWriteCampaigns();
   const newKey = () => `${p}-s${++uid}`;
-
-  function skeleton() {
-    mount(root, back(), h('div', { class: 'card seg-loading', 'aria-busy': 'true' },
-      [35, 60, 90, 80, 70].map((w) => h('div', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '16px 0' } }))));
-  }
 
   // --- segment counts ------------------------------------------------------------------------
   function countOf(segmentId, { fresh = false } = {}) {
@@ -143,12 +142,11 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
 
   function headerActions(s, dirtyNote) {
     if (!writer()) return [];
-    const btn = (testid, label, iconEl, onclick, cls = 'btn', extra = {}) => h('button', { type: 'button', class: cls, dataset: { testid }, onclick, ...extra }, iconEl, h('span', { class: 'btn-label' }, label));
     const out = [dirtyNote];
-    if (!state.creating) out.push(btn('sequence-delete', 'Delete', icon('trash', { size: 15 }), () => remove(), 'btn btn-danger-quiet'));
-    out.push(btn('sequence-save', state.creating ? 'Save draft' : 'Save', icon('check', { size: 15 }), () => state.save?.(), 'btn', { 'aria-keyshortcuts': 'Control+S Meta+S' }));
-    if (s.status === 'active') out.push(btn('sequence-pause', 'Pause', sicon('pause', { size: 15 }), () => pauseFlow(), 'btn btn-primary'));
-    else out.push(btn('sequence-activate', s.status === 'paused' ? 'Resume' : 'Activate', sicon('play', { size: 15 }), () => activateFlow(), 'btn btn-primary'));
+    if (!state.creating) out.push(deleteButton('sequence-delete', () => remove()));
+    out.push(actionButton('sequence-save', state.creating ? 'Save draft' : 'Save', icon('check', { size: 15 }), () => state.save?.(), 'btn', { 'aria-keyshortcuts': 'Control+S Meta+S' }));
+    if (s.status === 'active') out.push(actionButton('sequence-pause', 'Pause', sicon('pause', { size: 15 }), () => pauseFlow(), 'btn btn-primary'));
+    else out.push(actionButton('sequence-activate', s.status === 'paused' ? 'Resume' : 'Activate', sicon('play', { size: 15 }), () => activateFlow(), 'btn btn-primary'));
     return out;
   }
 
@@ -164,15 +162,13 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
     const s = state.sequence || state.draft || draftDefaults();
     pageTitle(state.creating ? 'New sequence' : (s.name || 'Sequence'), 'Sequences');
 
-    const dirtyNote = h('span', { class: 'seg-dirty muted', hidden: true, dataset: { testid: 'sequence-dirty' } }, 'Unsaved changes');
-    const actions = headerActions(s, dirtyNote);
-    const header = h('div', { class: 'page-header seg-editor-header cp-page-header' },
-      h('div', { class: 'page-heading' },
-        h('p', { class: 'seg-eyebrow muted' }, 'Campaigns · Sequence'),
-        h('h1', { class: 'page-title', id: `${p}-h`, tabindex: '-1', dataset: { testid: 'sequence-title' } }, state.creating ? 'New sequence' : (s.name || 'Sequence')),
-        h('p', { class: 'page-sub cp-page-sub', dataset: { testid: 'sequence-sub' } }, sequenceStatusBadge(s.status), ' ', h('span', null, subText(s)),
-          !writer() ? h('span', { class: 'muted' }, ' Your role can see this sequence but not change it.') : null)),
-      actions.length ? h('div', { class: 'page-actions seg-editor-actions cp-page-actions' }, actions) : null);
+    const dirtyNote = unsavedNote('sequence-dirty');
+    const header = editorHeader({
+      titleId: `${p}-h`, eyebrow: 'Campaigns · Sequence',
+      title: state.creating ? 'New sequence' : (s.name || 'Sequence'), titleTestid: 'sequence-title',
+      sub: [sequenceStatusBadge(s.status), ' ', h('span', null, subText(s)), !writer() ? h('span', { class: 'muted' }, ' Your role can see this sequence but not change it.') : null],
+      subTestid: 'sequence-sub', actions: headerActions(s, dirtyNote),
+    });
 
     const form = stepsForm(s, dirtyNote);
     if (state.creating) {
@@ -571,11 +567,7 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
         steps: stepsBody(),
       };
     }
-    state.baseline = JSON.stringify(currentBody());
-    function syncDirty() {
-      state.dirty = state.creating || JSON.stringify(currentBody()) !== state.baseline;
-      dirtyNote.hidden = !state.dirty || state.creating;
-    }
+    const syncDirty = trackDirty(state, dirtyNote, currentBody);
     syncDirty();
 
     /** 422 → the fields (steps[i].x at their step, opening the first with content errors). */
@@ -624,10 +616,7 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
           first = li?.querySelector('[aria-invalid=true]') || li?.__days || null;
         }
       }
-      if (rest.length || !first) {
-        box.hidden = false;
-        mount(box, icon('alert'), h('div', null, h('strong', null, err.title || 'Please check the sequence'), ' ', rest.join('. ') || err.detail));
-      }
+      if (rest.length || !first) showProblemsInBox(box, err, rest, 'Please check the sequence');
       showTab('steps');
       const target = first || box;
       target.focus?.();
@@ -680,63 +669,42 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
         if (JSON.stringify(body.steps) !== JSON.stringify(beforeSteps)) patch.steps = body.steps;
         if (!Object.keys(patch).length) { if (!quiet) toast('Nothing changed.', { title: 'Saved', timeout: 2000 }); return true; }
       }
-      state.saving = true;
-      form.setAttribute('aria-busy', 'true');
-      const saveBtn = root.querySelector('[data-testid="sequence-save"]');
-      if (saveBtn) saveBtn.disabled = true;
       try {
-        const res = state.creating ? await qapi.createSequence(patch) : await qapi.updateSequence(before.id, patch, state.version);
-        state.saving = false;
-        if (state.destroyed) return true;
-        state.sequence = res.sequence;
-        state.version = res.version;
-        if (saveBtn) saveBtn.disabled = false;
-        form.removeAttribute('aria-busy');
-        if (state.creating) {
-          state.creating = false;
-          state.dirty = false;
-          state.tab = 'steps';
-          updateUrl(`${sequenceHref(res.sequence.id)}?tab=steps`);
-          if (!quiet) toast(`“${res.sequence.name}” is saved as a draft. Activate it when it is ready.`, { kind: 'success', title: 'Sequence created' });
-          resetSteps(res.sequence.steps);
-          render();
-          root.querySelector('[data-testid="sequence-save"]')?.focus({ preventScroll: true });
-          return true;
-        }
-        // The server fills in plain text left empty: show it.
-        (res.sequence.steps || []).forEach((st, i) => {
-          const mine = state.steps[i];
-          if (mine && !mine.text.trim() && st.text) {
-            mine.text = st.text;
-            if (mine.key === state.openKey && state.editor) state.editor.inputs.text.value = st.text;
-          }
+        return await saveRecord({
+          state, what: 'sequence', form, button: root.querySelector('[data-testid="sequence-save"]'),
+          send: () => (state.creating ? qapi.createSequence(patch) : qapi.updateSequence(before.id, patch, state.version)),
+          href: (saved) => `${sequenceHref(saved.id)}?tab=steps`,
+          saved: (res, wasNew) => {
+            if (wasNew) {
+              state.tab = 'steps';
+              if (!quiet) toast(`“${res.sequence.name}” is saved as a draft. Activate it when it is ready.`, { kind: 'success', title: 'Sequence created' });
+              resetSteps(res.sequence.steps);
+              render();
+              root.querySelector('[data-testid="sequence-save"]')?.focus({ preventScroll: true });
+              return;
+            }
+            // The server fills in plain text left empty: show it.
+            (res.sequence.steps || []).forEach((st, i) => {
+              const mine = state.steps[i];
+              if (mine && !mine.text.trim() && st.text) {
+                mine.text = st.text;
+                if (mine.key === state.openKey && state.editor) state.editor.inputs.text.value = st.text;
+              }
+            });
+            state.stepErrors = new Map();
+            timeline.querySelectorAll('.sq-step-issue').forEach((x) => x.remove());
+            timeline.querySelectorAll('.sq-step.is-invalid').forEach((x) => x.classList.remove('is-invalid'));
+            state.baseline = JSON.stringify(currentBody());
+            syncDirty();
+            root.querySelector('[data-testid="sequence-title"]').textContent = res.sequence.name;
+            const sub = root.querySelector('[data-testid="sequence-sub"] > span:not([data-testid])');
+            if (sub) mount(sub, subText(res.sequence));
+            pageTitle(res.sequence.name, 'Sequences');
+            if (!quiet) toast(res.sequence.status === 'active' ? 'Your changes are saved; people in the sequence get them from their next step.' : 'Your changes are saved.', { kind: 'success', title: 'Saved' });
+          },
         });
-        state.stepErrors = new Map();
-        timeline.querySelectorAll('.sq-step-issue').forEach((x) => x.remove());
-        timeline.querySelectorAll('.sq-step.is-invalid').forEach((x) => x.classList.remove('is-invalid'));
-        state.baseline = JSON.stringify(currentBody());
-        syncDirty();
-        root.querySelector('[data-testid="sequence-title"]').textContent = res.sequence.name;
-        const sub = root.querySelector('[data-testid="sequence-sub"] > span:not([data-testid])');
-        if (sub) mount(sub, subText(res.sequence));
-        pageTitle(res.sequence.name, 'Sequences');
-        if (!quiet) toast(res.sequence.status === 'active' ? 'Your changes are saved; people in the sequence get them from their next step.' : 'Your changes are saved.', { kind: 'success', title: 'Saved' });
-        return true;
       } catch (err) {
-        state.saving = false;
-        if (saveBtn) saveBtn.disabled = false;
-        form.removeAttribute('aria-busy');
-        if (state.destroyed) return false;
-        if (err.status === 412) {
-          toast('Someone else changed this sequence meanwhile. The page shows their version now; make your change again if it is still needed.', {
-            kind: 'error', title: 'Changed by someone else', requestId: err.requestId,
-          });
-          await reload();
-          return false;
-        }
-        if (err.isValidation) { showErrors(err); return false; }
-        toastError(err, 'Could not save the sequence');
-        return false;
+        return saveFailed(err, { state, what: 'sequence', reload, showErrors });
       }
     }
 
@@ -1118,16 +1086,10 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
   function remove() {
     const s = state.sequence;
     const active = Number(s.enrolments?.active) || 0;
-    confirmDialog({
-      title: `Delete “${s.name || 'this sequence'}”?`,
+    confirmDelete({
+      state, what: 'sequence', name: s.name, testid: 'sequence-confirm-delete', listHref: '/campaigns/sequences',
       text: `${active ? `${plural(active, 'contact')} still in it ${active === 1 ? 'leaves' : 'leave'}; no more steps go out. ` : ''}Mail already sent is not affected. This cannot be undone.`,
-      confirmLabel: 'Delete sequence', workingLabel: 'Deleting…', testid: 'sequence-confirm-delete',
-      run: async () => {
-        await qapi.deleteSequence(s.id);
-        state.dirty = false;
-        navigate('/campaigns/sequences');
-        toast(`“${s.name}” was deleted.`, { title: 'Sequence deleted' });
-      },
+      send: () => qapi.deleteSequence(s.id),
     });
   }
 
@@ -1147,7 +1109,7 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
 
   // --- start ---------------------------------------------------------------------------------------------
   async function start() {
-    skeleton();
+    mount(root, back(), loadingCard());
     const signal = controller.signal;
     const soft = (pr, fallback) => pr.catch((err) => { if (err?.name === 'AbortError') throw err; return fallback; });
     try {
@@ -1176,35 +1138,11 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
       first?.focus({ preventScroll: !state.creating });
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;
-      if (err.isNotFound || err.status === 422) {
-        pageTitle('Sequence not found');
-        mount(root, back(), emptyState({
-          testid: 'not-found', iconName: 'search', title: 'Sequence not found', text: 'It may have been deleted, or the link is wrong.',
-          actions: [h('a', { class: 'btn btn-primary', href: '/campaigns/sequences' }, 'All sequences')],
-        }));
-      } else {
-        mount(root, back(), emptyState({
-          testid: 'error-state', iconName: err.status === 403 ? 'lock' : 'alert',
-          title: err.status === 403 ? 'Sequences are not available to your role' : (err.title || 'Could not load this sequence'),
-          text: err.detail || err.message,
-          actions: err.status === 403 ? [] : [h('button', { type: 'button', class: 'btn btn-primary', onclick: () => start() }, 'Retry')],
-        }));
-        if (!err.handled && err.status !== 403) toastError(err, 'Could not load this sequence');
-      }
+      loadFailed(root, back(), err, { what: 'sequence', listHref: '/campaigns/sequences', retry: start });
     }
   }
 
-  // Ctrl/Cmd+S saves wherever the focus is (not while a dialog is open).
-  const onKey = (e) => {
-    if ((e.key === 's' || e.key === 'S') && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
-      if (document.querySelector('dialog[open]') || !state.save) return;
-      e.preventDefault();
-      state.save();
-    }
-  };
-  document.addEventListener('keydown', onKey);
-  const beforeUnload = (e) => { if (state.dirty && !state.saving && !state.creating) { e.preventDefault(); e.returnValue = ''; } };
-  window.addEventListener('beforeunload', beforeUnload);
+  const stopListening = editorListeners(state);
   const onVisible = debounce(() => { if (document.visibilityState === 'visible' && state.tab === 'enrolments' && state.sequence?.status === 'active') loadResults({ quiet: true }); }, 300);
   document.addEventListener('visibilitychange', onVisible);
 
@@ -1218,9 +1156,8 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
       clearTimeout(state.pollTimer);
       onVisible.cancel();
       state.editor?.destroy();
-      document.removeEventListener('keydown', onKey);
       document.removeEventListener('visibilitychange', onVisible);
-      window.removeEventListener('beforeunload', beforeUnload);
+      stopListening();
     },
   };
 }
