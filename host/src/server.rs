@@ -235,8 +235,9 @@ impl Server {
         let resolution = self.tenancy.as_ref().map(|t| t.resolve(&host));
         // The web app's files, for a tenant that lives in another region.
         let mut files_only = false;
-        if let (Some(regions), Some(tenancy), Some(Resolution::Unknown)) = (&self.regions, &self.tenancy, &resolution) {
-            if let Some(label) = crate::tenancy::tenant_label(&host, &tenancy.domains) {
+        if let (Some(regions), Some(Resolution::Unknown)) = (&self.regions, &resolution) {
+            // The tenant label read above (for the write gate), not parsed again.
+            if let Some(label) = label.clone() {
                 // Regions this request has been through already.
                 let chain: Vec<String> = req
                     .headers()

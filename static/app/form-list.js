@@ -8,7 +8,7 @@ import { navigate, updateUrl } from './router.js';
 import * as session from './session.js';
 import * as fapi from './automations-api.js';
 import { emptyState } from './contacts.js';
-import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
+import { loadList, rowSelection } from './list-kit.js';
 import { relative } from './campaign-display.js';
 import { automationsHeader, formStatusBadge, formHref, nf } from './form-display.js';
 
@@ -124,29 +124,17 @@ export function formListView(root, { query = new URLSearchParams() } = {}) {
       }));
   }
 
-  /** The newest accepted submission of each form that has any (a few at a time). */
-  async function load() {
-    state.controller?.abort();
-    const controller = new AbortController();
-    state.controller = controller;
-    wrap.hidden = false;
-    empty.hidden = true;
-    mount(tbody, skeletonRows(cols));
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const [items] = await Promise.all([fapi.listForms({ signal: controller.signal }), session.whenLoaded()]);
-      if (state.destroyed || controller.signal.aborted) return;
-      state.items = items;
-      state.loaded = true;
-      render();
-    } catch (err) {
-      if (err?.name === 'AbortError' || state.destroyed) return;
-      wrap.hidden = true;
-      empty.hidden = false;
-      showLoadError(empty, err, { title: 'Forms', noun: 'the forms', retry: load });
-    } finally {
-      if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
-    }
+  /** The forms, with the rows drawn once they are in. */
+  function load() {
+    return loadList({
+      state, table, wrap, empty, tbody, cols, title: 'Forms', noun: 'the forms', retry: load,
+      fetch: (signal) => Promise.all([fapi.listForms({ signal }), session.whenLoaded()]),
+      loaded: ([items]) => {
+        state.items = items;
+        state.loaded = true;
+        render();
+      },
+    });
   }
 
   const rowsKeys = rowSelection(tbody, state);

@@ -1,6 +1,7 @@
 // What the record lists of the campaigns and automations areas share: the
 // loading rows, the error state (a polite note for a role without access,
-// else the problem with a Retry), and keyboard row selection (j/k, Enter).
+// else the problem with a Retry), loading a list with both, and keyboard row
+// selection (j/k, Enter).
 import { h, mount, toastError } from './ui.js';
 import { emptyState } from './contacts.js';
 
@@ -8,6 +9,33 @@ import { emptyState } from './contacts.js';
 export function skeletonRows(cols, n = 3) {
   return Array.from({ length: n }, (_, i) => h('tr', { 'aria-hidden': 'true' },
     cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } })))));
+}
+
+/**
+ * Loads a list page: the previous load aborted, skeleton rows while this one
+ * runs, the error state if it fails. `fetch(signal)` answers the data;
+ * `loaded(data, signal)` draws it (never once the page is gone).
+ */
+export async function loadList({ state, table, wrap, empty, tbody, cols, title, noun, retry, fetch, loaded }) {
+  state.controller?.abort();
+  const controller = new AbortController();
+  state.controller = controller;
+  wrap.hidden = false;
+  empty.hidden = true;
+  mount(tbody, skeletonRows(cols));
+  table.setAttribute('aria-busy', 'true');
+  try {
+    const data = await fetch(controller.signal);
+    if (state.destroyed || controller.signal.aborted) return;
+    loaded(data, controller.signal);
+  } catch (err) {
+    if (err?.name === 'AbortError' || state.destroyed) return;
+    wrap.hidden = true;
+    empty.hidden = false;
+    showLoadError(empty, err, { title, noun, retry });
+  } finally {
+    if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
+  }
 }
 
 /** Shows why a list did not load in `empty` (`noun`: "the forms", title word "Forms"). */

@@ -10,7 +10,7 @@ import * as crm from './crm-api.js';
 import * as fapi from './automations-api.js';
 import { pipelines } from './pipeline-api.js';
 import { emptyState } from './contacts.js';
-import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
+import { loadList, rowSelection } from './list-kit.js';
 import { automationsHeader } from './form-display.js';
 import { ruleHref, triggerText, actionsText, ago, nf } from './rule-display.js';
 
@@ -183,29 +183,17 @@ export function ruleListView(root, { query = new URLSearchParams() } = {}) {
     render();
   }
 
-  async function load() {
-    state.controller?.abort();
-    const controller = new AbortController();
-    state.controller = controller;
-    wrap.hidden = false;
-    empty.hidden = true;
-    mount(tbody, skeletonRows(cols));
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const [items] = await Promise.all([fapi.listRules({ signal: controller.signal }), session.whenLoaded()]);
-      if (state.destroyed || controller.signal.aborted) return;
-      state.items = items;
-      state.loaded = true;
-      render();
-      loadContext(controller.signal);
-    } catch (err) {
-      if (err?.name === 'AbortError' || state.destroyed) return;
-      wrap.hidden = true;
-      empty.hidden = false;
-      showLoadError(empty, err, { title: 'Rules', noun: 'the rules', retry: load });
-    } finally {
-      if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
-    }
+  function load() {
+    return loadList({
+      state, table, wrap, empty, tbody, cols, title: 'Rules', noun: 'the rules', retry: load,
+      fetch: (signal) => Promise.all([fapi.listRules({ signal }), session.whenLoaded()]),
+      loaded: ([items], signal) => {
+        state.items = items;
+        state.loaded = true;
+        render();
+        loadContext(signal);
+      },
+    });
   }
 
   const rowsKeys = rowSelection(tbody, state);

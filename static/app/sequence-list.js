@@ -11,7 +11,7 @@ import * as capi from './campaigns-api.js';
 import * as sapi from './segments-api.js';
 import * as qapi from './sequences-api.js';
 import { emptyState } from './contacts.js';
-import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
+import { loadList, rowSelection } from './list-kit.js';
 import { segmentHref } from './segment-display.js';
 import { campaignsHeader, nf } from './campaign-display.js';
 import {
@@ -144,33 +144,21 @@ export function sequenceListView(root, { query = new URLSearchParams() } = {}) {
       }));
   }
 
-  async function load() {
-    state.controller?.abort();
-    const controller = new AbortController();
-    state.controller = controller;
-    wrap.hidden = false;
-    empty.hidden = true;
-    mount(tbody, skeletonRows(cols));
-    table.setAttribute('aria-busy', 'true');
-    try {
-      const [items, segments] = await Promise.all([
-        qapi.listSequences({ signal: controller.signal }),
-        sapi.listSegments({ signal: controller.signal }).catch((err) => { if (err?.name === 'AbortError') throw err; return []; }),
+  function load() {
+    return loadList({
+      state, table, wrap, empty, tbody, cols, title: 'Sequences', noun: 'the sequences', retry: load,
+      fetch: (signal) => Promise.all([
+        qapi.listSequences({ signal }),
+        sapi.listSegments({ signal }).catch((err) => { if (err?.name === 'AbortError') throw err; return []; }),
         session.whenLoaded(),
-      ]);
-      if (state.destroyed || controller.signal.aborted) return;
-      segments.forEach((s) => state.segments.set(s.id, s));
-      state.items = items;
-      state.loaded = true;
-      render();
-    } catch (err) {
-      if (err?.name === 'AbortError' || state.destroyed) return;
-      wrap.hidden = true;
-      empty.hidden = false;
-      showLoadError(empty, err, { title: 'Sequences', noun: 'the sequences', retry: load });
-    } finally {
-      if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
-    }
+      ]),
+      loaded: ([items, segments]) => {
+        segments.forEach((s) => state.segments.set(s.id, s));
+        state.items = items;
+        state.loaded = true;
+        render();
+      },
+    });
   }
 
   const rowsKeys = rowSelection(tbody, state);

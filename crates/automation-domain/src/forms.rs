@@ -3,7 +3,7 @@
 //! afterwards, and who gets the lead.
 
 use anyhow::Result;
-use edge_db::record::{Invalid, NotFound, VersionMismatch, Writer};
+use edge_db::record::{Invalid, NotFound, Writer};
 use edge_db::{Db, Row};
 use edge_http::FieldError;
 use serde::{Deserialize, Serialize};
@@ -258,9 +258,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: FormInput) -> Result<Fo
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: FormInput, if_version: Option<i64>) -> Result<Form> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let (name, status, def) = checked(input, Some(&before))?;
         db.run(
             "UPDATE forms SET name = ?, status = ?, definition = ?, updated_at = ?, version = version + 1 WHERE id = ?",

@@ -6,7 +6,7 @@
 //! themselves (actor `system:automation`) trigger no rules: rules cannot loop.
 
 use anyhow::Result;
-use edge_db::record::{Invalid, NotFound, VersionMismatch, Writer};
+use edge_db::record::{Invalid, NotFound, Writer};
 use edge_db::{Db, Row};
 use edge_http::FieldError;
 use serde::{Deserialize, Serialize};
@@ -286,9 +286,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: RuleInput) -> Result<Ru
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: RuleInput, if_version: Option<i64>) -> Result<Rule> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let (name, enabled, def) = checked(input, Some(&before))?;
         db.run(
             "UPDATE rules SET name = ?, enabled = ?, definition = ?, updated_at = ?, version = version + 1 WHERE id = ?",

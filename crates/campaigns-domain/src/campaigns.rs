@@ -7,7 +7,7 @@ use crate::templates::Content;
 use anyhow::Result;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use edge_db::record::{Conflict, Invalid, NotFound, VersionMismatch, Writer};
+use edge_db::record::{Conflict, Invalid, NotFound, Writer};
 use edge_db::{Db, Row};
 use edge_http::FieldError;
 use serde::{Deserialize, Serialize};
@@ -255,9 +255,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: CampaignInput) -> Resul
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: CampaignInput, if_version: Option<i64>) -> Result<Campaign> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let cost_only = input.name.is_none() && input.segment_id.is_none() && input.template_id.is_none() && input.subject.is_none() && input.html.is_none()
             && input.text.is_none() && input.from_name.is_none() && input.time_zone.is_none() && input.throttle_per_minute.is_none() && input.ab.is_none();
         set_cost(db, id, input.cost, input.cost_currency.as_deref())?;
@@ -305,9 +303,7 @@ pub struct ScheduleInput {
 pub fn schedule<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: ScheduleInput, base_url: &str, now: DateTime<Utc>, if_version: Option<i64>) -> Result<Campaign> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         if !["draft", "scheduled"].contains(&before.status.as_str()) {
             return Err(Conflict { kind: "campaign-not-schedulable", message: format!("The campaign is {}: only a draft or a scheduled campaign can be scheduled.", before.status) }.into());
         }
@@ -354,9 +350,7 @@ pub fn schedule<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: ScheduleInp
 pub fn transition<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, to: &str, if_version: Option<i64>) -> Result<Campaign> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let allowed = match to {
             "draft" => before.status == "scheduled",
             "cancelled" => ["draft", "scheduled", "sending"].contains(&before.status.as_str()),

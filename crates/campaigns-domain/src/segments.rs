@@ -2,7 +2,7 @@
 //! or static (a list of contacts kept here).
 
 use anyhow::Result;
-use edge_db::record::{Invalid, NotFound, VersionMismatch, Writer};
+use edge_db::record::{Invalid, NotFound, Writer};
 use edge_db::{Db, Row, Val};
 use edge_http::FieldError;
 use serde::{Deserialize, Serialize};
@@ -126,9 +126,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: SegmentInput) -> Result
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: SegmentInput, if_version: Option<i64>) -> Result<Segment> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let (name, description, _, filter) = checked(input, Some(&before))?;
         db.run(
             "UPDATE segments SET name = ?, description = ?, filter = ?, updated_at = ?, version = version + 1 WHERE id = ?",

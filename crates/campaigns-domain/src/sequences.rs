@@ -9,7 +9,7 @@ use crate::sending::{self, at, Draft, Links};
 use crate::templates::Content;
 use anyhow::Result;
 use chrono::{DateTime, Duration, Utc};
-use edge_db::record::{Conflict, Invalid, NotFound, VersionMismatch, Writer};
+use edge_db::record::{Conflict, Invalid, NotFound, Writer};
 use edge_db::{Db, Row};
 use edge_http::FieldError;
 use serde::{Deserialize, Serialize};
@@ -165,9 +165,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: SequenceInput) -> Resul
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: SequenceInput, if_version: Option<i64>) -> Result<Sequence> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let (name, segment_id, goal, steps, from_name) = checked(db, input, Some(&before))?;
         if before.status == "active" && (segment_id.is_none() || steps.is_empty()) {
             return Err(Invalid::one("steps", "an active sequence needs a segment and at least one step").into());
@@ -186,9 +184,7 @@ pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: SequenceInput
 pub fn set_status<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, to: &str, base_url: &str, if_version: Option<i64>) -> Result<Sequence> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         match (before.status.as_str(), to) {
             ("draft" | "paused", "active") => {
                 let mut e = Vec::new();

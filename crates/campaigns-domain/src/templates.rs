@@ -4,7 +4,7 @@
 
 use crate::template::Template;
 use anyhow::Result;
-use edge_db::record::{Invalid, NotFound, VersionMismatch, Writer};
+use edge_db::record::{Invalid, NotFound, Writer};
 use edge_db::{Db, Row};
 use edge_http::FieldError;
 use serde::{Deserialize, Serialize};
@@ -243,9 +243,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: TemplateInput) -> Resul
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: TemplateInput, if_version: Option<i64>) -> Result<SavedTemplate> {
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let (name, c) = checked(input, Some(&before))?;
         db.run(
             "UPDATE templates SET name = ?, subject = ?, html = ?, text = ?, updated_at = ?, version = version + 1 WHERE id = ?",

@@ -78,6 +78,14 @@ impl std::fmt::Display for Conflict {
 }
 impl std::error::Error for Conflict {}
 
+/// An If-Match check: a write that names a version must name the current one.
+pub fn check_version(if_version: Option<i64>, current: i64) -> Result<()> {
+    match if_version {
+        Some(v) if v != current => Err(VersionMismatch(current).into()),
+        _ => Ok(()),
+    }
+}
+
 /// Only the fields that changed, before and after.
 pub fn diff(before: &Value, after: &Value) -> (Value, Value) {
     let (mut b, mut a) = (Map::new(), Map::new());

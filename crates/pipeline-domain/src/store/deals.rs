@@ -465,9 +465,7 @@ pub fn move_deal<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, m: &Move, if_vers
 pub fn delete<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, if_version: Option<i64>, vis: &Visibility) -> Result<()> {
     edge_db::tx(db, || {
         let before = get(db, id, vis, false, Utc::now())?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let now = edge_db::now();
         db.run("UPDATE deals SET deleted_at = ?, updated_at = ?, version = version + 1 WHERE id = ?", &[now.as_str().into(), now.as_str().into(), id.into()])?;
         event(db, w, "deal", id, "deleted", Some(&serde_json::to_value(&before)?), None)

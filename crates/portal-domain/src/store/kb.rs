@@ -3,7 +3,7 @@
 //! candidate set). Portal visitors see published articles only; an article
 //! that answered a customer's question before they filed is a deflection.
 
-use super::{event, Invalid, NotFound, VersionMismatch, Writer};
+use super::{event, Invalid, NotFound, Writer};
 use anyhow::Result;
 use edge_db::{Db, Row, Val};
 use edge_http::FieldError;
@@ -112,9 +112,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: ArticleInput) -> Result
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: ArticleInput, if_version: Option<i64>) -> Result<Article> {
     edge_db::tx(db, || {
         let before = get(db, id, false)?.ok_or(NotFound)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let (title, body, category, status) = checked(input, Some(&before))?;
         let now = edge_db::now();
         let published = if status == "published" { before.published_at.clone().or(Some(now.clone())) } else { None };

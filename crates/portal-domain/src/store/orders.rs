@@ -2,7 +2,7 @@
 //! (sending the same order twice changes nothing), moved along their
 //! lifecycle with a dated status history, listed per customer.
 
-use super::{event, timeline, Conflict, Invalid, NotFound, VersionMismatch, Writer};
+use super::{event, timeline, Conflict, Invalid, NotFound, Writer};
 use crate::model::{may_move, Order, OrderData, StatusEntry};
 use anyhow::Result;
 use edge_db::record::json_text;
@@ -118,9 +118,7 @@ fn check_move(from: &str, to: &str) -> Result<()> {
 /// change follows the lifecycle and is recorded. Unchanged content changes
 /// nothing (no new version, no event). The caller holds the transaction.
 pub fn replace<D: Db + ?Sized>(db: &D, w: &Writer, before: &Order, d: OrderData, if_version: Option<i64>) -> Result<(Order, bool)> {
-    if if_version.is_some_and(|v| v != before.version) {
-        return Err(VersionMismatch(before.version).into());
-    }
+    edge_db::record::check_version(if_version, before.version)?;
     check_move(&before.status, &d.status)?;
     let number = d.number.clone().unwrap_or_else(|| before.number.clone());
     if number != before.number && !db.run("SELECT 1 FROM orders WHERE number = ?", &[number.as_str().into()])?.is_empty() {
@@ -167,9 +165,7 @@ pub fn upsert<D: Db + ?Sized>(db: &D, w: &Writer, external_id: &str, mut d: Orde
 /// Moves an order along its lifecycle (carrier and tracking number with shipping).
 pub fn set_status<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, status: &str, note: Option<&str>, carrier: Option<&str>, tracking: Option<&str>, if_version: Option<i64>) -> Result<Order> {
     let before = get(db, id, None)?.ok_or(NotFound)?;
-    if if_version.is_some_and(|v| v != before.version) {
-        return Err(VersionMismatch(before.version).into());
-    }
+    edge_db::record::check_version(if_version, before.version)?;
     if !crate::model::STATUSES.contains(&status) {
         return Err(Invalid::one("status", "must be placed, paid, shipped, delivered, cancelled or returned").into());
     }

@@ -121,9 +121,7 @@ pub fn put<D: Db + ?Sized>(db: &D, w: &Writer, s: ServiceSettings, if_version: O
     }
     edge_db::tx(db, || {
         let before = get(db)?;
-        if if_version.is_some_and(|v| v != before.version) {
-            return Err(super::VersionMismatch(before.version).into());
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let text = serde_json::to_string(&s)?;
         db.run("INSERT INTO service_settings (id, settings, version) VALUES (1, ?1, 1) ON CONFLICT(id) DO UPDATE SET settings = ?1, version = version + 1", &[text.into()])?;
         let after = get(db)?;

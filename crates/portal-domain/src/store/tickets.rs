@@ -4,7 +4,7 @@
 //! ticket and target), satisfaction ratings, reopening on a customer's reply.
 
 use super::service::{self, ServiceSettings};
-use super::{event, timeline, Conflict, Invalid, NotFound, VersionMismatch, Writer};
+use super::{event, timeline, Conflict, Invalid, NotFound, Writer};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use edge_db::{Db, Row, Val};
@@ -282,9 +282,7 @@ mod double_option {
 
 pub fn change<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, c: Change, if_version: Option<i64>, settings: &ServiceSettings, now: DateTime<Utc>) -> Result<Ticket> {
     let before = get(db, id, None)?.ok_or(NotFound)?;
-    if if_version.is_some_and(|v| v != before.version) {
-        return Err(VersionMismatch(before.version).into());
-    }
+    edge_db::record::check_version(if_version, before.version)?;
     let mut e = Vec::new();
     let mut t = before.clone();
     if let Some(a) = c.assignee_id {
