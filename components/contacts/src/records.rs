@@ -23,8 +23,8 @@ pub fn contacts(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
             let db = db()?;
             let q = list_query(ctx)?;
             let defs = list_defs(&db, &q, Entity::Contact)?;
-            let (items, next_cursor) = contacts::list(&db, &q, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
-            Ok(Reply::json(200, &Page { items, next_cursor }))
+            let (items, next_cursor) = contacts::list_json(&db, &q, &ctx.visibility(), &defs).map_err(|e| problem(e, what))?;
+            Ok(Reply::json_page(&items, next_cursor.as_deref()))
         }
         (Method::Post, []) => {
             let input: ContactInput = ctx.body()?;

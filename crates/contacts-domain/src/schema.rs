@@ -224,6 +224,18 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "CREATE VIEW contacts_facts AS
             SELECT id AS contact_id, company_id, source, lifecycle_stage, owner_id, created_at FROM contacts WHERE deleted_at IS NULL",
     ],
+), (
+    12,
+    &[
+        // Each contact's API document as the list serves it, written with the row
+        // (a list page then reads one text per contact, not 23 columns to re-encode).
+        // Any update that does not write it leaves it NULL, and the list builds that
+        // row's document in SQL instead: it is never stale.
+        "ALTER TABLE contacts ADD COLUMN api_json TEXT",
+        "CREATE TRIGGER contacts_api_json_stale AFTER UPDATE ON contacts
+            WHEN NEW.api_json IS NOT NULL AND NEW.api_json IS OLD.api_json
+            BEGIN UPDATE contacts SET api_json = NULL WHERE id = NEW.id; END",
+    ],
 )];
 
 pub fn latest() -> i64 {

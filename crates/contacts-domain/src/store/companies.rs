@@ -176,7 +176,7 @@ pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, before: Company, data: C
     write_row(db, &after)?;
     sync(db, &after)?;
     if after.name != before.name {
-        db.run("UPDATE contacts SET company = ? WHERE company_id = ?", &[after.name.as_str().into(), after.id.as_str().into()])?;
+        db.run("UPDATE contacts SET company = ?1, api_json = json_set(api_json, '$.company', ?1) WHERE company_id = ?2", &[after.name.as_str().into(), after.id.as_str().into()])?;
     }
     event(db, w, "company", &after.id, "updated", Some(&serde_json::to_value(&before)?), Some(&serde_json::to_value(&after)?))?;
     Ok(after)

@@ -2,7 +2,7 @@
 //! restore, purge; every write keeps the lookups, tags, search index, plan
 //! count and change log in step, in one transaction.
 
-use super::{bump_count, compact, event, insert_multi, json_text, list_page, marks, search, tags, BadReference, Invalid, LimitReached, NotFound, Page, VersionMismatch, Writer};
+use super::{bump_count, compact, event, insert_multi, json_items, json_or, json_text, list_page, marks, search, tags, BadReference, Invalid, LimitReached, NotFound, Page, VersionMismatch, Writer};
 use crate::fields::{Entity, FieldDef};
 use crate::list::ListQuery;
 use crate::model::{merge_patch, phone_key, Contact, ContactData, ContactInput};
@@ -66,6 +66,46 @@ pub fn get<D: Db + ?Sized>(db: &D, id: &str, vis: &Visibility, deleted: bool) ->
 pub fn list<D: Db + ?Sized>(db: &D, q: &ListQuery, vis: &Visibility, defs: &[FieldDef]) -> Result<(Vec<Contact>, Option<String>)> {
     let Page { rows, next_cursor } = list_page(db, Entity::Contact, COLUMNS, q, vis, defs)?;
     Ok((rows.iter().map(from_row).collect(), next_cursor))
+}
+
+/// A contact row as SQLite's JSON: the same document `from_row` serializes to
+/// (a test holds them equal), so a list page needs no decode and re-encode.
+pub fn json_row() -> String {
+    format!(
+        "json_object('id', id, 'first_name', first_name, 'last_name', last_name, 'email', email, 'phone', phone, \
+         'emails', {}, 'phones', {}, 'title', title, 'company_id', company_id, 'company', company, \
+         'company_ids', CASE WHEN company_id IS NULL THEN json('[]') ELSE json_array(company_id) END, \
+         'address', CASE WHEN json_valid(address) THEN json(address) END, \
+         'lifecycle_stage', COALESCE(lifecycle_stage, 'lead'), 'source', source, 'owner_id', owner_id, \
+         'tags', {}, 'custom', {}, 'consent', json_object({}), 'external_id', external_id, \
+         'created_at', COALESCE(created_at, ''), 'updated_at', COALESCE(updated_at, ''), 'last_activity_at', last_activity_at, \
+         'deleted_at', deleted_at, 'version', COALESCE(version, 1))",
+        json_or("emails", "[]"),
+        json_or("phones", "[]"),
+        json_or("tags", "[]"),
+        json_or("custom", "{}"),
+        ["email", "sms", "phone"]
+            .map(|c| format!("'{c}', CASE WHEN json_valid(consent) THEN COALESCE(json_extract(consent, '$.{c}'), 'unknown') ELSE 'unknown' END"))
+            .join(", "),
+    )
+}
+
+/// `list`, with each contact already encoded as JSON (the list route's page):
+/// the document written with the row, or built in SQL where an update left none.
+pub fn list_json<D: Db + ?Sized>(db: &D, q: &ListQuery, vis: &Visibility, defs: &[FieldDef]) -> Result<(Vec<String>, Option<String>)> {
+    Ok(json_items(list_page(db, Entity::Contact, &format!("id, COALESCE(api_json, {})", json_row()), q, vis, defs)?))
+}
+
+/// The `api_json` a write stores: the contact as `from_row` reads it back
+/// (the primary company only in `company_ids`).
+fn api_json(c: &Contact) -> Result<String> {
+    let listed = c.company_id.as_slice();
+    if c.company_ids.as_slice() == listed {
+        return Ok(serde_json::to_string(c)?);
+    }
+    let mut row = c.clone();
+    row.company_ids = listed.to_vec();
+    Ok(serde_json::to_string(&row)?)
 }
 
 /// What the search index holds for a contact.
@@ -161,7 +201,9 @@ fn params(c: &Contact) -> Vec<Val> {
 }
 
 fn write_row<D: Db + ?Sized>(db: &D, c: &Contact) -> Result<()> {
-    db.run(&format!("INSERT OR REPLACE INTO contacts ({COLUMNS}) VALUES ({})", marks(23)), &params(c))?;
+    let mut p = params(c);
+    p.push(api_json(c)?.into());
+    db.run(&format!("INSERT OR REPLACE INTO contacts ({COLUMNS}, api_json) VALUES ({})", marks(24)), &p)?;
     Ok(())
 }
 
@@ -280,7 +322,9 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
         let id = edge_http::ids::monotonic(candidate, last.as_deref());
         last = Some(id.clone());
         let c = build(id, data, &now, 1, None, None);
-        main.push(params(&c));
+        let mut row = params(&c);
+        row.push(api_json(&c)?.into());
+        main.push(row);
         emails.extend(c.emails.iter().map(|e| vec![Val::from(e.address.as_str()), Val::from(c.id.as_str())]));
         phones.extend(c.phones.iter().map(|p| vec![Val::from(phone_key(&p.number)), Val::from(c.id.as_str())]));
         links.extend(c.company_ids.iter().map(|co| vec![Val::from(c.id.as_str()), Val::from(co.as_str())]));
@@ -301,7 +345,7 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
         ]);
         contacts.push(c);
     }
-    insert_multi(db, &format!("INSERT INTO contacts ({COLUMNS})"), 23, main)?;
+    insert_multi(db, &format!("INSERT INTO contacts ({COLUMNS}, api_json)"), 24, main)?;
     insert_multi(db, "INSERT OR IGNORE INTO contact_emails (email, contact_id)", 2, emails)?;
     insert_multi(db, "INSERT OR IGNORE INTO contact_phones (digits, contact_id)", 2, phones)?;
     insert_multi(db, "INSERT OR IGNORE INTO contact_companies (contact_id, company_id)", 2, links)?;
@@ -500,6 +544,48 @@ mod tests {
 
     fn data(v: serde_json::Value) -> ContactData {
         serde_json::from_value::<ContactInput>(v).unwrap().validate(&[]).unwrap()
+    }
+
+    /// The list route's JSON (stored with the row, or built in SQL) is exactly what
+    /// `from_row` serializes to, for full, sparse, legacy (`consent = '{}'`) and
+    /// damaged rows alike, and stays so through writes that touch a few columns.
+    #[test]
+    fn json_rows_match_the_rust_serialization() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let co = super::super::companies::insert_in_tx(&db, &w, serde_json::from_value::<crate::model::CompanyInput>(json!({"name": "Acme \"Intl\"", "domains": ["acme.example", "acme.test"], "address": {"city": "Zürich"}})).unwrap().validate(&[]).unwrap()).unwrap();
+        let ada = create(&db, &w, data(json!({"first_name": "Ada", "last_name": "Lovelace\n\u{1}", "emails": [{"address": "ada@example.com", "label": "work", "primary": true}, {"address": "a@b.example"}],
+            "phones": [{"number": "+44 20 1234", "primary": true}], "title": "Countess", "company_id": co.id, "address": {"street": "1 St James's Sq", "country": "GB"},
+            "lifecycle_stage": "customer", "source": "import", "tags": ["vip", "émigré"], "consent": {"email": "granted"}, "external_id": "X-1"})), 10).unwrap();
+        let sparse = create(&db, &w, data(json!({"email": "sparse@example.com"})), 10).unwrap();
+        let legacy = create(&db, &w, data(json!({"first_name": "Legacy"})), 10).unwrap();
+        // Custom values as the store writes them (their definitions are not the point here).
+        db.run("UPDATE contacts SET custom = ? WHERE first_name = 'Legacy'", &[json!({"score": 12, "note": "a\tb", "ok": true, "big": 12345678901234i64, "f": 0.1}).to_string().into()]).unwrap();
+        db.run("UPDATE contacts SET consent = '{}', tags = 'not json', address = '{bad' WHERE id = ?", &[legacy.id.as_str().into()]).unwrap();
+        let same = |stage: &str| {
+            for q in ["", "q=ada", "sort=last_name", "view=trash", "filter=%7B%22field%22%3A%22lifecycle_stage%22%2C%22op%22%3A%22eq%22%2C%22value%22%3A%22customer%22%7D"] {
+                let query = ListQuery::parse(q).unwrap();
+                let (typed, next) = list(&db, &query, &Visibility::All, &[]).unwrap();
+                let (texts, next_json) = list_json(&db, &query, &Visibility::All, &[]).unwrap();
+                assert_eq!(next, next_json, "{stage}: {q}");
+                let parsed: Vec<serde_json::Value> = texts.iter().map(|t| serde_json::from_str(t).unwrap()).collect();
+                assert_eq!(parsed, typed.iter().map(|c| serde_json::to_value(c).unwrap()).collect::<Vec<_>>(), "{stage}: {q}");
+            }
+        };
+        let stored = |id: &str| db.run("SELECT api_json IS NOT NULL FROM contacts WHERE id = ?", &[id.into()]).unwrap().scalar_i64();
+        same("written");
+        assert_eq!(stored(&ada.id), Some(1), "a write stores the document");
+        assert_eq!(stored(&legacy.id), Some(0), "an update that does not write the document clears it");
+        // Writes elsewhere keep the stored document true: a logged call, a company rename, trash.
+        let call: crate::model::ActivityInput = serde_json::from_value(json!({"kind": "call", "subject": "Catch-up", "contact_id": ada.id})).unwrap();
+        super::super::activities::create(&db, &w, call.validate().unwrap(), &Visibility::All).unwrap();
+        assert_eq!(stored(&ada.id), Some(1));
+        super::super::companies::update(&db, &w, &co.id, &json!({"name": "Acme Holdings"}), None, &Visibility::All, &[]).unwrap();
+        assert_eq!(stored(&ada.id), Some(1));
+        same("after a call and a rename");
+        assert_eq!(get(&db, &ada.id, &Visibility::All, false).unwrap().unwrap().company.as_deref(), Some("Acme Holdings"));
+        delete(&db, &w, &sparse.id, &Visibility::All).unwrap();
+        same("after a delete");
     }
 
     #[test]

@@ -222,6 +222,22 @@ pub fn list_page<D: Db + ?Sized>(
     Ok(paged(rows, q.limit))
 }
 
+/// SQL for a stored JSON column as JSON (not as a string), or `fallback` when
+/// it is missing or malformed: what `Row::json` does when it reads the column.
+pub(crate) fn json_or(column: &str, fallback: &str) -> String {
+    format!("CASE WHEN json_valid({column}) THEN json({column}) ELSE json('{fallback}') END")
+}
+
+/// A page whose rows SQLite encoded as JSON (`SELECT id, <json>, <sort key>`):
+/// the items and the next cursor.
+pub(crate) fn json_items(page: Page) -> (Vec<String>, Option<String>) {
+    let items = page.rows.rows.into_iter().map(|r| match r.into_iter().nth(1) {
+        Some(Val::Text(t)) => t,
+        _ => "null".to_string(),
+    });
+    (items.collect(), page.next_cursor)
+}
+
 /// Trims to `limit` rows and makes the next cursor from the last row
 /// (its first column is the id, its last the sort key).
 fn paged(mut rows: edge_db::Rows, limit: u32) -> Page {
