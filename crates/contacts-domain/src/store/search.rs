@@ -93,14 +93,20 @@ pub fn score(text: &str, head: &str) -> u32 {
 pub fn find<D: Db + ?Sized>(db: &D, kind: &str, text: &str, vis: &Visibility, limit: usize) -> Result<Vec<String>> {
     let Some(m) = match_expr(kind, text, vis) else { return Ok(Vec::new()) };
     let t = table(kind);
-    let r = db.run(
-        &format!("SELECT d.ref_id, {t}.head FROM {t} JOIN search_docs d ON d.doc = {t}.rowid WHERE {t} MATCH ? ORDER BY {t}.rowid DESC LIMIT ?"),
-        &[m.into(), Val::Int(CANDIDATES)],
-    )?;
-    let mut hits: Vec<(String, u32)> = r.iter().map(|row| (row.text(0), score(text, row.str(1).unwrap_or("")))).collect();
+    let r = db.run(&format!("SELECT rowid, head FROM {t} WHERE {t} MATCH ? ORDER BY rowid DESC LIMIT ?"), &[m.into(), Val::Int(CANDIDATES)])?;
+    let mut hits: Vec<(i64, u32)> = r.iter().map(|row| (row.i64(0).unwrap_or(0), score(text, row.str(1).unwrap_or("")))).collect();
     // Stable: equal scores stay newest first.
     hits.sort_by_key(|h| std::cmp::Reverse(h.1));
-    Ok(hits.into_iter().take(limit).map(|h| h.0).collect())
+    hits.truncate(limit);
+    if hits.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Record ids for the winners only (not for every candidate).
+    let docs = db.run(
+        &format!("SELECT doc, ref_id FROM search_docs WHERE doc IN ({})", super::marks(hits.len())),
+        &hits.iter().map(|h| Val::Int(h.0)).collect::<Vec<_>>(),
+    )?;
+    Ok(hits.iter().filter_map(|(doc, _)| docs.iter().find(|d| d.i64(0) == Some(*doc)).map(|d| d.text(1))).collect())
 }
 
 /// SQL condition keeping records of `kind` (id column `id`) that match `text`.
