@@ -556,6 +556,7 @@ impl Sort {
     /// The index serving this order (`None`: no index; the planner decides).
     pub fn index(&self, entity: Entity) -> Option<String> {
         match &self.field {
+            None if entity == Entity::Contact => Some("contacts_id_filters".to_string()),
             None => Some(format!("sqlite_autoindex_{}_1", entity.table())),
             Some(f) => f.index.clone(),
         }
