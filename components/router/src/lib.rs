@@ -8,7 +8,7 @@ mod dispatch;
 use dispatch::{target_for, Target};
 use edge_http::{Problem, Reply};
 use futures::StreamExt;
-use spin_sdk::http::{IncomingRequest, IntoResponse, Method, Request, Response};
+use spin_sdk::http::{Fields, IncomingRequest, IncomingResponse, Method, OutgoingResponse, Request, Response, ResponseOutparam};
 use spin_sdk::{http_component, variables};
 
 /// Headers a client may never set: the platform's own, and hop-by-hop ones.
@@ -33,12 +33,99 @@ fn reply_to_response(reply: Reply, request_id: &str) -> Response {
     b.body(reply.body).build()
 }
 
-fn problem(p: Problem, request_id: &str) -> Response {
-    reply_to_response(p.with_request_id(Some(request_id)).into(), request_id)
+fn problem<T: From<Response>>(p: Problem, request_id: &str) -> T {
+    reply_to_response(p.with_request_id(Some(request_id)).into(), request_id).into()
+}
+
+impl From<Response> for Outcome {
+    fn from(r: Response) -> Outcome {
+        Outcome::Here(r)
+    }
+}
+
+/// What a request comes to: an answer the router makes itself, or the feature
+/// component's response, whose body is passed through without entering the router.
+enum Outcome {
+    Here(Response),
+    Upstream { resp: IncomingResponse, request_id: String, target: Target, touch: Option<Request> },
 }
 
 #[http_component]
-async fn handle(req: IncomingRequest) -> Response {
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    match route(req).await {
+        Outcome::Here(resp) => send_here(resp, out).await,
+        Outcome::Upstream { resp, request_id, target, touch } => {
+            pass_through(resp, &request_id, &target, out);
+            // The session's idle clock, once the answer has gone.
+            if let Some(t) = touch {
+                let _ = spin_sdk::http::send::<_, Response>(t).await;
+            }
+        }
+    }
+}
+
+fn fields(headers: Vec<(String, Vec<u8>)>) -> Fields {
+    Fields::from_list(&headers).unwrap_or_else(|_| Fields::new())
+}
+
+async fn send_here(resp: Response, out: ResponseOutparam) {
+    let headers: Vec<(String, Vec<u8>)> = resp.headers().filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.as_bytes().to_vec()))).collect();
+    let og = OutgoingResponse::new(fields(headers));
+    let _ = og.set_status_code(*resp.status());
+    let _ = out.set_with_body(og, resp.into_body()).await;
+}
+
+/// Answers with the feature's status and headers (plus the edge's) and splices
+/// its body into ours: the bytes move host-side, never through this instance's
+/// memory (a 30 KB list page used to be buffered here and copied out again).
+fn pass_through(resp: IncomingResponse, request_id: &str, target: &Target, out: ResponseOutparam) {
+    let mut headers: Vec<(String, Vec<u8>)> = resp
+        .headers()
+        .entries()
+        .into_iter()
+        .filter(|(k, _)| forwardable(k) || k.eq_ignore_ascii_case("content-length"))
+        .collect();
+    headers.extend(edge_headers(request_id, target).into_iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())));
+    let og = OutgoingResponse::new(fields(headers));
+    let _ = og.set_status_code(resp.status());
+    let Ok(body) = og.body() else { return };
+    out.set(og);
+    let (Ok(incoming), Ok(sink)) = (resp.consume(), body.write()) else { return };
+    if let Ok(source) = incoming.stream() {
+        // Until the source closes (Err; a failed write ends it too). Not
+        // `blocking_splice`: it flushes every chunk, a round trip to the
+        // connection each time.
+        loop {
+            match sink.splice(&source, 1 << 20) {
+                Ok(0) => {
+                    source.subscribe().block();
+                    sink.subscribe().block();
+                }
+                Ok(_) => {}
+                Err(_) => break,
+            }
+        }
+        drop(source);
+        let _ = sink.blocking_flush();
+    }
+    drop(sink);
+    let _ = spin_sdk::http::OutgoingBody::finish(body, None);
+}
+
+/// Headers the edge adds to every answer.
+fn edge_headers(request_id: &str, target: &Target) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("x-request-id", request_id.to_string()),
+        ("x-content-type-options", "nosniff".to_string()),
+        ("referrer-policy", "same-origin".to_string()),
+    ];
+    if matches!(target, Target::Web) {
+        h.push(("x-frame-options", "DENY".to_string()));
+    }
+    h
+}
+
+async fn route(req: IncomingRequest) -> Outcome {
     let headers: Vec<(String, Vec<u8>)> = req.headers().entries();
     let header = |name: &str| {
         headers
@@ -60,7 +147,7 @@ async fn handle(req: IncomingRequest) -> Response {
     let path_and_query = req.path_with_query().unwrap_or_else(|| "/".into());
     let path = path_and_query.split('?').next().unwrap_or("/").to_string();
     if path == TICK_PATH {
-        return tick(&req.method(), header("authorization").as_deref(), &tenant, header("spin-full-url").as_deref().and_then(base_url), &request_id).await;
+        return Outcome::Here(tick(&req.method(), header("authorization").as_deref(), &tenant, header("spin-full-url").as_deref().and_then(base_url), &request_id).await);
     }
     let target = match target_for(&path) {
         Ok(t) => t,
@@ -161,7 +248,7 @@ async fn handle(req: IncomingRequest) -> Response {
     if !matches!(method, Method::Get | Method::Head) || !body.is_empty() {
         out.body(body);
     }
-    let resp: Response = match spin_sdk::http::send(out.build()).await {
+    let resp: IncomingResponse = match spin_sdk::http::send(out.build()).await {
         Ok(r) => r,
         Err(e) => {
             eprintln!("router: request {request_id}: {target:?} failed: {e}");
@@ -173,17 +260,16 @@ async fn handle(req: IncomingRequest) -> Response {
     };
     // Keep the session's idle clock (or the key's last use) current, at most once
     // a minute; identity owns the write.
-    if let Some((c, route)) = caller.as_ref().and_then(|c| c.touch(now_unix()).map(|r| (c, r))) {
-        let touch = Request::builder()
+    let touch = caller.as_ref().and_then(|c| c.touch(now_unix()).map(|route| {
+        Request::builder()
             .method(Method::Post)
             .uri(format!("http://identity.spin.internal{route}"))
             .header("edge-tenant", tenant.clone())
             .header("content-type", "application/json")
             .body(serde_json::json!({ "digest": c.digest }).to_string())
-            .build();
-        let _ = spin_sdk::http::send::<_, Response>(touch).await;
-    }
-    finish(resp, &request_id, &target)
+            .build()
+    }));
+    Outcome::Upstream { resp, request_id, target, touch }
 }
 
 /// Where a scheduler drives unattended work on hosts without one of their own
@@ -246,24 +332,4 @@ fn base_url(full: &str) -> Option<String> {
     let (scheme, rest) = full.split_once("://")?;
     let authority = rest.split('/').next()?;
     (!authority.is_empty()).then(|| format!("{scheme}://{authority}"))
-}
-
-/// Copies the feature's response back with the edge's headers added.
-fn finish(resp: Response, request_id: &str, target: &Target) -> Response {
-    let mut b = Response::builder();
-    b.status(*resp.status());
-    for (k, v) in resp.headers() {
-        if forwardable(k) || k.eq_ignore_ascii_case("content-length") {
-            if let Some(s) = v.as_str() {
-                b.header(k, s);
-            }
-        }
-    }
-    b.header("x-request-id", request_id);
-    b.header("x-content-type-options", "nosniff");
-    b.header("referrer-policy", "same-origin");
-    if matches!(target, Target::Web) {
-        b.header("x-frame-options", "DENY");
-    }
-    b.body(resp.into_body()).build().into_response()
 }
