@@ -179,7 +179,9 @@ fn an_import_killed_mid_run_resumes_with_exactly_one_copy_of_every_row() {
     let cfg = HostConfig::crm(&scratch("import-crash"));
     let h = TestHost::start(cfg.clone());
     let mut c = h.signed_in_owner("demo");
-    let n = 40_000;
+    // Enough rows that one run budget (1.5 s) and the 400 ms before the kill cannot
+    // finish them even at the design's 50,000 rows/s (40,000 once could).
+    let n = 150_000;
     let a = upload(&mut c, "big.csv", &people(n));
     map(&mut c, &a);
     let id = a["job"]["id"].as_str().unwrap().to_string();
