@@ -41,20 +41,42 @@ pub const CHUNK: usize = 8 << 20;
 /// How long writes in flight may take to finish before a move gives up.
 const DRAIN: Duration = Duration::from_secs(10);
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Where a move is; recorded before each step.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    #[default]
+    Copying,
+    CatchingUp,
+    Adopted,
+    Switched,
+    Done,
+    RolledBack,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Copying => "copying",
+            Phase::CatchingUp => "catching_up",
+            Phase::Adopted => "adopted",
+            Phase::Switched => "switched",
+            Phase::Done => "done",
+            Phase::RolledBack => "rolled_back",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Move {
     pub tenant: String,
     pub from: String,
     pub to: String,
-    /// copying, catching_up, adopted, switched, done, rolled_back.
-    pub phase: String,
+    pub phase: Phase,
     pub started_at_unix: u64,
-    #[serde(default)]
     pub finished_at_unix: Option<u64>,
-    #[serde(default)]
     pub error: Option<String>,
     /// How long the tenant's writes were held.
-    #[serde(default)]
     pub write_pause_ms: Option<u64>,
     #[serde(default)]
     pub bytes: u64,
@@ -97,7 +119,21 @@ fn save(tenants_dir: &Path, m: &Move) -> Result<()> {
 }
 
 fn finished(m: &Move) -> bool {
-    matches!(m.phase.as_str(), "done" | "rolled_back")
+    matches!(m.phase, Phase::Done | Phase::RolledBack)
+}
+
+/// Every recorded move of this region.
+fn all(tenants_dir: &Path) -> Vec<Move> {
+    let Ok(entries) = std::fs::read_dir(moves_dir(tenants_dir)) else { return Vec::new() };
+    entries.flatten().filter_map(|e| std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice(&b).ok())).collect()
+}
+
+/// Removes a directory that may not exist.
+fn remove_dir(d: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(d) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
 }
 
 /// Checks and records a new move; the caller runs it (`run`).
@@ -116,7 +152,7 @@ pub fn begin(server: &Server, regions: &Regions, name: &str, to: &str) -> Result
     if load(dir, name).is_some_and(|m| !finished(&m)) {
         bail!("tenant `{name}` is moving already");
     }
-    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: "copying".into(), started_at_unix: now_unix(), finished_at_unix: None, error: None, write_pause_ms: None, bytes: 0, catch_up_bytes: 0, target_copy_left: false };
+    let m = Move { tenant: name.into(), from: regions.me.clone(), to: to.into(), phase: Phase::Copying, started_at_unix: now_unix(), ..Default::default() };
     save(dir, &m)?;
     Ok(m)
 }
@@ -136,12 +172,12 @@ pub async fn run(server: Arc<Server>, regions: Arc<Regions>, mut m: Move) {
                 let _ = save(&dir, &m);
                 return;
             }
-            m.phase = "done".into();
+            m.phase = Phase::Done;
         }
         Err(e) => {
             let e = format!("{e:#}");
             m.error = Some(e.clone());
-            if m.phase == "switched" {
+            if m.phase == Phase::Switched {
                 crate::log::event("warn", "move: the target has not taken over yet; retrying", &[("tenant", &m.tenant), ("error", &e)]);
                 // Past the point of no return: the target must take over (it
                 // may be down just now); keep telling it, then clean up.
@@ -157,13 +193,13 @@ pub async fn run(server: Arc<Server>, regions: Arc<Regions>, mut m: Move) {
     }
     m.finished_at_unix = Some(now_unix());
     let _ = save(&dir, &m);
-    crate::log::event("info", "move finished", &[("tenant", &m.tenant), ("to", &m.to), ("phase", &m.phase)]);
+    crate::log::event("info", "move finished", &[("tenant", &m.tenant), ("to", &m.to), ("phase", m.phase.as_str())]);
 }
 
 /// A test hook: pause after a phase (`EDGE_MOVE_PAUSE_AFTER`, for
 /// `EDGE_MOVE_PAUSE_SECS`, default 60) so a test can kill a process there.
-async fn pause_after(phase: &str) {
-    if std::env::var("EDGE_MOVE_PAUSE_AFTER").is_ok_and(|p| p == phase) {
+async fn pause_after(phase: Phase) {
+    if std::env::var("EDGE_MOVE_PAUSE_AFTER").is_ok_and(|p| p == phase.as_str()) {
         let secs = std::env::var("EDGE_MOVE_PAUSE_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
         tokio::time::sleep(Duration::from_secs(secs)).await;
     }
@@ -180,7 +216,7 @@ async fn finish_switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path,
         tokio::time::sleep(Duration::from_millis(500 * tries.min(10))).await;
     }
     match clean_up(server, dir, m) {
-        Ok(()) => m.phase = "done".into(),
+        Ok(()) => m.phase = Phase::Done,
         Err(e) => m.error = Some(format!("cleaning up: {e:#}")),
     }
 }
@@ -188,9 +224,7 @@ async fn finish_switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path,
 async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move, held: &mut Option<Instant>) -> Result<()> {
     let there = regions.all.get(&m.to).context("unknown region")?.operator.clone();
     let base = format!("/v1/incoming/{}", m.tenant);
-    // Copy while the tenant serves.
-    m.phase = "copying".into();
-    save(dir, m)?;
+    // Copy while the tenant serves (`begin` recorded the phase).
     let first_dir = staging(dir, &m.tenant).join("first");
     let (d, name, out) = (dir.to_path_buf(), m.tenant.clone(), first_dir.clone());
     let first = tokio::task::spawn_blocking(move || tenants::snapshot(&d, &name, &out)).await??;
@@ -205,7 +239,7 @@ async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut
     server.holds.hold(&m.tenant);
     *held = Some(Instant::now());
     server.holds.drain(&m.tenant, DRAIN).await.context("writes in flight did not finish")?;
-    m.phase = "catching_up".into();
+    m.phase = Phase::CatchingUp;
     save(dir, m)?;
     let final_dir = staging(dir, &m.tenant).join("final");
     let (d, name, out) = (dir.to_path_buf(), m.tenant.clone(), final_dir.clone());
@@ -226,14 +260,14 @@ async fn steps(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut
     if theirs["counts"] != serde_json::to_value(&ours)? {
         bail!("row counts differ after the copy: {} here, {} there", serde_json::to_value(&ours)?, theirs["counts"]);
     }
-    m.phase = "adopted".into();
+    m.phase = Phase::Adopted;
     save(dir, m)?;
-    pause_after("adopted").await;
+    pause_after(Phase::Adopted).await;
     // Switch: recorded here first (the point of no return), then the target serves.
-    m.phase = "switched".into();
+    m.phase = Phase::Switched;
     save(dir, m)?;
     switch(server, regions, dir, m).await?;
-    pause_after("switched").await;
+    pause_after(Phase::Switched).await;
     Ok(())
 }
 
@@ -310,10 +344,11 @@ async fn switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &Mo
     let there = regions.all.get(&m.to).context("unknown region")?.operator.clone();
     let old = regions.entry(&m.tenant);
     let version = old.as_ref().map_or(1, |e| e.version + if e.home == m.to { 0 } else { 1 });
-    let plan = tenants::get(dir, &m.tenant)?.map(|r| r.plan).or(old.map(|e| e.plan)).unwrap_or_default();
+    let rec = tenants::get(dir, &m.tenant)?;
+    let plan = rec.as_ref().map(|r| r.plan.clone()).or(old.map(|e| e.plan)).unwrap_or_default();
     let entry = Entry { name: m.tenant.clone(), home: m.to.clone(), state: "active".into(), plan, version, updated_at_unix: now_unix() };
     regions.offer(entry.clone())?;
-    if tenants::get(dir, &m.tenant)?.is_some() {
+    if rec.is_some() {
         tenants::set_state(dir, &m.tenant, TenantState::Moved)?;
     }
     server.forget_tenant(&m.tenant);
@@ -329,21 +364,15 @@ async fn switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &Mo
 fn clean_up(server: &Server, dir: &Path, m: &Move) -> Result<()> {
     server.app.pools.close_under(&dir.join(&m.tenant));
     tenants::remove(dir, &m.tenant)?;
-    let s = staging(dir, &m.tenant);
-    if s.exists() {
-        std::fs::remove_dir_all(s)?;
-    }
+    remove_dir(&staging(dir, &m.tenant))?;
     Ok(())
 }
 
 async fn roll_back(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) {
     m.target_copy_left = !drop_target_copy(regions, m).await;
-    let s = staging(dir, &m.tenant);
-    if s.exists() {
-        let _ = std::fs::remove_dir_all(s);
-    }
+    let _ = remove_dir(&staging(dir, &m.tenant));
     server.forget_tenant(&m.tenant);
-    m.phase = "rolled_back".into();
+    m.phase = Phase::RolledBack;
 }
 
 /// Asks the target to drop its copy; answers whether it did.
@@ -367,10 +396,8 @@ pub async fn tidy_loop(server: Arc<Server>, regions: Arc<Regions>, every: Durati
     let Some(dir) = server.tenancy.as_ref().map(|t| t.dir.clone()) else { return };
     loop {
         tokio::time::sleep(every).await;
-        let Ok(entries) = std::fs::read_dir(moves_dir(&dir)) else { continue };
-        for e in entries.flatten() {
-            let Some(mut m) = std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Move>(&b).ok()) else { continue };
-            if m.phase == "rolled_back" && m.target_copy_left && drop_target_copy(&regions, &m).await {
+        for mut m in all(&dir) {
+            if m.phase == Phase::RolledBack && m.target_copy_left && drop_target_copy(&regions, &m).await {
                 m.target_copy_left = false;
                 let _ = save(&dir, &m);
             }
@@ -382,14 +409,12 @@ pub async fn tidy_loop(server: Arc<Server>, regions: Arc<Regions>, every: Durati
 /// the switch) or finished (after it).
 pub async fn recover(server: Arc<Server>, regions: Arc<Regions>) {
     let Some(dir) = server.tenancy.as_ref().map(|t| t.dir.clone()) else { return };
-    let Ok(entries) = std::fs::read_dir(moves_dir(&dir)) else { return };
-    for e in entries.flatten() {
-        let Some(mut m) = std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice::<Move>(&b).ok()) else { continue };
+    for mut m in all(&dir) {
         if finished(&m) {
             continue;
         }
-        crate::log::event("info", "recovering an interrupted move", &[("tenant", &m.tenant), ("phase", &m.phase)]);
-        if m.phase == "switched" {
+        crate::log::event("info", "recovering an interrupted move", &[("tenant", &m.tenant), ("phase", m.phase.as_str())]);
+        if m.phase == Phase::Switched {
             // Tell the target again (it may not have heard), then clean up.
             finish_switch(&server, &regions, &dir, &mut m).await;
         } else {
@@ -442,10 +467,9 @@ pub mod target {
     pub fn adopt(tenants_dir: &Path, me: &str, manifest: &tenants::ExportManifest) -> Result<serde_json::Value> {
         let name = manifest.tenant.name.clone();
         let from = incoming(tenants_dir, &name);
-        std::fs::write(from.join("export.json"), serde_json::to_vec_pretty(manifest)?)?;
         match tenants::get(tenants_dir, &name)? {
             None => {
-                tenants::restore_as(tenants_dir, &name, &from, TenantState::Incoming, Some(me))?;
+                tenants::restore_as(tenants_dir, &name, &from, manifest, TenantState::Incoming, Some(me))?;
             }
             Some(r) if r.state == TenantState::Incoming => {}
             Some(_) => bail!("tenant `{name}` already exists here"),
@@ -481,10 +505,7 @@ pub mod target {
             server.app.pools.close_under(&tenants_dir.join(name));
             tenants::remove(tenants_dir, name)?;
         }
-        let d = incoming(tenants_dir, name);
-        if d.exists() {
-            std::fs::remove_dir_all(d)?;
-        }
+        remove_dir(&incoming(tenants_dir, name))?;
         Ok(())
     }
 }

@@ -267,7 +267,7 @@ impl Operator {
 
 impl Operator {
     /// The operator API's regional part: the directory (`GET /v1/directory`,
-    /// `PUT /v1/directory/{name}` from other regions, `GET /v1/regions`), and
+    /// `PUT /v1/directory` from other regions, `GET /v1/regions`), and
     /// a new tenant for another region, made there. None: not regional.
     #[allow(clippy::too_many_arguments)]
     async fn regional(&self, regions: &Arc<crate::regions::Regions>, method: &Method, path: &str, query: &str, chunk_sum: &str, body: &Bytes, dir: &std::path::Path) -> Option<Response<Body>> {
@@ -286,14 +286,7 @@ impl Operator {
                 let there = regions.all.get(&home.home)?;
                 let target = if query.is_empty() { path.to_string() } else { format!("{path}?{query}") };
                 match regions.call(&there.operator, method.as_str(), &target, body.to_vec(), true).await {
-                    Ok((status, bytes)) => Some(
-                        Response::builder()
-                            .status(status)
-                            .header("content-type", "application/json")
-                            .header(crate::regions::SERVED_BY, home.home.as_str())
-                            .body(Full::new(bytes))
-                            .unwrap_or_default(),
-                    ),
+                    Ok((status, bytes)) => Some(relayed(status, bytes, Some(&home.home))),
                     Err(e) => Some(problem(StatusCode::SERVICE_UNAVAILABLE, "region-unavailable", &format!("Region {} cannot be reached: {e:#}", home.home))),
                 }
             }
@@ -380,35 +373,13 @@ impl Operator {
                     Ok(e) => e,
                     Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
                 };
-                let mut kept = 0;
-                for e in entries {
-                    // Only entries a region may send: a known home, and none for a tenant held here.
+                // Only entries a region may send: a known home, and none for a tenant held here.
+                let sendable = entries.into_iter().filter(|e| {
                     let held_here = e.home != regions.me && tenants::get(dir, &e.name).ok().flatten().is_some_and(|r| matches!(r.state, TenantState::Active | TenantState::Suspended));
-                    if !regions.all.contains_key(&e.home) || held_here {
-                        continue;
-                    }
-                    match regions.offer(e) {
-                        Ok(true) => kept += 1,
-                        Ok(false) => {}
-                        Err(e) => return Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", &format!("{e:#}"))),
-                    }
-                }
-                Some(reply(StatusCode::OK, serde_json::json!({"kept": kept})))
-            }
-            (&Method::PUT, ["v1", "directory", name]) => {
-                let e: crate::regions::Entry = match serde_json::from_slice(body) {
-                    Ok(e) => e,
-                    Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
-                };
-                if e.name != *name || !regions.all.contains_key(&e.home) {
-                    return Some(problem(StatusCode::UNPROCESSABLE_ENTITY, "validation", "The entry's name must match the path and its home must be a known region"));
-                }
-                // A region is the authority for its own tenants: nobody else writes those.
-                if e.home != regions.me && regions.entry(name).is_some_and(|mine| mine.home == regions.me) && tenants::get(&self.server.tenancy.as_ref()?.dir, name).ok().flatten().is_some() {
-                    return Some(problem(StatusCode::CONFLICT, "not-authority", "This region holds that tenant"));
-                }
-                match regions.offer(e) {
-                    Ok(kept) => Some(reply(StatusCode::OK, serde_json::json!({"kept": kept}))),
+                    regions.all.contains_key(&e.home) && !held_here
+                });
+                match regions.offer_all(sendable.collect()) {
+                    Ok(kept) => Some(reply(StatusCode::OK, serde_json::json!({"kept": kept.len()}))),
                     Err(e) => Some(problem(StatusCode::INTERNAL_SERVER_ERROR, "internal", &format!("{e:#}"))),
                 }
             }
@@ -425,15 +396,22 @@ impl Operator {
                 };
                 // Made in its home region: its data never exists here.
                 match regions.call(&there.operator, "POST", "/v1/tenants", body.to_vec(), true).await {
-                    Ok((status, bytes)) => Some(
-                        Response::builder().status(status).header("content-type", "application/json").body(Full::new(bytes)).unwrap_or_default(),
-                    ),
+                    Ok((status, bytes)) => Some(relayed(status, bytes, None)),
                     Err(e) => Some(problem(StatusCode::SERVICE_UNAVAILABLE, "region-unavailable", &format!("Region {region} cannot be reached: {e:#}"))),
                 }
             }
             _ => None,
         }
     }
+}
+
+/// Another region's operator answer, passed on (naming the region that served it).
+fn relayed(status: StatusCode, bytes: Bytes, served: Option<&str>) -> Response<Body> {
+    let mut b = Response::builder().status(status).header("content-type", "application/json");
+    if let Some(region) = served {
+        b = b.header(crate::regions::SERVED_BY, region);
+    }
+    b.body(Full::new(bytes)).unwrap_or_default()
 }
 
 fn to_json<T: serde::Serialize>(v: &T) -> serde_json::Value {

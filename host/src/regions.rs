@@ -91,6 +91,8 @@ pub struct Regions {
     acked: Mutex<HashMap<String, HashMap<String, u64>>>,
     /// The other regions' addresses, whose `edge-client-addr` is believed.
     peer_ips: Vec<IpAddr>,
+    /// `me` as the `edge-region` header every answer carries.
+    served_by: HeaderValue,
 }
 
 /// `http://host:port[/...]` → `host:port`.
@@ -143,11 +145,17 @@ impl Regions {
             pool: Mutex::new(HashMap::new()),
             acked: Mutex::new(HashMap::new()),
             peer_ips,
+            served_by: HeaderValue::from_str(me).unwrap_or(HeaderValue::from_static("-")),
         })
     }
 
     pub fn entry(&self, name: &str) -> Option<Entry> {
         self.entries.read().ok().and_then(|e| e.get(name).cloned())
+    }
+
+    /// The version of `name`'s entry when this region is its home (read in place).
+    pub fn home_version(&self, name: &str) -> Option<u64> {
+        self.entries.read().ok()?.get(name).filter(|e| e.home == self.me).map(|e| e.version)
     }
 
     pub fn entries(&self) -> Vec<Entry> {
@@ -156,40 +164,60 @@ impl Regions {
 
     /// Keeps `e` if it is newer than the entry we have; answers whether it did.
     pub fn offer(&self, e: Entry) -> Result<bool> {
+        Ok(!self.offer_all(vec![e])?.is_empty())
+    }
+
+    /// Keeps those of `es` that are newer than the entries we have (one
+    /// directory write for a whole batch); answers the ones kept.
+    pub fn offer_all(&self, es: Vec<Entry>) -> Result<Vec<Entry>> {
+        self.update(|_| es)
+    }
+
+    /// Entries made from the current directory by `make`, kept where newer, under
+    /// the writer's lock (so a version computed from the old entry is never
+    /// computed twice), then written.
+    fn update(&self, make: impl FnOnce(&BTreeMap<String, Entry>) -> Vec<Entry>) -> Result<Vec<Entry>> {
         let _w = self.write.lock().map_err(|_| anyhow::anyhow!("directory lock"))?;
-        let snapshot = {
+        let (kept, snapshot) = {
             let mut map = self.entries.write().map_err(|_| anyhow::anyhow!("directory lock"))?;
-            if map.get(&e.name).is_some_and(|old| old.version >= e.version) {
-                return Ok(false);
+            let mut kept = Vec::new();
+            for e in make(&map) {
+                if !map.get(&e.name).is_some_and(|old| old.version >= e.version) {
+                    map.insert(e.name.clone(), e.clone());
+                    kept.push(e);
+                }
             }
-            map.insert(e.name.clone(), e);
-            map.clone()
+            if kept.is_empty() {
+                return Ok(kept);
+            }
+            (kept, map.clone())
         };
         // Atomically: a crash leaves the old directory or the new one.
         let tmp = self.path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(&snapshot)?)?;
         std::fs::rename(&tmp, &self.path)?;
-        Ok(true)
+        Ok(kept)
     }
 
     /// This region's own tenant changed (or is gone): a new version of its entry.
     pub fn record(&self, name: &str, rec: Option<&TenantRecord>) -> Result<Entry> {
-        let old = self.entry(name);
-        let e = Entry {
-            name: name.to_string(),
-            home: self.me.clone(),
-            state: match rec.map(|r| r.state) {
-                Some(TenantState::Active | TenantState::Incoming | TenantState::Moved) => "active",
-                Some(TenantState::Suspended) => "suspended",
-                None => "deleted",
-            }
-            .into(),
-            plan: rec.map(|r| r.plan.clone()).or_else(|| old.as_ref().map(|o| o.plan.clone())).unwrap_or_default(),
-            version: old.as_ref().map_or(1, |o| o.version + 1),
-            updated_at_unix: now_unix(),
-        };
-        self.offer(e.clone())?;
-        Ok(e)
+        let kept = self.update(|map| {
+            let old = map.get(name);
+            vec![Entry {
+                name: name.to_string(),
+                home: self.me.clone(),
+                state: match rec.map(|r| r.state) {
+                    Some(TenantState::Active | TenantState::Incoming | TenantState::Moved) => "active",
+                    Some(TenantState::Suspended) => "suspended",
+                    None => "deleted",
+                }
+                .into(),
+                plan: rec.map(|r| r.plan.clone()).or_else(|| old.map(|o| o.plan.clone())).unwrap_or_default(),
+                version: old.map_or(1, |o| o.version + 1),
+                updated_at_unix: now_unix(),
+            }]
+        })?;
+        kept.into_iter().next().context("a new version is always newer")
     }
 
     /// Makes the directory agree with the tenants on this region's disk (a
@@ -287,14 +315,7 @@ impl Regions {
     /// `call`, with extra headers.
     pub async fn call_with(&self, base: &str, method: &str, path: &str, body: Vec<u8>, operator: bool, extra: &[(&str, String)]) -> Result<(StatusCode, Bytes)> {
         let addr = authority(base)?;
-        let mut b = Request::builder().method(method).uri(path).header("host", addr.as_str()).header("content-type", "application/json");
-        if operator {
-            b = b.header("authorization", format!("Bearer {}", self.token));
-        }
-        for (k, v) in extra {
-            b = b.header(*k, v.as_str());
-        }
-        let req = b.body(Full::new(Bytes::from(body)))?;
+        let req = json_request(&addr, method, path, operator.then_some(self.token.as_str()), extra, body)?;
         let resp = self.send(&addr, req, true).await?;
         let status = resp.status();
         let bytes = resp.into_body().collect().await?.to_bytes();
@@ -356,7 +377,7 @@ impl Regions {
             let Some(addr) = self.all.get(&target.home).and_then(|r| authority(&r.public).ok()) else { return Err(Unreachable(target.home)) };
             let mut b = Request::builder().method(parts.method.clone()).uri(parts.uri.path_and_query().map_or("/", |p| p.as_str()));
             for (k, v) in &parts.headers {
-                if !hop_by_hop(k.as_str()) && k != FORWARDED_BY && k != CLIENT_ADDR {
+                if !HOP_BY_HOP.contains(&k.as_str()) && k != FORWARDED_BY && k != CLIENT_ADDR {
                     b = b.header(k, v);
                 }
             }
@@ -394,7 +415,7 @@ impl Regions {
                     }
                 }
             }
-            for name in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length"] {
+            for name in HOP_BY_HOP {
                 p.headers.remove(name);
             }
             // Served by a home further on (a second hop): learn where it lives now.
@@ -416,7 +437,7 @@ impl Regions {
     }
 
     pub fn served_by(&self) -> HeaderValue {
-        HeaderValue::from_str(&self.me).unwrap_or(HeaderValue::from_static("-"))
+        self.served_by.clone()
     }
 }
 
@@ -424,13 +445,7 @@ impl Regions {
 pub async fn operator_call(base: &str, token: &str, method: &str, path: &str, body: Vec<u8>) -> Result<(u16, serde_json::Value)> {
     let addr = authority(base)?;
     let mut sender = connect(&addr).await?;
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", addr.as_str())
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))?;
+    let req = json_request(&addr, method, path, Some(token), &[], body)?;
     sender.ready().await?;
     let resp = sender.send_request(req).await?;
     let status = resp.status().as_u16();
@@ -438,13 +453,24 @@ pub async fn operator_call(base: &str, token: &str, method: &str, path: &str, bo
     Ok((status, serde_json::from_slice(&bytes).unwrap_or_default()))
 }
 
+/// A JSON request to another region (with the operator token when given).
+fn json_request(addr: &str, method: &str, path: &str, token: Option<&str>, extra: &[(&str, String)], body: Vec<u8>) -> Result<Request<Full<Bytes>>> {
+    let mut b = Request::builder().method(method).uri(path).header("host", addr).header("content-type", "application/json");
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    for (k, v) in extra {
+        b = b.header(*k, v.as_str());
+    }
+    Ok(b.body(Full::new(Bytes::from(body)))?)
+}
+
 /// The home region could not be reached (down, or not answering).
 #[derive(Debug)]
 pub struct Unreachable(pub String);
 
-fn hop_by_hop(name: &str) -> bool {
-    matches!(name, "connection" | "keep-alive" | "proxy-connection" | "transfer-encoding" | "te" | "trailer" | "upgrade" | "content-length")
-}
+/// Headers that belong to one connection, not to the request or answer.
+const HOP_BY_HOP: [&str; 8] = ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length"];
 
 fn clone_request(r: &Request<Full<Bytes>>) -> Option<Request<Full<Bytes>>> {
     let mut b = Request::builder().method(r.method().clone()).uri(r.uri().clone());
@@ -491,6 +517,23 @@ mod tests {
 
     fn entry(name: &str, home: &str, version: u64) -> Entry {
         Entry { name: name.into(), home: home.into(), state: "active".into(), plan: "standard".into(), version, updated_at_unix: 1 }
+    }
+
+    #[test]
+    fn a_regions_artefacts_cover_its_own_tenants_only() {
+        let d = scratch("artefacts");
+        let r = regions(&d);
+        let tenants = d.join("tenants");
+        let acme = crate::tenants::create(&tenants, "acme", "Acme", "eu", "standard").unwrap();
+        r.reconcile(&[acme]);
+        r.offer(entry("beta", "us", 1)).unwrap();
+        let out = d.join("deploy");
+        let files = artefacts(&r, &tenants, "crm.example.com", "registry.example.com/edge-crm:1", &out).unwrap();
+        assert!(files.iter().any(|f| f.ends_with("tenants/acme/spinapp.yaml")), "{files:?}");
+        assert!(!out.join("tenants").join("beta").exists(), "beta lives in us");
+        let edge = std::fs::read_to_string(out.join("edge.yaml")).unwrap();
+        assert!(edge.contains("\"--region\", \"eu\"") && edge.contains("[regions.us]") && edge.contains("host: \"*.crm.example.com\""), "{edge}");
+        assert_eq!(std::fs::read_to_string(out.join("tenants.txt")).unwrap(), "acme\n");
     }
 
     #[test]
@@ -576,30 +619,4 @@ pub fn artefacts(regions: &Regions, tenants_dir: &std::path::Path, domain: &str,
     std::fs::write(&p, homed.iter().map(|n| format!("{n}\n")).collect::<String>())?;
     written.push(p);
     Ok(written)
-}
-
-#[cfg(test)]
-mod artefact_tests {
-    use super::*;
-
-    #[test]
-    fn a_regions_artefacts_cover_its_own_tenants_only() {
-        let d = std::env::temp_dir().join(format!("edge-regions-artefacts-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        let file = d.join("regions.toml");
-        std::fs::write(&file, "[regions.eu]\npublic = \"http://10.0.1.10:3000\"\noperator = \"http://10.0.1.10:3001\"\n[regions.us]\npublic = \"http://10.0.2.10:3000\"\noperator = \"http://10.0.2.10:3001\"\n").unwrap();
-        let tenants = d.join("tenants");
-        let r = Regions::load("eu", &file, &tenants, "token-token-token-token").unwrap();
-        let acme = crate::tenants::create(&tenants, "acme", "Acme", "eu", "standard").unwrap();
-        r.reconcile(&[acme]);
-        r.offer(Entry { name: "beta".into(), home: "us".into(), state: "active".into(), plan: "trial".into(), version: 1, updated_at_unix: 1 }).unwrap();
-        let out = d.join("deploy");
-        let files = artefacts(&r, &tenants, "crm.example.com", "registry.example.com/edge-crm:1", &out).unwrap();
-        assert!(files.iter().any(|f| f.ends_with("tenants/acme/spinapp.yaml")), "{files:?}");
-        assert!(!out.join("tenants").join("beta").exists(), "beta lives in us");
-        let edge = std::fs::read_to_string(out.join("edge.yaml")).unwrap();
-        assert!(edge.contains("\"--region\", \"eu\"") && edge.contains("[regions.us]") && edge.contains("host: \"*.crm.example.com\""), "{edge}");
-        assert_eq!(std::fs::read_to_string(out.join("tenants.txt")).unwrap(), "acme\n");
-    }
 }

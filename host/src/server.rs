@@ -138,37 +138,29 @@ fn text(status: StatusCode, body: &'static str) -> Response<WasiBody> {
 }
 
 fn problem(status: StatusCode, kind: &str, detail: &str, request_id: &str) -> Response<WasiBody> {
-    let body = serde_json::json!({
-        "type": format!("https://edge-crm.dev/problems/{kind}"),
-        "title": status.canonical_reason().unwrap_or("Error"),
-        "status": status.as_u16(),
-        "detail": detail,
-        "request_id": request_id,
-    });
+    problem_with(status, kind, detail, request_id, serde_json::Map::new())
+}
+
+/// A problem+json answer with `extra` members beside the standard ones.
+fn problem_with(status: StatusCode, kind: &str, detail: &str, request_id: &str, mut extra: serde_json::Map<String, serde_json::Value>) -> Response<WasiBody> {
+    extra.insert("type".into(), format!("https://edge-crm.dev/problems/{kind}").into());
+    extra.insert("title".into(), status.canonical_reason().unwrap_or("Error").into());
+    extra.insert("status".into(), status.as_u16().into());
+    extra.insert("detail".into(), detail.into());
+    extra.insert("request_id".into(), request_id.into());
     Response::builder()
         .status(status)
         .header("content-type", "application/problem+json")
         .header("x-request-id", request_id)
-        .body(Full::new(Bytes::from(body.to_string())).map_err(|e| match e {}).boxed_unsync())
+        .body(Full::new(Bytes::from(serde_json::Value::Object(extra).to_string())).map_err(|e| match e {}).boxed_unsync())
         .unwrap_or_default()
 }
 
 /// 421: this region is not the tenant's home; the body carries what its directory says.
 fn misdirected(entry: Option<crate::regions::Entry>, request_id: &str) -> Response<WasiBody> {
-    let body = serde_json::json!({
-        "type": "https://edge-crm.dev/problems/not-home-region",
-        "title": "Misdirected Request",
-        "status": 421,
-        "detail": "This region is not the workspace's home.",
-        "directory_entry": entry,
-        "request_id": request_id,
-    });
-    Response::builder()
-        .status(StatusCode::MISDIRECTED_REQUEST)
-        .header("content-type", "application/problem+json")
-        .header("x-request-id", request_id)
-        .body(Full::new(Bytes::from(body.to_string())).map_err(|e| match e {}).boxed_unsync())
-        .unwrap_or_default()
+    let mut extra = serde_json::Map::new();
+    extra.insert("directory_entry".into(), serde_json::to_value(entry).unwrap_or_default());
+    problem_with(StatusCode::MISDIRECTED_REQUEST, "not-home-region", "This region is not the workspace's home.", request_id, extra)
 }
 
 impl Server {
@@ -218,8 +210,9 @@ impl Server {
         // A tenant being moved: its writes wait for the move (reads go on),
         // and every write is counted so the move can wait for those in flight.
         let label = self.tenancy.as_ref().and_then(|t| crate::tenancy::tenant_label(&host, &t.domains));
-        let is_write = !matches!(*req.method(), http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
-        let _write = match (&label, is_write) {
+        // Only regions move tenants: without them there is nothing to wait for.
+        let gated = self.regions.is_some() && !matches!(*req.method(), http::Method::GET | http::Method::HEAD | http::Method::OPTIONS);
+        let _write = match (&label, gated) {
             (Some(l), true) => match self.holds.enter(l, HOLD_WAIT).await {
                 Some(g) => Some(g),
                 None => {
@@ -232,11 +225,10 @@ impl Server {
             _ => None,
         };
         let mut record = None;
-        let resolution = self.tenancy.as_ref().map(|t| t.resolve(&host));
+        let resolution = self.tenancy.as_ref().map(|t| t.resolve(label.clone()));
         // The web app's files, for a tenant that lives in another region.
         let mut files_only = false;
         if let (Some(regions), Some(Resolution::Unknown)) = (&self.regions, &resolution) {
-            // The tenant label read above (for the write gate), not parsed again.
             if let Some(label) = label.clone() {
                 // Regions this request has been through already.
                 let chain: Vec<String> = req
@@ -361,8 +353,8 @@ impl Server {
         // Which version of the directory entry this home serves under: a
         // forwarding region with an older one learns from it.
         if let (Some(r), Some(t)) = (&self.regions, &tenant) {
-            if let Some(v) = r.entry(t).filter(|e| e.home == r.me).and_then(|e| HeaderValue::from_str(&e.version.to_string()).ok()) {
-                resp.headers_mut().insert(crate::regions::HOME_VERSION, v);
+            if let Some(v) = r.home_version(t) {
+                resp.headers_mut().insert(crate::regions::HOME_VERSION, HeaderValue::from(v));
             }
         }
         resp

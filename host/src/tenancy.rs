@@ -122,8 +122,9 @@ impl Tenancy {
         }
     }
 
-    pub fn resolve(&self, host: &str) -> Resolution {
-        let Some(name) = tenant_label(host, &self.domains) else { return Resolution::Unknown };
+    /// What serving the tenant named by a request's host (its `tenant_label`) comes to.
+    pub fn resolve(&self, label: Option<String>) -> Resolution {
+        let Some(name) = label else { return Resolution::Unknown };
         let Some(rec) = self.record(&name) else { return Resolution::Unknown };
         // Not (or no longer, or not yet) served here: the directory knows where.
         if matches!(rec.state, TenantState::Incoming | TenantState::Moved) {

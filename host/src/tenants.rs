@@ -245,10 +245,7 @@ fn sha256_file(p: &Path) -> Result<String> {
 fn dump_json(conn: &rusqlite::Connection) -> Result<(serde_json::Value, Vec<(String, i64)>)> {
     let mut tables = serde_json::Map::new();
     let mut counts = Vec::new();
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let names = user_tables(conn)?;
     for t in names {
         let mut stmt = conn.prepare(&format!("SELECT * FROM \"{}\"", t.replace('"', "\"\"")))?;
         let cols: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
@@ -335,17 +332,19 @@ pub fn snapshot(dir: &Path, name: &str, out: &Path) -> Result<ExportManifest> {
         let bytes = std::fs::metadata(&dest_path)?.len();
         files.push(ExportedFile { sha256: String::new(), path: rel.to_string_lossy().to_string(), rows, bytes });
     }
-    let manifest = ExportManifest { tenant: rec, exported_at_unix: now_unix(), files };
-    std::fs::write(out.join("export.json"), serde_json::to_vec_pretty(&manifest)?)?;
-    Ok(manifest)
+    Ok(ExportManifest { tenant: rec, exported_at_unix: now_unix(), files })
+}
+
+/// A database's own tables, by name.
+fn user_tables(conn: &rusqlite::Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?;
+    let names = stmt.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+    Ok(names)
 }
 
 /// Rows per user table of a database.
 pub fn row_counts(conn: &rusqlite::Connection) -> Result<Vec<(String, i64)>> {
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    let names = user_tables(conn)?;
     let mut out = Vec::new();
     for t in names {
         let n: i64 = conn.query_row(&format!("SELECT count(*) FROM \"{}\"", t.replace('"', "\"\"")), [], |r| r.get(0))?;
@@ -380,14 +379,14 @@ pub fn remove(dir: &Path, name: &str) -> Result<()> {
 
 /// Creates tenant `name` from an export, after verifying every checksum.
 pub fn restore(dir: &Path, name: &str, from: &Path) -> Result<TenantRecord> {
-    restore_as(dir, name, from, TenantState::Active, None)
-}
-
-/// `restore`, in a given state (and region, for a tenant moving in).
-pub fn restore_as(dir: &Path, name: &str, from: &Path, state: TenantState, region: Option<&str>) -> Result<TenantRecord> {
     let manifest: ExportManifest = serde_json::from_slice(
         &std::fs::read(from.join("export.json")).with_context(|| format!("{}: not an export", from.display()))?,
     )?;
+    restore_as(dir, name, from, &manifest, TenantState::Active, None)
+}
+
+/// `restore`, in a given state (and region, for a tenant moving in).
+pub fn restore_as(dir: &Path, name: &str, from: &Path, manifest: &ExportManifest, state: TenantState, region: Option<&str>) -> Result<TenantRecord> {
     for f in &manifest.files {
         let path = from.join(&f.path);
         if !f.sha256.is_empty() {
@@ -417,7 +416,7 @@ pub fn restore_as(dir: &Path, name: &str, from: &Path, state: TenantState, regio
     }
     let now = now_unix();
     let region = region.map_or(manifest.tenant.region.clone(), String::from);
-    let rec = TenantRecord { name: name.to_string(), state, region, created_at_unix: now, updated_at_unix: now, ..manifest.tenant };
+    let rec = TenantRecord { name: name.to_string(), state, region, created_at_unix: now, updated_at_unix: now, ..manifest.tenant.clone() };
     write_record(dir, &rec)?;
     Ok(rec)
 }

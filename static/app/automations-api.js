@@ -205,10 +205,10 @@ export async function handoverPreview(fromUserId, { signal } = {}) {
   return data || {};
 }
 
-/** The body of a handover (rules only when there are some). */
+/** The body of a handover (rules, as {field, values, to_user_id}, only when there are some). */
 function handoverBody({ from_user_id, to_user_ids, include, rules }) {
   const body = { from_user_id, to_user_ids, include };
-  if (Array.isArray(rules) && rules.length) body.rules = rules.map((r) => ({ field: r.field, values: r.values, to_user_id: r.to_user_id }));
+  if (Array.isArray(rules) && rules.length) body.rules = rules;
   return body;
 }
 

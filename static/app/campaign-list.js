@@ -11,7 +11,7 @@ import * as session from './session.js';
 import * as capi from './campaigns-api.js';
 import * as sapi from './segments-api.js';
 import { emptyState } from './contacts.js';
-import { skeletonRows, showLoadError, rowSelection } from './list-kit.js';
+import { loadList, rowSelection } from './list-kit.js';
 import { segmentHref } from './segment-display.js';
 import {
   campaignsHeader, campaignStatusBadge, campaignHref, zonedTime, pct, nf, cicon,
@@ -165,39 +165,24 @@ export function campaignListView(root, { query = new URLSearchParams() } = {}) {
     if (busy) state.timer = setTimeout(() => load({ quiet: true }), POLL_MS);
   }
 
-  async function load({ quiet = false } = {}) {
+  function load({ quiet = false } = {}) {
     clearTimeout(state.timer);
-    state.controller?.abort();
-    const controller = new AbortController();
-    state.controller = controller;
-    if (!quiet) {
-      wrap.hidden = false;
-      empty.hidden = true;
-      mount(tbody, Array.from({ length: 4 }, (_, i) => h('tr', { 'aria-hidden': 'true' },
-        cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } }))))));
-      table.setAttribute('aria-busy', 'true');
-    }
-    try {
-      const [items, segments] = await Promise.all([
-        capi.listCampaigns({ status: state.status, signal: controller.signal }),
-        state.segments.size ? null : sapi.listSegments({ signal: controller.signal }).catch((err) => { if (err?.name === 'AbortError') throw err; return []; }),
+    return loadList({
+      state, table, wrap, empty, tbody, cols, rows: 4, title: 'Campaigns', noun: 'the campaigns', retry: load,
+      quiet, failedQuietly: () => schedulePoll(),
+      fetch: (signal) => Promise.all([
+        capi.listCampaigns({ status: state.status, signal }),
+        state.segments.size ? null : sapi.listSegments({ signal }).catch((err) => { if (err?.name === 'AbortError') throw err; return []; }),
         session.whenLoaded(),
-      ]);
-      if (state.destroyed || controller.signal.aborted) return;
-      if (segments) segments.forEach((s) => state.segments.set(s.id, s));
-      state.items = items;
-      state.loaded = true;
-      render();
-      schedulePoll();
-    } catch (err) {
-      if (err?.name === 'AbortError' || state.destroyed) return;
-      if (quiet) { schedulePoll(); return; }
-      wrap.hidden = true;
-      empty.hidden = false;
-      showLoadError(empty, err, { title: 'Campaigns', noun: 'the campaigns', retry: load });
-    } finally {
-      if (!controller.signal.aborted) table.setAttribute('aria-busy', 'false');
-    }
+      ]),
+      loaded: ([items, segments]) => {
+        if (segments) segments.forEach((s) => state.segments.set(s.id, s));
+        state.items = items;
+        state.loaded = true;
+        render();
+        schedulePoll();
+      },
+    });
   }
 
   const rowsKeys = rowSelection(tbody, state);

@@ -23,7 +23,7 @@ import { mailEditor, openTestSend, setFieldError, clearFieldError } from './mail
 import { campaignReport } from './campaign-report.js';
 import {
   loadingCard, loadFailed, editorHeader, actionButton, deleteButton, unsavedNote,
-  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+  trackDirty, editorListeners, saveRecord, saveFailed, reloadRecord, showProblemsInBox, confirmDelete,
 } from './editor-shell.js';
 
 const POLL_MS = 2000;
@@ -697,18 +697,11 @@ export function campaignPageView(root, id = null, { query = new URLSearchParams(
     openTestSend({ title: 'Send a test of this campaign', send: ({ to, contactId }) => capi.testCampaign(c.id, { to, contactId }) });
   }
 
-  async function reload() {
-    try {
-      const { campaign, version } = await capi.getCampaign(state.campaign.id, { signal: controller.signal });
-      if (state.destroyed) return;
-      state.campaign = campaign;
-      state.version = version;
-      state.templateId = campaign.template_id;
-      state.dirty = false;
-      render();
-    } catch (err) {
-      if (err?.name !== 'AbortError') toastError(err, 'Could not reload the campaign');
-    }
+  function reload() {
+    return reloadRecord({
+      state, what: 'campaign', fetch: () => capi.getCampaign(state.campaign.id, { signal: controller.signal }),
+      after: (campaign) => { state.templateId = campaign.template_id; }, render,
+    });
   }
 
   // --- start ------------------------------------------------------------------------------------------

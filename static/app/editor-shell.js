@@ -13,8 +13,7 @@ import { h, mount, icon, toast, toastError, pageTitle } from './ui.js';
 import { navigate, updateUrl } from './router.js';
 import { emptyState } from './contacts.js';
 import { confirmDialog } from './settings-kit.js';
-
-const capital = (s) => s.charAt(0).toUpperCase() + s.slice(1);
+import { capitalize as capital } from './forms.js';
 
 // --- views ---------------------------------------------------------------------------------------
 
@@ -63,6 +62,14 @@ export function editorHeader({ titleId, eyebrow, title, titleTestid, sub, subTes
 /** A header button; its label hides on narrow screens (.btn-label). */
 export function actionButton(testid, label, iconEl, onclick, cls = 'btn', attrs = {}) {
   return h('button', { type: 'button', class: cls, dataset: { testid }, onclick, ...attrs }, iconEl, h('span', { class: 'btn-label' }, label));
+}
+
+/** The header's primary Save button (Ctrl/Cmd+S too); unlike actionButton() its label stays on narrow screens. */
+export function saveButton(testid, label, onclick) {
+  return h('button', {
+    type: 'button', class: 'btn btn-primary', dataset: { testid }, 'aria-keyshortcuts': 'Control+S Meta+S',
+    title: 'Save (Ctrl+S)', onclick,
+  }, icon('check', { size: 15 }), h('span', null, label));
 }
 
 export function deleteButton(testid, onclick) {
@@ -142,6 +149,39 @@ export async function saveRecord({ state, what, form, button, send, href, saved 
   if (wasNew) updateUrl(href(res[what]));
   saved(res, wasNew);
   return true;
+}
+
+/**
+ * The usual `saved` of saveRecord(): the toast (`message`, `options`), the
+ * page drawn again (`render()`) at the same scroll position, and the focus
+ * back on its Save button (`saveTestid`).
+ */
+export function savedAndRedrawn({ root, render, saveTestid, message, options }) {
+  toast(message, options);
+  const scroll = window.scrollY;
+  render();
+  window.scrollTo(0, scroll);
+  root.querySelector(`[data-testid=${saveTestid}]`)?.focus({ preventScroll: true });
+}
+
+/**
+ * Loads the record again (after a 412 or a refused change): `fetch()`
+ * answers { [what]: record, version }; the record and version are taken,
+ * `after(record)` updates what the page keeps beside them, the page is no
+ * longer dirty and `render()` draws it. A failure (not an abort) is a toast.
+ */
+export async function reloadRecord({ state, what, fetch, after = null, render }) {
+  try {
+    const res = await fetch();
+    if (state.destroyed) return;
+    state[what] = res[what];
+    state.version = res.version;
+    after?.(res[what]);
+    state.dirty = false;
+    render();
+  } catch (err) {
+    if (err?.name !== 'AbortError') toastError(err, `Could not reload the ${what}`);
+  }
 }
 
 /**

@@ -10,7 +10,7 @@
 // - Submissions (form-submissions.js): accepted against spam, and each one.
 // Roles that cannot build forms see the same pages, read-only.
 
-import { h, mount, icon, toast, toastError, pageTitle, debounce } from './ui.js';
+import { h, mount, icon, toast, pageTitle, debounce } from './ui.js';
 import { updateUrl } from './router.js';
 import * as session from './session.js';
 import * as crm from './crm-api.js';
@@ -26,8 +26,8 @@ import { assignmentEditor, tagEditor } from './form-leads.js';
 import { embedPanel } from './form-embed.js';
 import { submissionsPanel } from './form-submissions.js';
 import {
-  loadingCard, loadFailed, editorHeader, deleteButton, unsavedNote,
-  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+  loadingCard, loadFailed, editorHeader, saveButton, deleteButton, unsavedNote,
+  trackDirty, editorListeners, saveRecord, savedAndRedrawn, saveFailed, reloadRecord, showProblemsInBox, confirmDelete,
 } from './editor-shell.js';
 
 let uid = 0;
@@ -83,10 +83,7 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
     if (w) {
       actions.push(dirtyNote);
       if (!state.creating) actions.push(deleteButton('form-delete', () => remove()));
-      actions.push(h('button', {
-        type: 'button', class: 'btn btn-primary', dataset: { testid: 'form-save' }, 'aria-keyshortcuts': 'Control+S Meta+S',
-        title: 'Save (Ctrl+S)', onclick: () => state.save?.(),
-      }, icon('check', { size: 15 }), h('span', null, state.creating ? 'Save form' : 'Save')));
+      actions.push(saveButton('form-save', state.creating ? 'Save form' : 'Save', () => state.save?.()));
     }
 
     const leads = Number(f.submissions) || 0;
@@ -414,16 +411,14 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
           state, what: 'form', form, button: root.querySelector('[data-testid=form-save]'),
           send: () => (state.creating ? fapi.createForm(body) : fapi.updateForm(state.form.id, body, state.version)),
           href: (saved) => formHref(saved.id),
-          saved: (res, wasNew) => {
-            toast(wasNew ? `“${res.form.name}” is saved. Put it on your website next.` : 'Your changes are saved.', {
+          saved: (res, wasNew) => savedAndRedrawn({
+            root, render, saveTestid: 'form-save',
+            message: wasNew ? `“${res.form.name}” is saved. Put it on your website next.` : 'Your changes are saved.',
+            options: {
               kind: 'success', title: wasNew ? 'Form created' : 'Saved',
               action: wasNew ? { label: 'Put it on your website', onClick: () => { if (!state.destroyed) selectTab('website'); } } : null,
-            });
-            const scroll = window.scrollY;
-            render();
-            window.scrollTo(0, scroll);
-            root.querySelector('[data-testid=form-save]')?.focus({ preventScroll: true });
-          },
+            },
+          }),
         });
       } catch (err) {
         return saveFailed(err, { state, what: 'form', reload, showErrors });
@@ -444,17 +439,8 @@ export function formPageView(root, id = null, { query = new URLSearchParams() } 
     });
   }
 
-  async function reload() {
-    try {
-      const { form, version } = await fapi.getForm(state.form.id, { signal: controller.signal });
-      if (state.destroyed) return;
-      state.form = form;
-      state.version = version;
-      state.dirty = false;
-      render();
-    } catch (err) {
-      if (err?.name !== 'AbortError') toastError(err, 'Could not reload the form');
-    }
+  function reload() {
+    return reloadRecord({ state, what: 'form', fetch: () => fapi.getForm(state.form.id, { signal: controller.signal }), render });
   }
 
   // --- start ------------------------------------------------------------------------------------------

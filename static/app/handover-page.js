@@ -15,6 +15,7 @@ import * as crm from './crm-api.js';
 import * as fapi from './automations-api.js';
 import { emptyState } from './contacts.js';
 import { confirmDialog } from './settings-kit.js';
+import { capitalize } from './forms.js';
 import { automationsHeader } from './form-display.js';
 import { xicon, STAGES, SIZES, SOURCES, INDUSTRIES, stageLabel } from './records.js';
 import { ago as relative } from './rule-display.js';
@@ -75,7 +76,8 @@ function countries() {
   } catch { /* no Intl.DisplayNames: codes only */ }
   return countryList;
 }
-const countryName = (code) => (/^[A-Z]{2}$/.test(code) ? countries().find((c) => c[0] === code)?.[1] : null) || null;
+let countryNames = null;
+const countryName = (code) => (/^[A-Z]{2}$/.test(code) ? (countryNames ||= new Map(countries())).get(code) : null) || null;
 
 /** A typed value as the rule keeps it (country codes upper-cased, a stage by its key). */
 function normalizeValue(field, raw) {
@@ -302,7 +304,7 @@ export function handoverView(root, { query = new URLSearchParams() } = {}) {
     mount(dl, suggestions(field).map(([value, label]) => h('option', { value, label: label || null })));
   }
 
-  const sentence = (msg) => { const t = String(msg || 'is not right'); return t[0].toUpperCase() + t.slice(1); };
+  const sentence = (msg) => capitalize(msg || 'is not right');
 
   /** Shows each row's errors (r.errors) in place: a re-render would lose what is being typed. */
   function paintRuleErrors() {

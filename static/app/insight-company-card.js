@@ -8,11 +8,11 @@
 import { h, mount, timeEl } from './ui.js';
 import * as fapi from './automations-api.js';
 import {
-  segmentBadge, riskDot, riskShort, riskText, shopCurrency, money, nf, purchasesShort, contactLink, fillContactNames, valueCardShell, valueCardError,
+  segmentBadge, riskDot, riskText, shopCurrency, money, nf, purchasesShort, contactLink, fillContactNames, valueCardShell, valueCardError,
 } from './insight-display.js';
 
 function person(c, cur) {
-  const risk = c.at_risk ? riskShort(c) : '';
+  const risk = c.at_risk ? riskText(c, { short: true }) : '';
   return h('li', { class: ['in-co-person', c.at_risk && 'is-at-risk'], dataset: { testid: 'company-value-person', contactId: c.contact_id, atRisk: c.at_risk ? 'true' : 'false' } },
     h('div', { class: 'in-co-person-main' },
       h('div', { class: 'in-co-person-name' }, contactLink(c.contact_id, 'company-value-person-link'), riskDot(c, 'company-value-person-risk')),

@@ -11,6 +11,8 @@ import { request, API_BASE } from './api.js';
 import { contactName } from './records.js';
 import { pipelineSettings } from './pipeline-api.js';
 import { formatOrderMoney } from './order-display.js';
+import { plural } from './campaign-display.js';
+import { capitalize } from './forms.js';
 
 export const nf = new Intl.NumberFormat();
 
@@ -114,8 +116,6 @@ export function contactLink(id, testid = 'customer-link') {
 // ---------------------------------------------------------------------------
 // Purchases (orders and won deals)
 
-const plural = (n, one, many) => `${nf.format(n)} ${n === 1 ? one : many}`;
-
 /** A customer's purchases (orders + won deals; older answers had orders only). */
 export function purchasesOf(c) {
   const n = Number(c?.purchases ?? c?.orders);
@@ -171,22 +171,21 @@ export function riskOf(c) {
   return { why: 'purchases', silence, usual };
 }
 
-/** "Silent 98 days · usually every 51" / "No contact for 40 days · usually every 12" ('' when not at risk). */
-export function riskText(c, { capital = true } = {}) {
+/**
+ * "Silent 98 days · usually every 51" / "No contact for 40 days · usually
+ * every 12" ('' when not at risk); `short`: without the usual interval
+ * ("Silent 98 days").
+ */
+export function riskText(c, { capital = true, short = false } = {}) {
   const r = riskOf(c);
   if (!r) return '';
   const days = r.silence != null ? nf.format(r.silence) : null;
   const head = r.why === 'touches'
     ? (days != null ? `no contact for ${days} days` : 'no contact lately')
     : (days != null ? `silent ${days} days` : 'silent');
-  const usual = r.usual != null ? ` · usually every ${nf.format(r.usual)}` : '';
+  const usual = !short && r.usual != null ? ` · usually every ${nf.format(r.usual)}` : '';
   const text = `${head}${usual}`;
-  return capital ? text[0].toUpperCase() + text.slice(1) : text;
-}
-
-/** "Silent 98 days" / "No contact for 40 days" (without the usual interval), or ''. */
-export function riskShort(c) {
-  return riskText(c).split(' · ')[0];
+  return capital ? capitalize(text) : text;
 }
 
 /** What at risk means, for titles. */
@@ -243,6 +242,6 @@ export function valueCardError(card, body, err, what = 'customer value') {
   body.setAttribute('aria-busy', 'false');
   card.dataset.state = 'error';
   mount(body, h('p', { class: 'muted', dataset: { testid: 'value-card-error' } },
-    err?.status === 403 ? 'Your role cannot see customer values.' : `${what[0].toUpperCase()}${what.slice(1)} could not be loaded.`));
+    err?.status === 403 ? 'Your role cannot see customer values.' : `${capitalize(what)} could not be loaded.`));
   if (err?.status && err.status !== 403 && err.status !== 404 && !err.handled) console.warn(`${what} unavailable`, err);
 }

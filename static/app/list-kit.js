@@ -12,24 +12,31 @@ export function skeletonRows(cols, n = 3) {
 }
 
 /**
- * Loads a list page: the previous load aborted, skeleton rows while this one
- * runs, the error state if it fails. `fetch(signal)` answers the data;
- * `loaded(data, signal)` draws it (never once the page is gone).
+ * Loads a list page: the previous load aborted, skeleton rows (`rows` of
+ * them) while this one runs, the error state if it fails. `fetch(signal)`
+ * answers the data; `loaded(data, signal)` draws it (never once the page is
+ * gone). A `quiet` load (a background refresh) keeps what is shown meanwhile,
+ * and its failure only goes to `failedQuietly(err)`.
  */
-export async function loadList({ state, table, wrap, empty, tbody, cols, title, noun, retry, fetch, loaded }) {
+export async function loadList({
+  state, table, wrap, empty, tbody, cols, rows = 3, title, noun, retry, fetch, loaded, quiet = false, failedQuietly = null,
+}) {
   state.controller?.abort();
   const controller = new AbortController();
   state.controller = controller;
-  wrap.hidden = false;
-  empty.hidden = true;
-  mount(tbody, skeletonRows(cols));
-  table.setAttribute('aria-busy', 'true');
+  if (!quiet) {
+    wrap.hidden = false;
+    empty.hidden = true;
+    mount(tbody, skeletonRows(cols, rows));
+    table.setAttribute('aria-busy', 'true');
+  }
   try {
     const data = await fetch(controller.signal);
     if (state.destroyed || controller.signal.aborted) return;
     loaded(data, controller.signal);
   } catch (err) {
     if (err?.name === 'AbortError' || state.destroyed) return;
+    if (quiet) { failedQuietly?.(err); return; }
     wrap.hidden = true;
     empty.hidden = false;
     showLoadError(empty, err, { title, noun, retry });

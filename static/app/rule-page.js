@@ -9,7 +9,7 @@
 // - Runs (rule-runs.js): the run log with each action's result.
 // Roles that cannot build rules see the same pages, read-only.
 
-import { h, mount, icon, toast, toastError, pageTitle } from './ui.js';
+import { h, mount, icon, toast, pageTitle } from './ui.js';
 import { updateUrl } from './router.js';
 import * as session from './session.js';
 import * as crm from './crm-api.js';
@@ -24,8 +24,8 @@ import { ruleHref, ruleStateBadge, recipes, dateFields, nf } from './rule-displa
 import { ruleBuilder } from './rule-builder.js';
 import { runsPanel } from './rule-runs.js';
 import {
-  loadingCard, loadFailed, editorHeader, deleteButton, unsavedNote,
-  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+  loadingCard, loadFailed, editorHeader, saveButton, deleteButton, unsavedNote,
+  trackDirty, editorListeners, saveRecord, savedAndRedrawn, saveFailed, reloadRecord, showProblemsInBox, confirmDelete,
 } from './editor-shell.js';
 
 let uid = 0;
@@ -69,10 +69,7 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
     if (w) {
       actions.push(dirtyNote);
       if (!state.creating) actions.push(deleteButton('rule-delete', () => remove()));
-      actions.push(h('button', {
-        type: 'button', class: 'btn btn-primary', dataset: { testid: 'rule-save' }, 'aria-keyshortcuts': 'Control+S Meta+S',
-        title: 'Save (Ctrl+S)', onclick: () => state.save?.(),
-      }, icon('check', { size: 15 }), h('span', null, state.creating ? 'Save rule' : 'Save')));
+      actions.push(saveButton('rule-save', state.creating ? 'Save rule' : 'Save', () => state.save?.()));
     }
 
     const runs = Number(r.runs) || 0;
@@ -278,18 +275,16 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
           state, what: 'rule', form, button: root.querySelector('[data-testid=rule-save]'),
           send: () => (state.creating ? fapi.createRule(body) : fapi.updateRule(state.rule.id, body, state.version)),
           href: (saved) => ruleHref(saved.id),
-          saved: (res, wasNew) => {
-            toast(wasNew
+          saved: (res, wasNew) => savedAndRedrawn({
+            root, render, saveTestid: 'rule-save',
+            message: wasNew
               ? `“${res.rule.name}” is saved${res.rule.enabled ? ' and on: it acts on what happens from now on' : ' (off)'}.`
-              : 'Your changes are saved.', {
+              : 'Your changes are saved.',
+            options: {
               kind: 'success', title: wasNew ? 'Rule created' : 'Saved',
               action: wasNew ? { label: 'See its runs', onClick: () => { if (!state.destroyed) selectTab('runs'); } } : null,
-            });
-            const scroll = window.scrollY;
-            render();
-            window.scrollTo(0, scroll);
-            root.querySelector('[data-testid=rule-save]')?.focus({ preventScroll: true });
-          },
+            },
+          }),
         });
       } catch (err) {
         return saveFailed(err, { state, what: 'rule', reload, showErrors });
@@ -310,17 +305,8 @@ export function rulePageView(root, id = null, { query = new URLSearchParams() } 
     });
   }
 
-  async function reload() {
-    try {
-      const { rule, version } = await fapi.getRule(state.rule.id, { signal: controller.signal });
-      if (state.destroyed) return;
-      state.rule = rule;
-      state.version = version;
-      state.dirty = false;
-      render();
-    } catch (err) {
-      if (err?.name !== 'AbortError') toastError(err, 'Could not reload the rule');
-    }
+  function reload() {
+    return reloadRecord({ state, what: 'rule', fetch: () => fapi.getRule(state.rule.id, { signal: controller.signal }), render });
   }
 
   // --- start ------------------------------------------------------------------------------------------

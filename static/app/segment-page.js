@@ -19,6 +19,7 @@ import {
   kindBadge, spinner, segmentHref, backToSegments, loadRuleContext, contactsText, nf,
 } from './segment-display.js';
 import { staticListView } from './segment-static.js';
+import { loadingCard } from './editor-shell.js';
 
 const PREVIEW = 10;
 
@@ -65,8 +66,7 @@ export function segmentPageView(root, id = null, { query = new URLSearchParams()
   let destroyed = false;
 
   function skeleton() {
-    mount(root, backToSegments(), h('div', { class: 'card seg-loading', 'aria-busy': 'true' },
-      [35, 60, 90, 80, 70].map((w) => h('div', { class: 'skeleton skeleton-text', style: { width: `${w}%`, margin: '16px 0' } }))));
+    mount(root, backToSegments(), loadingCard());
   }
 
   async function open() {

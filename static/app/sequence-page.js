@@ -16,7 +16,7 @@
 // Delete. Server field errors (steps[1].subject, goal, segment_id …) are shown
 // at their field; a closed step with an error says so and the first opens.
 
-import { h, mount, icon, toast, toastError, pageTitle, openModal, timeEl, debounce } from './ui.js';
+import { h, mount, icon, toast, pageTitle, openModal, timeEl, debounce } from './ui.js';
 import { updateUrl } from './router.js';
 import * as session from './session.js';
 import * as capi from './campaigns-api.js';
@@ -36,7 +36,7 @@ import {
 } from './sequence-display.js';
 import {
   loadingCard, loadFailed, editorHeader, actionButton, deleteButton, unsavedNote,
-  trackDirty, editorListeners, saveRecord, saveFailed, showProblemsInBox, confirmDelete,
+  trackDirty, editorListeners, saveRecord, saveFailed, reloadRecord, showProblemsInBox, confirmDelete,
 } from './editor-shell.js';
 
 const DAY = 1440;
@@ -1093,18 +1093,11 @@ export function sequencePageView(root, id = null, { query = new URLSearchParams(
     });
   }
 
-  async function reload() {
-    try {
-      const { sequence, version } = await qapi.getSequence(state.sequence.id, { signal: controller.signal });
-      if (state.destroyed) return;
-      state.sequence = sequence;
-      state.version = version;
-      loadSteps(sequence.steps);
-      state.dirty = false;
-      render();
-    } catch (err) {
-      if (err?.name !== 'AbortError') toastError(err, 'Could not reload the sequence');
-    }
+  function reload() {
+    return reloadRecord({
+      state, what: 'sequence', fetch: () => qapi.getSequence(state.sequence.id, { signal: controller.signal }),
+      after: (sequence) => loadSteps(sequence.steps), render,
+    });
   }
 
   // --- start ---------------------------------------------------------------------------------------------

@@ -164,6 +164,25 @@ const VISIBILITY_SAVED = {
   team: 'Sales users now see the records they own and those anyone in their team owns. Those in no team see only their own.',
 };
 
+/**
+ * Saves a workspace setting as soon as `select` changes: `send(value)`, the
+ * select off meanwhile, then a success toast (`title`, `message(answer,
+ * value)`) or the error's.
+ */
+function saveOnChange(select, { send, title, message }) {
+  select.addEventListener('change', async () => {
+    select.disabled = true;
+    try {
+      const res = await send(select.value);
+      toast(message(res, select.value), { kind: 'success', title });
+    } catch (err) {
+      toastError(err);
+    } finally {
+      select.disabled = false;
+    }
+  });
+}
+
 /** Whether sales users see every record, only the ones they own, or also their team's. */
 function visibilityControl() {
   const select = h('select', {
@@ -175,16 +194,10 @@ function visibilityControl() {
   api.getRecordVisibility()
     .then((v) => { select.value = Object.hasOwn(VISIBILITY_SAVED, v?.sales) ? v.sales : 'all'; select.disabled = false; })
     .catch(() => { /* read-only roles see the default */ });
-  select.addEventListener('change', async () => {
-    select.disabled = true;
-    try {
-      await api.setRecordVisibility({ sales: select.value });
-      toast(VISIBILITY_SAVED[select.value] || VISIBILITY_SAVED.all, { kind: 'success', title: 'Record visibility saved' });
-    } catch (err) {
-      toastError(err);
-    } finally {
-      select.disabled = false;
-    }
+  saveOnChange(select, {
+    send: (sales) => api.setRecordVisibility({ sales }),
+    title: 'Record visibility saved',
+    message: (_, sales) => VISIBILITY_SAVED[sales] || VISIBILITY_SAVED.all,
   });
   return h('div', { class: 'settings-inline-setting' },
     h('label', { for: 'record-visibility-sales' }, 'Sales users see'),
@@ -204,16 +217,10 @@ function workspaceZoneControl() {
       select.disabled = false;
     })
     .catch(() => { /* read-only roles see the default */ });
-  select.addEventListener('change', async () => {
-    select.disabled = true;
-    try {
-      const w = await api.setWorkspaceSettings({ time_zone: select.value });
-      toast(`Date rules now count days in ${String(w.time_zone).replace(/_/g, ' ')} unless a rule names its own zone.`, { kind: 'success', title: 'Time zone saved' });
-    } catch (err) {
-      toastError(err);
-    } finally {
-      select.disabled = false;
-    }
+  saveOnChange(select, {
+    send: (zone) => api.setWorkspaceSettings({ time_zone: zone }),
+    title: 'Time zone saved',
+    message: (w) => `Date rules now count days in ${String(w.time_zone).replace(/_/g, ' ')} unless a rule names its own zone.`,
   });
   return h('div', { class: 'settings-inline-setting' },
     h('label', { for: 'workspace-time-zone' }, 'Workspace time zone'),

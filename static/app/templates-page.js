@@ -107,8 +107,7 @@ export function templateListView(root, { query = new URLSearchParams() } = {}) {
   }
 
   async function load() {
-    mount(tbody, Array.from({ length: 4 }, (_, i) => h('tr', { 'aria-hidden': 'true' },
-      cols.map((c, j) => h('td', { class: c }, h('span', { class: 'skeleton skeleton-text', style: { width: `${35 + ((i * 29 + j * 13) % 50)}%` } }))))));
+    mount(tbody, skeletonRows(cols, 4));
     table.setAttribute('aria-busy', 'true');
     try {
       const [list] = await Promise.all([capi.listTemplates({ signal: state.controller.signal }), session.whenLoaded()]);

@@ -11,43 +11,8 @@
 //! artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
+use e2e::{eventually, json, scratch, tick, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
-
-const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
-
-/// The CRM with the scheduler's route open to the test, and no scheduler of
-/// its own: the test drives unattended work through the tick.
-fn config(name: &str) -> HostConfig {
-    let mut cfg = HostConfig::crm(&scratch(name));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    cfg
-}
-
-fn tick(h: &TestHost) -> Value {
-    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
-    assert_eq!(r.status, 200, "{}", r.text());
-    json(&r)
-}
-
-/// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
-fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
-    b.js(&format!(
-        "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event({}, {{bubbles: true}}));",
-        json!(css),
-        json!(value),
-        json!(event)
-    ));
-}
-
-/// Clicks `css` after scrolling it to the middle of the window (the sticky
-/// top bar would take a click meant for something scrolled under it).
-fn click(b: &Browser, css: &str) {
-    let e = b.find(css);
-    b.js(&format!("document.querySelector({}).scrollIntoView({{block: 'center'}})", json!(css)));
-    b.click(&e);
-}
 
 fn task_subjects(c: &mut Client, contact: &str) -> Vec<String> {
     json(&c.get(&format!("/api/v1/contacts/{contact}/timeline")))["items"].as_array().unwrap().iter()
@@ -67,7 +32,7 @@ fn order(c: &mut Client, ext: &str, email: &str, total: i64, days_ago: i64) {
 
 #[test]
 fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
-    let h = TestHost::start(config("automations-browser"));
+    let h = TestHost::start(HostConfig::crm(&scratch("automations-browser")).with_tick());
     let mut owner = h.signed_in_owner("demo");
     let me = json(&owner.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
     let base = format!("http://demo.localhost:{}", h.addr.port());
@@ -76,33 +41,26 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
 
     // Automations › Rules: empty, with "New rule".
     b.goto(&format!("{base}/automations/forms"));
-    click(&b, "[data-testid=automations-tab-rules]");
+    b.click_css("[data-testid=automations-tab-rules]");
     b.find("[data-testid=rules-empty]");
     assert!(b.url().ends_with("/automations/rules"), "{}", b.url());
-    click(&b, "[data-testid=new-rule]:not([hidden])");
+    b.click_css("[data-testid=new-rule]:not([hidden])");
 
     // The builder: a name; "When a contact is created" …
     b.find("[data-testid=rule-recipes]");
     b.type_text(&b.find("[data-testid=rule-name]"), "Call new leads");
     assert_eq!(b.js("return document.querySelector('[data-testid=rule-trigger-kind]').value"), json!("record_created"));
-    set_value(&b, "[data-testid=rule-trigger-entity]", "contact", "change");
+    b.set_value("[data-testid=rule-trigger-entity]", "contact", "change");
     // … "only if the lifecycle stage is lead" …
-    click(&b, "[data-testid=rule-add-condition]");
+    b.click_css("[data-testid=rule-add-condition]");
     assert_eq!(b.wait_count("[data-testid=rule-condition-row]", 1), 1);
-    set_value(&b, "[data-testid=rule-condition-field]", "lifecycle_stage", "change");
+    b.set_value("[data-testid=rule-condition-field]", "lifecycle_stage", "change");
     b.wait_for("the stage's values to pick from", "const v = document.querySelector('[data-testid=rule-condition-value]'); return !!v && v.tagName === 'SELECT' && !!v.querySelector('option[value=lead]')");
-    set_value(&b, "[data-testid=rule-condition-op]", "eq", "change");
-    set_value(&b, "[data-testid=rule-condition-value]", "lead", "change");
+    b.set_value("[data-testid=rule-condition-op]", "eq", "change");
+    b.set_value("[data-testid=rule-condition-value]", "lead", "change");
     // … "then create a task 'Call {{ name }}' for the owner" (the starting action replaced by a new one).
-    click(&b, "[data-testid=rule-action-remove]");
-    b.find("[data-testid=rule-actions-empty]");
-    click(&b, "[data-testid=rule-add-action]");
-    assert_eq!(b.wait_count("[data-testid=rule-action-row]", 1), 1);
-    set_value(&b, "[data-testid=rule-action-kind]", "create_task", "change");
-    b.find("[data-testid=rule-action-subject]");
-    set_value(&b, "[data-testid=rule-action-subject]", "", "input");
-    b.type_text(&b.find("[data-testid=rule-action-subject]"), "Call {{ name }}");
-    set_value(&b, "[data-testid=rule-action-user]", "owner", "change");
+    b.click_css("[data-testid=rule-action-remove]");
+    b.rule_task_action("Call {{ name }}");
     assert_eq!(b.js("return document.querySelector('[data-testid=rule-enabled]').checked"), json!(true), "a new rule is on");
     // The rule in words, beside the builder.
     b.wait_for("the summary", "const t = document.querySelector('[data-testid=rule-summary]').innerText; return t.includes('a contact is created') && t.includes('Lead') && t.includes('Call {{ name }}')");
@@ -110,7 +68,7 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     b.screenshot("automations-rule-builder");
 
     // Saved: the page becomes the rule's, and the API has it as built.
-    click(&b, "[data-testid=rule-save]");
+    b.click_css("[data-testid=rule-save]");
     b.find("[data-testid=rule-delete]");
     let rules = eventually(&mut owner, "/api/v1/automations/rules", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
     let rule = rules["items"][0].clone();
@@ -129,7 +87,7 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     tick(&h);
 
     // The Runs tab: one done run, for Lena, with the task done.
-    click(&b, "[data-testid=rule-tab-runs]");
+    b.click_css("[data-testid=rule-tab-runs]");
     b.find("[data-testid=run-row][data-status=done]");
     assert_eq!(b.count("[data-testid=run-row]"), 1);
     assert!(b.url().ends_with("?tab=runs"), "{}", b.url());
@@ -144,7 +102,7 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     assert_eq!(task_subjects(&mut owner, &lena), vec!["Call Lena Lead"]);
 
     // Back on the list: the rule is on, with its run.
-    click(&b, "[data-testid=back-to-rules]");
+    b.click_css("[data-testid=back-to-rules]");
     b.find(&format!("[data-testid=rule-row][data-id='{rid}']"));
     assert_eq!(b.text_of("[data-testid=rule-row-runs]").trim(), "1");
     assert_eq!(b.js("return document.querySelector('[data-testid=rule-row-enabled]').checked"), json!(true));
@@ -160,14 +118,14 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     assert_eq!((summary["customers"].as_i64(), summary["revenue"].as_i64()), (Some(2), Some(66_000)), "{summary}");
 
     // Insights: the customer count and the revenue-by-segment chart.
-    click(&b, "[data-testid=automations-tab-insights]");
+    b.click_css("[data-testid=automations-tab-insights]");
     b.wait_for("the customer count", "const e = document.querySelector('[data-testid=insights-customers-value]'); return !!e && e.innerText.trim() === '2'");
     b.find("[data-testid=insights-segments-chart] svg.chart-svg");
     assert!(b.count("[data-testid=insights-segments-chart] rect.chart-bar") >= 6, "a bar per segment");
     b.wait_for("the most valuable, by name", "const t = document.querySelector('[data-testid=insights-valuable]').innerText; return t.includes('ann@example.com') || t.includes('bob@example.com')");
     // Recompute: a full pass now, which places the customers among each other
     // (Ann ordered lately and most often: a champion).
-    click(&b, "[data-testid=insights-recompute]:not([hidden])");
+    b.click_css("[data-testid=insights-recompute]:not([hidden])");
     b.wait_for("a champion after recomputing", "const e = document.querySelector('[data-testid=insights-segment][data-segment=champions] .in-legend-n'); return !!e && e.innerText.trim().startsWith('1')");
     b.find("[data-testid=roi-table], [data-testid=roi-empty]");
     b.find("[data-testid=roi-model]");

@@ -28,7 +28,7 @@ fn create_a_contact_in_the_browser() {
     b.goto(&format!("{base}/contacts"));
     b.find("[data-testid=sign-in-form]");
     b.screenshot("sign-in");
-    b.sign_in(&base, "owner@demo.example", OWNER_PASSWORD);
+    b.sign_in_owner(&base);
     b.find("[data-testid=contacts-table]");
     assert_eq!(b.wait_count("[data-testid=contact-row]", 12), 12);
     assert!(b.url().ends_with("/contacts"), "{}", b.url());
@@ -73,7 +73,7 @@ fn phone_width_and_dark_mode_render() {
     let (h, _) = crm_with_contacts("browser-phone", 3);
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(400, 860, true);
-    b.sign_in(&base, "owner@demo.example", OWNER_PASSWORD);
+    b.sign_in_owner(&base);
     b.wait_count("[data-testid=contact-row]", 3);
     let bg = b.js("return getComputedStyle(document.body).backgroundColor");
     b.screenshot("contacts-phone-dark");
@@ -98,7 +98,7 @@ fn sign_in_invite_accept_and_sign_out() {
     b.click(&b.find("[data-testid=sign-in-submit]"));
     b.find("[data-testid=form-error]");
 
-    b.sign_in(&base, "owner@demo.example", OWNER_PASSWORD);
+    b.sign_in_owner(&base);
     b.goto(&format!("{base}/settings/users"));
     b.wait_count("[data-testid=user-row]", 1);
     b.click(&b.find("[data-testid=invite-user]"));
@@ -179,7 +179,7 @@ fn api_key_and_audit_log_in_the_browser() {
     let (h, _) = crm_with_contacts("browser-keys", 1);
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 800, false);
-    b.sign_in(&base, "owner@demo.example", OWNER_PASSWORD);
+    b.sign_in_owner(&base);
 
     b.goto(&format!("{base}/settings/api-keys"));
     b.click(&b.find("[data-testid=new-api-key]"));
@@ -218,7 +218,7 @@ fn create_find_edit_and_import_in_the_browser() {
     let (h, mut owner) = crm_with_contacts("browser-records", 3);
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1280, 800, false);
-    b.sign_in(&base, "owner@demo.example", OWNER_PASSWORD);
+    b.sign_in_owner(&base);
     b.wait_count("[data-testid=contact-row]", 3);
 
     // Create.
@@ -290,7 +290,7 @@ fn create_drag_and_win_a_deal_in_the_browser() {
     let stages: Vec<String> = json(&owner.get("/api/v1/pipelines"))["items"][0]["stages"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
     let base = format!("http://demo.localhost:{}", h.addr.port());
     let b = Browser::start(1400, 900, false);
-    b.sign_in(&base, "owner@demo.example", OWNER_PASSWORD);
+    b.sign_in_owner(&base);
     b.goto(&format!("{base}/pipeline"));
     b.wait_count("[data-testid=stage-column]", 4);
 

@@ -4,25 +4,16 @@
 //! unsubscribe, provider events with signatures, statistics, schedules in
 //! other time zones, and a send interrupted by a killed host.
 
-use e2e::{json, scratch, Client, HostConfig, TestHost};
+use e2e::{json, scratch, tick, Client, HostConfig, TestHost, TICK_TOKEN};
 use serde_json::{json, Value};
 
-const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
 const WEBHOOK_SECRET: &str = "whsec-for-tests-0123456789";
 
 fn config(name: &str) -> HostConfig {
-    let mut cfg = HostConfig::crm(&scratch(name));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.env.push(("SPIN_VARIABLE_MAIL_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()));
     // The test drives unattended work itself, through the scheduler's route.
-    cfg.extra_args.push("--no-scheduler".into());
+    let mut cfg = HostConfig::crm(&scratch(name)).with_tick();
+    cfg.env.push(("SPIN_VARIABLE_MAIL_WEBHOOK_SECRET".into(), WEBHOOK_SECRET.into()));
     cfg
-}
-
-fn tick(h: &TestHost) -> Value {
-    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
-    assert_eq!(r.status, 200, "{}", r.text());
-    json(&r)
 }
 
 fn contact(c: &mut Client, first: Option<&str>, email: &str) -> String {

@@ -9,26 +9,9 @@
 //! Screenshots are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost};
-use serde_json::{json, Value};
+use e2e::{eventually, json, scratch, tick, Client, HostConfig, TestHost};
+use serde_json::json;
 use std::time::Duration;
-
-const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
-
-/// The CRM with the scheduler's route open to the test, and no scheduler of
-/// its own: the test drives unattended work through the tick.
-fn config(name: &str) -> HostConfig {
-    let mut cfg = HostConfig::crm(&scratch(name));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    cfg
-}
-
-fn tick(h: &TestHost) -> Value {
-    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
-    assert_eq!(r.status, 200, "{}", r.text());
-    json(&r)
-}
 
 fn contact(c: &mut Client, first: &str, email: &str) -> String {
     let r = c.post_json("/api/v1/contacts", &json!({"first_name": first, "last_name": "Tester", "email": email}));
@@ -48,16 +31,6 @@ fn pick_option(b: &Browser, text: &str) {
     b.wait_for(&format!("a search result with {text}"), &script);
 }
 
-/// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
-fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
-    b.js(&format!(
-        "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event({}, {{bubbles: true}}));",
-        json!(css),
-        json!(value),
-        json!(event)
-    ));
-}
-
 /// The path of the first link in `html` under `/api/v1/mail/<kind>/`.
 fn link(html: &str, kind: &str) -> String {
     let start = html.find(&format!("/api/v1/mail/{kind}/")).unwrap_or_else(|| panic!("no {kind} link in {html}"));
@@ -66,7 +39,7 @@ fn link(html: &str, kind: &str) -> String {
 
 #[test]
 fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_browser() {
-    let h = TestHost::start(config("campaigns-browser"));
+    let h = TestHost::start(HostConfig::crm(&scratch("campaigns-browser")).with_tick());
     let mut owner = h.signed_in_owner("demo");
     let ann = contact(&mut owner, "Ann", "ann@example.com");
     contact(&mut owner, "Bob", "bob@example.com");
@@ -105,7 +78,7 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     let error = b.text_of("[data-testid=error-subject]");
     assert!(error.contains("character 4"), "the server's message says where: {error}");
     b.screenshot("campaigns-template-error");
-    set_value(&b, "[data-testid=template-subject]", "", "input");
+    b.set_value("[data-testid=template-subject]", "", "input");
     b.type_text(&b.find("[data-testid=template-subject]"), "{{ contact.first_name | default: \"Friend\" }}, winter is here");
     b.wait_for("the subject's error cleared", "return !document.querySelector('[data-testid=error-subject]')");
 
@@ -136,9 +109,9 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     b.click(&b.find("[data-testid=template-use]"));
     b.find("[data-testid=campaign-name]");
     b.wait_for("the template's content copied in", "return document.querySelector('[data-testid=campaign-subject]').value.includes('winter is here')");
-    set_value(&b, "[data-testid=campaign-name]", "", "input");
+    b.set_value("[data-testid=campaign-name]", "", "input");
     b.type_text(&b.find("[data-testid=campaign-name]"), "Winter sale");
-    set_value(&b, "[data-testid=campaign-segment]", &segment_id, "change");
+    b.set_value("[data-testid=campaign-segment]", &segment_id, "change");
     b.find("[data-testid=campaign-audience-count][data-count='3']");
     b.js("window.scrollTo(0, 0)");
     b.click(&b.find("[data-testid=campaign-send-now]"));
@@ -215,7 +188,7 @@ fn build_a_list_write_a_template_send_a_campaign_and_read_its_results_in_the_bro
     b.wait_count("[data-testid=engagement-row]", 1);
     b.find("[data-testid=engagement-row] [data-testid=engagement-opened]");
     b.click(&b.find("[data-testid=consent-record]"));
-    set_value(&b, "[data-testid=consent-status-input]", "withdrawn", "change");
+    b.set_value("[data-testid=consent-status-input]", "withdrawn", "change");
     b.type_text(&b.find("[data-testid=consent-source]"), "phone call");
     b.click(&b.find("[data-testid=consent-save]"));
     b.find("[data-testid=consent-row][data-channel=email][data-status=withdrawn]");

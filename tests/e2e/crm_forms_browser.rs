@@ -13,35 +13,8 @@
 //! at phone width in dark mode) are kept as artefacts.
 
 use e2e::browser::Browser;
-use e2e::{eventually, json, scratch, Client, HostConfig, TestHost, COLLEAGUE_PASSWORD};
+use e2e::{eventually, json, scratch, tick, Client, HostConfig, TestHost, COLLEAGUE_PASSWORD};
 use serde_json::{json, Value};
-
-const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
-
-/// Runs the scheduler's tick now (the host's own scheduler is off, so the
-/// rule runs when the test says).
-fn tick(h: &TestHost) {
-    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
-    assert_eq!(r.status, 200, "{}", r.text());
-}
-
-/// Sets a <select> (or any input) by script and tells the page, as the other browser tests do.
-fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
-    b.js(&format!(
-        "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event({}, {{bubbles: true}}));",
-        json!(css),
-        json!(value),
-        json!(event)
-    ));
-}
-
-/// Clicks `css` after scrolling it to the middle of the window (the sticky
-/// top bar would take a click meant for something scrolled under it).
-fn click(b: &Browser, css: &str) {
-    let e = b.find(css);
-    b.js(&format!("document.querySelector({}).scrollIntoView({{block: 'center'}})", json!(css)));
-    b.click(&e);
-}
 
 fn contacts_with(c: &mut Client, email: &str) -> Vec<Value> {
     let f = json!({"field": "email", "op": "eq", "value": email}).to_string();
@@ -55,10 +28,7 @@ fn notes_of(c: &mut Client, contact: &str) -> Vec<Value> {
 
 #[test]
 fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
-    let mut cfg = HostConfig::crm(&scratch("forms-browser"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("forms-browser")).with_tick());
     let mut owner = h.signed_in_owner("demo");
     // The colleague's display name is their email (the harness accepts the invitation so).
     let (_, sam) = h.colleague(&mut owner, "sam@demo.example", "sales");
@@ -67,22 +37,22 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     b.sign_in_owner(&base);
 
     // Automations is live in the navigation and lands on the (empty) forms list.
-    click(&b, "[data-testid=nav-automations]");
+    b.click_css("[data-testid=nav-automations]");
     b.find("[data-testid=forms-empty]");
     assert!(b.url().ends_with("/automations/forms"), "{}", b.url());
-    click(&b, "[data-testid=new-form]:not([hidden])");
+    b.click_css("[data-testid=new-form]:not([hidden])");
 
     // The builder starts with a first name and the (required) email; a message box is added.
     b.type_text(&b.find("[data-testid=form-name]"), "Contact us");
     assert_eq!(b.wait_count("[data-testid=form-field-row]", 2), 2);
-    click(&b, "[data-testid=form-add-field]");
+    b.click_css("[data-testid=form-add-field]");
     assert_eq!(b.wait_count("[data-testid=form-field-row]", 3), 3);
-    set_value(&b, "[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-key]", "message", "change");
+    b.set_value("[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-key]", "message", "change");
     b.wait_for(
         "the message row became a long text",
         "const r = document.querySelector('[data-testid=form-field-row]:nth-child(3)'); return r.dataset.key === 'message' && r.querySelector('[data-testid=form-field-kind]').value === 'textarea'",
     );
-    set_value(&b, "[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-label]", "", "input");
+    b.set_value("[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-label]", "", "input");
     b.type_text(&b.find("[data-testid=form-field-row]:nth-child(3) [data-testid=form-field-label]"), "How can we help?");
     assert_eq!(
         b.js("return document.querySelector('[data-testid=form-field-row]:nth-child(2) [data-testid=form-field-required]').checked"),
@@ -91,10 +61,10 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     );
 
     // Consent (its wording is filled in), round robin to Sam, a tag, the thank-you message.
-    click(&b, "[data-testid=form-consent-enabled]");
+    b.click_css("[data-testid=form-consent-enabled]");
     b.wait_for("the consent wording", "return document.querySelector('[data-testid=form-consent-wording]').value.length > 10");
-    set_value(&b, "[data-testid=form-assignment-mode]", "round_robin", "change");
-    click(&b, &format!("[data-testid=form-assignee][data-user-id='{sam}']"));
+    b.set_value("[data-testid=form-assignment-mode]", "round_robin", "change");
+    b.click_css(&format!("[data-testid=form-assignee][data-user-id='{sam}']"));
     b.type_text(&b.find("[data-testid=form-tags]"), "web lead,");
     assert_eq!(b.wait_count("[data-testid=form-tag-chip]", 1), 1);
     b.type_text(&b.find("[data-testid=form-thank-you]"), "Thanks, we will call you back today.");
@@ -109,7 +79,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     b.screenshot("forms-builder");
 
     // Saved: the page becomes the form's, and the API has it as built.
-    click(&b, "[data-testid=form-save]");
+    b.click_css("[data-testid=form-save]");
     b.find("[data-testid=form-delete]");
     let forms = eventually(&mut owner, "/api/v1/forms", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
     let form = forms["items"][0].clone();
@@ -123,7 +93,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     assert_eq!(form["thank_you"], "Thanks, we will call you back today.");
 
     // "Put it on your website": the hosted page and both snippets.
-    click(&b, "[data-testid=form-tab-website]");
+    b.click_css("[data-testid=form-tab-website]");
     let page_url = b.find("[data-testid=form-embed-page-url]");
     assert_eq!(b.text(&page_url), format!("{base}/api/v1/forms/{id}/page"));
     assert_eq!(b.js("return document.querySelector('[data-testid=form-embed-page-url]').target"), json!("_blank"));
@@ -140,25 +110,18 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
     // A rule for this form's leads, built in the app: "when Contact us is
     // submitted, create a task 'Call {{ name }} back' for the owner".
     b.goto(&format!("{base}/automations/rules"));
-    click(&b, "[data-testid=new-rule]:not([hidden])");
+    b.click_css("[data-testid=new-rule]:not([hidden])");
     b.find("[data-testid=rule-recipes]");
     b.type_text(&b.find("[data-testid=rule-name]"), "Call web leads back");
-    set_value(&b, "[data-testid=rule-trigger-kind]", "form_submitted", "change");
+    b.set_value("[data-testid=rule-trigger-kind]", "form_submitted", "change");
     b.wait_for("the form to pick", &format!("return !!document.querySelector(\"[data-testid=rule-trigger-form] option[value='{id}']\")"));
-    set_value(&b, "[data-testid=rule-trigger-form]", &id, "change");
+    b.set_value("[data-testid=rule-trigger-form]", &id, "change");
     if b.count("[data-testid=rule-action-remove]") > 0 {
-        click(&b, "[data-testid=rule-action-remove]");
+        b.click_css("[data-testid=rule-action-remove]");
     }
-    b.find("[data-testid=rule-actions-empty]");
-    click(&b, "[data-testid=rule-add-action]");
-    assert_eq!(b.wait_count("[data-testid=rule-action-row]", 1), 1);
-    set_value(&b, "[data-testid=rule-action-kind]", "create_task", "change");
-    b.find("[data-testid=rule-action-subject]");
-    set_value(&b, "[data-testid=rule-action-subject]", "", "input");
-    b.type_text(&b.find("[data-testid=rule-action-subject]"), "Call {{ name }} back");
-    set_value(&b, "[data-testid=rule-action-user]", "owner", "change");
+    b.rule_task_action("Call {{ name }} back");
     b.wait_for("the summary", "const t = document.querySelector('[data-testid=rule-summary]').innerText; return t.includes('Contact us') && t.includes('Call {{ name }} back')");
-    click(&b, "[data-testid=rule-save]");
+    b.click_css("[data-testid=rule-save]");
     b.find("[data-testid=rule-delete]");
     let rules = eventually(&mut owner, "/api/v1/automations/rules", |v| v["items"].as_array().is_some_and(|a| a.len() == 1));
     assert_eq!(rules["items"][0]["trigger"], json!({"kind": "form_submitted", "form_id": id}), "{rules}");
@@ -220,7 +183,7 @@ fn build_a_form_put_it_on_a_page_and_follow_its_lead_in_the_browser() {
         json!(format!("/contacts/{contact}"))
     );
     b.screenshot("forms-submissions");
-    click(&b, "[data-testid=submission-contact]");
+    b.click_css("[data-testid=submission-contact]");
     b.wait_for("the contact's page", &format!("return location.pathname === '/contacts/{contact}' && !!document.querySelector('[data-testid=contact-name]') && document.querySelector('[data-testid=contact-name]').innerText.includes('Nina')"));
     drop(b);
 

@@ -13,14 +13,6 @@ use e2e::browser::Browser;
 use e2e::{json, scratch, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
 
-/// Clicks `css` after scrolling it to the middle of the window (the sticky
-/// top bar would take a click meant for something scrolled under it).
-fn click(b: &Browser, css: &str) {
-    let e = b.find(css);
-    b.js(&format!("document.querySelector({}).scrollIntoView({{block: 'center'}})", json!(css)));
-    b.click(&e);
-}
-
 /// The widgets on the page, in their order.
 fn widgets(b: &Browser) -> Value {
     b.js("return [...document.querySelectorAll('[data-testid=home-widget]')].map((e) => e.dataset.widget)")
@@ -64,7 +56,7 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     b.sign_in_owner(&base);
 
     // Home, from the sidebar (its first item); every widget loads on its own.
-    click(&b, "[data-testid=nav-home]");
+    b.click_css("[data-testid=nav-home]");
     b.find("[data-testid=home]");
     assert!(b.url().ends_with("/home"), "{}", b.url());
     wait_loaded(&b);
@@ -85,14 +77,14 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     b.screenshot("home-desktop");
 
     // The contact form's source opens the contacts list filtered to its 3.
-    click(&b, "[data-testid=home-leads-source][data-source='Web form: Contact us']");
+    b.click_css("[data-testid=home-leads-source][data-source='Web form: Contact us']");
     b.find("[data-testid=contacts-table]");
     assert!(b.url().contains("/contacts?filter="), "{}", b.url());
     b.wait_for("the 3 contacts from the contact form", "return document.querySelectorAll('[data-testid=contact-row]').length === 3");
     b.wait_for("the count says 3", "const e = document.querySelector('[data-testid=contacts-count]'); return !!e && e.innerText.trim().startsWith('3 ')");
 
     // Back home: the task that was due yesterday, overdue, linked to its contact.
-    click(&b, "[data-testid=nav-home]");
+    b.click_css("[data-testid=nav-home]");
     b.find("[data-testid=widget-tasks-list] [data-testid=home-task][data-overdue=true]");
     let task = "[data-testid=widget-tasks-list] [data-testid=home-task][data-overdue=true]";
     assert!(b.text_of(task).contains("Call Ada back"), "{}", b.text_of(task));
@@ -104,14 +96,14 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     wait_loaded(&b);
 
     // Customize: the SLA widget goes …
-    click(&b, "[data-testid=home-customize]");
+    b.click_css("[data-testid=home-customize]");
     b.find("[data-testid=home-tray]:not([hidden])");
     b.find("[data-testid=home-save-layout]:not([hidden])");
-    click(&b, "[data-widget=sla] [data-testid=home-widget-remove]");
+    b.click_css("[data-widget=sla] [data-testid=home-widget-remove]");
     b.wait_for("the SLA widget gone", "return !document.querySelector('[data-testid=home-widget][data-widget=sla]')");
     b.find("[data-testid=home-widget-add][data-widget=sla]");
     // … and the tasks move to the top: a step with the arrow, a step with Alt+↑.
-    click(&b, "[data-widget=tasks_due] [data-testid=home-widget-up]");
+    b.click_css("[data-widget=tasks_due] [data-testid=home-widget-up]");
     assert_eq!(widgets(&b), json!(["pipeline", "tasks_due", "leads_by_source", "at_risk", "campaign_return"]));
     b.js("document.querySelector('[data-widget=tasks_due] [data-testid=home-widget-up]').dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowUp', altKey: true, bubbles: true, cancelable: true}))");
     assert_eq!(widgets(&b), json!(["tasks_due", "pipeline", "leads_by_source", "at_risk", "campaign_return"]));
@@ -119,7 +111,7 @@ fn the_home_dashboard_shows_leads_and_tasks_and_keeps_a_customized_layout() {
     b.js("window.scrollTo(0, 0)");
     b.screenshot("home-customize");
 
-    click(&b, "[data-testid=home-save-layout]");
+    b.click_css("[data-testid=home-save-layout]");
     b.find("[data-testid=home-save-layout][hidden]");
     b.find("[data-testid=home-customize]:not([hidden])");
     let saved = json!(["tasks_due", "pipeline", "leads_by_source", "at_risk", "campaign_return"]);

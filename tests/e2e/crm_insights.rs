@@ -3,15 +3,8 @@
 //! wins, segments can use the figures, a new order, a won deal or a logged
 //! call rescores its customer, and a company adds up its people.
 
-use e2e::{json, scratch, Client, HostConfig, TestHost};
+use e2e::{json, scratch, tick, Client, HostConfig, TestHost};
 use serde_json::json;
-
-const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
-
-fn tick(h: &TestHost) {
-    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
-    assert_eq!(r.status, 200, "{}", r.text());
-}
 
 fn order(c: &mut Client, ext: &str, email: &str, total: i64, days_ago: i64) {
     let at = (chrono::Utc::now() - chrono::Duration::days(days_ago)).to_rfc3339();
@@ -21,10 +14,7 @@ fn order(c: &mut Client, ext: &str, email: &str, total: i64, days_ago: i64) {
 
 #[test]
 fn customers_are_valued_and_slipping_ones_flagged() {
-    let mut cfg = HostConfig::crm(&scratch("insights"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("insights")).with_tick());
     let mut c = h.signed_in_owner("demo");
     // A first pass before any order (a new tenant): later orders must not be scored against nothing.
     tick(&h);
@@ -62,8 +52,7 @@ fn customers_are_valued_and_slipping_ones_flagged() {
     // Cy's company wins a deal with us (his second purchase), and he is called: rescored.
     let cy = s["most_valuable"].as_array().unwrap().iter().find(|x| x["orders"] == 1).unwrap()["contact_id"].as_str().unwrap().to_string();
     let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Cy's fleet", "value": 30_000, "contact_id": cy})));
-    let v = format!("\"{}\"", deal["version"]);
-    assert_eq!(c.raw("PATCH", &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), &[("content-type", "application/json"), ("if-match", &v)], br#"{"status":"won"}"#).status, 200);
+    assert_eq!(c.with_version("PATCH", &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), &deal["version"], &json!({"status": "won"})).status, 200);
     assert_eq!(c.post_json("/api/v1/activities", &json!({"kind": "call", "subject": "Fleet delivery", "contact_id": cy})).status, 201);
     tick(&h);
     let v = json(&c.get(&format!("/api/v1/insights/customers/{cy}")));
@@ -72,9 +61,8 @@ fn customers_are_valued_and_slipping_ones_flagged() {
     let acme = json(&c.post_json("/api/v1/companies", &json!({"name": "Acme"})))["id"].as_str().unwrap().to_string();
     let ann_id = ann["contact_id"].as_str().unwrap().to_string();
     for id in [&ann_id, &bob_id] {
-        let ver = format!("\"{}\"", json(&c.get(&format!("/api/v1/contacts/{id}")))["version"]);
-        let body = json!({"company_id": acme}).to_string();
-        assert_eq!(c.raw("PATCH", &format!("/api/v1/contacts/{id}"), &[("content-type", "application/json"), ("if-match", &ver)], body.as_bytes()).status, 200);
+        let ver = json(&c.get(&format!("/api/v1/contacts/{id}")))["version"].clone();
+        assert_eq!(c.with_version("PATCH", &format!("/api/v1/contacts/{id}"), ver, &json!({"company_id": acme})).status, 200);
     }
     let co = json(&c.get(&format!("/api/v1/insights/companies/{acme}")));
     assert_eq!((co["customers"].as_i64(), co["purchases"].as_i64(), co["total"].as_i64(), co["at_risk"].as_i64()), (Some(2), Some(8), Some(240_000), Some(0)), "{co}");
@@ -90,10 +78,7 @@ fn customers_are_valued_and_slipping_ones_flagged() {
 
 #[test]
 fn campaign_return_by_attribution_model() {
-    let mut cfg = HostConfig::crm(&scratch("insights-roi"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("insights-roi")).with_tick());
     let mut c = h.signed_in_owner("demo");
     let ann = json(&c.post_json("/api/v1/contacts", &json!({"first_name": "Ann", "email": "ann@example.com"})))["id"].as_str().unwrap().to_string();
     let list = json(&c.post_json("/api/v1/segments", &json!({"name": "Ann", "kind": "static"})));
@@ -116,11 +101,10 @@ fn campaign_return_by_attribution_model() {
     let click = html[start..].split('"').next().unwrap().to_string();
     assert_eq!(h.request("GET", "demo.localhost", &click, &[("user-agent", "Mozilla/5.0 (Macintosh) Safari")], b"").status, 302);
     let deal = json(&c.post_json("/api/v1/deals", &json!({"title": "Ann's order", "value": 100_000, "contact_id": ann})));
-    let v = format!("\"{}\"", deal["version"]);
-    assert_eq!(c.raw("PATCH", &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), &[("content-type", "application/json"), ("if-match", &v)], br#"{"status":"won"}"#).status, 200);
+    assert_eq!(c.with_version("PATCH", &format!("/api/v1/deals/{}", deal["id"].as_str().unwrap()), &deal["version"], &json!({"status": "won"})).status, 200);
     // The cost can be entered after sending, too.
-    let v = format!("\"{}\"", json(&c.get(&format!("/api/v1/campaigns/{id}")))["version"]);
-    assert_eq!(c.raw("PATCH", &format!("/api/v1/campaigns/{id}"), &[("content-type", "application/json"), ("if-match", &v)], br#"{"cost":25000}"#).status, 200);
+    let v = json(&c.get(&format!("/api/v1/campaigns/{id}")))["version"].clone();
+    assert_eq!(c.with_version("PATCH", &format!("/api/v1/campaigns/{id}"), v, &json!({"cost": 25000})).status, 200);
     let r = json(&c.get("/api/v1/insights/campaigns"));
     let spring = &r["items"][0];
     assert_eq!((spring["campaign_id"].as_str(), spring["cost"].as_i64(), spring["leads"].as_i64()), (Some(id.as_str()), Some(25_000), Some(1)), "{r}");

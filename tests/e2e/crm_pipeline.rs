@@ -2,7 +2,7 @@
 //! contacts for links and won deals), on the real host.
 
 use e2e::{json, scratch, Client, HostConfig, TestHost};
-use serde_json::{json, Value};
+use serde_json::json;
 
 fn crm(name: &str) -> (TestHost, Client) {
     let h = TestHost::start(HostConfig::crm(&scratch(name)));
@@ -13,11 +13,6 @@ fn crm(name: &str) -> (TestHost, Client) {
 fn stages(c: &mut Client) -> (String, Vec<String>) {
     let p = json(&c.get("/api/v1/pipelines"))["items"][0].clone();
     (p["id"].as_str().unwrap().to_string(), p["stages"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect())
-}
-
-fn with_version(c: &mut Client, method: &str, path: &str, version: i64, body: Value) -> e2e::Response {
-    let v = format!("\"{version}\"");
-    c.raw(method, path, &[("content-type", "application/json"), ("if-match", &v)], body.to_string().as_bytes())
 }
 
 #[test]
@@ -33,11 +28,11 @@ fn a_won_deal_makes_its_contact_a_customer_and_shows_on_its_timeline() {
     let id = deal["id"].as_str().unwrap();
 
     // Lost needs a reason from the tenant's list; nothing changes otherwise.
-    let r = with_version(&mut c, "PATCH", &format!("/api/v1/deals/{id}"), 1, json!({"status": "lost"}));
+    let r = c.with_version("PATCH", &format!("/api/v1/deals/{id}"), 1, &json!({"status": "lost"}));
     assert_eq!(r.status, 422);
     assert_eq!(json(&r)["errors"][0]["field"], "lost_reason");
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
-    let r = with_version(&mut c, "PATCH", &format!("/api/v1/deals/{id}"), 1, json!({"status": "won", "won_reason": "Product fit"}));
+    let r = c.with_version("PATCH", &format!("/api/v1/deals/{id}"), 1, &json!({"status": "won", "won_reason": "Product fit"}));
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(json(&r)["probability"], 100);
 
@@ -65,14 +60,14 @@ fn concurrent_moves_never_lose_or_duplicate_a_deal() {
     let b = json(&owner.post_json("/api/v1/deals", &json!({"title": "B"})));
     let id = a["id"].as_str().unwrap();
     // Both read version 1; the owner moves first, the rep's move loses and sees where it went.
-    let r = with_version(&mut owner, "POST", &format!("/api/v1/deals/{id}/move"), 1, json!({"stage_id": st[2]}));
+    let r = owner.with_version("POST", &format!("/api/v1/deals/{id}/move"), 1, &json!({"stage_id": st[2]}));
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = with_version(&mut rep, "POST", &format!("/api/v1/deals/{id}/move"), 1, json!({"stage_id": st[3]}));
+    let r = rep.with_version("POST", &format!("/api/v1/deals/{id}/move"), 1, &json!({"stage_id": st[3]}));
     assert_eq!(r.status, 412);
     let p = json(&r);
     assert_eq!((p["current"]["stage_id"].as_str(), p["current"]["version"].as_i64()), (Some(st[2].as_str()), Some(2)));
     // Reorder within a stage: B before A in stage 3.
-    with_version(&mut owner, "POST", &format!("/api/v1/deals/{}/move", b["id"].as_str().unwrap()), 1, json!({"stage_id": st[2], "before_id": id}));
+    owner.with_version("POST", &format!("/api/v1/deals/{}/move", b["id"].as_str().unwrap()), 1, &json!({"stage_id": st[2], "before_id": id}));
     let board = json(&owner.get(&format!("/api/v1/pipelines/{pid}/board")));
     let cards: Vec<Vec<&str>> = board["stages"].as_array().unwrap().iter().map(|s| s["deals"].as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect()).collect();
     assert_eq!(cards, vec![vec![], vec![], vec!["B", "A"], vec![]]);
@@ -98,9 +93,9 @@ fn reports_currency_visibility_and_isolation() {
     assert_eq!(mine["base_value"], 9_000);
     let owner_id = json(&owner.get("/api/v1/auth/me"))["user"]["id"].clone();
     let theirs = json(&owner.post_json("/api/v1/deals", &json!({"title": "Owner's", "value": 5_000, "owner_id": owner_id})));
-    let r = with_version(&mut owner, "PATCH", &format!("/api/v1/deals/{}", theirs["id"].as_str().unwrap()), 1, json!({"status": "lost", "lost_reason": "Price"}));
+    let r = owner.with_version("PATCH", &format!("/api/v1/deals/{}", theirs["id"].as_str().unwrap()), 1, &json!({"status": "lost", "lost_reason": "Price"}));
     assert_eq!(r.status, 200, "{}", r.text());
-    let r = with_version(&mut rep, "PATCH", &format!("/api/v1/deals/{}", mine["id"].as_str().unwrap()), 1, json!({"status": "won"}));
+    let r = rep.with_version("PATCH", &format!("/api/v1/deals/{}", mine["id"].as_str().unwrap()), 1, &json!({"status": "won"}));
     assert_eq!(r.status, 200, "{}", r.text());
     let s = json(&owner.get("/api/v1/sales-reports/summary"));
     assert_eq!((s["won_value"].as_i64(), s["lost_value"].as_i64(), s["win_rate"].as_f64()), (Some(9_000), Some(5_000), Some(0.5)));

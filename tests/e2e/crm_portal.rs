@@ -177,10 +177,7 @@ fn sign_in_links_are_throttled_per_address() {
 #[test]
 fn complaints_from_the_portal_to_the_desk_and_back() {
     let scratch_dir = scratch("portal-tickets");
-    let mut cfg = HostConfig::crm(&scratch_dir);
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), "tick-secret-for-tests-0123456789".into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch_dir).with_tick());
     let mut staff = h.signed_in_owner("demo");
     let o = json(&staff.send("PUT", "/api/v1/orders/by-external-id/z", Some(order("zoe@example.com", "Kayak", 59_900))));
     // A published article the customer will be offered before filing.
@@ -251,7 +248,7 @@ fn complaints_from_the_portal_to_the_desk_and_back() {
     // The scheduler's route on hosts without one of their own: secret, then it runs.
     let tick = |token: &str| h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {token}"))], b"");
     assert_eq!(tick("wrong-token-wrong-token").status, 404);
-    let r = tick("tick-secret-for-tests-0123456789");
+    let r = tick(e2e::TICK_TOKEN);
     assert_eq!(r.status, 200, "{}", r.text());
     let v = json(&r);
     assert!(v["components"]["portal"]["next_tick_at"].is_string(), "the reopened ticket owes a resolution: {v}");

@@ -3,16 +3,8 @@
 //! through the owning components' APIs; once per event, no loops, and a
 //! disabled rule stops at once.
 
-use e2e::{json, scratch, Client, HostConfig, TestHost};
+use e2e::{json, scratch, tick, Client, HostConfig, TestHost};
 use serde_json::{json, Value};
-
-const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
-
-fn tick(h: &TestHost) -> Value {
-    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
-    assert_eq!(r.status, 200, "{}", r.text());
-    json(&r)
-}
 
 fn rule(c: &mut Client, body: Value) -> String {
     let r = c.post_json("/api/v1/automations/rules", &body);
@@ -30,17 +22,14 @@ fn runs(c: &mut Client, rule: &str) -> Vec<Value> {
 }
 
 fn patch(c: &mut Client, path: &str, body: Value) {
-    let v = format!("\"{}\"", json(&c.get(path))["version"]);
-    let r = c.raw("PATCH", path, &[("content-type", "application/json"), ("if-match", &v)], body.to_string().as_bytes());
+    let v = json(&c.get(path))["version"].clone();
+    let r = c.with_version("PATCH", path, v, &body);
     assert_eq!(r.status, 200, "{}", r.text());
 }
 
 #[test]
 fn rules_fire_once_per_event_without_loops_and_stop_when_disabled() {
-    let mut cfg = HostConfig::crm(&scratch("rules"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("rules")).with_tick());
     let mut c = h.signed_in_owner("demo");
     let me = json(&c.get("/api/v1/auth/me"))["user"]["id"].as_str().unwrap().to_string();
     let r = c.post_json("/api/v1/automations/rules", &json!({"name": "", "trigger": {"kind": "record_created"}, "actions": []}));
@@ -104,10 +93,7 @@ fn rules_fire_once_per_event_without_loops_and_stop_when_disabled() {
 
 #[test]
 fn email_and_sequence_actions_respect_consent() {
-    let mut cfg = HostConfig::crm(&scratch("rules-mail"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("rules-mail")).with_tick());
     let mut c = h.signed_in_owner("demo");
     let tpl = json(&c.post_json("/api/v1/templates", &json!({"name": "Welcome", "subject": "Welcome, {{ contact.first_name }}", "text": "Good to have you."})));
     let list = json(&c.post_json("/api/v1/segments", &json!({"name": "Nobody", "kind": "static"})));
@@ -161,9 +147,7 @@ fn email_and_sequence_actions_respect_consent() {
 
 #[test]
 fn date_rules_fire_once_per_contact_and_day_across_restarts() {
-    let mut cfg = HostConfig::crm(&scratch("rules-dates"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
+    let cfg = HostConfig::crm(&scratch("rules-dates")).with_tick();
     let h = TestHost::start(cfg.clone());
     let mut c = h.signed_in_owner("demo");
     assert_eq!(c.post_json("/api/v1/custom-fields", &json!({"entity": "contact", "key": "renewal_date", "label": "Renewal", "kind": "date"})).status, 201);
@@ -203,12 +187,10 @@ fn webhooks_are_signed_go_only_to_the_allowed_host_and_retry() {
     let (ok, got) = e2e::fake_receiver(200);
     let (down, tried) = e2e::fake_receiver(503);
     for (name, receiver, works) in [("rules-hook-ok", ok, true), ("rules-hook-down", down, false)] {
-        let mut cfg = HostConfig::crm(&scratch(name));
-        cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+        let mut cfg = HostConfig::crm(&scratch(name)).with_tick();
         // The second receiver is allowed through the second slot (up to three origins).
         let slot = if works { "SPIN_VARIABLE_WEBHOOK_HOST" } else { "SPIN_VARIABLE_WEBHOOK_HOST_2" };
         cfg.env.push((slot.into(), format!("http://{receiver}")));
-        cfg.extra_args.push("--no-scheduler".into());
         let h = TestHost::start(cfg);
         let mut c = h.signed_in_owner("demo");
         let r = c.post_json("/api/v1/automations/rules", &json!({"name": "Elsewhere", "trigger": {"kind": "deal_won"}, "actions": [{"kind": "webhook", "url": "https://attacker.example/x"}]}));
@@ -244,10 +226,7 @@ fn webhooks_are_signed_go_only_to_the_allowed_host_and_retry() {
 
 #[test]
 fn joining_a_segment_fires_once_for_those_who_join_after_the_rule() {
-    let mut cfg = HostConfig::crm(&scratch("rules-segment"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("rules-segment")).with_tick());
     let mut c = h.signed_in_owner("demo");
     let mk = |c: &mut Client, first: &str| json(&c.post_json("/api/v1/contacts", &json!({"first_name": first})))["id"].as_str().unwrap().to_string();
     let (ann, bob) = (mk(&mut c, "Ann"), mk(&mut c, "Bob"));
@@ -268,10 +247,7 @@ fn joining_a_segment_fires_once_for_those_who_join_after_the_rule() {
 
 #[test]
 fn a_date_rule_without_a_zone_counts_days_in_the_workspaces() {
-    let mut cfg = HostConfig::crm(&scratch("rules-workspace-zone"));
-    cfg.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
-    cfg.extra_args.push("--no-scheduler".into());
-    let h = TestHost::start(cfg);
+    let h = TestHost::start(HostConfig::crm(&scratch("rules-workspace-zone")).with_tick());
     let mut c = h.signed_in_owner("demo");
     assert_eq!(json(&c.get("/api/v1/settings/workspace"))["time_zone"], "UTC", "the default");
     assert_eq!(c.send("PUT", "/api/v1/settings/workspace", Some(json!({"time_zone": "Mars/Base"}))).status, 422);

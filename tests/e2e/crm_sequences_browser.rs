@@ -33,16 +33,6 @@ fn texts_of(b: &Browser, css: &str) -> Vec<String> {
     v.as_array().map(|a| a.iter().map(|x| x.as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
 }
 
-/// Sets an input or <select> by script and tells the page, as the other browser tests do.
-fn set_value(b: &Browser, css: &str, value: &str, event: &str) {
-    b.js(&format!(
-        "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event({}, {{bubbles: true}}));",
-        json!(css),
-        json!(value),
-        json!(event)
-    ));
-}
-
 /// Clears toasts and scrolls `css` to the middle of the window, so nothing covers it when clicked.
 fn bring_into_view(b: &Browser, css: &str) {
     b.js(&format!(
@@ -72,7 +62,7 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
 
     // Name and the list people enter from, with its live count.
     b.type_text(&b.find("[data-testid=sequence-name]"), "Trial onboarding");
-    set_value(&b, "[data-testid=sequence-segment]", &list, "change");
+    b.set_value("[data-testid=sequence-segment]", &list, "change");
     b.find("[data-testid=sequence-segment-count][data-count='3']");
 
     // Step 1 (open on a new sequence): at once, with a merge field in the subject.
@@ -85,8 +75,8 @@ fn write_a_two_step_sequence_activate_it_for_a_list_and_take_someone_out_in_the_
     b.click(&b.find("[data-testid=sequence-add-step]"));
     assert_eq!(b.wait_count("[data-testid=sequence-step]", 2), 2);
     b.find("[data-testid=sequence-step][data-index='1'].is-open [data-testid=sequence-step-subject]");
-    set_value(&b, "[data-testid=sequence-step][data-index='1'] [data-testid=sequence-step-delay-days]", "2", "input");
-    set_value(&b, "[data-testid=sequence-step][data-index='1'] [data-testid=sequence-step-delay-hours]", "0", "input");
+    b.set_value("[data-testid=sequence-step][data-index='1'] [data-testid=sequence-step-delay-days]", "2", "input");
+    b.set_value("[data-testid=sequence-step][data-index='1'] [data-testid=sequence-step-delay-hours]", "0", "input");
     b.type_text(&b.find("[data-testid=sequence-step].is-open [data-testid=sequence-step-subject]"), "Three tips");
     b.type_text(&b.find("[data-testid=sequence-step].is-open [data-testid=sequence-step-text]"), "Tip one, tip two, tip three.");
     b.wait_for(

@@ -190,15 +190,43 @@ fn a_stale_directory_never_writes_outside_the_home() {
 }
 
 /// Polls the source's move record until it is finished; answers it.
-fn move_finished(h: &TestHost, tenant: &str) -> serde_json::Value {
-    for _ in 0..600 {
+/// Polls `tenant`'s move record (`tries` times, `every` ms apart) until its
+/// phase satisfies `until`; the record then.
+fn poll_move(h: &TestHost, tenant: &str, tries: usize, every: u64, until: impl Fn(&str) -> bool) -> Option<serde_json::Value> {
+    for _ in 0..tries {
         let r = h.operator("GET", &format!("/v1/tenants/{tenant}/move"), "");
-        if r.status == 200 && matches!(json(&r)["phase"].as_str(), Some("done" | "rolled_back")) {
-            return json(&r);
+        if r.status == 200 && until(json(&r)["phase"].as_str().unwrap_or("")) {
+            return Some(json(&r));
         }
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(std::time::Duration::from_millis(every));
     }
-    panic!("the move never finished: {}", h.operator("GET", &format!("/v1/tenants/{tenant}/move"), "").text());
+    None
+}
+
+fn move_finished(h: &TestHost, tenant: &str) -> serde_json::Value {
+    poll_move(h, tenant, 600, 50, |p| matches!(p, "done" | "rolled_back"))
+        .unwrap_or_else(|| panic!("the move never finished: {}", h.operator("GET", &format!("/v1/tenants/{tenant}/move"), "").text()))
+}
+
+/// `acme` made in eu with 20 contacts, and its move to us started; eu pauses
+/// after the copy is adopted (for `pause_secs`, or the hook's default).
+fn acme_moving(scratch_name: &str, pause_secs: Option<&str>) -> (Vec<Region>, TestHost, TestHost, Client) {
+    let dir = scratch(scratch_name);
+    let mut rs = regions(&dir, &["eu", "us"], 1);
+    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_AFTER".into(), "adopted".into()));
+    if let Some(secs) = pause_secs {
+        rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_SECS".into(), secs.into()));
+    }
+    let eu = start(&rs[0]);
+    let us = start(&rs[1]);
+    let invite = provision(&eu, "acme", "eu");
+    knows(&us, "acme", "eu", 1);
+    let mut c = signed_in(eu.addr, "acme", &invite);
+    for i in 0..20 {
+        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": format!("p{i}")})).status, 201);
+    }
+    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
+    (rs, eu, us, c)
 }
 
 fn all_contacts(c: &mut Client) -> Vec<String> {
@@ -289,25 +317,9 @@ fn a_move_under_concurrent_writes_keeps_every_acknowledged_write_once() {
 
 #[test]
 fn a_move_killed_half_way_rolls_back_and_then_completes() {
-    let dir = scratch("regions-move-killed");
-    let mut rs = regions(&dir, &["eu", "us"], 1);
     // eu pauses after the copy is adopted, before the switch: killed there.
-    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_AFTER".into(), "adopted".into()));
-    let eu = start(&rs[0]);
-    let us = start(&rs[1]);
-    let invite = provision(&eu, "acme", "eu");
-    knows(&us, "acme", "eu", 1);
-    let mut c = signed_in(eu.addr, "acme", &invite);
-    for i in 0..20 {
-        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": format!("p{i}")})).status, 201);
-    }
-    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
-    for _ in 0..400 {
-        if json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"] == "adopted" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    let (mut rs, eu, us, c) = acme_moving("regions-move-killed", None);
+    poll_move(&eu, "acme", 400, 25, |p| p == "adopted");
     assert_eq!(json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"], "adopted");
     // us holds the copy but does not serve it: eu does, still.
     assert!(rs[1].tenants.join("acme").join("tenant.json").exists());
@@ -342,34 +354,12 @@ fn a_move_killed_half_way_rolls_back_and_then_completes() {
 
 #[test]
 fn a_move_whose_target_dies_after_the_switch_finishes_when_it_is_back() {
-    let dir = scratch("regions-move-target-killed");
-    let mut rs = regions(&dir, &["eu", "us"], 1);
     // eu pauses 3 s after the copy is adopted: us is killed meanwhile.
-    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_AFTER".into(), "adopted".into()));
-    rs[0].cfg.env.push(("EDGE_MOVE_PAUSE_SECS".into(), "3".into()));
-    let eu = start(&rs[0]);
-    let us = start(&rs[1]);
-    let invite = provision(&eu, "acme", "eu");
-    knows(&us, "acme", "eu", 1);
-    let mut c = signed_in(eu.addr, "acme", &invite);
-    for i in 0..20 {
-        assert_eq!(c.post_json("/api/v1/contacts", &json!({"first_name": format!("p{i}")})).status, 201);
-    }
-    assert_eq!(eu.operator("POST", "/v1/tenants/acme/move", &json!({"to": "us"}).to_string()).status, 202);
-    for _ in 0..400 {
-        if json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"] == "adopted" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let (rs, eu, us, mut c) = acme_moving("regions-move-target-killed", Some("3"));
+    poll_move(&eu, "acme", 400, 10, |p| p == "adopted");
     drop(us);
     // The switch is recorded; the new home is down: the tenant answers 503, served by nobody.
-    for _ in 0..600 {
-        if json(&eu.operator("GET", "/v1/tenants/acme/move", ""))["phase"] == "switched" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    poll_move(&eu, "acme", 600, 10, |p| p == "switched");
     std::thread::sleep(std::time::Duration::from_millis(300));
     let r = c.post_json("/api/v1/contacts", &json!({"first_name": "lost"}));
     assert_eq!(r.status, 503, "{}", r.text());

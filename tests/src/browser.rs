@@ -225,6 +225,37 @@ impl Browser {
         panic!("{what}: not so after 10 s at {}; page reads: {}", self.url(), self.js("return document.body.innerText.slice(0, 2000)"));
     }
 
+    /// Clicks `css` after scrolling it to the middle of the window (the sticky
+    /// top bar would take a click meant for something scrolled under it).
+    pub fn click_css(&self, css: &str) {
+        let e = self.find(css);
+        self.js(&format!("document.querySelector({}).scrollIntoView({{block: 'center'}})", json!(css)));
+        self.click(&e);
+    }
+
+    /// In the rule builder: the rule's only action becomes "create a task
+    /// `subject` for the record's owner".
+    pub fn rule_task_action(&self, subject: &str) {
+        self.find("[data-testid=rule-actions-empty]");
+        self.click_css("[data-testid=rule-add-action]");
+        assert_eq!(self.wait_count("[data-testid=rule-action-row]", 1), 1);
+        self.set_value("[data-testid=rule-action-kind]", "create_task", "change");
+        self.find("[data-testid=rule-action-subject]");
+        self.set_value("[data-testid=rule-action-subject]", "", "input");
+        self.type_text(&self.find("[data-testid=rule-action-subject]"), subject);
+        self.set_value("[data-testid=rule-action-user]", "owner", "change");
+    }
+
+    /// Sets a <select> (or any input) `css` by script and tells the page (`event`: input, change).
+    pub fn set_value(&self, css: &str, value: &str, event: &str) {
+        self.js(&format!(
+            "const s = document.querySelector({}); s.value = {}; s.dispatchEvent(new Event({}, {{bubbles: true}}));",
+            json!(css),
+            json!(value),
+            json!(event)
+        ));
+    }
+
     /// The inner text of the first element matching `css` (empty when there is none).
     pub fn text_of(&self, css: &str) -> String {
         self.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()

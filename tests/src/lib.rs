@@ -69,6 +69,9 @@ pub fn free_addr() -> SocketAddr {
 /// The operator token the harness starts CRM hosts with.
 pub const OPERATOR_TOKEN: &str = "test-operator-token-0123456789";
 
+/// The scheduler's token of hosts started [`HostConfig::with_tick`].
+pub const TICK_TOKEN: &str = "tick-secret-for-tests-0123456789";
+
 #[derive(Clone)]
 pub struct HostConfig {
     pub operator: Option<SocketAddr>,
@@ -112,6 +115,22 @@ impl HostConfig {
             listen: None,
         }
     }
+
+    /// The scheduler's route open to the test (with [`TICK_TOKEN`]) and no
+    /// scheduler of the host's own: the test drives unattended work through [`tick`].
+    pub fn with_tick(mut self) -> HostConfig {
+        self.env.push(("SPIN_VARIABLE_SCHEDULER_TOKEN".into(), TICK_TOKEN.into()));
+        self.extra_args.push("--no-scheduler".into());
+        self
+    }
+}
+
+/// Runs the scheduler's tick for the demo tenant now (on a host started
+/// [`HostConfig::with_tick`]) and answers what it reported.
+pub fn tick(h: &TestHost) -> serde_json::Value {
+    let r = h.request("POST", "demo.localhost", "/.well-known/edge-crm/tick", &[("authorization", &format!("Bearer {TICK_TOKEN}"))], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    json(&r)
 }
 
 pub struct TestHost {
@@ -349,6 +368,12 @@ impl Client {
 
     pub fn post_json(&mut self, path: &str, body: &serde_json::Value) -> Response {
         self.send("POST", path, Some(body.clone()))
+    }
+
+    /// A JSON write made against `version` (sent as `If-Match: "<version>"`).
+    pub fn with_version(&mut self, method: &str, path: &str, version: impl std::fmt::Display, body: &serde_json::Value) -> Response {
+        let v = format!("\"{version}\"");
+        self.raw(method, path, &[("content-type", "application/json"), ("if-match", &v)], body.to_string().as_bytes())
     }
 
     pub fn accept(&mut self, invitation_url: &str, name: &str, password: &str) -> Response {

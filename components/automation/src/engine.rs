@@ -7,7 +7,6 @@
 use crate::{db, failed};
 use automation_domain::rules::{self, Action, Rule};
 use edge_component::Ctx;
-use edge_db::Db;
 use edge_db::record::Writer;
 use edge_http::{Problem, Reply};
 use serde_json::{json, Value};
@@ -96,7 +95,7 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
         let (status, results, error) = match rule.filter(|r| r.enabled) {
             // A disabled rule stops at once, runs already claimed included.
             None => ("skipped", json!([]), Some("the rule is off".to_string())),
-            Some(rule) => perform(ctx, &rule, run, entity, entity_id),
+            Some(rule) => perform(ctx, &db, &rule, run, entity, entity_id),
         };
         rules::finish(&db, run, status, &results, error.as_deref()).map_err(&fail)?;
         done += (status == "done") as usize;
@@ -115,7 +114,7 @@ pub fn tick(ctx: &Ctx) -> Result<Reply, Problem> {
 }
 
 /// Reads the record, checks the conditions, performs the actions.
-fn perform(ctx: &Ctx, rule: &Rule, run: &str, entity: &str, id: &str) -> (&'static str, Value, Option<String>) {
+fn perform(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, rule: &Rule, run: &str, entity: &str, id: &str) -> (&'static str, Value, Option<String>) {
     let Some(target) = path_of(entity, id) else { return ("skipped", json!([]), Some(format!("{entity} records have no actions"))) };
     let record = match call(ctx, Method::Get, &target, None, &[]) {
         Ok((200, v)) => v,
@@ -126,18 +125,12 @@ fn perform(ctx: &Ctx, rule: &Rule, run: &str, entity: &str, id: &str) -> (&'stat
     let mut record = record;
     if entity == "contact" {
         // Customer value is a field rules may test (`value.at_risk`, `value.rfm`, …).
-        if let Ok(db) = crate::db() {
-            record["value"] = automation_domain::value::of(&db, id).ok().flatten().unwrap_or(Value::Null);
-        }
+        record["value"] = automation_domain::value::of(db, id).ok().flatten().unwrap_or(Value::Null);
     }
     if entity == "order" {
-        // Which of the customer's orders this is (1: their first), counting
-        // those placed before it that still count (not cancelled or returned).
-        if let (Ok(db), Some(contact), Some(at)) = (crate::db(), record["contact_id"].as_str(), record["placed_at"].as_str()) {
-            let n = db
-                .run("SELECT count(*) FROM portal_order_facts WHERE contact_id = ?1 AND (placed_at < ?2 OR (placed_at = ?2 AND order_id <= ?3))", &[contact.into(), at.into(), id.into()])
-                .ok()
-                .and_then(|r| r.scalar_i64());
+        // Which of the customer's orders this is (1: their first).
+        if let (Some(contact), Some(at)) = (record["contact_id"].as_str(), record["placed_at"].as_str()) {
+            let n = automation_domain::value::order_number(db, contact, at, id).ok().flatten();
             record["order_number"] = n.map_or(Value::Null, Value::from);
         }
     }

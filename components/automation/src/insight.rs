@@ -10,6 +10,7 @@ use edge_db::Db;
 use edge_http::{query, Problem, Reply};
 use serde_json::{json, Value};
 use spin_sdk::http::Method;
+use std::collections::HashMap;
 
 /// Change-log events read per source and tick.
 const BATCH: i64 = 1000;
@@ -33,13 +34,13 @@ const SOURCES: [Source; 3] = [
     Source { key: "touches_seq", log: "contacts_events", entity: "activity", component: "contacts", path: "/api/v1/activities/", fields: &["kind", "occurred_at", "contact_id", "deleted_at"] },
 ];
 
-fn state(db: &spin_sdk::sqlite::Connection, key: &str) -> Result<Option<i64>, Problem> {
-    Ok(db.run("SELECT value FROM value_state WHERE key = ?", &[key.into()]).map_err(storage)?.first().and_then(|r| r.string(0)).and_then(|s| s.parse().ok()))
+/// A cursor kept in `value_state`.
+fn cursor(db: &spin_sdk::sqlite::Connection, key: &str) -> Result<Option<i64>, Problem> {
+    Ok(value::state(db, key).map_err(storage)?.and_then(|s| s.parse().ok()))
 }
 
-fn set_state(db: &spin_sdk::sqlite::Connection, key: &str, v: i64) -> Result<(), Problem> {
-    db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES (?, ?)", &[key.into(), v.to_string().into()]).map_err(storage)?;
-    Ok(())
+fn set_cursor(db: &spin_sdk::sqlite::Connection, key: &str, v: i64) -> Result<(), Problem> {
+    value::set_state(db, key, &v.to_string()).map_err(storage)
 }
 
 /// The newest event in a change log (None: no such component here).
@@ -54,42 +55,49 @@ pub fn keep_current(ctx: &Ctx) -> Result<bool, Problem> {
     let db = db()?;
     let fail = failed("customer value");
     let now = chrono::Utc::now();
-    // Nothing to value in an app without orders or deals.
-    if head(&db, "portal_events").is_none() && head(&db, "pipeline_events").is_none() {
+    // Each change log's newest event, read once a tick (None: no such component here).
+    let heads: Vec<Option<i64>> = SOURCES.iter().map(|s| head(&db, s.log)).collect();
+    // Nothing to value in an app without orders or deals (SOURCES: orders, deals, touches).
+    if heads[0].is_none() && heads[1].is_none() {
         return Ok(false);
     }
     let mut busy = false;
     // Whose figures changed since the last look.
     let mut contacts: Vec<String> = Vec::new();
-    for s in &SOURCES {
-        let Some(h) = head(&db, s.log) else { continue };
-        let from = state(&db, s.key)?.unwrap_or(h);
+    for (s, h) in SOURCES.iter().zip(&heads) {
+        let Some(h) = *h else { continue };
+        let from = cursor(&db, s.key)?.unwrap_or(h);
         let (last, full) = changed(ctx, &db, s, from, &mut contacts)?;
         busy |= full;
-        set_state(&db, s.key, last.max(from))?;
+        set_cursor(&db, s.key, last.max(from))?;
     }
     // A full pass when due, or when rescoring would not do: no boundaries yet
     // (a new tenant's first sales) or many changes at once.
-    let running = value::running(&db).map_err(&fail)?.is_some();
-    let valued = db.run("SELECT count(*) FROM customer_value", &[]).map_err(storage)?.scalar_i64().unwrap_or(0);
-    let bounds = db.run("SELECT count(*) FROM value_bounds", &[]).map_err(storage)?.scalar_i64().unwrap_or(0);
-    let rescoring_will_not_do = !contacts.is_empty() && (bounds == 0 || contacts.len() as i64 * 10 > valued);
-    if !running && (rescoring_will_not_do || value::full_due(&db, now).map_err(&fail)?) {
+    let mut running = value::running(&db).map_err(&fail)?.is_some();
+    // (Counted only when someone changed: otherwise rescoring has nothing to do.)
+    let rescoring_will_not_do = !contacts.is_empty() && {
+        let valued = db.run("SELECT count(*) FROM customer_value", &[]).map_err(storage)?.scalar_i64().unwrap_or(0);
+        let bounds = db.run("SELECT count(*) FROM value_bounds", &[]).map_err(storage)?.scalar_i64().unwrap_or(0);
+        bounds == 0 || contacts.len() as i64 * 10 > valued
+    };
+    // No pass is running here, so only the boundaries' age decides whether one is due.
+    if !running && (rescoring_will_not_do || value::bounds_old(&db, now).map_err(&fail)?) {
         // Changes from here on are read again once the pass is done.
-        for s in &SOURCES {
-            if let Some(h) = head(&db, s.log) {
-                set_state(&db, &format!("full_from_{}", s.key), h)?;
+        for (s, h) in SOURCES.iter().zip(&heads) {
+            if let Some(h) = *h {
+                set_cursor(&db, &format!("full_from_{}", s.key), h)?;
             }
         }
         value::start_full(&db, now).map_err(&fail)?;
+        running = true;
     }
-    if value::running(&db).map_err(&fail)?.is_some() {
+    if running {
         if value::full_step(&db, now, value::STEP_ROWS).map_err(&fail)?.is_none() {
             busy = true;
         } else {
             for s in &SOURCES {
-                if let (Some(from), Some(at)) = (state(&db, &format!("full_from_{}", s.key))?, state(&db, s.key)?) {
-                    set_state(&db, s.key, from.min(at))?;
+                if let (Some(from), Some(at)) = (cursor(&db, &format!("full_from_{}", s.key))?, cursor(&db, s.key)?) {
+                    set_cursor(&db, s.key, from.min(at))?;
                 }
             }
             // Everyone was just scored from the sources.
@@ -104,6 +112,8 @@ pub fn keep_current(ctx: &Ctx) -> Result<bool, Problem> {
 /// Reads a batch of `s`'s events after `from`, adding the contacts they
 /// concern; answers the last seq read and whether the batch was full.
 fn changed(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, s: &Source, from: i64, contacts: &mut Vec<String>) -> Result<(i64, bool), Problem> {
+    // Whose each record is, as its component answered (asked once per record and batch).
+    let mut owners: HashMap<String, Option<String>> = HashMap::new();
     let r = db
         .run(&format!("SELECT seq, entity_id, action, before, after FROM {} WHERE seq > ? AND entity = ? ORDER BY seq LIMIT ?", s.log), &[from.into(), s.entity.into(), BATCH.into()])
         .map_err(storage)?;
@@ -119,9 +129,13 @@ fn changed(ctx: &Ctx, db: &spin_sdk::sqlite::Connection, s: &Source, from: i64, 
         let mut whose: Vec<String> = [&before, &after].iter().filter_map(|v| v["contact_id"].as_str().map(String::from)).collect();
         if whose.is_empty() {
             // Ask the owning component whose record it is.
-            if let Ok((200, _, v)) = edge_component::call(ctx, Method::Get, s.component, &format!("{}{}", s.path, row.text(1)), None, &[], true) {
-                whose.extend(v["contact_id"].as_str().map(String::from));
-            }
+            let id = row.text(1);
+            let path = format!("{}{}", s.path, id);
+            let owner = owners.entry(id).or_insert_with(|| match edge_component::call(ctx, Method::Get, s.component, &path, None, &[], true) {
+                Ok((200, _, v)) => v["contact_id"].as_str().map(String::from),
+                _ => None,
+            });
+            whose.extend(owner.clone());
         }
         for c in whose {
             if !contacts.contains(&c) {
@@ -179,27 +193,19 @@ pub fn route(ctx: &Ctx, rest: &[&str]) -> Result<Reply, Problem> {
         // this request for a few seconds, then goes on in the tick (202).
         (Method::Post, ["customers", "recompute"]) => {
             let now = chrono::Utc::now();
-            if value::running(&db).map_err(&fail)?.is_none() {
-                value::start_full(&db, now).map_err(&fail)?;
+            // Three seconds from the first step on (the clock starts once the pass is there).
+            let mut started: Option<std::time::Instant> = None;
+            match value::run_full(&db, now, || started.get_or_insert_with(std::time::Instant::now).elapsed() < std::time::Duration::from_secs(3)).map_err(&fail)? {
+                Some(n) => Ok(Reply::json(200, &json!({"status": "done", "customers": n}))),
+                None => Ok(Reply::json(202, &json!({"status": "running", "pass": value::running(&db).map_err(&fail)?}))),
             }
-            let started = std::time::Instant::now();
-            while started.elapsed() < std::time::Duration::from_secs(3) {
-                if let Some(n) = value::full_step(&db, now, value::STEP_ROWS).map_err(&fail)? {
-                    return Ok(Reply::json(200, &json!({"status": "done", "customers": n})));
-                }
-            }
-            Ok(Reply::json(202, &json!({"status": "running", "pass": value::running(&db).map_err(&fail)?})))
         }
         (Method::Get, ["companies", company]) => {
-            if !edge_http::ids::is_valid("co", company) {
-                return Err(Problem::not_found("No company with this id"));
-            }
+            edge_component::valid_id("co", company, "company")?;
             Ok(Reply::json(200, &value::of_company(&db, company).map_err(&fail)?))
         }
         (Method::Get, ["customers", contact]) => {
-            if !edge_http::ids::is_valid("c", contact) {
-                return Err(Problem::not_found("No contact with this id"));
-            }
+            edge_component::valid_id("c", contact, "contact")?;
             // A customer with no orders has no value figures: an empty answer, not an error.
             Ok(Reply::json(200, &value::of(&db, contact).map_err(&fail)?.unwrap_or_else(|| json!({"contact_id": contact, "orders": 0}))))
         }

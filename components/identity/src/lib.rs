@@ -136,15 +136,18 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         (Method::Post, ["api", "v1", "api-keys"]) => create_key(ctx),
         (Method::Delete, ["api", "v1", "api-keys", id]) => revoke_key(ctx, id),
         (Method::Get, ["api", "v1", "audit"]) => audit(ctx),
-        (Method::Get, ["api", "v1", "settings", "record-visibility"]) => get_visibility(ctx),
-        (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_visibility(ctx),
+        (Method::Get, ["api", "v1", "settings", "record-visibility"]) => {
+            ctx.require(Area::Settings, Access::Read)?;
+            Ok(Reply::json(200, &setting::<RecordVisibility>(settings::RECORD_VISIBILITY_KEY)?))
+        }
+        (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_setting::<RecordVisibility>(ctx, settings::RECORD_VISIBILITY_KEY, "record-visibility", |_| Ok(())),
         (Method::Get, ["api", "v1", "settings", "workspace"]) => {
             ctx.require(Area::Settings, Access::Read)?;
-            Ok(Reply::json(200, &current_workspace()?))
+            Ok(Reply::json(200, &setting::<settings::Workspace>(settings::WORKSPACE_KEY)?))
         }
-        (Method::Put, ["api", "v1", "settings", "workspace"]) => put_workspace(ctx),
+        (Method::Put, ["api", "v1", "settings", "workspace"]) => put_setting(ctx, settings::WORKSPACE_KEY, "workspace", settings::Workspace::validate),
         // For other components (date rules count days in the workspace's zone).
-        (Method::Get, ["internal", "settings", "workspace"]) => Ok(Reply::json(200, &current_workspace()?)),
+        (Method::Get, ["internal", "settings", "workspace"]) => Ok(Reply::json(200, &setting::<settings::Workspace>(settings::WORKSPACE_KEY)?)),
         // Only the host calls this (provisioning); the router never forwards /internal.
         (Method::Post, ["internal", "migrate"]) => {
             edge_db::spin::provision(store::COMPONENT, store::MIGRATIONS).map(|v| Reply::json(200, &v)).map_err(internal)
@@ -677,46 +680,28 @@ fn audit(ctx: &Ctx) -> Result<Reply, Problem> {
     Ok(Reply::json(200, &json!({ "items": items, "next_cursor": next_cursor })))
 }
 
-fn current_visibility() -> Result<RecordVisibility, Problem> {
+/// A setting published in the key-value store (its default when unset).
+fn setting<T: serde::de::DeserializeOwned + Default>(key: &str) -> Result<T, Problem> {
     let kv = sessions::store().map_err(internal)?;
-    Ok(kv
-        .get(settings::RECORD_VISIBILITY_KEY)
-        .map_err(internal)?
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or_default())
+    Ok(kv.get(key).map_err(internal)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
 }
 
-fn current_workspace() -> Result<settings::Workspace, Problem> {
-    let kv = sessions::store().map_err(internal)?;
-    Ok(kv.get(settings::WORKSPACE_KEY).map_err(internal)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
-}
-
-fn put_workspace(ctx: &Ctx) -> Result<Reply, Problem> {
+/// Changes a setting: settings write access, the body, its `check`, then
+/// the store and the audit event (on the setting `name`).
+fn put_setting<T: serde::de::DeserializeOwned + serde::Serialize + Default>(
+    ctx: &Ctx,
+    key: &str,
+    name: &str,
+    check: impl Fn(&T) -> Result<(), Vec<FieldError>>,
+) -> Result<Reply, Problem> {
     let s = ctx.require(Area::Settings, Access::Write)?;
-    let new: settings::Workspace = ctx.body()?;
-    new.validate().map_err(Problem::validation)?;
-    let before = current_workspace()?;
+    let new: T = ctx.body()?;
+    check(&new).map_err(Problem::validation)?;
+    let before: T = setting(key)?;
     let kv = sessions::store().map_err(internal)?;
-    kv.set(settings::WORKSPACE_KEY, &serde_json::to_vec(&new).map_err(internal)?).map_err(internal)?;
+    kv.set(key, &serde_json::to_vec(&new).map_err(internal)?).map_err(internal)?;
     let db = store::open().map_err(internal)?;
-    store::tx(&db, || store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "setting", "workspace", "changed", Some(&before), Some(&new)))
-        .map_err(internal)?;
-    Ok(Reply::json(200, &new))
-}
-
-fn get_visibility(ctx: &Ctx) -> Result<Reply, Problem> {
-    ctx.require(Area::Settings, Access::Read)?;
-    Ok(Reply::json(200, &current_visibility()?))
-}
-
-fn put_visibility(ctx: &Ctx) -> Result<Reply, Problem> {
-    let s = ctx.require(Area::Settings, Access::Write)?;
-    let new: RecordVisibility = ctx.body()?;
-    let before = current_visibility()?;
-    let kv = sessions::store().map_err(internal)?;
-    kv.set(settings::RECORD_VISIBILITY_KEY, &serde_json::to_vec(&new).map_err(internal)?).map_err(internal)?;
-    let db = store::open().map_err(internal)?;
-    store::tx(&db, || store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "setting", "record-visibility", "changed", Some(&before), Some(&new)))
+    store::tx(&db, || store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "setting", name, "changed", Some(&before), Some(&new)))
         .map_err(internal)?;
     Ok(Reply::json(200, &new))
 }

@@ -64,15 +64,11 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
     }
 }
 
-fn fields(headers: Vec<(String, Vec<u8>)>) -> Fields {
-    Fields::from_list(&headers).unwrap_or_else(|_| Fields::new())
-}
-
-async fn send_here(resp: Response, out: ResponseOutparam) {
-    let headers: Vec<(String, Vec<u8>)> = resp.headers().filter_map(|(k, v)| v.as_str().map(|s| (k.to_string(), s.as_bytes().to_vec()))).collect();
-    let og = OutgoingResponse::new(fields(headers));
-    let _ = og.set_status_code(*resp.status());
-    let _ = out.set_with_body(og, resp.into_body()).await;
+async fn send_here(mut resp: Response, out: ResponseOutparam) {
+    let body = std::mem::take(resp.body_mut());
+    if let Ok(og) = OutgoingResponse::try_from(resp) {
+        let _ = out.set_with_body(og, body).await;
+    }
 }
 
 /// Answers with the feature's status and headers (plus the edge's) and splices
@@ -86,7 +82,7 @@ fn pass_through(resp: IncomingResponse, request_id: &str, target: &Target, out: 
         .filter(|(k, _)| forwardable(k) || k.eq_ignore_ascii_case("content-length"))
         .collect();
     headers.extend(edge_headers(request_id, target).into_iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())));
-    let og = OutgoingResponse::new(fields(headers));
+    let og = OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|_| Fields::new()));
     let _ = og.set_status_code(resp.status());
     let Ok(body) = og.body() else { return };
     out.set(og);

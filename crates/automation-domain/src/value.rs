@@ -54,21 +54,22 @@ fn sources<D: Db + ?Sized>(db: &D) -> Result<Sources> {
 }
 
 /// Per contact (narrowed by `filter`, SQL on `contact_id` starting with AND):
-/// (contact_id, n, t, a, b) = count, total, first and last time.
-fn orders_sql(s: &Sources, filter: &str) -> String {
-    if s.orders {
-        format!("SELECT contact_id, count(*) AS n, sum(total) AS t, min(placed_at) AS a, max(placed_at) AS b FROM portal_order_facts WHERE contact_id IS NOT NULL {filter} GROUP BY contact_id")
+/// (contact_id, n, t, a, b) = count, total, first and last time, from
+/// `view` (present or not) with its amount and time columns.
+fn purchases_sql(present: bool, view: &str, amount: &str, time: &str, filter: &str) -> String {
+    if present {
+        format!("SELECT contact_id, count(*) AS n, sum({amount}) AS t, min({time}) AS a, max({time}) AS b FROM {view} WHERE contact_id IS NOT NULL {filter} GROUP BY contact_id")
     } else {
         "SELECT NULL AS contact_id, 0 AS n, 0 AS t, NULL AS a, NULL AS b WHERE 0".into()
     }
 }
 
+fn orders_sql(s: &Sources, filter: &str) -> String {
+    purchases_sql(s.orders, "portal_order_facts", "total", "placed_at", filter)
+}
+
 fn deals_sql(s: &Sources, filter: &str) -> String {
-    if s.deals {
-        format!("SELECT contact_id, count(*) AS n, sum(base_value) AS t, min(closed_at) AS a, max(closed_at) AS b FROM pipeline_won_deals WHERE contact_id IS NOT NULL {filter} GROUP BY contact_id")
-    } else {
-        "SELECT NULL AS contact_id, 0 AS n, 0 AS t, NULL AS a, NULL AS b WHERE 0".into()
-    }
+    purchases_sql(s.deals, "pipeline_won_deals", "base_value", "closed_at", filter)
 }
 
 /// Touches up to now (?1): a meeting planned for next week is no touch yet.
@@ -160,22 +161,29 @@ pub struct Pass {
     pub done: i64,
 }
 
-fn pass<D: Db + ?Sized>(db: &D) -> Result<Option<Pass>> {
-    let v = db.run("SELECT value FROM value_state WHERE key = 'pass'", &[])?.first().and_then(|r| r.string(0));
-    Ok(v.and_then(|v| serde_json::from_str(&v).ok()))
+/// A value kept in `value_state` (cursors, the running pass, when the last pass began).
+pub fn state<D: Db + ?Sized>(db: &D, key: &str) -> Result<Option<String>> {
+    Ok(db.run("SELECT value FROM value_state WHERE key = ?", &[key.into()])?.first().and_then(|r| r.string(0)))
 }
 
-fn save_pass<D: Db + ?Sized>(db: &D, p: Option<&Pass>) -> Result<()> {
-    match p {
-        Some(p) => db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('pass', ?)", &[serde_json::to_string(p)?.into()])?,
-        None => db.run("DELETE FROM value_state WHERE key = 'pass'", &[])?,
-    };
+pub fn set_state<D: Db + ?Sized>(db: &D, key: &str, value: &str) -> Result<()> {
+    db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES (?, ?)", &[key.into(), value.into()])?;
     Ok(())
 }
 
 /// The running full pass, if any (for progress).
 pub fn running<D: Db + ?Sized>(db: &D) -> Result<Option<Pass>> {
-    pass(db)
+    Ok(state(db, "pass")?.and_then(|v| serde_json::from_str(&v).ok()))
+}
+
+fn save_pass<D: Db + ?Sized>(db: &D, p: Option<&Pass>) -> Result<()> {
+    match p {
+        Some(p) => set_state(db, "pass", &serde_json::to_string(p)?)?,
+        None => {
+            db.run("DELETE FROM value_state WHERE key = 'pass'", &[])?;
+        }
+    };
+    Ok(())
 }
 
 /// Starts a full pass (a running one starts over).
@@ -207,7 +215,7 @@ fn upper<D: Db + ?Sized>(db: &D, table: &str, after: &str, rows: i64) -> Result<
 /// One step of the running full pass (about `rows` customers' worth):
 /// `Some(customers)` when the pass has finished with this step.
 pub fn full_step<D: Db + ?Sized>(db: &D, now: DateTime<Utc>, rows: i64) -> Result<Option<i64>> {
-    let Some(mut p) = pass(db)? else { return Ok(None) };
+    let Some(mut p) = running(db)? else { return Ok(None) };
     let s = sources(db)?;
     let now_s = crate::at(now);
     let now_s = now_s.as_str();
@@ -303,7 +311,7 @@ fn phase_step<D: Db + ?Sized>(db: &D, s: &Sources, p: &mut Pass, now_s: &str, ro
         match finished {
             Some(n) => {
                 db.run("DROP TABLE value_next", &[])?;
-                db.run("INSERT OR REPLACE INTO value_state (key, value) VALUES ('full_at', ?)", &[p.started_at.as_str().into()])?;
+                set_state(db, "full_at", &p.started_at)?;
                 save_pass(db, None)?;
                 Ok(Some(n))
             }
@@ -340,22 +348,41 @@ fn bounds<D: Db + ?Sized>(db: &D) -> Result<()> {
     Ok(())
 }
 
-/// A whole full pass at once (tests, benchmarks, a small tenant's request).
-pub fn recompute_all<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<i64> {
-    start_full(db, now)?;
-    loop {
+/// Runs the full pass (one is started unless one is running) step by step
+/// while `keep_going` says so (asked before each step): `Some(customers)`
+/// when it has finished, None when it goes on later (in the tick).
+pub fn run_full<D: Db + ?Sized>(db: &D, now: DateTime<Utc>, mut keep_going: impl FnMut() -> bool) -> Result<Option<i64>> {
+    if running(db)?.is_none() {
+        start_full(db, now)?;
+    }
+    while keep_going() {
         if let Some(n) = full_step(db, now, STEP_ROWS)? {
-            return Ok(n);
+            return Ok(Some(n));
         }
     }
+    Ok(None)
+}
+
+/// A whole full pass at once (tests, benchmarks, a small tenant's request);
+/// a running one starts over.
+pub fn recompute_all<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<i64> {
+    start_full(db, now)?;
+    // Never None: it keeps going until the pass is done.
+    Ok(run_full(db, now, || true)?.unwrap_or(0))
 }
 
 /// Whether a full pass is due (never done, or its boundaries are old) and none is running.
 pub fn full_due<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<bool> {
-    if pass(db)?.is_some() {
+    if running(db)?.is_some() {
         return Ok(false);
     }
-    let at = db.run("SELECT value FROM value_state WHERE key = 'full_at'", &[])?.first().and_then(|r| r.string(0));
+    bounds_old(db, now)
+}
+
+/// Whether the last full pass is missing or older than [`FULL_EVERY_HOURS`]
+/// (whether a pass is running aside: see [`full_due`]).
+pub fn bounds_old<D: Db + ?Sized>(db: &D, now: DateTime<Utc>) -> Result<bool> {
+    let at = state(db, "full_at")?;
     Ok(at.is_none_or(|t| days(&t, now) * 24.0 >= FULL_EVERY_HOURS as f64))
 }
 
@@ -390,23 +417,32 @@ pub fn of<D: Db + ?Sized>(db: &D, contact: &str) -> Result<Option<Value>> {
     Ok(db.run(&format!("SELECT {COLS} FROM customer_value WHERE contact_id = ?"), &[contact.into()])?.first().map(row_json))
 }
 
+/// Which of the customer's orders `order` (placed at `placed_at`) is (1:
+/// their first), counting those placed before it that still count (not
+/// cancelled or returned).
+pub fn order_number<D: Db + ?Sized>(db: &D, contact: &str, placed_at: &str, order: &str) -> Result<Option<i64>> {
+    Ok(db
+        .run("SELECT count(*) FROM portal_order_facts WHERE contact_id = ?1 AND (placed_at < ?2 OR (placed_at = ?2 AND order_id <= ?3))", &[contact.into(), placed_at.into(), order.into()])?
+        .scalar_i64())
+}
+
 /// A company's customers taken together (through the contacts' published
 /// facts): what they bought and are worth, who is at risk, and the people.
 pub fn of_company<D: Db + ?Sized>(db: &D, company: &str) -> Result<Value> {
-    let empty = json!({"company_id": company, "customers": 0, "purchases": 0, "total": 0, "clv": 0, "projected_clv": 0, "at_risk": 0, "people": []});
     let has_company = db
         .run("SELECT 1 FROM pragma_table_info('contacts_facts') WHERE name = 'company_id'", &[])
         .map(|r| !r.is_empty())
         .unwrap_or(false);
     if !has_company {
-        return Ok(empty);
+        return Ok(json!({"company_id": company, "customers": 0, "purchases": 0, "total": 0, "clv": 0, "projected_clv": 0, "at_risk": 0, "people": []}));
     }
     let from = "FROM customer_value v JOIN contacts_facts f ON f.contact_id = v.contact_id WHERE f.company_id = ?";
     let r = db.run(
         &format!("SELECT count(*), COALESCE(sum(v.orders + v.deals), 0), COALESCE(sum(v.total), 0), COALESCE(sum(v.clv), 0), COALESCE(sum(v.projected_clv), 0), COALESCE(sum(v.at_risk), 0), min(v.first_order_at), max(v.last_order_at) {from}"),
         &[company.into()],
     )?;
-    let Some(t) = r.first() else { return Ok(empty) };
+    // An aggregate without GROUP BY always answers one row.
+    let t = r.first().ok_or_else(|| anyhow::anyhow!("no company totals"))?;
     let cols = COLS.split(", ").map(|c| format!("v.{c}")).collect::<Vec<_>>().join(", ");
     let people: Vec<Value> = db.run(&format!("SELECT {cols} {from} ORDER BY v.clv DESC, v.contact_id LIMIT 10"), &[company.into()])?.iter().map(row_json).collect();
     Ok(json!({

@@ -33,11 +33,6 @@ impl Reply {
         }
     }
 
-    /// A JSON reply whose body is already encoded (SQLite built the items).
-    pub fn json_text(status: u16, body: String) -> Reply {
-        Reply { status, headers: vec![("content-type".into(), "application/json".into())], body: body.into_bytes() }
-    }
-
     /// A list page (`{ "items": [...], "next_cursor": ... }`) from items that are
     /// already JSON texts: no parse and re-encode of every row on the hot path.
     pub fn json_page(items: &[String], next_cursor: Option<&str>) -> Reply {
@@ -51,11 +46,11 @@ impl Reply {
         }
         body.push_str("],\"next_cursor\":");
         match next_cursor {
-            Some(c) => body.push_str(&serde_json::Value::from(c).to_string()),
+            Some(c) => body.push_str(&serde_json::to_string(c).unwrap_or_else(|_| "null".into())),
             None => body.push_str("null"),
         }
         body.push('}');
-        Reply::json_text(200, body)
+        Reply { status: 200, headers: vec![("content-type".into(), "application/json".into())], body: body.into_bytes() }
     }
 
     /// A reply with no body (204 No Content, 202 Accepted...).

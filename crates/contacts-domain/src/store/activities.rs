@@ -112,10 +112,10 @@ fn touch_records<D: Db + ?Sized>(db: &D, a: &Activity) -> Result<()> {
         return Ok(());
     }
     let at = a.done_at.clone().unwrap_or_else(|| a.occurred_at.clone());
-    for (table, id) in [("contacts", &a.contact_id), ("companies", &a.company_id)] {
+    // A contact's stored list document follows (see `contacts::list_json`).
+    let contact_doc = ", api_json = json_set(api_json, '$.last_activity_at', ?1)";
+    for (table, id, doc) in [("contacts", &a.contact_id, contact_doc), ("companies", &a.company_id, "")] {
         if let Some(id) = id {
-            // A contact's stored list document follows (see `contacts::list_json`).
-            let doc = if table == "contacts" { ", api_json = json_set(api_json, '$.last_activity_at', ?1)" } else { "" };
             db.run(
                 &format!("UPDATE {table} SET last_activity_at = ?1{doc} WHERE id = ?2 AND (last_activity_at IS NULL OR last_activity_at < ?1)"),
                 &[at.as_str().into(), id.as_str().into()],

@@ -3,7 +3,7 @@
 //! Renaming a company renames it on its contacts in the same transaction.
 
 use super::contacts::check_external;
-use super::{event, json_text, list_page, marks, search, tags, BadReference, Invalid, NotFound, Page, VersionMismatch, Writer};
+use super::{event, json_text, list_page, marks, search, tags, BadReference, Invalid, NotFound, Page, Writer};
 use crate::fields::{Entity, FieldDef};
 use crate::list::ListQuery;
 use crate::model::{merge_patch, Company, CompanyData, CompanyInput};
@@ -152,11 +152,7 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, data: CompanyData) -> Result<C
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, patch: &serde_json::Value, if_match: Option<i64>, vis: &Visibility, defs: &[FieldDef]) -> Result<Company> {
     edge_db::tx(db, || {
         let before = get(db, id, vis, false)?.ok_or(NotFound)?;
-        if let Some(v) = if_match {
-            if v != before.version {
-                return Err(VersionMismatch(before.version).into());
-            }
-        }
+        edge_db::record::check_version(if_match, before.version)?;
         let mut input = before.to_input();
         merge_patch(&mut input, patch);
         let input: CompanyInput = serde_json::from_value(input).map_err(|e| Invalid(vec![edge_http::FieldError::new("body", &e.to_string())]))?;

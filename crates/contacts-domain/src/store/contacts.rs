@@ -10,8 +10,14 @@ use anyhow::Result;
 use edge_db::{Db, Row, Val};
 use edge_http::Visibility;
 
-pub const COLUMNS: &str = "id, first_name, last_name, email, phone, emails, phones, title, company_id, company, address, \
-    lifecycle_stage, source, owner_id, tags, custom, consent, external_id, created_at, updated_at, last_activity_at, deleted_at, version";
+/// A contact's columns, in `from_row`'s order.
+macro_rules! columns {
+    () => {
+        "id, first_name, last_name, email, phone, emails, phones, title, company_id, company, address, \
+    lifecycle_stage, source, owner_id, tags, custom, consent, external_id, created_at, updated_at, last_activity_at, deleted_at, version"
+    };
+}
+pub const COLUMNS: &str = columns!();
 
 pub fn from_row(r: Row) -> Contact {
     Contact {
@@ -98,14 +104,12 @@ pub fn list_json<D: Db + ?Sized>(db: &D, q: &ListQuery, vis: &Visibility, defs: 
 
 /// The `api_json` a write stores: the contact as `from_row` reads it back
 /// (the primary company only in `company_ids`).
-fn api_json(c: &Contact) -> Result<String> {
+fn api_json(c: &Contact) -> Val {
     let listed = c.company_id.as_slice();
     if c.company_ids.as_slice() == listed {
-        return Ok(serde_json::to_string(c)?);
+        return json_text(c);
     }
-    let mut row = c.clone();
-    row.company_ids = listed.to_vec();
-    Ok(serde_json::to_string(&row)?)
+    json_text(&Contact { company_ids: listed.to_vec(), ..c.clone() })
 }
 
 /// What the search index holds for a contact.
@@ -172,6 +176,10 @@ pub(crate) fn unsync<D: Db + ?Sized>(db: &D, id: &str) -> Result<()> {
     search::remove(db, "contact", id)
 }
 
+/// The columns a write stores: `COLUMNS`, then `api_json`.
+const WRITE_COLUMNS: &str = concat!(columns!(), ", api_json");
+
+/// Values for `WRITE_COLUMNS`.
 fn params(c: &Contact) -> Vec<Val> {
     vec![
         c.id.as_str().into(),
@@ -197,13 +205,12 @@ fn params(c: &Contact) -> Vec<Val> {
         c.last_activity_at.clone().into(),
         c.deleted_at.clone().into(),
         Val::Int(c.version),
+        api_json(c),
     ]
 }
 
 fn write_row<D: Db + ?Sized>(db: &D, c: &Contact) -> Result<()> {
-    let mut p = params(c);
-    p.push(api_json(c)?.into());
-    db.run(&format!("INSERT OR REPLACE INTO contacts ({COLUMNS}, api_json) VALUES ({})", marks(24)), &p)?;
+    db.run(&format!("INSERT OR REPLACE INTO contacts ({WRITE_COLUMNS}) VALUES ({})", marks(24)), &params(c))?;
     Ok(())
 }
 
@@ -322,9 +329,7 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
         let id = edge_http::ids::monotonic(candidate, last.as_deref());
         last = Some(id.clone());
         let c = build(id, data, &now, 1, None, None);
-        let mut row = params(&c);
-        row.push(api_json(&c)?.into());
-        main.push(row);
+        main.push(params(&c));
         emails.extend(c.emails.iter().map(|e| vec![Val::from(e.address.as_str()), Val::from(c.id.as_str())]));
         phones.extend(c.phones.iter().map(|p| vec![Val::from(phone_key(&p.number)), Val::from(c.id.as_str())]));
         links.extend(c.company_ids.iter().map(|co| vec![Val::from(c.id.as_str()), Val::from(co.as_str())]));
@@ -345,7 +350,7 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
         ]);
         contacts.push(c);
     }
-    insert_multi(db, &format!("INSERT INTO contacts ({COLUMNS}, api_json)"), 24, main)?;
+    insert_multi(db, &format!("INSERT INTO contacts ({WRITE_COLUMNS})"), 24, main)?;
     insert_multi(db, "INSERT OR IGNORE INTO contact_emails (email, contact_id)", 2, emails)?;
     insert_multi(db, "INSERT OR IGNORE INTO contact_phones (digits, contact_id)", 2, phones)?;
     insert_multi(db, "INSERT OR IGNORE INTO contact_companies (contact_id, company_id)", 2, links)?;

@@ -4,7 +4,7 @@
 //! on other components (queued in the same transaction, delivered after).
 
 use super::settings;
-use super::{event, pipelines, restrict, timeline, Invalid, NotFound, TimelineEntry, VersionMismatch, Writer};
+use super::{event, pipelines, restrict, timeline, Invalid, NotFound, TimelineEntry, Writer};
 use crate::model::{Deal, DealData, DealInput, Settings, Stage};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -308,11 +308,7 @@ pub fn validate(input: DealInput, settings: &Settings) -> Result<DealData> {
 /// Applies a JSON merge patch; the caller holds the transaction.
 pub fn update_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, patch: &serde_json::Value, if_version: Option<i64>, vis: &Visibility) -> Result<Deal> {
     let before = get(db, id, vis, false, Utc::now())?.ok_or(NotFound)?;
-    if let Some(v) = if_version {
-        if v != before.version {
-            return Err(VersionMismatch(before.version).into());
-        }
-    }
+    edge_db::record::check_version(if_version, before.version)?;
     let Some(changes) = patch.as_object() else { return Err(Invalid::one("body", "must be a JSON object").into()) };
     let mut merged = before.as_input();
     for (k, v) in changes {
@@ -419,11 +415,7 @@ fn slot<D: Db + ?Sized>(db: &D, mover: &str, stage_id: &str, anchor: &str, befor
 /// The caller holds the transaction.
 pub fn move_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, m: &Move, if_version: Option<i64>, vis: &Visibility) -> Result<Deal> {
     let before = get(db, id, vis, false, Utc::now())?.ok_or(NotFound)?;
-    if let Some(v) = if_version {
-        if v != before.version {
-            return Err(VersionMismatch(before.version).into());
-        }
-    }
+    edge_db::record::check_version(if_version, before.version)?;
     if before.status != "open" {
         return Err(super::conflict("deal-closed", format!("The deal is {}: reopen it to move it on the board.", before.status)));
     }
@@ -877,6 +869,7 @@ pub fn export_row(d: &Deal) -> Vec<String> {
 pub(crate) mod tests {
     use super::*;
     use crate::schema::DEFAULT_PIPELINE;
+    use crate::store::VersionMismatch;
     use crate::store::testing::{db, writer};
     use serde_json::json;
 

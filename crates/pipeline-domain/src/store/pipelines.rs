@@ -2,7 +2,7 @@
 //! open deals cannot be removed; a removed stage stays on record for the
 //! closed deals and the history that name it.
 
-use super::{conflict, event, Invalid, NotFound, VersionMismatch, Writer};
+use super::{conflict, event, Invalid, NotFound, Writer};
 use crate::model::{Pipeline, Stage, StageInput};
 use anyhow::Result;
 use edge_db::{Db, Val};
@@ -113,20 +113,13 @@ pub fn create<D: Db + ?Sized>(db: &D, w: &Writer, input: PipelineInput) -> Resul
     })
 }
 
-fn check_version(p: &Pipeline, if_version: Option<i64>) -> Result<()> {
-    match if_version {
-        Some(v) if v != p.version => Err(VersionMismatch(p.version).into()),
-        _ => Ok(()),
-    }
-}
-
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, input: PipelineInput, if_version: Option<i64>) -> Result<Pipeline> {
     if input.stages.is_some() {
         return Err(Invalid::one("stages", "change stages through /stages and /stage-order").into());
     }
     edge_db::tx(db, || {
         let before = get(db, id)?.ok_or(NotFound)?;
-        check_version(&before, if_version)?;
+        edge_db::record::check_version(if_version, before.version)?;
         let mut e = Vec::new();
         let n = if input.name.is_some() { name(&mut e, input.name) } else { Some(before.name.clone()) };
         if !e.is_empty() {
@@ -164,7 +157,7 @@ pub fn add_stage<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, input: S
     let s = input.validate().map_err(Invalid)?;
     edge_db::tx(db, || {
         let before = get(db, pipeline_id)?.ok_or(NotFound)?;
-        check_version(&before, if_version)?;
+        edge_db::record::check_version(if_version, before.version)?;
         if before.stages.len() >= 30 {
             return Err(Invalid::one("stages", "a pipeline has at most 30 stages").into());
         }
@@ -183,7 +176,7 @@ pub fn add_stage<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, input: S
 pub fn update_stage<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, stage_id: &str, patch: &serde_json::Value, if_version: Option<i64>) -> Result<Pipeline> {
     edge_db::tx(db, || {
         let before = get(db, pipeline_id)?.ok_or(NotFound)?;
-        check_version(&before, if_version)?;
+        edge_db::record::check_version(if_version, before.version)?;
         let old = before.stages.iter().find(|s| s.id == stage_id).ok_or(NotFound)?;
         let mut merged = serde_json::json!({"name": old.name, "probability": old.probability, "stale_days": old.stale_days});
         for (k, v) in patch.as_object().into_iter().flatten() {
@@ -207,7 +200,7 @@ pub fn update_stage<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, stage
 pub fn remove_stage<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, stage_id: &str, if_version: Option<i64>) -> Result<Pipeline> {
     edge_db::tx(db, || {
         let before = get(db, pipeline_id)?.ok_or(NotFound)?;
-        check_version(&before, if_version)?;
+        edge_db::record::check_version(if_version, before.version)?;
         let old = before.stages.iter().find(|s| s.id == stage_id).ok_or(NotFound)?;
         let open = open_deals_in(db, "stage_id", stage_id)?;
         if open > 0 {
@@ -227,7 +220,7 @@ pub fn remove_stage<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, stage
 pub fn reorder<D: Db + ?Sized>(db: &D, w: &Writer, pipeline_id: &str, stage_ids: &[String], if_version: Option<i64>) -> Result<Pipeline> {
     edge_db::tx(db, || {
         let before = get(db, pipeline_id)?.ok_or(NotFound)?;
-        check_version(&before, if_version)?;
+        edge_db::record::check_version(if_version, before.version)?;
         let mut want: Vec<&String> = stage_ids.iter().collect();
         let mut have: Vec<&String> = before.stages.iter().map(|s| &s.id).collect();
         want.sort();

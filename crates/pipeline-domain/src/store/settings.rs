@@ -43,11 +43,7 @@ fn reasons(errors: &mut Vec<FieldError>, field: &str, list: Vec<String>) -> Vec<
 pub fn update<D: Db + ?Sized>(db: &D, w: &Writer, input: SettingsInput, if_version: Option<i64>) -> Result<Settings> {
     edge_db::tx(db, || {
         let before = get(db)?;
-        if let Some(v) = if_version {
-            if v != before.version {
-                return Err(super::VersionMismatch(before.version).into());
-            }
-        }
+        edge_db::record::check_version(if_version, before.version)?;
         let mut e = Vec::new();
         let base = input.base_currency.map(|c| c.trim().to_uppercase()).unwrap_or_else(|| before.base_currency.clone());
         if !money::is_currency(&base) {
