@@ -44,7 +44,7 @@ function shortDay(iso) {
 }
 
 export function insightsView(root, { query = new URLSearchParams() } = {}) {
-  const state = { destroyed: false, controller: null, summary: null, currency: 'EUR', recomputing: false, roi: null, poll: null };
+  const state = { destroyed: false, controller: null, names: null, summary: null, currency: 'EUR', recomputing: false, roi: null, poll: null };
   pageTitle('Insights', 'Automations');
 
   const canRecompute = () => fapi.canWriteRules();
@@ -226,7 +226,10 @@ export function insightsView(root, { query = new URLSearchParams() } = {}) {
     renderLegend(s);
     renderValuable(s);
     renderSlipping(s);
-    fillContactNames(grid, { signal: state.controller?.signal });
+    // Their own controller: a quiet poll (load) must not cancel names still coming in.
+    state.names?.abort();
+    state.names = new AbortController();
+    fillContactNames(grid, { signal: state.names.signal });
   }
 
   async function load({ quiet = false } = {}) {
@@ -308,6 +311,7 @@ export function insightsView(root, { query = new URLSearchParams() } = {}) {
       state.destroyed = true;
       clearTimeout(state.poll);
       state.controller?.abort();
+      state.names?.abort();
       chartCard.__fig?.__disconnect?.();
       state.roi?.destroy();
     },
