@@ -15,6 +15,9 @@ use http::{db, storage, Ctx};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
+/// Work per tick on a search index rebuild: well inside the request time limit.
+const REBUILD_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[http_component]
 fn handle(req: Request) -> Response {
     let ctx = Ctx::new(&req);
@@ -25,10 +28,18 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
     let path = ctx.req.path().trim_end_matches('/').to_string();
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     match segs.as_slice() {
-        // Only the host calls this (provisioning); the router never forwards /internal.
+        // Only the host and schedulers call these; the router never forwards /internal.
         ["internal", "migrate"] if *ctx.method() == Method::Post => {
-            let v = edge_db::spin::provision(contacts_domain::schema::COMPONENT, contacts_domain::schema::MIGRATIONS).map_err(storage)?;
+            let mut v = edge_db::spin::provision(contacts_domain::schema::COMPONENT, contacts_domain::schema::MIGRATIONS).map_err(storage)?;
+            // A new tenant's indexes are empty: finish their rebuild now.
+            v["search_rebuilt"] = contacts_domain::store::search::rebuild(&db()?, REBUILD_BUDGET).map_err(storage)?.into();
             Ok(Reply::json(200, &v))
+        }
+        ["internal", "tick"] if *ctx.method() == Method::Post => {
+            let done = contacts_domain::store::search::rebuild(&db()?, REBUILD_BUDGET).map_err(storage)?;
+            // More to do: the soonest the scheduler allows.
+            let next = (!done).then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            Ok(Reply::json(200, &serde_json::json!({ "search_rebuilt": done, "next_tick_at": next })))
         }
         ["api", "v1", "contacts", rest @ ..] => records::contacts(ctx, rest),
         ["api", "v1", "companies", rest @ ..] => records::companies(ctx, rest),

@@ -256,6 +256,20 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         // The default order (by id, newest first) gets the same.
         "CREATE INDEX contacts_id_filters ON contacts(id, lifecycle_stage, owner_id, deleted_at)",
     ],
+), (
+    14,
+    &[
+        // Prefix indexes up to six characters: a typed word longer than the
+        // longest is read term by term ("grace"* over a million contacts: 2.5 ms
+        // → 0.5 ms). A million rows take longer to re-index than a request may
+        // run, so each table is rebuilt beside the old one in slices, on ticks
+        // (`store::search::rebuild`); the old one answers until it is swapped.
+        "CREATE TABLE search_rebuilds (kind TEXT PRIMARY KEY, next_doc INTEGER NOT NULL DEFAULT 0) STRICT",
+        "CREATE VIRTUAL TABLE search_contact_next USING fts5(owner_tok, head, detail, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5 6')",
+        "CREATE VIRTUAL TABLE search_company_next USING fts5(owner_tok, head, detail, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5 6')",
+        "CREATE VIRTUAL TABLE search_note_next USING fts5(owner_tok, head, detail, tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4 5 6')",
+        "INSERT INTO search_rebuilds (kind) VALUES ('contact'), ('company'), ('note')",
+    ],
 )];
 
 pub fn latest() -> i64 {

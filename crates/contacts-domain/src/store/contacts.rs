@@ -356,7 +356,11 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
     insert_multi(db, "INSERT OR IGNORE INTO contact_companies (contact_id, company_id)", 2, links)?;
     insert_multi(db, "INSERT OR IGNORE INTO record_tags (entity, tag, record_id)", 3, tag_rows)?;
     insert_multi(db, "INSERT INTO search_docs (doc, kind, ref_id)", 3, docs)?;
-    insert_multi(db, "INSERT INTO search_contact (rowid, owner_tok, head, detail)", 4, fts)?;
+    let tables = search::tables(db, "contact")?;
+    for (i, t) in tables.iter().enumerate() {
+        let rows = if i + 1 == tables.len() { std::mem::take(&mut fts) } else { fts.clone() };
+        insert_multi(db, &format!("INSERT INTO {t} (rowid, owner_tok, head, detail)"), 4, rows)?;
+    }
     insert_multi(db, "INSERT INTO contacts_events (at, actor, request_id, entity, entity_id, action, before, after)", 8, events)?;
     Ok(contacts)
 }
