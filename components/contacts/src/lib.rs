@@ -31,8 +31,9 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         // Only the host and schedulers call these; the router never forwards /internal.
         ["internal", "migrate"] if *ctx.method() == Method::Post => {
             let mut v = edge_db::spin::provision(contacts_domain::schema::COMPONENT, contacts_domain::schema::MIGRATIONS).map_err(storage)?;
-            // A new tenant's indexes are empty: finish their rebuild now.
-            v["search_rebuilt"] = contacts_domain::store::search::rebuild(&db()?, REBUILD_BUDGET).map_err(storage)?.into();
+            // A new tenant's search indexes are empty: their rebuild ends here. A big
+            // tenant's goes on in ticks (other components call this too: keep it short).
+            v["search_rebuilt"] = contacts_domain::store::search::rebuild(&db()?, std::time::Duration::from_millis(200)).map_err(storage)?.into();
             Ok(Reply::json(200, &v))
         }
         ["internal", "tick"] if *ctx.method() == Method::Post => {
