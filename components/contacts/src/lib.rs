@@ -15,8 +15,10 @@ use http::{db, storage, Ctx};
 use spin_sdk::http::{Method, Request, Response};
 use spin_sdk::http_component;
 
-/// Work per tick on a search index rebuild: well inside the request time limit.
+/// Work on a search index rebuild per tick (well inside the request time limit)
+/// and per `/internal/migrate` (which other components call too: kept short).
 const REBUILD_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
+const MIGRATE_REBUILD_BUDGET: std::time::Duration = std::time::Duration::from_millis(200);
 
 #[http_component]
 fn handle(req: Request) -> Response {
@@ -31,9 +33,9 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
         // Only the host and schedulers call these; the router never forwards /internal.
         ["internal", "migrate"] if *ctx.method() == Method::Post => {
             let mut v = edge_db::spin::provision(contacts_domain::schema::COMPONENT, contacts_domain::schema::MIGRATIONS).map_err(storage)?;
-            // A new tenant's search indexes are empty: their rebuild ends here. A big
-            // tenant's goes on in ticks (other components call this too: keep it short).
-            v["search_rebuilt"] = contacts_domain::store::search::rebuild(&db()?, std::time::Duration::from_millis(200)).map_err(storage)?.into();
+            // A new tenant's search indexes are empty: their rebuild ends here; a big
+            // tenant's goes on in ticks.
+            v["search_rebuilt"] = contacts_domain::store::search::rebuild(&db()?, MIGRATE_REBUILD_BUDGET).map_err(storage)?.into();
             Ok(Reply::json(200, &v))
         }
         ["internal", "tick"] if *ctx.method() == Method::Post => {

@@ -74,24 +74,26 @@ pub fn rebuild<D: Db + ?Sized>(db: &D, budget: std::time::Duration) -> Result<bo
 }
 
 fn rebuild_by<D: Db + ?Sized>(db: &D, budget: std::time::Duration, slice: i64) -> Result<bool> {
+    // A tenant with nothing to rebuild costs one read, no write lock.
+    if db.run("SELECT 1 FROM search_rebuilds LIMIT 1", &[])?.first().is_none() {
+        return Ok(true);
+    }
     let started = std::time::Instant::now();
     // At least one slice per call, however small the budget.
-    loop {
-        if db.run("SELECT 1 FROM search_rebuilds LIMIT 1", &[])?.first().is_none() {
-            return Ok(true);
-        }
-        edge_db::tx(db, || rebuild_slice(db, slice))?;
+    while edge_db::tx(db, || rebuild_slice(db, slice))? {
         if started.elapsed() >= budget {
-            return Ok(db.run("SELECT 1 FROM search_rebuilds LIMIT 1", &[])?.first().is_none());
+            return Ok(false);
         }
         // A writer waiting on the lock retries on its own clock: leave it room.
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    Ok(true)
 }
 
-fn rebuild_slice<D: Db + ?Sized>(db: &D, slice: i64) -> Result<()> {
+/// One slice of the first pending rebuild; true while any remains.
+fn rebuild_slice<D: Db + ?Sized>(db: &D, slice: i64) -> Result<bool> {
     let r = db.run("SELECT kind, next_doc FROM search_rebuilds ORDER BY kind LIMIT 1", &[])?;
-    let Some(row) = r.first() else { return Ok(()) };
+    let Some(row) = r.first() else { return Ok(false) };
     let (kind, from) = (row.text(0), row.i64(1).unwrap_or(0));
     let t = table(&kind);
     let last = db.run(&format!("SELECT max(rowid) FROM (SELECT rowid FROM {t} WHERE rowid > ? ORDER BY rowid LIMIT ?)"), &[Val::Int(from), Val::Int(slice)])?.scalar_i64();
@@ -108,9 +110,10 @@ fn rebuild_slice<D: Db + ?Sized>(db: &D, slice: i64) -> Result<()> {
             db.run(&format!("DROP TABLE {t}"), &[])?;
             db.run(&format!("ALTER TABLE {t}_next RENAME TO {t}"), &[])?;
             db.run("DELETE FROM search_rebuilds WHERE kind = ?", &[kind.as_str().into()])?;
+            return Ok(db.run("SELECT 1 FROM search_rebuilds LIMIT 1", &[])?.first().is_some());
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Words of the typed text as FTS5 prefix terms, quoted (so nothing the user
