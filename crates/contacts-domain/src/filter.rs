@@ -286,7 +286,7 @@ impl Filter {
                 *count += 1;
                 match fields.iter().find(|f| &f.name == field) {
                     None => errors.push(err(&format!("`{field}` is not a field you can filter on"))),
-                    Some(f) => match condition(f, entity, op, value).map(|s| if probe { as_probe(s, entity) } else { s }) {
+                    Some(f) => match if probe && f.kind == FKind::Tags { tag_probe(entity, op, value) } else { condition(f, entity, op, value) } {
                         Ok(s) => {
                             out.text.push_str(&s.text);
                             out.params.extend(s.params);
@@ -332,17 +332,72 @@ fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
 }
 
-/// A tag membership test as a correlated lookup on `record_tags`' primary key.
-fn as_probe(s: Sql, entity: Entity) -> Sql {
+/// A tag test for plans that walk a sort index and test each row: a correlated
+/// lookup on `record_tags`' primary key. Contacts' sort indexes also hold
+/// `lower(tags)` (the JSON array, migration 15), so a row whose tags cannot hold
+/// the tag is passed over inside the index, before any lookup: a stage-and-tag
+/// page probes ~50 rows, not every row of the stage.
+fn tag_probe(entity: Entity, op: &str, value: &Value) -> Result<Sql, String> {
     let t = entity.table();
-    let text = if let Some(rest) = s.text.strip_prefix("id IN (SELECT record_id FROM record_tags WHERE ") {
-        format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND {rest}")
-    } else if let Some(rest) = s.text.strip_prefix("id NOT IN (SELECT record_id FROM record_tags WHERE ") {
-        format!("NOT EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND {rest}")
-    } else {
-        s.text
+    let probe = |tags: &str| format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND entity = ? AND {tags})");
+    let mut params: Vec<Val> = Vec::new();
+    // `instr(lower(tags), '"vip"')` is true of every row tagged `vip` (in any
+    // case: NOCASE and lower() both fold ASCII only), so only rows it passes
+    // need the lookup. Tags whose JSON form has escapes go straight to it.
+    let mut seen = |tags: &[String]| -> Option<String> {
+        let needles: Option<Vec<String>> = tags.iter().map(|tag| json_needle(tag)).collect();
+        let needles = needles?;
+        let test = needles.iter().map(|_| format!("instr(lower({t}.tags), ?) > 0")).collect::<Vec<_>>().join(" OR ");
+        params.extend(needles.into_iter().map(Val::Text));
+        Some(format!("({test})"))
     };
-    Sql { text, params: s.params }
+    let text = match op {
+        "has" | "has_not" => {
+            let tag = as_text(value)?;
+            let pre = if entity == Entity::Contact { seen(std::slice::from_ref(&tag)) } else { None };
+            params.extend([entity.as_str().into(), tag.into()]);
+            let lookup = probe("tag = ? COLLATE NOCASE");
+            match (op, pre) {
+                ("has", Some(pre)) => format!("({pre} AND {lookup})"),
+                ("has", None) => lookup,
+                (_, Some(pre)) => format!("(NOT {pre} OR NOT {lookup})"),
+                (_, None) => format!("NOT {lookup}"),
+            }
+        }
+        "has_any" => {
+            let l = as_list(value)?;
+            let pre = if entity == Entity::Contact { seen(&l) } else { None };
+            let n = l.len();
+            params.push(entity.as_str().into());
+            params.extend(l.into_iter().map(Val::Text));
+            let lookup = probe(&format!("tag COLLATE NOCASE IN ({})", placeholders(n)));
+            match pre {
+                Some(pre) => format!("({pre} AND {lookup})"),
+                None => lookup,
+            }
+        }
+        "empty" | "not_empty" => {
+            params.push(entity.as_str().into());
+            let lookup = probe("1");
+            if op == "empty" {
+                format!("NOT {lookup}")
+            } else {
+                lookup
+            }
+        }
+        _ => return Err(format!("operator `{op}` does not apply ({})", ops_for(FKind::Tags).join(", "))),
+    };
+    Ok(Sql { text, params })
+}
+
+/// `"tag"` as it appears, lowercased, in a lowercased JSON array of tags; `None`
+/// when the JSON form might escape a character (quotes, backslashes, slashes,
+/// control characters), so the text is not certain to appear verbatim.
+fn json_needle(tag: &str) -> Option<String> {
+    if tag.chars().any(|c| c == '"' || c == '\\' || c == '/' || c.is_control()) {
+        return None;
+    }
+    Some(format!("\"{}\"", tag.to_ascii_lowercase()))
 }
 
 /// One condition on one field.
@@ -654,7 +709,13 @@ mod tests {
         assert!(s.text.contains("record_tags") && s.text.contains("json_each"));
         let f = Filter::parse(&json!({"field": "tags", "op": "has_not", "value": "vip"}).to_string()).unwrap();
         let p = f.to_sql_as(&catalogue(Entity::Contact, &[]), Entity::Contact, true).unwrap();
-        assert_eq!(p.text, "NOT EXISTS (SELECT 1 FROM record_tags WHERE record_id = contacts.id AND entity = ? AND tag = ? COLLATE NOCASE)");
+        assert_eq!(
+            p.text,
+            "(NOT (instr(lower(contacts.tags), ?) > 0) OR NOT EXISTS (SELECT 1 FROM record_tags WHERE record_id = contacts.id AND entity = ? AND tag = ? COLLATE NOCASE))"
+        );
+        assert_eq!(p.params, vec![Val::from("\"vip\""), Val::from("contact"), Val::from("vip")]);
+        let p = f.to_sql_as(&catalogue(Entity::Company, &[]), Entity::Company, true).unwrap();
+        assert_eq!(p.text, "NOT EXISTS (SELECT 1 FROM record_tags WHERE record_id = companies.id AND entity = ? AND tag = ? COLLATE NOCASE)");
     }
 
     #[test]

@@ -717,6 +717,47 @@ mod tests {
         }
     }
 
+    #[test]
+    fn tag_filters_walking_a_sort_index_match_the_tag_table() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        // Tags that differ in case, contain one another, or have escapes in JSON.
+        let sets = [json!(["VIP"]), json!(["vip-x"]), json!(["a\"b", "Vip"]), json!(["x/y"]), json!(["Ünï", "vipvip"]), json!([]), json!(["\\vip\""])];
+        let rows: Vec<ContactData> = (0..6_000)
+            .map(|i| data(json!({"first_name": format!("F{i}"), "last_name": format!("L{:04}", (i * 7919) % 3000), "tags": sets[i % sets.len()]})))
+            .collect();
+        insert_many_in_tx(&db, &w, rows, i64::MAX).unwrap();
+        for (filter, cond) in [
+            (json!({"field": "tags", "op": "has", "value": "vip"}), "id IN (SELECT record_id FROM record_tags WHERE tag = 'vip')"),
+            (json!({"field": "tags", "op": "has_not", "value": "VIP"}), "id NOT IN (SELECT record_id FROM record_tags WHERE tag = 'vip')"),
+            (json!({"field": "tags", "op": "has", "value": "a\"b"}), "id IN (SELECT record_id FROM record_tags WHERE tag = 'a\"b')"),
+            (json!({"field": "tags", "op": "has_any", "value": ["x/y", "ünï", "VIP-X"]}), "id IN (SELECT record_id FROM record_tags WHERE tag IN ('x/y', 'vip-x'))"),
+            (json!({"field": "tags", "op": "has_not", "value": "vip\""}), "1"),
+            (json!({"field": "tags", "op": "empty"}), "tags = '[]'"),
+        ] {
+            let f = urlencode(&filter.to_string());
+            let mut got = Vec::new();
+            let mut cursor = String::new();
+            loop {
+                let q = ListQuery::parse(&format!("limit=100&filter={f}&sort=last_name&cursor={cursor}")).unwrap();
+                let (items, next) = list(&db, &q, &Visibility::All, &[]).unwrap();
+                got.extend(items.into_iter().map(|c| c.id));
+                match next {
+                    Some(n) => cursor = n,
+                    None => break,
+                }
+            }
+            let want: Vec<String> = db
+                .run(&format!("SELECT id FROM contacts NOT INDEXED WHERE deleted_at IS NULL AND {cond} ORDER BY last_name, id"), &[])
+                .unwrap()
+                .iter()
+                .map(|r| r.text(0))
+                .collect();
+            assert!(!want.is_empty(), "{filter}");
+            assert!(got == want, "{filter}: {} listed, {} tagged", got.len(), want.len());
+        }
+    }
+
     pub fn urlencode(s: &str) -> String {
         s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
     }
