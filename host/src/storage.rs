@@ -259,7 +259,11 @@ impl SqlConnection for SpinSqlite {
                     ValueRef::Null => SqlValue::Null,
                     ValueRef::Integer(i) => SqlValue::Integer(i),
                     ValueRef::Real(f) => SqlValue::Real(f),
-                    ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                    // Validate first: `from_utf8` checks ASCII a word at a time, the lossy path a byte.
+                    ValueRef::Text(t) => SqlValue::Text(match std::str::from_utf8(t) {
+                        Ok(s) => s.to_owned(),
+                        Err(_) => String::from_utf8_lossy(t).into_owned(),
+                    }),
                     ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
                 });
             }
