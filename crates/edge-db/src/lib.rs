@@ -143,11 +143,20 @@ impl<'a> Row<'a> {
 /// A SQLite connection.
 pub trait Db {
     fn run(&self, sql: &str, params: &[Val]) -> Result<Rows>;
+    /// `run` with parameters the caller is done with: a backend that must hand
+    /// the host owned values moves them instead of copying (bulk inserts pass
+    /// megabytes of text a batch).
+    fn run_owned(&self, sql: &str, params: Vec<Val>) -> Result<Rows> {
+        self.run(sql, &params)
+    }
 }
 
 impl<D: Db + ?Sized> Db for &D {
     fn run(&self, sql: &str, params: &[Val]) -> Result<Rows> {
         (**self).run(sql, params)
+    }
+    fn run_owned(&self, sql: &str, params: Vec<Val>) -> Result<Rows> {
+        (**self).run_owned(sql, params)
     }
 }
 

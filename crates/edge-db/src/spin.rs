@@ -25,14 +25,18 @@ pub fn provision(component: &str, migrations: crate::Migrations) -> Result<serde
 
 impl Db for Connection {
     fn run(&self, sql: &str, params: &[Val]) -> Result<Rows> {
+        self.run_owned(sql, params.to_vec())
+    }
+
+    fn run_owned(&self, sql: &str, params: Vec<Val>) -> Result<Rows> {
         let p: Vec<Value> = params
-            .iter()
+            .into_iter()
             .map(|v| match v {
                 Val::Null => Value::Null,
-                Val::Int(i) => Value::Integer(*i),
-                Val::Real(f) => Value::Real(*f),
-                Val::Text(s) => Value::Text(s.clone()),
-                Val::Blob(b) => Value::Blob(b.clone()),
+                Val::Int(i) => Value::Integer(i),
+                Val::Real(f) => Value::Real(f),
+                Val::Text(s) => Value::Text(s),
+                Val::Blob(b) => Value::Blob(b),
             })
             .collect();
         let r = Connection::execute(self, sql, &p)?;

@@ -335,7 +335,7 @@ pub fn insert_multi<D: Db + ?Sized>(db: &D, head: &str, ncols: usize, rows: Vec<
         let chunk: Vec<Vec<Val>> = rows.by_ref().take(per).collect();
         let sql = format!("{head} VALUES {}", vec![one.as_str(); chunk.len()].join(", "));
         let params: Vec<Val> = chunk.into_iter().flatten().collect();
-        db.run(&sql, &params)?;
+        db.run_owned(&sql, params)?;
     }
     Ok(())
 }
