@@ -339,53 +339,35 @@ fn placeholders(n: usize) -> String {
 /// page probes ~50 rows, not every row of the stage.
 fn tag_probe(entity: Entity, op: &str, value: &Value) -> Result<Sql, String> {
     let t = entity.table();
-    let probe = |tags: &str| format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND entity = ? AND {tags})");
-    let mut params: Vec<Val> = Vec::new();
-    // `instr(lower(tags), '"vip"')` is true of every row tagged `vip` (in any
+    // The tags to look for, and whether the test is negated.
+    let (tags, negate) = match op {
+        "has" | "has_not" => (vec![as_text(value)?], op == "has_not"),
+        "has_any" => (as_list(value)?, false),
+        "empty" | "not_empty" => (vec![], op == "empty"),
+        _ => return Err(format!("operator `{op}` does not apply ({})", ops_for(FKind::Tags).join(", "))),
+    };
+    let lookup = match tags.len() {
+        0 => format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND entity = ?)"),
+        1 => format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND entity = ? AND tag = ? COLLATE NOCASE)"),
+        n => format!("EXISTS (SELECT 1 FROM record_tags WHERE record_id = {t}.id AND entity = ? AND tag COLLATE NOCASE IN ({}))", placeholders(n)),
+    };
+    // `instr(lower(tags), '"vip"')` is true of every contact tagged `vip` (in any
     // case: NOCASE and lower() both fold ASCII only), so only rows it passes
     // need the lookup. Tags whose JSON form has escapes go straight to it.
-    let mut seen = |tags: &[String]| -> Option<String> {
-        let needles: Option<Vec<String>> = tags.iter().map(|tag| json_needle(tag)).collect();
-        let needles = needles?;
-        let test = needles.iter().map(|_| format!("instr(lower({t}.tags), ?) > 0")).collect::<Vec<_>>().join(" OR ");
-        params.extend(needles.into_iter().map(Val::Text));
-        Some(format!("({test})"))
-    };
-    let text = match op {
-        "has" | "has_not" => {
-            let tag = as_text(value)?;
-            let pre = if entity == Entity::Contact { seen(std::slice::from_ref(&tag)) } else { None };
-            params.extend([entity.as_str().into(), tag.into()]);
-            let lookup = probe("tag = ? COLLATE NOCASE");
-            match (op, pre) {
-                ("has", Some(pre)) => format!("({pre} AND {lookup})"),
-                ("has", None) => lookup,
-                (_, Some(pre)) => format!("(NOT {pre} OR NOT {lookup})"),
-                (_, None) => format!("NOT {lookup}"),
-            }
-        }
-        "has_any" => {
-            let l = as_list(value)?;
-            let pre = if entity == Entity::Contact { seen(&l) } else { None };
-            let n = l.len();
-            params.push(entity.as_str().into());
-            params.extend(l.into_iter().map(Val::Text));
-            let lookup = probe(&format!("tag COLLATE NOCASE IN ({})", placeholders(n)));
-            match pre {
-                Some(pre) => format!("({pre} AND {lookup})"),
-                None => lookup,
-            }
-        }
-        "empty" | "not_empty" => {
-            params.push(entity.as_str().into());
-            let lookup = probe("1");
-            if op == "empty" {
-                format!("NOT {lookup}")
-            } else {
-                lookup
-            }
-        }
-        _ => return Err(format!("operator `{op}` does not apply ({})", ops_for(FKind::Tags).join(", "))),
+    let needles = tags.iter().map(|tag| json_needle(tag)).collect::<Option<Vec<String>>>().filter(|n| entity == Entity::Contact && !n.is_empty());
+    let mut params: Vec<Val> = Vec::new();
+    let pre = needles.map(|n| {
+        let test = vec![format!("instr(lower({t}.tags), ?) > 0"); n.len()].join(" OR ");
+        params.extend(n.into_iter().map(Val::Text));
+        format!("({test})")
+    });
+    params.push(entity.as_str().into());
+    params.extend(tags.into_iter().map(Val::Text));
+    let text = match (pre, negate) {
+        (Some(pre), false) => format!("({pre} AND {lookup})"),
+        (Some(pre), true) => format!("(NOT {pre} OR NOT {lookup})"),
+        (None, false) => lookup,
+        (None, true) => format!("NOT {lookup}"),
     };
     Ok(Sql { text, params })
 }

@@ -693,17 +693,7 @@ mod tests {
         let stage = urlencode(&json!({"field": "lifecycle_stage", "op": "eq", "value": "lead"}).to_string());
         let rare = urlencode(&json!({"field": "tags", "op": "has", "value": "rare"}).to_string());
         for (filter, sort) in [(&stage, "last_name"), (&stage, "-last_name"), (&rare, "last_name"), (&rare, "-updated_at"), (&stage, ""), (&rare, "")] {
-            let mut got = Vec::new();
-            let mut cursor = String::new();
-            loop {
-                let q = ListQuery::parse(&format!("limit=200&filter={filter}&sort={sort}&cursor={cursor}")).unwrap();
-                let (items, next) = list(&db, &q, &Visibility::All, &[]).unwrap();
-                got.extend(items.into_iter().map(|c| c.id));
-                match next {
-                    Some(n) => cursor = n,
-                    None => break,
-                }
-            }
+            let got = every_page(&db, &format!("limit=200&filter={filter}&sort={sort}"));
             let cond = if filter == &stage { "lifecycle_stage = 'lead'" } else { "id IN (SELECT record_id FROM record_tags WHERE tag = 'rare')" };
             let order = match sort {
                 "last_name" => "last_name ASC, id ASC",
@@ -735,18 +725,7 @@ mod tests {
             (json!({"field": "tags", "op": "has_not", "value": "vip\""}), "1"),
             (json!({"field": "tags", "op": "empty"}), "tags = '[]'"),
         ] {
-            let f = urlencode(&filter.to_string());
-            let mut got = Vec::new();
-            let mut cursor = String::new();
-            loop {
-                let q = ListQuery::parse(&format!("limit=100&filter={f}&sort=last_name&cursor={cursor}")).unwrap();
-                let (items, next) = list(&db, &q, &Visibility::All, &[]).unwrap();
-                got.extend(items.into_iter().map(|c| c.id));
-                match next {
-                    Some(n) => cursor = n,
-                    None => break,
-                }
-            }
+            let got = every_page(&db, &format!("limit=100&filter={}&sort=last_name", urlencode(&filter.to_string())));
             let want: Vec<String> = db
                 .run(&format!("SELECT id FROM contacts NOT INDEXED WHERE deleted_at IS NULL AND {cond} ORDER BY last_name, id"), &[])
                 .unwrap()
@@ -755,6 +734,21 @@ mod tests {
                 .collect();
             assert!(!want.is_empty(), "{filter}");
             assert!(got == want, "{filter}: {} listed, {} tagged", got.len(), want.len());
+        }
+    }
+
+    /// The ids of every page of a list, following its cursors.
+    fn every_page(db: &edge_db::native::Connection, query: &str) -> Vec<String> {
+        let mut got = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let q = ListQuery::parse(&format!("{query}&cursor={cursor}")).unwrap();
+            let (items, next) = list(db, &q, &Visibility::All, &[]).unwrap();
+            got.extend(items.into_iter().map(|c| c.id));
+            match next {
+                Some(n) => cursor = n,
+                None => return got,
+            }
         }
     }
 
