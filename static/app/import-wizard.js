@@ -58,6 +58,7 @@ const STATUS = {
   mapping: ['Needs mapping', 'accent'],
   ready: ['Ready', 'accent'],
   running: ['In progress', 'accent'],
+  indexing: ['Finishing', 'accent'],
   done: ['Done', 'success'],
   failed: ['Stopped', 'danger'],
   cancelled: ['Cancelled', ''],
@@ -620,12 +621,17 @@ export function importWizardView(root, { entity, query }) {
       const text = `${Math.floor(p * 100)}% · ${num(j.rows_done)} rows`;
       bar.set(p, text);
       pct.textContent = `${Math.floor(p * 100)}%`;
-      line.textContent = [`${num(j.rows_done)} ${j.rows_done === 1 ? 'row' : 'rows'} done`, `${formatBytes(j.position)} of ${formatBytes(j.total_bytes)}`, state.paused ? 'paused' : eta].filter(Boolean).join(' · ');
+      line.textContent = j.status === 'indexing'
+        // A big import loads without some indexes and builds them at the end.
+        ? [`All ${num(j.rows_done)} rows are in`, `building indexes for fast lists (${num(j.indexes_left)} left)`, state.paused ? 'paused' : ''].filter(Boolean).join(' · ')
+        : [`${num(j.rows_done)} ${j.rows_done === 1 ? 'row' : 'rows'} done`, `${formatBytes(j.position)} of ${formatBytes(j.total_bytes)}`, state.paused ? 'paused' : eta].filter(Boolean).join(' · ');
       for (const k of ['created', 'updated', 'unchanged', 'failed']) {
         const el = stats.querySelector(`[data-testid="import-${k}"]`);
         if (el) el.textContent = num(j[k]);
       }
       stats.querySelector('.stat-failed')?.classList.toggle('has-failed', j.failed > 0);
+      // Every row is in: nothing is left to cancel.
+      cancelBtn.hidden = j.status === 'indexing';
     }
     show(job);
 
@@ -700,7 +706,7 @@ export function importWizardView(root, { entity, query }) {
       }
     }
 
-    if (autostart || state.job.status === 'running') go();
+    if (autostart || state.job.status === 'running' || state.job.status === 'indexing') go();
     else { startBtn.hidden = false; pauseBtn.hidden = true; line.textContent = 'Ready to import.'; }
     body.querySelector('#run-title')?.focus({ preventScroll: true });
   }
@@ -814,7 +820,7 @@ export function importWizardView(root, { entity, query }) {
         mapStep(analysis, { initialMapping: job.mapping || undefined, encoding });
         return;
       }
-      if (job.status === 'running') { runStep({ autostart: true }); return; }
+      if (job.status === 'running' || job.status === 'indexing') { runStep({ autostart: true }); return; }
       doneStep(job);
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;

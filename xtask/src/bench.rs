@@ -179,12 +179,16 @@ fn scale(addr: SocketAddr, s: &mut seed::Session, n: usize, secs: f64) -> Result
     let mut rows = Vec::new();
     let companies = (n / 10).max(1);
     say(&format!("scale: importing {companies} companies and {n} contacts through CSV import"));
-    let (c, t) = scale::import(addr, s, "company", "companies.csv", &scale::companies_csv(companies), false)?;
+    let co = scale::import(addr, s, "company", "companies.csv", &scale::companies_csv(companies), false)?;
     eprintln!();
-    rows.push((format!("CSV import, companies ({c} rows, one by one)"), format!("{:.0} rows/s", c as f64 / t.as_secs_f64()), "-".into()));
-    let (c, t) = scale::import(addr, s, "contact", "contacts.csv", &scale::contacts_csv(n, companies), false)?;
+    rows.push((format!("CSV import, companies ({} rows, one by one)", co.rows), format!("{:.0} rows/s", co.rows as f64 / co.took.as_secs_f64()), "-".into()));
+    let c = scale::import(addr, s, "contact", "contacts.csv", &scale::contacts_csv(n, companies), false)?;
     eprintln!();
-    rows.push((format!("CSV import, contacts ({c} rows, linked to companies)"), format!("{:.0} rows/s ({:.1} s)", c as f64 / t.as_secs_f64(), t.as_secs_f64()), "≥ 50,000 rows/s".into()));
+    rows.push((
+        format!("CSV import, contacts ({} rows, linked to companies)", c.rows),
+        format!("{:.0} rows/s ({:.1} s: rows in after {:.1} s, then indexes built)", c.rows as f64 / c.took.as_secs_f64(), c.took.as_secs_f64(), c.loaded.as_secs_f64()),
+        "≥ 50,000 rows/s".into(),
+    ));
     let auth = s.headers();
     let enc = |j: serde_json::Value| j.to_string().bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>();
     let customer = enc(serde_json::json!({"field": "lifecycle_stage", "op": "eq", "value": "customer"}));

@@ -49,9 +49,17 @@ pub fn call(conn: &mut loopback_http::Conn, s: &Session, method: &str, path: &st
     Ok(if r.body.is_empty() { serde_json::Value::Null } else { serde_json::from_slice(&r.body).unwrap_or_default() })
 }
 
-/// Imports a CSV through the API (upload, suggested mapping, run to the end);
-/// returns the rows imported and the time the runs took (upload excluded).
-pub fn import(addr: SocketAddr, s: &Session, entity: &str, name: &str, file: &[u8], create_companies: bool) -> Result<(i64, Duration)> {
+/// What an import took (upload excluded).
+pub struct Imported {
+    pub rows: i64,
+    /// Until the job was done.
+    pub took: Duration,
+    /// Until every row was in (a bulk load then builds the indexes it dropped).
+    pub loaded: Duration,
+}
+
+/// Imports a CSV through the API (upload, suggested mapping, run to the end).
+pub fn import(addr: SocketAddr, s: &Session, entity: &str, name: &str, file: &[u8], create_companies: bool) -> Result<Imported> {
     let mut conn = loopback_http::Conn::open(addr)?;
     let job = call(&mut conn, s, "POST", "/api/v1/imports", serde_json::json!({"entity": entity, "filename": name, "size": file.len()}).to_string().as_bytes(), "application/json")?;
     let id = job["id"].as_str().context("import id")?.to_string();
@@ -65,6 +73,7 @@ pub fn import(addr: SocketAddr, s: &Session, entity: &str, name: &str, file: &[u
     mapping["create_companies"] = create_companies.into();
     call(&mut conn, s, "PUT", &format!("/api/v1/imports/{id}/mapping"), mapping.to_string().as_bytes(), "application/json")?;
     let started = Instant::now();
+    let mut loaded = None;
     loop {
         let j = call(&mut conn, s, "POST", &format!("/api/v1/imports/{id}/run"), b"{}", "application/json")?;
         match j["status"].as_str() {
@@ -72,7 +81,12 @@ pub fn import(addr: SocketAddr, s: &Session, entity: &str, name: &str, file: &[u
                 if j["failed"].as_i64() != Some(0) {
                     bail!("{} rows failed to import", j["failed"]);
                 }
-                return Ok((j["created"].as_i64().unwrap_or(0), started.elapsed()));
+                let took = started.elapsed();
+                return Ok(Imported { rows: j["created"].as_i64().unwrap_or(0), took, loaded: loaded.unwrap_or(took) });
+            }
+            Some("indexing") => {
+                loaded.get_or_insert_with(|| started.elapsed());
+                eprint!("\r  {entity} import: building indexes, {} left", j["indexes_left"]);
             }
             Some("running") | Some("ready") => {
                 let p = j["progress"].as_f64().unwrap_or(0.0);

@@ -39,10 +39,14 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
             Ok(Reply::json(200, &v))
         }
         ["internal", "tick"] if *ctx.method() == Method::Post => {
-            let done = contacts_domain::store::search::rebuild(&db()?, REBUILD_BUDGET).map_err(storage)?;
+            let db = db()?;
+            let started = std::time::Instant::now();
+            let rebuilt = contacts_domain::store::search::rebuild(&db, REBUILD_BUDGET).map_err(storage)?;
+            // Indexes a bulk import left to build (at least one per tick).
+            let indexed = contacts_domain::store::imports::tick(&db, REBUILD_BUDGET.saturating_sub(started.elapsed())).map_err(storage)?;
             // More to do: the soonest the scheduler allows.
-            let next = (!done).then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
-            Ok(Reply::json(200, &serde_json::json!({ "search_rebuilt": done, "next_tick_at": next })))
+            let next = (!(rebuilt && indexed)).then(|| chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+            Ok(Reply::json(200, &serde_json::json!({ "search_rebuilt": rebuilt, "indexes_built": indexed, "next_tick_at": next })))
         }
         ["api", "v1", "contacts", rest @ ..] => records::contacts(ctx, rest),
         ["api", "v1", "companies", rest @ ..] => records::companies(ctx, rest),

@@ -290,6 +290,14 @@ pub const MIGRATIONS: &[(i64, &[&str])] = &[(
         "DROP INDEX contacts_id_filters",
         "CREATE INDEX contacts_id_filters ON contacts(id, lifecycle_stage, owner_id, deleted_at, lower(tags))",
     ],
+), (
+    16,
+    &[
+        // How many indexes a bulk import dropped and has still to build
+        // (`store::bulk`). While they are missing a migration that replaces one
+        // of them must use DROP INDEX IF EXISTS and keep `bulk::DEFERRABLE` equal.
+        "ALTER TABLE imports ADD COLUMN indexes_left INTEGER NOT NULL DEFAULT 0",
+    ],
 )];
 
 pub fn latest() -> i64 {

@@ -4,9 +4,10 @@
 //! writes its records and per-row problems, and advances the position in one
 //! transaction: a crash loses nothing and resumes exactly there, so every row
 //! is imported once. Matching by email or external id makes a re-run of the
-//! same file change nothing.
+//! same file change nothing. A big contact import loads without the indexes
+//! that cost most per row and builds them at the end (`bulk`).
 
-use super::{companies, contacts, fields, insert_multi, marks, Invalid, LimitReached, NotFound, Writer};
+use super::{bulk, companies, contacts, fields, insert_multi, marks, Invalid, LimitReached, NotFound, Writer};
 use crate::csv::{self, Detected, Encoding, Next};
 use crate::fields::{Entity, FieldDef};
 use crate::import::{self, MatchBy, Mapping};
@@ -38,7 +39,9 @@ pub struct Job {
     pub id: String,
     pub entity: Entity,
     pub filename: String,
-    /// uploading → mapping → ready → running → done (or failed / cancelled).
+    /// uploading → mapping → ready → running → done (or failed / cancelled);
+    /// a bulk load goes running → indexing → done (the rows are in, the
+    /// indexes it dropped are being built).
     pub status: String,
     pub total_bytes: i64,
     pub detected: Option<Detected>,
@@ -56,6 +59,8 @@ pub struct Job {
     pub created_at: String,
     pub updated_at: String,
     pub finished_at: Option<String>,
+    /// Indexes this job dropped for a bulk load and has still to build.
+    pub indexes_left: i64,
 }
 
 impl Job {
@@ -68,7 +73,7 @@ impl Job {
     }
 }
 
-const COLS: &str = "id, entity, filename, status, total_bytes, encoding, delimiter, bom, headers, mapping, position, rows_done, created, updated, unchanged, failed, message, created_by, created_at, updated_at, finished_at";
+const COLS: &str = "id, entity, filename, status, total_bytes, encoding, delimiter, bom, headers, mapping, position, rows_done, created, updated, unchanged, failed, message, created_by, created_at, updated_at, finished_at, indexes_left";
 
 fn from_row(r: Row) -> Job {
     let encoding: Option<Encoding> = r.str(5).and_then(|s| serde_json::from_value(serde_json::Value::String(s.into())).ok());
@@ -92,6 +97,7 @@ fn from_row(r: Row) -> Job {
         created_at: r.text(18),
         updated_at: r.text(19),
         finished_at: r.string(20),
+        indexes_left: r.i64(21).unwrap_or(0),
     }
 }
 
@@ -464,6 +470,15 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
         let job = get(db, id)?.ok_or(NotFound)?;
         match job.status.as_str() {
             "ready" | "running" => {}
+            "indexing" => {
+                // One index per transaction; the last one finishes the job.
+                let left = bulk::build_next(db)?;
+                edge_db::tx(db, || if left == 0 { finish(db, w, id) } else { set_indexes_left(db, id, left) })?;
+                if left == 0 || started.elapsed() >= budget {
+                    return get(db, id)?.ok_or_else(|| NotFound.into());
+                }
+                continue;
+            }
             "done" | "failed" | "cancelled" => return Ok(job),
             _ => return Err(wrong("set a mapping first")),
         }
@@ -504,6 +519,10 @@ struct Counts {
 fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, max_records: i64) -> Result<bool> {
     let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
     let defs = fields::list(db, Some(job.entity))?;
+    let indexes_left = match job.entity {
+        Entity::Contact if job.indexes_left == 0 && bulk::worth_it(rows_to_come(job), super::record_count(db)?) => bulk::drop_indexes(db)?,
+        _ => job.indexes_left,
+    };
     let mut rows: Vec<Parsed> = Vec::new();
     let mut problems: Vec<(i64, FieldError)> = Vec::new();
     let mut row_no = job.rows_done + 1;
@@ -562,29 +581,70 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
         })
         .collect();
     insert_multi(db, "INSERT OR REPLACE INTO import_errors (import_id, row_no, seq, field, message)", 5, err_rows)?;
-    let now = edge_db::now();
     db.run(
-        "UPDATE imports SET status = ?, position = ?, rows_done = rows_done + ?, created = created + ?, updated = updated + ?, unchanged = unchanged + ?, failed = failed + ?, updated_at = ?, finished_at = ? WHERE id = ?",
+        "UPDATE imports SET status = ?, position = ?, rows_done = rows_done + ?, created = created + ?, updated = updated + ?, unchanged = unchanged + ?, failed = failed + ?, indexes_left = ?, updated_at = ? WHERE id = ?",
         &[
-            (if ended { "done" } else { "running" }).into(),
+            (if ended && indexes_left > 0 { "indexing" } else { "running" }).into(),
             Val::Int(reader.position()),
             Val::Int(seen as i64),
             Val::Int(counts.created),
             Val::Int(counts.updated),
             Val::Int(counts.unchanged),
             Val::Int(counts.failed),
-            now.as_str().into(),
-            (if ended { Some(now.clone()) } else { None }).into(),
+            Val::Int(indexes_left),
+            edge_db::now().into(),
             job.id.as_str().into(),
         ],
     )?;
     if ended {
         // The file is no longer needed.
         db.run("DELETE FROM import_chunks WHERE import_id = ?", &[job.id.as_str().into()])?;
-        let after = serde_json::json!({"rows": job.rows_done + seen as i64, "created": job.created + counts.created, "updated": job.updated + counts.updated, "failed": job.failed + counts.failed, "filename": job.filename});
-        super::event(db, w, "import", &job.id, "completed", None, Some(&after))?;
+        if indexes_left == 0 {
+            finish(db, w, &job.id)?;
+        }
     }
-    Ok(ended)
+    Ok(ended && indexes_left == 0)
+}
+
+/// Rows still to come, from the bytes left and the size of the rows so far
+/// (none before the first batch: it runs with the indexes and measures).
+fn rows_to_come(job: &Job) -> i64 {
+    if job.rows_done == 0 || job.position == 0 {
+        return 0;
+    }
+    ((job.total_bytes - job.position) as f64 * job.rows_done as f64 / job.position as f64) as i64
+}
+
+fn set_indexes_left<D: Db + ?Sized>(db: &D, id: &str, left: i64) -> Result<()> {
+    db.run("UPDATE imports SET indexes_left = ?, updated_at = ? WHERE id = ?", &[Val::Int(left), edge_db::now().into(), id.into()])?;
+    Ok(())
+}
+
+/// Marks the job done and logs it (in the caller's transaction).
+fn finish<D: Db + ?Sized>(db: &D, w: &Writer, id: &str) -> Result<()> {
+    let now = edge_db::now();
+    db.run("UPDATE imports SET status = 'done', indexes_left = 0, finished_at = ?, updated_at = ? WHERE id = ?", &[now.as_str().into(), now.as_str().into(), id.into()])?;
+    let job = get(db, id)?.ok_or(NotFound)?;
+    let after = serde_json::json!({"rows": job.rows_done, "created": job.created, "updated": job.updated, "failed": job.failed, "filename": job.filename});
+    super::event(db, w, "import", id, "completed", None, Some(&after))
+}
+
+/// The scheduler's part: builds indexes a bulk load left missing once no
+/// import is loading (cancelled, stopped or abandoned ones included) and
+/// finishes jobs whose client left while they were indexing. True when
+/// nothing is left to do.
+pub fn tick<D: Db + ?Sized>(db: &D, budget: std::time::Duration) -> Result<bool> {
+    if !bulk::restore(db, budget)? {
+        return Ok(false);
+    }
+    let owing = db.run("SELECT id, status, created_by FROM imports WHERE indexes_left > 0", &[])?;
+    for row in owing.iter() {
+        let (id, actor) = (row.text(0), row.text(2));
+        let random = || [0u8; 10];
+        let w = Writer { actor: &actor, request_id: None, random: &random };
+        edge_db::tx(db, || if row.str(1) == Some("indexing") { finish(db, &w, &id) } else { set_indexes_left(db, &id, 0) })?;
+    }
+    Ok(true)
 }
 
 /// Company ids by name (case-insensitive), creating missing ones when asked.
@@ -790,7 +850,7 @@ pub fn errors<D: Db + ?Sized>(db: &D, id: &str, after_row: i64, limit: i64) -> R
 
 /// Forgets a finished job (its report and any file left); the records stay.
 pub fn delete<D: Db + ?Sized>(db: &D, job: &Job) -> Result<()> {
-    if job.status == "running" {
+    if job.status == "running" || job.status == "indexing" {
         return Err(wrong("cancel the import first"));
     }
     edge_db::tx(db, || {
@@ -803,7 +863,7 @@ pub fn delete<D: Db + ?Sized>(db: &D, job: &Job) -> Result<()> {
 
 /// Stops a job and drops its file; what was imported stays.
 pub fn cancel<D: Db + ?Sized>(db: &D, job: &Job) -> Result<Job> {
-    if job.status == "done" {
+    if job.status == "done" || job.status == "indexing" {
         return Err(wrong("the import is finished"));
     }
     edge_db::tx(db, || {
@@ -876,6 +936,55 @@ mod tests {
         let done = run(&db, &w, &job2.id, Duration::from_secs(60), i64::MAX).unwrap();
         assert_eq!((done.created, done.updated, done.unchanged), (0, 0, 20_000));
         assert_eq!(count(&db), 20_000);
+    }
+
+    /// A big load drops the random-order indexes after its first batch, goes
+    /// through `indexing` while it builds them again, and ends with every row
+    /// once and every index back; one cancelled mid-load gets them back from
+    /// the tick.
+    #[test]
+    fn a_bulk_load_builds_the_indexes_it_dropped() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let rows = bulk::MIN_ROWS as usize + 2 * BATCH;
+        let job = upload(&db, &w, &big_file(rows));
+        let a = complete_upload(&db, &job).unwrap();
+        set_mapping(&db, &a.job, &a.suggested, None).unwrap();
+        let first = run(&db, &w, &job.id, Duration::ZERO, i64::MAX).unwrap();
+        assert_eq!((first.indexes_left, bulk::missing(&db).unwrap().len()), (0, 0), "the first batch measures the rows");
+        let second = run(&db, &w, &job.id, Duration::ZERO, i64::MAX).unwrap();
+        assert_eq!((second.status.as_str(), second.indexes_left), ("running", bulk::DEFERRABLE.len() as i64));
+        assert_eq!(bulk::missing(&db).unwrap().len(), bulk::DEFERRABLE.len());
+        assert!(!tick(&db, Duration::from_secs(10)).unwrap(), "the tick leaves a loading import alone");
+        let mut seen = vec![];
+        let mut last = second;
+        while last.status != "done" {
+            last = run(&db, &w, &job.id, Duration::ZERO, i64::MAX).unwrap();
+            seen.push((last.status.clone(), last.indexes_left));
+        }
+        let indexing: Vec<i64> = seen.iter().filter(|(s, _)| s == "indexing").map(|(_, n)| *n).collect();
+        assert_eq!(indexing, (1..=bulk::DEFERRABLE.len() as i64).rev().collect::<Vec<_>>(), "loaded, then one index per call");
+        assert_eq!((last.created, last.failed, last.indexes_left), (rows as i64, 0, 0));
+        assert!(bulk::missing(&db).unwrap().is_empty());
+        assert_eq!(count(&db), rows as i64);
+        let (found, _) = contacts::list(&db, &crate::ListQuery::parse("sort=last_name&limit=3").unwrap(), &Visibility::All, &[]).unwrap();
+        assert_eq!(found.iter().map(|c| c.last_name.clone().unwrap_or_default()).collect::<Vec<_>>(), ["Surname, 0", "Surname, 1", "Surname, 10"]);
+        let completed = db.run("SELECT count(*) FROM contacts_events WHERE entity = 'import' AND entity_id = ? AND action = 'completed'", &[job.id.as_str().into()]).unwrap().scalar_i64();
+        assert_eq!(completed, Some(1));
+
+        // Cancelled mid-load: the tick builds them again.
+        let job2 = upload(&db, &w, &big_file(rows));
+        let a2 = complete_upload(&db, &job2).unwrap();
+        let mut m = a2.suggested.clone();
+        m.match_by = MatchBy::None;
+        set_mapping(&db, &a2.job, &m, None).unwrap();
+        run(&db, &w, &job2.id, Duration::ZERO, i64::MAX).unwrap();
+        assert!(run(&db, &w, &job2.id, Duration::ZERO, i64::MAX).unwrap().indexes_left > 0);
+        let cancelled = cancel(&db, &get(&db, &job2.id).unwrap().unwrap()).unwrap();
+        assert_eq!(cancelled.status, "cancelled");
+        assert!(tick(&db, Duration::from_secs(10)).unwrap());
+        assert!(bulk::missing(&db).unwrap().is_empty());
+        assert_eq!(get(&db, &job2.id).unwrap().unwrap().indexes_left, 0);
     }
 
     #[test]

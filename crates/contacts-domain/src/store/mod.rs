@@ -4,6 +4,7 @@
 //! search index and the tag and email lookups in step.
 
 pub mod activities;
+pub mod bulk;
 pub mod companies;
 pub mod contacts;
 pub mod fields;
@@ -54,6 +55,11 @@ pub fn event<D: Db + ?Sized>(db: &D, w: &Writer, entity: &str, entity_id: &str, 
 /// Visible record counts kept per table, so plan limits cost one row.
 pub fn bump_count<D: Db + ?Sized>(db: &D, delta: i64) -> Result<i64> {
     db.run("UPDATE contacts_stats SET records = records + ? WHERE id = 1", &[Val::Int(delta)])?;
+    record_count(db)
+}
+
+/// Live contacts (the running count: one row, not a scan).
+pub fn record_count<D: Db + ?Sized>(db: &D) -> Result<i64> {
     Ok(db.run("SELECT records FROM contacts_stats WHERE id = 1", &[])?.scalar_i64().unwrap_or(0))
 }
 
