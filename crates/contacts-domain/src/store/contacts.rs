@@ -256,18 +256,73 @@ pub(crate) fn check_external<D: Db + ?Sized>(db: &D, table: &str, external: Opti
 
 /// What a "created" event records: the contact's data, without what the event
 /// row already says (id, times, version) or repeats (primary email and phone).
-fn created_view(c: &Contact) -> Result<serde_json::Value> {
-    let mut v = compact(&serde_json::to_value(c)?);
-    if let Some(m) = v.as_object_mut() {
-        for k in ["id", "created_at", "updated_at", "version", "email", "phone", "lifecycle_stage"] {
-            m.remove(k);
+/// The `after` of a contact's `created` event: the record without its
+/// bookkeeping (id, times, version, the primary email and phone shortcuts) and
+/// without empty fields. Written
+/// straight from the contact, not through a `Value` tree: an import writes one
+/// per row (that tree was an eighth of a million-row import's time).
+#[derive(serde::Serialize)]
+struct CreatedView<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<&'a crate::model::Address>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    company_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    company_ids: &'a [String],
+    consent: &'a crate::model::Consent,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    emails: &'a [crate::model::EmailEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_activity_at: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_name: Option<&'a str>,
+    lifecycle_stage: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    phones: &'a [crate::model::PhoneEntry],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    source: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    tags: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+}
+
+impl<'a> CreatedView<'a> {
+    fn of(c: &'a Contact) -> CreatedView<'a> {
+        CreatedView {
+            // An address with no part set is as empty as none.
+            address: c.address.as_ref().filter(|a| **a != crate::model::Address::default()),
+            company: c.company.as_deref(),
+            company_id: c.company_id.as_deref(),
+            company_ids: if c.company_ids.len() > 1 { &c.company_ids } else { &[] },
+            consent: &c.consent,
+            custom: (!c.custom.is_empty()).then(|| compact(&serde_json::Value::Object(c.custom.clone()))),
+            deleted_at: c.deleted_at.as_deref(),
+            emails: &c.emails,
+            external_id: c.external_id.as_deref(),
+            first_name: c.first_name.as_deref(),
+            last_activity_at: c.last_activity_at.as_deref(),
+            last_name: c.last_name.as_deref(),
+            lifecycle_stage: c.lifecycle_stage.as_str(),
+            owner_id: c.owner_id.as_deref(),
+            phones: &c.phones,
+            source: c.source.as_deref(),
+            tags: &c.tags,
+            title: c.title.as_deref(),
         }
-        if c.company_ids.len() <= 1 {
-            m.remove("company_ids");
-        }
-        m.insert("lifecycle_stage".into(), c.lifecycle_stage.as_str().into());
     }
-    Ok(v)
 }
 
 /// Inserts inside the caller's transaction (imports batch many of these).
@@ -284,7 +339,7 @@ pub fn insert_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, mut data: ContactData, m
     let c = build(id, data, &edge_db::now(), 1, None, None);
     write_row(db, &c)?;
     sync(db, &c)?;
-    event(db, w, "contact", &c.id, "created", None, Some(&created_view(&c)?))?;
+    event(db, w, "contact", &c.id, "created", None, Some(&serde_json::to_value(CreatedView::of(&c))?))?;
     Ok(c)
 }
 
@@ -346,7 +401,7 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
             Val::from(c.id.as_str()),
             Val::from("created"),
             Val::Null,
-            Val::from(created_view(&c)?.to_string()),
+            Val::from(serde_json::to_string(&CreatedView::of(&c))?),
         ]);
         contacts.push(c);
     }
@@ -553,6 +608,39 @@ mod tests {
 
     fn data(v: serde_json::Value) -> ContactData {
         serde_json::from_value::<ContactInput>(v).unwrap().validate(&[]).unwrap()
+    }
+
+    /// The created event's `after` is the contact as JSON without its
+    /// bookkeeping keys and empty values, whatever is set.
+    #[test]
+    fn the_created_view_is_the_compacted_contact() {
+        let definition = |c: &Contact| {
+            let mut v = compact(&serde_json::to_value(c).unwrap());
+            let m = v.as_object_mut().unwrap();
+            for k in ["id", "created_at", "updated_at", "version", "email", "phone"] {
+                m.remove(k);
+            }
+            if c.company_ids.len() <= 1 {
+                m.remove("company_ids");
+            }
+            v
+        };
+        let full = build("c_1".into(), data(json!({"first_name": "Ada", "last_name": "Lovelace", "emails": [{"address": "ada@example.com", "label": "work", "primary": true}, {"address": "a@b.example"}],
+            "phones": [{"number": "+44 20 1234"}], "title": "Countess", "address": {"street": "1 St James's Sq", "country": "GB"}, "lifecycle_stage": "customer",
+            "source": "import", "tags": ["vip"], "consent": {"email": "granted"}, "external_id": "X-1"})), "2026-01-01T00:00:00.000Z", 1, None, Some("2026-01-02T00:00:00.000Z".into()));
+        let mut linked = full.clone();
+        (linked.company_id, linked.company, linked.company_ids) = (Some("co_1".into()), Some("Acme".into()), vec!["co_1".into(), "co_2".into()]);
+        linked.custom = serde_json::from_value(json!({"tier": "gold", "gone": null, "none": [], "price": {"amount": 5, "currency": null}})).unwrap();
+        linked.deleted_at = Some("2026-01-03T00:00:00.000Z".into());
+        let mut one_company = linked.clone();
+        one_company.company_ids.truncate(1);
+        let mut blank = build("c_2".into(), data(json!({"email": "x@example.com"})), "2026-01-01T00:00:00.000Z", 1, None, None);
+        blank.address = Some(crate::model::Address::default());
+        blank.custom = serde_json::from_value(json!({"gone": null})).unwrap();
+        for c in [&full, &linked, &one_company, &blank] {
+            let written: serde_json::Value = serde_json::from_str(&serde_json::to_string(&CreatedView::of(c)).unwrap()).unwrap();
+            assert_eq!(written, definition(c));
+        }
     }
 
     /// The list route's JSON (stored with the row, or built in SQL) is exactly what

@@ -461,9 +461,34 @@ fn row_data(entity: Entity, raw: &[Vec<u8>], enc: Encoding, headers: &[String], 
     Ok((v, data))
 }
 
+/// Page cache (KiB) while an import runs. SQLite's default of 2 MB keeps
+/// fetching the same pages of the tables a batch appends to from the OS: 64 MB
+/// loads a million contacts a quarter faster (natively, 27 s → 20 s for 600k).
+const IMPORT_CACHE_KIB: i64 = 64 * 1024;
+/// SQLite's default, given back: the connection returns to a pool.
+const DEFAULT_CACHE_KIB: i64 = 2000;
+
+/// The bigger page cache for as long as it lives.
+struct BigCache<'a, D: Db + ?Sized>(&'a D);
+
+impl<'a, D: Db + ?Sized> BigCache<'a, D> {
+    fn new(db: &'a D) -> Result<Self> {
+        db.run(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"), &[])?;
+        Ok(BigCache(db))
+    }
+}
+
+impl<D: Db + ?Sized> Drop for BigCache<'_, D> {
+    fn drop(&mut self) {
+        // Nothing to do if this fails: the pool closes the connection when idle.
+        let _ = self.0.run(&format!("PRAGMA cache_size = -{DEFAULT_CACHE_KIB}"), &[]);
+    }
+}
+
 /// Runs batches until `budget` is spent or the file ends; returns the job.
 pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Duration, max_records: i64) -> Result<Job> {
     let started = std::time::Instant::now();
+    let _cache = BigCache::new(db)?;
     // One reader for the call: batches continue in the chunk already loaded.
     let mut reader: Option<Reader<D>> = None;
     loop {
