@@ -808,7 +808,7 @@ fn import_contacts<D: Db + ?Sized>(
             }
         }
     }
-    counts.created += contacts::insert_many_in_tx(db, w, new.into_iter().map(|(_, d)| d).collect(), max_records)?.len() as i64;
+    counts.created += contacts::insert_many_in_tx(db, w, new.into_iter().map(|(_, d)| d).collect(), max_records)? as i64;
     Ok(())
 }
 
