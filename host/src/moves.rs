@@ -106,7 +106,11 @@ pub fn incoming(tenants_dir: &Path, name: &str) -> PathBuf {
 }
 
 pub fn load(tenants_dir: &Path, name: &str) -> Option<Move> {
-    std::fs::read(moves_dir(tenants_dir).join(format!("{name}.json"))).ok().and_then(|b| serde_json::from_slice(&b).ok())
+    read(&moves_dir(tenants_dir).join(format!("{name}.json")))
+}
+
+fn read(path: &Path) -> Option<Move> {
+    std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok())
 }
 
 fn save(tenants_dir: &Path, m: &Move) -> Result<()> {
@@ -125,15 +129,7 @@ fn finished(m: &Move) -> bool {
 /// Every recorded move of this region.
 fn all(tenants_dir: &Path) -> Vec<Move> {
     let Ok(entries) = std::fs::read_dir(moves_dir(tenants_dir)) else { return Vec::new() };
-    entries.flatten().filter_map(|e| std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice(&b).ok())).collect()
-}
-
-/// Removes a directory that may not exist.
-fn remove_dir(d: &Path) -> std::io::Result<()> {
-    match std::fs::remove_dir_all(d) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    entries.flatten().filter_map(|e| read(&e.path())).collect()
 }
 
 /// Checks and records a new move; the caller runs it (`run`).
@@ -364,13 +360,13 @@ async fn switch(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &Mo
 fn clean_up(server: &Server, dir: &Path, m: &Move) -> Result<()> {
     server.app.pools.close_under(&dir.join(&m.tenant));
     tenants::remove(dir, &m.tenant)?;
-    remove_dir(&staging(dir, &m.tenant))?;
+    tenants::remove_dir(&staging(dir, &m.tenant))?;
     Ok(())
 }
 
 async fn roll_back(server: &Arc<Server>, regions: &Arc<Regions>, dir: &Path, m: &mut Move) {
     m.target_copy_left = !drop_target_copy(regions, m).await;
-    let _ = remove_dir(&staging(dir, &m.tenant));
+    let _ = tenants::remove_dir(&staging(dir, &m.tenant));
     server.forget_tenant(&m.tenant);
     m.phase = Phase::RolledBack;
 }
@@ -505,7 +501,7 @@ pub mod target {
             server.app.pools.close_under(&tenants_dir.join(name));
             tenants::remove(tenants_dir, name)?;
         }
-        remove_dir(&incoming(tenants_dir, name))?;
+        tenants::remove_dir(&incoming(tenants_dir, name))?;
         Ok(())
     }
 }

@@ -17,11 +17,7 @@ use tokio::net::TcpListener;
 type Body = Full<Bytes>;
 
 fn reply(status: StatusCode, value: serde_json::Value) -> Response<Body> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(value.to_string())))
-        .unwrap_or_default()
+    relayed(status, Bytes::from(value.to_string()), None)
 }
 
 fn problem(status: StatusCode, kind: &str, detail: &str) -> Response<Body> {
@@ -374,9 +370,10 @@ impl Operator {
                     Err(e) => return Some(problem(StatusCode::BAD_REQUEST, "bad-request", &e.to_string())),
                 };
                 // Only entries a region may send: a known home, and none for a tenant held here.
+                // (The tenant's record is read only for entries that pass the cheap test.)
                 let sendable = entries.into_iter().filter(|e| {
-                    let held_here = e.home != regions.me && tenants::get(dir, &e.name).ok().flatten().is_some_and(|r| matches!(r.state, TenantState::Active | TenantState::Suspended));
-                    regions.all.contains_key(&e.home) && !held_here
+                    let held_here = || e.home != regions.me && tenants::get(dir, &e.name).ok().flatten().is_some_and(|r| matches!(r.state, TenantState::Active | TenantState::Suspended));
+                    regions.all.contains_key(&e.home) && !held_here()
                 });
                 match regions.offer_all(sendable.collect()) {
                     Ok(kept) => Some(reply(StatusCode::OK, serde_json::json!({"kept": kept.len()}))),
@@ -405,7 +402,8 @@ impl Operator {
     }
 }
 
-/// Another region's operator answer, passed on (naming the region that served it).
+/// A JSON answer already encoded: another region's, passed on naming the
+/// region that served it, or our own (`reply`).
 fn relayed(status: StatusCode, bytes: Bytes, served: Option<&str>) -> Response<Body> {
     let mut b = Response::builder().status(status).header("content-type", "application/json");
     if let Some(region) = served {

@@ -174,8 +174,8 @@ impl Regions {
     }
 
     /// Entries made from the current directory by `make`, kept where newer, under
-    /// the writer's lock (so a version computed from the old entry is never
-    /// computed twice), then written.
+    /// the writer's lock (so two concurrent changes never both compute the same
+    /// next version from one old entry), then written.
     fn update(&self, make: impl FnOnce(&BTreeMap<String, Entry>) -> Vec<Entry>) -> Result<Vec<Entry>> {
         let _w = self.write.lock().map_err(|_| anyhow::anyhow!("directory lock"))?;
         let (kept, snapshot) = {

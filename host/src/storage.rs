@@ -222,6 +222,19 @@ pub struct SqlRows {
     pub rows: Vec<Vec<SqlValue>>,
 }
 
+/// Bound by reference: a bulk insert's megabytes of text are not copied again.
+impl rusqlite::ToSql for SqlValue {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(match self {
+            SqlValue::Integer(i) => ValueRef::Integer(*i),
+            SqlValue::Real(f) => ValueRef::Real(*f),
+            SqlValue::Text(s) => ValueRef::Text(s.as_bytes()),
+            SqlValue::Blob(b) => ValueRef::Blob(b),
+            SqlValue::Null => ValueRef::Null,
+        }))
+    }
+}
+
 pub trait SqlConnection: Send {
     fn execute(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String>;
 }
@@ -241,13 +254,6 @@ impl SqlConnection for SpinSqlite {
     fn execute(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
         let mut stmt = self.conn.prepare_cached(statement).map_err(|e| e.to_string())?;
         let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-        let params = params.iter().map(|p| match p {
-            SqlValue::Integer(i) => rusqlite::types::Value::Integer(*i),
-            SqlValue::Real(f) => rusqlite::types::Value::Real(*f),
-            SqlValue::Text(s) => rusqlite::types::Value::Text(s.clone()),
-            SqlValue::Blob(b) => rusqlite::types::Value::Blob(b.clone()),
-            SqlValue::Null => rusqlite::types::Value::Null,
-        });
         let mut rows = stmt
             .query(rusqlite::params_from_iter(params))
             .map_err(|e| e.to_string())?;

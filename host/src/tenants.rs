@@ -316,12 +316,11 @@ pub fn export(dir: &Path, name: &str, out_root: &Path) -> Result<PathBuf> {
 /// A consistent copy of every database for a move (SQLite online backup),
 /// with row counts and lengths: an export without the JSON rendering, and
 /// without whole-file checksums (a move checks every chunk it sends instead).
+/// The manifest is returned, not written (`export.json` is `export`'s).
 pub fn snapshot(dir: &Path, name: &str, out: &Path) -> Result<ExportManifest> {
     let rec = require(dir, name)?;
     let tdir = dir.join(name);
-    if out.exists() {
-        std::fs::remove_dir_all(out)?;
-    }
+    remove_dir(out)?;
     std::fs::create_dir_all(out)?;
     let mut files = Vec::new();
     for rel in databases(&tdir) {
@@ -371,8 +370,13 @@ pub fn remove(dir: &Path, name: &str) -> Result<()> {
         bail!("invalid tenant name `{name}`");
     }
     let _ = std::fs::remove_file(record_path(dir, name));
-    match std::fs::remove_dir_all(dir.join(name)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e).with_context(|| format!("cannot remove {}", dir.join(name).display())),
+    remove_dir(&dir.join(name)).with_context(|| format!("cannot remove {}", dir.join(name).display()))
+}
+
+/// Removes a directory that may not exist.
+pub(crate) fn remove_dir(d: &Path) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(d) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
@@ -385,7 +389,8 @@ pub fn restore(dir: &Path, name: &str, from: &Path) -> Result<TenantRecord> {
     restore_as(dir, name, from, &manifest, TenantState::Active, None)
 }
 
-/// `restore`, in a given state (and region, for a tenant moving in).
+/// `restore` from a manifest already in hand, in a given state (and region,
+/// for a tenant moving in).
 pub fn restore_as(dir: &Path, name: &str, from: &Path, manifest: &ExportManifest, state: TenantState, region: Option<&str>) -> Result<TenantRecord> {
     for f in &manifest.files {
         let path = from.join(&f.path);

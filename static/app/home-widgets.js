@@ -18,7 +18,7 @@ import * as tapi from './tickets-api.js';
 import * as crm from './crm-api.js';
 import { xicon, relativeDue, canWrite } from './records.js';
 import { recordNameOf, compactMoney } from './deal-display.js';
-import { cicon, campaignHref } from './campaign-display.js';
+import { cicon, campaignHref, plural } from './campaign-display.js';
 import { s, chartFigure, columnChart, chartIcon, dataTableOf } from './svg-charts.js';
 import { money, nf, pctText, shopCurrency, fillContactNames, riskText, riskTitle } from './insight-display.js';
 
@@ -52,7 +52,6 @@ function monthLabel(month) {
 }
 
 const num = (v) => (Number.isFinite(Number(v)) ? Number(v) : 0);
-const plural = (n, one, many) => `${nf.format(n)} ${n === 1 ? one : many}`;
 
 // ---------------------------------------------------------------------------
 // Building blocks

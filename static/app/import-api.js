@@ -120,3 +120,5 @@ export async function importErrors(id, { after, limit = 200, signal } = {}) {
 }
 
 export const TERMINAL = new Set(['done', 'failed', 'cancelled']);
+/** Statuses a `run` call moves on (`indexing`: a bulk load's rows are in, its indexes being built). */
+export const ACTIVE = new Set(['running', 'indexing']);

@@ -706,7 +706,7 @@ export function importWizardView(root, { entity, query }) {
       }
     }
 
-    if (autostart || state.job.status === 'running' || state.job.status === 'indexing') go();
+    if (autostart || imp.ACTIVE.has(state.job.status)) go();
     else { startBtn.hidden = false; pauseBtn.hidden = true; line.textContent = 'Ready to import.'; }
     body.querySelector('#run-title')?.focus({ preventScroll: true });
   }
@@ -820,7 +820,7 @@ export function importWizardView(root, { entity, query }) {
         mapStep(analysis, { initialMapping: job.mapping || undefined, encoding });
         return;
       }
-      if (job.status === 'running' || job.status === 'indexing') { runStep({ autostart: true }); return; }
+      if (imp.ACTIVE.has(job.status)) { runStep({ autostart: true }); return; }
       doneStep(job);
     } catch (err) {
       if (err?.name === 'AbortError' || state.destroyed) return;

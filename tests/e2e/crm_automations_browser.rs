@@ -137,8 +137,8 @@ fn build_a_rule_see_it_run_and_read_the_insights_in_the_browser() {
     let people: Vec<Value> = summary["most_valuable"].as_array().unwrap().clone();
     for p in &people {
         let id = p["contact_id"].as_str().unwrap();
-        let v = format!("\"{}\"", json(&owner.get(&format!("/api/v1/contacts/{id}")))["version"]);
-        let r = owner.raw("PATCH", &format!("/api/v1/contacts/{id}"), &[("content-type", "application/json"), ("if-match", &v)], json!({"company_id": acme}).to_string().as_bytes());
+        let v = json(&owner.get(&format!("/api/v1/contacts/{id}")))["version"].clone();
+        let r = owner.with_version("PATCH", &format!("/api/v1/contacts/{id}"), v, &json!({"company_id": acme}));
         assert_eq!(r.status, 200, "{}", r.text());
     }
     b.goto(&format!("{base}/companies/{acme}"));

@@ -294,7 +294,7 @@ fn a_sequence_drips_to_new_segment_members_until_they_convert_reply_or_unsubscri
     // Bob said no before; Cy already bought.
     assert_eq!(c.post_json(&format!("/api/v1/consents/{}", ids[1]), &json!({"channel": "email", "status": "withdrawn"})).status, 200);
     let cy = json(&c.get(&format!("/api/v1/contacts/{}", ids[2])));
-    let r = c.raw("PATCH", &format!("/api/v1/contacts/{}", ids[2]), &[("content-type", "application/json"), ("if-match", &format!("\"{}\"", cy["version"]))], br#"{"lifecycle_stage":"customer"}"#);
+    let r = c.with_version("PATCH", &format!("/api/v1/contacts/{}", ids[2]), &cy["version"], &json!({"lifecycle_stage": "customer"}));
     assert_eq!(r.status, 200, "{}", r.text());
     let body = json!({
         "name": "Onboarding", "segment_id": list, "goal": {"field": "lifecycle_stage", "op": "eq", "value": "customer"},

@@ -189,7 +189,6 @@ fn a_stale_directory_never_writes_outside_the_home() {
     assert_eq!(json(&r)["items"].as_array().unwrap().len(), 1);
 }
 
-/// Polls the source's move record until it is finished; answers it.
 /// Polls `tenant`'s move record (`tries` times, `every` ms apart) until its
 /// phase satisfies `until`; the record then.
 fn poll_move(h: &TestHost, tenant: &str, tries: usize, every: u64, until: impl Fn(&str) -> bool) -> Option<serde_json::Value> {
@@ -203,6 +202,7 @@ fn poll_move(h: &TestHost, tenant: &str, tries: usize, every: u64, until: impl F
     None
 }
 
+/// Polls the source's move record until it is finished; answers it.
 fn move_finished(h: &TestHost, tenant: &str) -> serde_json::Value {
     poll_move(h, tenant, 600, 50, |p| matches!(p, "done" | "rolled_back"))
         .unwrap_or_else(|| panic!("the move never finished: {}", h.operator("GET", &format!("/v1/tenants/{tenant}/move"), "").text()))

@@ -196,7 +196,6 @@ impl Browser {
         );
     }
 
-    /// Saves a PNG screenshot to `target/e2e/artifacts/<name>.png` and returns its path.
     /// Signs the demo tenant's owner in at `base` (the app at its address,
     /// port included), landing on the contacts.
     pub fn sign_in_owner(&self, base: &str) {
@@ -261,6 +260,7 @@ impl Browser {
         self.js(&format!("const e = document.querySelector({}); return e ? e.innerText : ''", json!(css))).as_str().unwrap_or("").to_string()
     }
 
+    /// Saves a PNG screenshot to `target/e2e/artifacts/<name>.png` and returns its path.
     pub fn screenshot(&self, name: &str) -> PathBuf {
         let b64 = self.call("GET", &self.s("/screenshot"), None);
         let bytes = decode_base64(b64.as_str().unwrap_or(""));

@@ -57,8 +57,8 @@ pub fn keep_current(ctx: &Ctx) -> Result<bool, Problem> {
     let now = chrono::Utc::now();
     // Each change log's newest event, read once a tick (None: no such component here).
     let heads: Vec<Option<i64>> = SOURCES.iter().map(|s| head(&db, s.log)).collect();
-    // Nothing to value in an app without orders or deals (SOURCES: orders, deals, touches).
-    if heads[0].is_none() && heads[1].is_none() {
+    // Nothing to value in an app without orders or deals (touches alone are no sales).
+    if !SOURCES.iter().zip(&heads).any(|(s, h)| s.entity != "activity" && h.is_some()) {
         return Ok(false);
     }
     let mut busy = false;
@@ -82,7 +82,7 @@ pub fn keep_current(ctx: &Ctx) -> Result<bool, Problem> {
     };
     // No pass is running here, so only the boundaries' age decides whether one is due.
     if !running && (rescoring_will_not_do || value::bounds_old(&db, now).map_err(&fail)?) {
-        // Changes from here on are read again once the pass is done.
+        // Changes since this tick began are read again once the pass is done.
         for (s, h) in SOURCES.iter().zip(&heads) {
             if let Some(h) = *h {
                 set_cursor(&db, &format!("full_from_{}", s.key), h)?;

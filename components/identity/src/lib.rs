@@ -140,12 +140,12 @@ fn route(ctx: &Ctx) -> Result<Reply, Problem> {
             ctx.require(Area::Settings, Access::Read)?;
             Ok(Reply::json(200, &setting::<RecordVisibility>(settings::RECORD_VISIBILITY_KEY)?))
         }
-        (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_setting::<RecordVisibility>(ctx, settings::RECORD_VISIBILITY_KEY, "record-visibility", |_| Ok(())),
+        (Method::Put, ["api", "v1", "settings", "record-visibility"]) => put_setting::<RecordVisibility>(ctx, settings::RECORD_VISIBILITY_KEY, |_| Ok(())),
         (Method::Get, ["api", "v1", "settings", "workspace"]) => {
             ctx.require(Area::Settings, Access::Read)?;
             Ok(Reply::json(200, &setting::<settings::Workspace>(settings::WORKSPACE_KEY)?))
         }
-        (Method::Put, ["api", "v1", "settings", "workspace"]) => put_setting(ctx, settings::WORKSPACE_KEY, "workspace", settings::Workspace::validate),
+        (Method::Put, ["api", "v1", "settings", "workspace"]) => put_setting(ctx, settings::WORKSPACE_KEY, settings::Workspace::validate),
         // For other components (date rules count days in the workspace's zone).
         (Method::Get, ["internal", "settings", "workspace"]) => Ok(Reply::json(200, &setting::<settings::Workspace>(settings::WORKSPACE_KEY)?)),
         // Only the host calls this (provisioning); the router never forwards /internal.
@@ -682,23 +682,23 @@ fn audit(ctx: &Ctx) -> Result<Reply, Problem> {
 
 /// A setting published in the key-value store (its default when unset).
 fn setting<T: serde::de::DeserializeOwned + Default>(key: &str) -> Result<T, Problem> {
-    let kv = sessions::store().map_err(internal)?;
+    setting_in(&sessions::store().map_err(internal)?, key)
+}
+
+fn setting_in<T: serde::de::DeserializeOwned + Default>(kv: &spin_sdk::key_value::Store, key: &str) -> Result<T, Problem> {
     Ok(kv.get(key).map_err(internal)?.and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default())
 }
 
 /// Changes a setting: settings write access, the body, its `check`, then
-/// the store and the audit event (on the setting `name`).
-fn put_setting<T: serde::de::DeserializeOwned + serde::Serialize + Default>(
-    ctx: &Ctx,
-    key: &str,
-    name: &str,
-    check: impl Fn(&T) -> Result<(), Vec<FieldError>>,
-) -> Result<Reply, Problem> {
+/// the store and the audit event (on the setting, named by its key without
+/// the `setting:` prefix).
+fn put_setting<T: serde::de::DeserializeOwned + serde::Serialize + Default>(ctx: &Ctx, key: &str, check: impl Fn(&T) -> Result<(), Vec<FieldError>>) -> Result<Reply, Problem> {
     let s = ctx.require(Area::Settings, Access::Write)?;
     let new: T = ctx.body()?;
     check(&new).map_err(Problem::validation)?;
-    let before: T = setting(key)?;
+    let name = key.strip_prefix("setting:").unwrap_or(key);
     let kv = sessions::store().map_err(internal)?;
+    let before: T = setting_in(&kv, key)?;
     kv.set(key, &serde_json::to_vec(&new).map_err(internal)?).map_err(internal)?;
     let db = store::open().map_err(internal)?;
     store::tx(&db, || store::event_of(&db, &format!("user:{}", s.user_id), ctx.request_id.as_deref(), "setting", name, "changed", Some(&before), Some(&new)))

@@ -81,7 +81,7 @@ fn pass_through(resp: IncomingResponse, request_id: &str, target: &Target, out: 
         .into_iter()
         .filter(|(k, _)| forwardable(k) || k.eq_ignore_ascii_case("content-length"))
         .collect();
-    headers.extend(edge_headers(request_id, target).into_iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())));
+    add_edge_headers(&mut headers, request_id, target);
     let og = OutgoingResponse::new(Fields::from_list(&headers).unwrap_or_else(|_| Fields::new()));
     let _ = og.set_status_code(resp.status());
     let Ok(body) = og.body() else { return };
@@ -108,17 +108,11 @@ fn pass_through(resp: IncomingResponse, request_id: &str, target: &Target, out: 
     let _ = spin_sdk::http::OutgoingBody::finish(body, None);
 }
 
-/// Headers the edge adds to every answer.
-fn edge_headers(request_id: &str, target: &Target) -> Vec<(&'static str, String)> {
-    let mut h = vec![
-        ("x-request-id", request_id.to_string()),
-        ("x-content-type-options", "nosniff".to_string()),
-        ("referrer-policy", "same-origin".to_string()),
-    ];
-    if matches!(target, Target::Web) {
-        h.push(("x-frame-options", "DENY".to_string()));
-    }
-    h
+/// Adds the headers the edge puts on every answer.
+fn add_edge_headers(headers: &mut Vec<(String, Vec<u8>)>, request_id: &str, target: &Target) {
+    let web: &[(&str, &[u8])] = if matches!(target, Target::Web) { &[("x-frame-options", b"DENY")] } else { &[] };
+    let fixed: [(&str, &[u8]); 3] = [("x-request-id", request_id.as_bytes()), ("x-content-type-options", b"nosniff"), ("referrer-policy", b"same-origin")];
+    headers.extend(fixed.iter().chain(web).map(|(k, v)| (k.to_string(), v.to_vec())));
 }
 
 async fn route(req: IncomingRequest) -> Outcome {

@@ -24,13 +24,13 @@ pub struct Reply {
 impl Reply {
     pub fn json<T: serde::Serialize>(status: u16, value: &T) -> Reply {
         match serde_json::to_vec(value) {
-            Ok(body) => Reply {
-                status,
-                headers: vec![("content-type".into(), "application/json".into())],
-                body,
-            },
+            Ok(body) => Reply::json_body(status, body),
             Err(e) => Problem::internal(&format!("response serialization failed: {e}")).into(),
         }
+    }
+
+    fn json_body(status: u16, body: Vec<u8>) -> Reply {
+        Reply { status, headers: vec![("content-type".into(), "application/json".into())], body }
     }
 
     /// A list page (`{ "items": [...], "next_cursor": ... }`) from items that are
@@ -46,11 +46,11 @@ impl Reply {
         }
         body.push_str("],\"next_cursor\":");
         match next_cursor {
-            Some(c) => body.push_str(&serde_json::to_string(c).unwrap_or_else(|_| "null".into())),
+            Some(c) => body.push_str(&serde_json::Value::from(c).to_string()),
             None => body.push_str("null"),
         }
         body.push('}');
-        Reply { status: 200, headers: vec![("content-type".into(), "application/json".into())], body: body.into_bytes() }
+        Reply::json_body(200, body.into_bytes())
     }
 
     /// A reply with no body (204 No Content, 202 Accepted...).

@@ -179,7 +179,6 @@ pub(crate) fn unsync<D: Db + ?Sized>(db: &D, id: &str) -> Result<()> {
 /// The columns a write stores: `COLUMNS`, then `api_json`.
 const WRITE_COLUMNS: &str = concat!(columns!(), ", api_json");
 
-/// Values for `WRITE_COLUMNS`.
 /// The row's values in `WRITE_COLUMNS` order, moved out of the contact
 /// (an import writes a million of these: no copies).
 fn into_params(c: Contact) -> Vec<Val> {
@@ -259,13 +258,11 @@ pub(crate) fn check_external<D: Db + ?Sized>(db: &D, table: &str, external: Opti
     Ok(())
 }
 
-/// What a "created" event records: the contact's data, without what the event
-/// row already says (id, times, version) or repeats (primary email and phone).
-/// The `after` of a contact's `created` event: the record without its
-/// bookkeeping (id, times, version, the primary email and phone shortcuts) and
-/// without empty fields. Written
-/// straight from the contact, not through a `Value` tree: an import writes one
-/// per row (that tree was an eighth of a million-row import's time).
+/// The `after` of a contact's `created` event: the record without what the
+/// event row already says (id, times, version) or repeats (the primary email
+/// and phone), and without empty fields. Written straight from the contact, not
+/// through a `Value` tree: an import writes one per row (that tree was an
+/// eighth of a million-row import's time).
 #[derive(serde::Serialize)]
 struct CreatedView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -22,12 +22,12 @@ use std::collections::HashMap;
 pub const CHUNK: i64 = 512 * 1024;
 /// Largest file accepted.
 pub const MAX_FILE: i64 = 2 << 30;
-/// Rows per transaction. Each row adds an entry to a dozen indexes, most at a
-/// random place, so a row dirties a page in each: rows that share a page write it
-/// once, and the bigger the batch the more share (100,000 rows into a million
-/// contacts: 7,750 rows/s in 2,000-row batches, 9,490 in 10,000-row ones; a
-/// bigger page cache added nothing). The cost is how long other writers of the
-/// tenant wait: about a second at that size.
+/// Rows per transaction. Unless a bulk load dropped them, each row adds an
+/// entry to a dozen indexes, most at a random place, so a row dirties a page in
+/// each: rows that share a page write it once, and the bigger the batch the more
+/// share (100,000 rows into a million contacts: 7,750 rows/s in 2,000-row
+/// batches, 9,490 in 10,000-row ones). The cost is how long other writers of
+/// the tenant wait: about a second at that size.
 pub const BATCH: usize = 10_000;
 /// Bytes of row text per transaction (rows may be up to 64 KiB each).
 const BATCH_BYTES: usize = 8 << 20;
