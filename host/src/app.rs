@@ -99,6 +99,10 @@ pub fn engine(opts: &HostOptions) -> Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     config.epoch_interruption(true);
+    // `EDGE_PERFMAP=1`: write /tmp/perf-<pid>.map so `perf report` names guest functions.
+    if std::env::var_os("EDGE_PERFMAP").is_some() {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(opts.pool_size)
         .total_core_instances(opts.pool_size * 4)

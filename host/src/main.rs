@@ -22,6 +22,7 @@ mod storage;
 mod tenancy;
 mod tenants;
 mod variables;
+mod write_behind;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::write_behind::{self, WriteBehind};
+
 // ---- SQLite connection pools ---------------------------------------------------
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -236,47 +238,86 @@ impl rusqlite::ToSql for SqlValue {
 }
 
 pub trait SqlConnection: Send {
-    fn execute(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String>;
+    fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<SqlRows, String>;
 }
 
-/// Spin's `type = "spin"` SQLite database: a local file.
+/// Spin's `type = "spin"` SQLite database: a local file. Bulk inserts inside a
+/// transaction are written behind (`write_behind`).
 pub struct SpinSqlite {
-    conn: PooledConn,
+    // Declared first, dropped first: the worker is through before the connection goes back.
+    behind: Option<WriteBehind>,
+    conn: write_behind::Shared,
+    /// Inside a transaction after the last statement run here (queued ones
+    /// are INSERTs, which never change that).
+    in_tx: bool,
 }
 
 impl SpinSqlite {
     pub fn open(pools: &Pools, path: &Path) -> Result<SpinSqlite> {
-        Ok(SpinSqlite { conn: pools.get(path, DbKind::Sql)? })
+        Ok(SpinSqlite { behind: None, conn: Arc::new(Mutex::new(pools.get(path, DbKind::Sql)?)), in_tx: false })
+    }
+
+    fn run(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
+        let conn = write_behind::lock(&self.conn);
+        let out = query(&conn, statement, params);
+        self.in_tx = !conn.is_autocommit();
+        out
     }
 }
 
 impl SqlConnection for SpinSqlite {
-    fn execute(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
-        let mut stmt = self.conn.prepare_cached(statement).map_err(|e| e.to_string())?;
-        let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
-        let mut rows = stmt
-            .query(rusqlite::params_from_iter(params))
-            .map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                values.push(match row.get_ref(i).map_err(|e| e.to_string())? {
-                    ValueRef::Null => SqlValue::Null,
-                    ValueRef::Integer(i) => SqlValue::Integer(i),
-                    ValueRef::Real(f) => SqlValue::Real(f),
-                    // Validate first: `from_utf8` checks ASCII a word at a time, the lossy path a byte.
-                    ValueRef::Text(t) => SqlValue::Text(match std::str::from_utf8(t) {
-                        Ok(s) => s.to_owned(),
-                        Err(_) => String::from_utf8_lossy(t).into_owned(),
-                    }),
-                    ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
-                });
+    fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<SqlRows, String> {
+        if self.in_tx && (self.behind.is_some() || params.len() >= write_behind::MIN_PARAMS) && write_behind::is_plain_insert(statement) {
+            if self.behind.is_none() {
+                // No thread to be had: the statement simply runs inline.
+                self.behind = WriteBehind::start(self.conn.clone()).ok();
             }
-            out.push(values);
+            let params = match &self.behind {
+                Some(b) => match b.push(statement, params) {
+                    Ok(()) => return Ok(SqlRows::default()),
+                    Err(params) => params,
+                },
+                None => params,
+            };
+            return self.run(statement, &params);
         }
-        Ok(SqlRows { columns, rows: out })
+        if let Some(failed) = self.behind.as_ref().and_then(WriteBehind::settle) {
+            let conn = write_behind::lock(&self.conn);
+            if !conn.is_autocommit() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            self.in_tx = !conn.is_autocommit();
+            return Err(format!("an insert earlier in this transaction failed, and the transaction was rolled back: {failed}"));
+        }
+        self.run(statement, &params)
     }
+}
+
+fn query(conn: &Connection, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
+    let mut stmt = conn.prepare_cached(statement).map_err(|e| e.to_string())?;
+    let columns: Vec<String> = stmt.column_names().into_iter().map(String::from).collect();
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(params))
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                ValueRef::Null => SqlValue::Null,
+                ValueRef::Integer(i) => SqlValue::Integer(i),
+                ValueRef::Real(f) => SqlValue::Real(f),
+                // Validate first: `from_utf8` checks ASCII a word at a time, the lossy path a byte.
+                ValueRef::Text(t) => SqlValue::Text(match std::str::from_utf8(t) {
+                    Ok(s) => s.to_owned(),
+                    Err(_) => String::from_utf8_lossy(t).into_owned(),
+                }),
+                ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+            });
+        }
+        out.push(values);
+    }
+    Ok(SqlRows { columns, rows: out })
 }
 
 #[cfg(test)]
@@ -310,13 +351,13 @@ mod tests {
         let path = tmp("sql").join("db.sqlite");
         {
             let mut c = SpinSqlite::open(&pools, &path).unwrap();
-            c.execute("CREATE TABLE t (x INTEGER)", &[]).unwrap();
-            c.execute("BEGIN", &[]).unwrap();
-            c.execute("INSERT INTO t VALUES (?)", &[SqlValue::Integer(1)]).unwrap();
+            c.execute("CREATE TABLE t (x INTEGER)", vec![]).unwrap();
+            c.execute("BEGIN", vec![]).unwrap();
+            c.execute("INSERT INTO t VALUES (?)", vec![SqlValue::Integer(1)]).unwrap();
             // dropped without COMMIT, as a trapping guest would
         }
         let mut c = SpinSqlite::open(&pools, &path).unwrap();
-        let r = c.execute("SELECT count(*) AS n FROM t", &[]).unwrap();
+        let r = c.execute("SELECT count(*) AS n FROM t", vec![]).unwrap();
         assert_eq!(r.columns, vec!["n"]);
         assert_eq!(r.rows, vec![vec![SqlValue::Integer(0)]]);
         drop(c);
@@ -324,5 +365,59 @@ mod tests {
         std::thread::sleep(Duration::from_millis(5));
         pools.reap();
         assert_eq!(pools.idle_connections(), 0);
+    }
+    fn bulk(from: i64, n: i64) -> (String, Vec<SqlValue>) {
+        let marks = vec!["(?)"; n as usize].join(", ");
+        (format!("INSERT INTO t (x) VALUES {marks}"), (from..from + n).map(SqlValue::Integer).collect())
+    }
+
+    fn count(c: &mut SpinSqlite) -> SqlValue {
+        c.execute("SELECT count(*) FROM t", vec![]).unwrap().rows[0][0].clone()
+    }
+
+    #[test]
+    fn bulk_inserts_written_behind_take_effect_in_order() {
+        let pools = Pools::new(Duration::from_secs(60));
+        let mut c = SpinSqlite::open(&pools, &tmp("behind").join("db.sqlite")).unwrap();
+        c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", vec![]).unwrap();
+        c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
+        for i in 0..20 {
+            let (sql, p) = bulk(i * 1000, 1000);
+            assert!(c.execute(&sql, p).unwrap().rows.is_empty());
+            assert!(c.behind.is_some(), "a {}-parameter insert goes behind", 1000);
+        }
+        // A small insert after them queues too, and a read sees every row.
+        c.execute("INSERT INTO t (x) VALUES (?)", vec![SqlValue::Integer(-1)]).unwrap();
+        assert_eq!(count(&mut c), SqlValue::Integer(20_001));
+        c.execute("COMMIT", vec![]).unwrap();
+        // Outside a transaction statements run inline, whatever their size.
+        let (sql, p) = bulk(100_000, 300);
+        c.execute(&sql, p).unwrap();
+        assert_eq!(count(&mut c), SqlValue::Integer(20_301));
+    }
+
+    #[test]
+    fn a_failed_insert_behind_rolls_the_transaction_back() {
+        let pools = Pools::new(Duration::from_secs(60));
+        let path = tmp("behind-fail").join("db.sqlite");
+        let mut c = SpinSqlite::open(&pools, &path).unwrap();
+        c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", vec![]).unwrap();
+        c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
+        let (sql, p) = bulk(0, 500);
+        c.execute(&sql, p).unwrap();
+        // Overlaps the first: fails on the worker, answered as if fine.
+        let (sql, p) = bulk(499, 500);
+        c.execute(&sql, p).unwrap();
+        let (sql, p) = bulk(5000, 500);
+        c.execute(&sql, p).unwrap();
+        // The guest's next statement, even COMMIT, gets the error.
+        let e = c.execute("COMMIT", vec![]).unwrap_err();
+        assert!(e.contains("UNIQUE constraint failed"), "{e}");
+        // Nothing of the transaction stayed; the connection works on.
+        assert!(c.execute("ROLLBACK", vec![]).is_err(), "already rolled back");
+        assert_eq!(count(&mut c), SqlValue::Integer(0));
+        drop(c);
+        let mut again = SpinSqlite::open(&pools, &path).unwrap();
+        assert_eq!(count(&mut again), SqlValue::Integer(0));
     }
 }

@@ -45,7 +45,7 @@ impl sqlite::HostConnection for RequestState {
     ) -> Result<QueryResult, Error> {
         let conn = self.table.get_mut(&c).map_err(|_| Error::InvalidConnection)?;
         let params: Vec<SqlValue> = parameters.into_iter().map(to_sql).collect();
-        let rows = conn.0.execute(&statement, &params).map_err(Error::Io)?;
+        let rows = conn.0.execute(&statement, params).map_err(Error::Io)?;
         Ok(QueryResult {
             columns: rows.columns,
             rows: rows

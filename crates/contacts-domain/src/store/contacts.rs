@@ -345,6 +345,10 @@ pub fn insert_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, mut data: ContactData, m
     Ok(c)
 }
 
+/// Rows built and then written per round: the host writes a round's inserts
+/// behind (a worker thread) while the next round is built.
+const ROUND: usize = 500;
+
 /// Inserts many new contacts in the caller's transaction with multi-row
 /// statements: the same rows, lookups, search entries and events as
 /// `insert_in_tx`, at bulk speed (imports); returns how many.
@@ -373,51 +377,54 @@ pub fn insert_many_in_tx<D: Db + ?Sized>(db: &D, w: &Writer, rows: Vec<ContactDa
     let mut last = db.run("SELECT max(id) FROM contacts", &[])?.first().and_then(|r| r.string(0));
     let mut doc = db.run("SELECT COALESCE(max(doc), 0) FROM search_docs", &[])?.scalar_i64().unwrap_or(0);
     let owner = w.user_id();
-    let created = rows.len();
-    let (mut main, mut emails, mut phones, mut links, mut tag_rows, mut docs, mut fts, mut events) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for mut data in rows {
-        if data.owner_id.is_none() {
-            data.owner_id = owner.clone();
-        }
-        if let Some(p) = &data.company_id {
-            data.company = names.get(p).cloned();
-        }
-        let candidate = edge_http::ids::new_id(crate::ID_PREFIX, chrono::Utc::now().timestamp_millis() as u64, (w.random)());
-        let id = edge_http::ids::monotonic(candidate, last.as_deref());
-        last = Some(id.clone());
-        let c = build(id, data, &now, 1, None, None);
-        emails.extend(c.emails.iter().map(|e| vec![Val::from(e.address.as_str()), Val::from(c.id.as_str())]));
-        phones.extend(c.phones.iter().map(|p| vec![Val::from(phone_key(&p.number)), Val::from(c.id.as_str())]));
-        links.extend(c.company_ids.iter().map(|co| vec![Val::from(c.id.as_str()), Val::from(co.as_str())]));
-        tag_rows.extend(c.tags.iter().map(|t| vec![Val::from("contact"), Val::from(t.as_str()), Val::from(c.id.as_str())]));
-        doc += 1;
-        docs.push(vec![Val::Int(doc), Val::from("contact"), Val::from(c.id.as_str())]);
-        let (title, body) = search_text(&c);
-        fts.push(vec![Val::Int(doc), Val::from(search::owner_token(c.owner_id.as_deref())), Val::from(title), Val::from(body)]);
-        events.push(vec![
-            Val::from(now.as_str()),
-            Val::from(w.actor),
-            Val::from(w.request_id.map(String::from)),
-            Val::from("contact"),
-            Val::from(c.id.as_str()),
-            Val::from("created"),
-            Val::Null,
-            Val::from(serde_json::to_string(&CreatedView::of(&c))?),
-        ]);
-        main.push(into_params(c));
-    }
-    insert_multi(db, &format!("INSERT INTO contacts ({WRITE_COLUMNS})"), 24, main)?;
-    insert_multi(db, "INSERT OR IGNORE INTO contact_emails (email, contact_id)", 2, emails)?;
-    insert_multi(db, "INSERT OR IGNORE INTO contact_phones (digits, contact_id)", 2, phones)?;
-    insert_multi(db, "INSERT OR IGNORE INTO contact_companies (contact_id, company_id)", 2, links)?;
-    insert_multi(db, "INSERT OR IGNORE INTO record_tags (entity, tag, record_id)", 3, tag_rows)?;
-    insert_multi(db, "INSERT INTO search_docs (doc, kind, ref_id)", 3, docs)?;
     let tables = search::tables(db, "contact")?;
-    for (i, t) in tables.iter().enumerate() {
-        let rows = if i + 1 == tables.len() { std::mem::take(&mut fts) } else { fts.clone() };
-        insert_multi(db, &format!("INSERT INTO {t} (rowid, owner_tok, head, detail)"), 4, rows)?;
+    let created = rows.len();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let (mut main, mut emails, mut phones, mut links, mut tag_rows, mut docs, mut fts, mut events) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+        for mut data in rows.by_ref().take(ROUND) {
+            if data.owner_id.is_none() {
+                data.owner_id = owner.clone();
+            }
+            if let Some(p) = &data.company_id {
+                data.company = names.get(p).cloned();
+            }
+            let candidate = edge_http::ids::new_id(crate::ID_PREFIX, chrono::Utc::now().timestamp_millis() as u64, (w.random)());
+            let id = edge_http::ids::monotonic(candidate, last.as_deref());
+            last = Some(id.clone());
+            let c = build(id, data, &now, 1, None, None);
+            emails.extend(c.emails.iter().map(|e| vec![Val::from(e.address.as_str()), Val::from(c.id.as_str())]));
+            phones.extend(c.phones.iter().map(|p| vec![Val::from(phone_key(&p.number)), Val::from(c.id.as_str())]));
+            links.extend(c.company_ids.iter().map(|co| vec![Val::from(c.id.as_str()), Val::from(co.as_str())]));
+            tag_rows.extend(c.tags.iter().map(|t| vec![Val::from("contact"), Val::from(t.as_str()), Val::from(c.id.as_str())]));
+            doc += 1;
+            docs.push(vec![Val::Int(doc), Val::from("contact"), Val::from(c.id.as_str())]);
+            let (title, body) = search_text(&c);
+            fts.push(vec![Val::Int(doc), Val::from(search::owner_token(c.owner_id.as_deref())), Val::from(title), Val::from(body)]);
+            events.push(vec![
+                Val::from(now.as_str()),
+                Val::from(w.actor),
+                Val::from(w.request_id.map(String::from)),
+                Val::from("contact"),
+                Val::from(c.id.as_str()),
+                Val::from("created"),
+                Val::Null,
+                Val::from(serde_json::to_string(&CreatedView::of(&c))?),
+            ]);
+            main.push(into_params(c));
+        }
+        insert_multi(db, &format!("INSERT INTO contacts ({WRITE_COLUMNS})"), 24, main)?;
+        insert_multi(db, "INSERT OR IGNORE INTO contact_emails (email, contact_id)", 2, emails)?;
+        insert_multi(db, "INSERT OR IGNORE INTO contact_phones (digits, contact_id)", 2, phones)?;
+        insert_multi(db, "INSERT OR IGNORE INTO contact_companies (contact_id, company_id)", 2, links)?;
+        insert_multi(db, "INSERT OR IGNORE INTO record_tags (entity, tag, record_id)", 3, tag_rows)?;
+        insert_multi(db, "INSERT INTO search_docs (doc, kind, ref_id)", 3, docs)?;
+        for (i, t) in tables.iter().enumerate() {
+            let rows = if i + 1 == tables.len() { std::mem::take(&mut fts) } else { fts.clone() };
+            insert_multi(db, &format!("INSERT INTO {t} (rowid, owner_tok, head, detail)"), 4, rows)?;
+        }
+        insert_multi(db, "INSERT INTO contacts_events (at, actor, request_id, entity, entity_id, action, before, after)", 8, events)?;
     }
-    insert_multi(db, "INSERT INTO contacts_events (at, actor, request_id, entity, entity_id, action, before, after)", 8, events)?;
     Ok(created)
 }
 

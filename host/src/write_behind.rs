@@ -1,0 +1,128 @@
+//! Write-behind for bulk inserts: a second core for SQLite while the guest
+//! builds its next statement.
+//!
+//! A guest loading many rows alternates between building a multi-row INSERT
+//! (parsing, validating, encoding: all guest CPU) and SQLite executing it. Run
+//! in turn they use one core. Inside a transaction nothing outside sees an
+//! INSERT before COMMIT, and an INSERT without RETURNING answers nothing, so
+//! the host can answer it at once and execute it on a worker thread while the
+//! guest goes on. Every other statement (reads, updates, COMMIT) first waits
+//! for the queued ones, so statements still take effect in the guest's order.
+//!
+//! Errors come late, never lost: if a queued INSERT fails, the rest of the
+//! queue is skipped, the transaction is rolled back, and the guest's next
+//! statement fails with that error, so a transaction with a failed write can
+//! never commit.
+
+use crate::storage::{PooledConn, SqlValue};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+
+/// A statement with this many parameters starts writing behind (a multi-row
+/// insert; a single-row write never pays for the thread). Once started, every
+/// plain INSERT of the transaction follows it, small ones included, so they
+/// keep their order without waiting.
+pub const MIN_PARAMS: usize = 256;
+
+/// Whether a statement may be written behind: an INSERT that returns nothing.
+pub fn is_plain_insert(sql: &str) -> bool {
+    let head = sql.trim_start().as_bytes();
+    head.len() >= 6
+        && head[..6].eq_ignore_ascii_case(b"INSERT")
+        // Conservative: the word anywhere (even inside a string) keeps it inline.
+        && !head.windows(9).any(|w| w.eq_ignore_ascii_case(b"RETURNING"))
+}
+
+pub type Shared = Arc<Mutex<PooledConn>>;
+
+pub fn lock(conn: &Shared) -> MutexGuard<'_, PooledConn> {
+    // A panic elsewhere cannot leave the connection half-changed in Rust terms.
+    conn.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[derive(Default)]
+struct Queue {
+    queued: usize,
+    failed: Option<String>,
+}
+
+/// The worker of one connection, alive while it has a transaction writing behind.
+pub struct WriteBehind {
+    jobs: Option<mpsc::Sender<(String, Vec<SqlValue>)>>,
+    state: Arc<(Mutex<Queue>, Condvar)>,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl WriteBehind {
+    pub fn start(conn: Shared) -> std::io::Result<WriteBehind> {
+        let (tx, rx) = mpsc::channel::<(String, Vec<SqlValue>)>();
+        let state: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
+        let st = state.clone();
+        let worker = std::thread::Builder::new().name("sqlite-write-behind".into()).spawn(move || {
+            for (sql, params) in rx {
+                let skip = st.0.lock().unwrap_or_else(|e| e.into_inner()).failed.is_some();
+                let result = if skip { Ok(()) } else { run(&lock(&conn), &sql, &params) };
+                let mut q = st.0.lock().unwrap_or_else(|e| e.into_inner());
+                q.queued -= 1;
+                if let Err(e) = result {
+                    q.failed.get_or_insert(e);
+                }
+                st.1.notify_all();
+            }
+        })?;
+        Ok(WriteBehind { jobs: Some(tx), state, worker: Some(worker) })
+    }
+
+    /// Queues a statement; false if the worker is gone (run it inline then).
+    pub fn push(&self, sql: &str, params: Vec<SqlValue>) -> Result<(), Vec<SqlValue>> {
+        let Some(jobs) = &self.jobs else { return Err(params) };
+        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).queued += 1;
+        jobs.send((sql.to_owned(), params)).map_err(|e| {
+            self.state.0.lock().unwrap_or_else(|e| e.into_inner()).queued -= 1;
+            e.0 .1
+        })
+    }
+
+    /// Waits until every queued statement has run; the first failure, if any
+    /// (taken: the caller rolls the transaction back).
+    pub fn settle(&self) -> Option<String> {
+        let (m, cv) = &*self.state;
+        let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+        while q.queued > 0 {
+            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+        q.failed.take()
+    }
+}
+
+impl Drop for WriteBehind {
+    fn drop(&mut self) {
+        // Closing the channel ends the worker once the queue is through.
+        self.jobs = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+fn run(conn: &PooledConn, sql: &str, params: &[SqlValue]) -> Result<(), String> {
+    let mut stmt = conn.prepare_cached(sql).map_err(|e| e.to_string())?;
+    stmt.execute(rusqlite::params_from_iter(params)).map(|_| ()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_inserts_that_return_nothing_go_behind() {
+        assert!(is_plain_insert("INSERT INTO t VALUES (?)"));
+        assert!(is_plain_insert("  insert or ignore into t (a) VALUES (?), (?)"));
+        assert!(!is_plain_insert("INSERT INTO t VALUES (?) RETURNING id"));
+        assert!(!is_plain_insert("insert into t values (?) returning *"));
+        assert!(!is_plain_insert("UPDATE t SET a = 1"));
+        assert!(!is_plain_insert("SELECT 'INSERT'"));
+        assert!(!is_plain_insert("INS"));
+    }
+}
