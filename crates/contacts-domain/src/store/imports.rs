@@ -177,6 +177,9 @@ fn chunk<D: Db + ?Sized>(db: &D, id: &str, n: i64) -> Result<Option<Vec<u8>>> {
     }))
 }
 
+/// File bytes loaded ahead of a batch read while the last batch is written.
+const PREFETCH: usize = 2 << 20;
+
 /// Reads records from a byte position, a chunk at a time.
 struct Reader<'a, D: Db + ?Sized> {
     db: &'a D,
@@ -226,6 +229,12 @@ impl<'a, D: Db + ?Sized> Reader<'a, D> {
         self.off = 0;
         self.buf.extend_from_slice(&data[skip.min(data.len())..]);
         Ok(true)
+    }
+
+    /// Loads chunks until `PREFETCH` bytes are waiting (or the file ends).
+    fn prefetch(&mut self) -> Result<()> {
+        while self.rest().len() < PREFETCH && self.fill()? {}
+        Ok(())
     }
 
     fn consume(&mut self, n: usize) {
@@ -491,6 +500,8 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
     let _cache = BigCache::new(db)?;
     // One reader for the call: batches continue in the chunk already loaded.
     let mut reader: Option<Reader<D>> = None;
+    // The next batch, read while the last one was being written.
+    let mut ahead: Option<Read> = None;
     loop {
         let job = get(db, id)?.ok_or(NotFound)?;
         match job.status.as_str() {
@@ -512,10 +523,11 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
             reader = Some(Reader::new(db, &job, job.position));
         }
         let Some(r) = reader.as_mut() else { continue };
-        let done = edge_db::tx(db, || batch(db, w, &job, r, max_records));
+        let done = edge_db::tx(db, || batch(db, w, &job, r, &mut ahead, max_records));
         if done.is_err() {
             // The batch rolled back: its reads are undone too.
             reader = None;
+            ahead = None;
         }
         match done {
             Ok(true) => return get(db, id)?.ok_or_else(|| NotFound.into()),
@@ -541,17 +553,23 @@ struct Counts {
     failed: i64,
 }
 
-/// One batch, inside the caller's transaction; true when the file is done.
-fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, max_records: i64) -> Result<bool> {
-    let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
-    let defs = fields::list(db, Some(job.entity))?;
-    let indexes_left = match job.entity {
-        Entity::Contact if job.indexes_left == 0 && bulk::worth_it(rows_to_come(job), super::record_count(db)?) => bulk::drop_indexes(db)?,
-        _ => job.indexes_left,
-    };
+/// A batch's rows, read and parsed from `from` to `to` in the file, not yet written.
+struct Read {
+    rows: Vec<Parsed>,
+    problems: Vec<(i64, FieldError)>,
+    /// Rows read (blank lines aside), good or not.
+    seen: usize,
+    ended: bool,
+    from: i64,
+    to: i64,
+}
+
+/// Reads and parses the next batch (rows numbered from `first_row`).
+fn read<D: Db + ?Sized>(job: &Job, reader: &mut Reader<D>, defs: &[FieldDef], mapping: &Mapping, det: &Detected, first_row: i64) -> Result<Read> {
+    let from = reader.position();
     let mut rows: Vec<Parsed> = Vec::new();
     let mut problems: Vec<(i64, FieldError)> = Vec::new();
-    let mut row_no = job.rows_done + 1;
+    let mut row_no = first_row;
     let mut ended = false;
     let mut seen = 0;
     let mut bytes = 0;
@@ -569,7 +587,7 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
                 break;
             }
             Item::TooLong => problems.push((row_no, FieldError::new("row", &format!("is longer than {} KiB and was skipped", csv::MAX_ROW_BYTES / 1024)))),
-            Item::Row(raw) => match row_data(job.entity, &raw, det.encoding, &job.headers, mapping, &defs) {
+            Item::Row(raw) => match row_data(job.entity, &raw, det.encoding, &job.headers, mapping, defs) {
                 Ok((json, data)) => {
                     let emails: Vec<String> = match job.entity {
                         Entity::Contact => json["email"].as_str().into_iter().map(String::from).chain(json["emails"].as_array().into_iter().flatten().filter_map(|e| e["address"].as_str().map(String::from))).map(|e| e.to_lowercase()).collect(),
@@ -583,13 +601,34 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
             },
         }
     }
-    if reader.position() >= job.total_bytes {
-        ended = true;
-    }
+    let to = reader.position();
+    Ok(Read { rows, problems, seen, ended: ended || to >= job.total_bytes, from, to })
+}
+
+/// One batch, inside the caller's transaction; true when the file is done.
+/// Once its writes are queued (the host writes them behind), the next batch
+/// is read into `ahead` meanwhile.
+fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, ahead: &mut Option<Read>, max_records: i64) -> Result<bool> {
+    let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
+    let defs = fields::list(db, Some(job.entity))?;
+    let indexes_left = match job.entity {
+        Entity::Contact if job.indexes_left == 0 && bulk::worth_it(rows_to_come(job), super::record_count(db)?) => bulk::drop_indexes(db)?,
+        _ => job.indexes_left,
+    };
+    let this = match ahead.take() {
+        Some(a) if a.from == job.position => a,
+        _ => read(job, reader, &defs, mapping, det, job.rows_done + 1)?,
+    };
+    let Read { rows, mut problems, seen, ended, to, .. } = this;
+    // The next batch's file bytes come in now: reading them later would wait for the writes.
+    reader.prefetch()?;
     let mut counts = Counts::default();
     match job.entity {
         Entity::Contact => import_contacts(db, w, mapping, &defs, rows, max_records, &mut counts, &mut problems)?,
         Entity::Company => import_companies(db, w, mapping, &defs, rows, &mut counts, &mut problems)?,
+    }
+    if !ended && reader.position() == to {
+        *ahead = Some(read(job, reader, &defs, mapping, det, job.rows_done + seen as i64 + 1)?);
     }
     let failed_rows: std::collections::BTreeSet<i64> = problems.iter().map(|(r, _)| *r).collect();
     counts.failed = failed_rows.len() as i64;
@@ -611,7 +650,7 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
         "UPDATE imports SET status = ?, position = ?, rows_done = rows_done + ?, created = created + ?, updated = updated + ?, unchanged = unchanged + ?, failed = failed + ?, indexes_left = ?, updated_at = ? WHERE id = ?",
         &[
             (if ended && indexes_left > 0 { "indexing" } else { "running" }).into(),
-            Val::Int(reader.position()),
+            Val::Int(to),
             Val::Int(seen as i64),
             Val::Int(counts.created),
             Val::Int(counts.updated),
