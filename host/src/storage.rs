@@ -420,4 +420,22 @@ mod tests {
         let mut again = SpinSqlite::open(&pools, &path).unwrap();
         assert_eq!(count(&mut again), SqlValue::Integer(0));
     }
+
+    #[test]
+    fn a_connection_dropped_with_inserts_queued_keeps_none_of_them() {
+        let pools = Pools::new(Duration::from_secs(60));
+        let path = tmp("behind-drop").join("db.sqlite");
+        let mut c = SpinSqlite::open(&pools, &path).unwrap();
+        c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", vec![]).unwrap();
+        c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
+        for i in 0..10 {
+            let (sql, p) = bulk(i * 1000, 1000);
+            c.execute(&sql, p).unwrap();
+        }
+        drop(c); // a guest that trapped mid-load
+        let mut again = SpinSqlite::open(&pools, &path).unwrap();
+        assert_eq!(count(&mut again), SqlValue::Integer(0));
+        again.execute("INSERT INTO t (x) VALUES (1)", vec![]).unwrap();
+        assert_eq!(count(&mut again), SqlValue::Integer(1));
+    }
 }

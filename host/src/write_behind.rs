@@ -98,7 +98,10 @@ impl WriteBehind {
 
 impl Drop for WriteBehind {
     fn drop(&mut self) {
-        // Closing the channel ends the worker once the queue is through.
+        // Whatever is still queued belongs to a transaction about to be rolled
+        // back (the guest left without settling): skip it, then close the
+        // channel, which ends the worker.
+        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).failed.get_or_insert_with(|| "connection closed".into());
         self.jobs = None;
         if let Some(w) = self.worker.take() {
             let _ = w.join();
