@@ -10,6 +10,12 @@ mod records;
 mod search;
 mod views;
 
+/// Talc instead of the default dlmalloc: an import allocates and frees a few
+/// dozen strings per row, and dlmalloc's free was 8% of its CPU.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+#[global_allocator]
+static TALC: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 use edge_http::{query, Problem, Reply};
 use http::{db, storage, Ctx};
 use spin_sdk::http::{Method, Request, Response};
