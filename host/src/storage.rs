@@ -119,7 +119,7 @@ impl Pools {
     }
 }
 
-fn open(path: &Path, kind: DbKind) -> Result<Connection> {
+pub(crate) fn open(path: &Path, kind: DbKind) -> Result<Connection> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
@@ -244,24 +244,47 @@ pub trait SqlConnection: Send {
 /// Spin's `type = "spin"` SQLite database: a local file. Bulk inserts inside a
 /// transaction are written behind (`write_behind`).
 pub struct SpinSqlite {
-    // Declared first, dropped first: the worker is through before the connection goes back.
     behind: Option<WriteBehind>,
     conn: write_behind::Shared,
     /// Inside a transaction after the last statement run here (queued ones
     /// are INSERTs, which never change that).
     in_tx: bool,
+    path: PathBuf,
 }
 
 impl SpinSqlite {
     pub fn open(pools: &Pools, path: &Path) -> Result<SpinSqlite> {
-        Ok(SpinSqlite { behind: None, conn: Arc::new(Mutex::new(pools.get(path, DbKind::Sql)?)), in_tx: false })
+        Ok(SpinSqlite { behind: None, conn: Arc::new(Mutex::new(pools.get(path, DbKind::Sql)?)), in_tx: false, path: path.to_path_buf() })
     }
 
     fn run(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
         let conn = write_behind::lock(&self.conn);
         let out = query(&conn, statement, params);
+        let ended = self.in_tx && conn.is_autocommit();
         self.in_tx = !conn.is_autocommit();
+        drop(conn);
+        if let (true, Some(b)) = (ended, &self.behind) {
+            b.checkpoint();
+        }
         out
+    }
+
+    /// Starts writing behind: the worker, and no automatic checkpoint at COMMIT
+    /// (the worker checkpoints instead) until the connection goes back.
+    fn start_behind(&mut self) {
+        let Ok(b) = WriteBehind::start(self.conn.clone(), self.path.clone()) else { return };
+        if write_behind::lock(&self.conn).execute_batch("PRAGMA wal_autocheckpoint = 0").is_ok() {
+            self.behind = Some(b);
+        }
+    }
+}
+
+impl Drop for SpinSqlite {
+    fn drop(&mut self) {
+        if self.behind.take().is_some() {
+            // The pooled connection serves others next: SQLite's default again.
+            let _ = write_behind::lock(&self.conn).execute_batch("PRAGMA wal_autocheckpoint = 1000");
+        }
     }
 }
 
@@ -270,7 +293,7 @@ impl SqlConnection for SpinSqlite {
         if self.in_tx && (self.behind.is_some() || params.len() >= write_behind::MIN_PARAMS) && write_behind::is_plain_insert(statement) {
             if self.behind.is_none() {
                 // No thread to be had: the statement simply runs inline.
-                self.behind = WriteBehind::start(self.conn.clone()).ok();
+                self.start_behind();
             }
             let params = match &self.behind {
                 Some(b) => match b.push(statement, params) {
@@ -394,6 +417,13 @@ mod tests {
         let (sql, p) = bulk(100_000, 300);
         c.execute(&sql, p).unwrap();
         assert_eq!(count(&mut c), SqlValue::Integer(20_301));
+        let path = c.path.clone();
+        drop(c);
+        // The worker checkpointed after the commit (too few pages for SQLite's own
+        // checkpoint), and the pooled connection has SQLite's default back.
+        assert!(std::fs::metadata(&path).unwrap().len() > 100_000, "the rows are in the database file");
+        let mut again = SpinSqlite::open(&pools, &path).unwrap();
+        assert_eq!(again.execute("PRAGMA wal_autocheckpoint", vec![]).unwrap().rows[0][0], SqlValue::Integer(1000));
     }
 
     #[test]

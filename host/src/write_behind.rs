@@ -9,12 +9,18 @@
 //! guest goes on. Every other statement (reads, updates, COMMIT) first waits
 //! for the queued ones, so statements still take effect in the guest's order.
 //!
+//! Checkpoints move too: while a connection writes behind, SQLite's automatic
+//! checkpoint (copying the WAL into the database at COMMIT, with an fsync, on
+//! the guest's thread) is off, and after each commit the worker checkpoints
+//! on a connection of its own, so the guest's next statements run meanwhile.
+//!
 //! Errors come late, never lost: if a queued INSERT fails, the rest of the
 //! queue is skipped, the transaction is rolled back, and the guest's next
 //! statement fails with that error, so a transaction with a failed write can
 //! never commit.
 
 use crate::storage::{PooledConn, SqlValue};
+use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -47,20 +53,40 @@ struct Queue {
     failed: Option<String>,
 }
 
+enum Job {
+    Write(String, Vec<SqlValue>),
+    Checkpoint,
+}
+
 /// The worker of one connection, alive while it has a transaction writing behind.
 pub struct WriteBehind {
-    jobs: Option<mpsc::Sender<(String, Vec<SqlValue>)>>,
+    jobs: Option<mpsc::Sender<Job>>,
     state: Arc<(Mutex<Queue>, Condvar)>,
     worker: Option<JoinHandle<()>>,
 }
 
 impl WriteBehind {
-    pub fn start(conn: Shared) -> std::io::Result<WriteBehind> {
-        let (tx, rx) = mpsc::channel::<(String, Vec<SqlValue>)>();
+    /// Starts the worker of `conn`, the database at `path`.
+    pub fn start(conn: Shared, path: PathBuf) -> std::io::Result<WriteBehind> {
+        let (tx, rx) = mpsc::channel::<Job>();
         let state: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
         let st = state.clone();
         let worker = std::thread::Builder::new().name("sqlite-write-behind".into()).spawn(move || {
-            for (sql, params) in rx {
+            let mut checkpointer = None;
+            for job in rx {
+                let (sql, params) = match job {
+                    Job::Write(sql, params) => (sql, params),
+                    Job::Checkpoint => {
+                        if checkpointer.is_none() {
+                            checkpointer = crate::storage::open(&path, crate::storage::DbKind::Sql).ok();
+                        }
+                        // PASSIVE: copies what is committed, waiting for no reader or writer.
+                        if let Some(c) = &checkpointer {
+                            let _ = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
+                        }
+                        continue;
+                    }
+                };
                 let skip = st.0.lock().unwrap_or_else(|e| e.into_inner()).failed.is_some();
                 let result = if skip { Ok(()) } else { run(&lock(&conn), &sql, &params) };
                 let mut q = st.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -78,10 +104,20 @@ impl WriteBehind {
     pub fn push(&self, sql: &str, params: Vec<SqlValue>) -> Result<(), Vec<SqlValue>> {
         let Some(jobs) = &self.jobs else { return Err(params) };
         self.state.0.lock().unwrap_or_else(|e| e.into_inner()).queued += 1;
-        jobs.send((sql.to_owned(), params)).map_err(|e| {
+        jobs.send(Job::Write(sql.to_owned(), params)).map_err(|e| {
             self.state.0.lock().unwrap_or_else(|e| e.into_inner()).queued -= 1;
-            e.0 .1
+            match e.0 {
+                Job::Write(_, params) => params,
+                Job::Checkpoint => Vec::new(),
+            }
         })
+    }
+
+    /// Checkpoints the database after what is queued (nobody waits for it).
+    pub fn checkpoint(&self) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(Job::Checkpoint);
+        }
     }
 
     /// Waits until every queued statement has run; the first failure, if any
