@@ -304,6 +304,9 @@ impl SqlConnection for SpinSqlite {
             };
             return self.run(statement, &params);
         }
+        if let (false, Some(b)) = (self.in_tx, &self.behind) {
+            b.let_wal_restart();
+        }
         if let Some(failed) = self.behind.as_ref().and_then(WriteBehind::settle) {
             let conn = write_behind::lock(&self.conn);
             if !conn.is_autocommit() {
@@ -467,5 +470,27 @@ mod tests {
         assert_eq!(count(&mut again), SqlValue::Integer(0));
         again.execute("INSERT INTO t (x) VALUES (1)", vec![]).unwrap();
         assert_eq!(count(&mut again), SqlValue::Integer(1));
+    }
+
+    #[test]
+    fn a_long_bulk_load_lets_the_wal_start_over() {
+        let pools = Pools::new(Duration::from_secs(60));
+        let path = tmp("behind-wal").join("db.sqlite");
+        let mut c = SpinSqlite::open(&pools, &path).unwrap();
+        c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, pad TEXT)", vec![]).unwrap();
+        // 40 transactions of ~250 pages each: 10,000 pages (40 MB) if the WAL never restarted.
+        for b in 0..40i64 {
+            c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
+            for r in 0..5i64 {
+                let from = (b * 5 + r) * 1000;
+                let marks = vec!["(?, ?)"; 1000].join(", ");
+                let params = (from..from + 1000).flat_map(|i| [SqlValue::Integer(i), SqlValue::Text("x".repeat(200))]).collect();
+                c.execute(&format!("INSERT INTO t (x, pad) VALUES {marks}"), params).unwrap();
+            }
+            c.execute("COMMIT", vec![]).unwrap();
+        }
+        assert_eq!(count(&mut c), SqlValue::Integer(200_000));
+        let wal = std::fs::metadata(path.with_extension("sqlite-wal")).unwrap().len();
+        assert!(wal < 10 << 20, "the WAL restarted along the way: {wal} bytes");
     }
 }

@@ -47,10 +47,22 @@ pub fn lock(conn: &Shared) -> MutexGuard<'_, PooledConn> {
     conn.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A WAL this long (frames, ~4 KiB each) is let restart: the next transaction
+/// waits for the worker's checkpoint to finish, so it writes from the start of
+/// the WAL again instead of growing it by the whole load.
+#[cfg(not(test))]
+pub const WAL_RESTART_FRAMES: i64 = 65_536;
+#[cfg(test)]
+pub const WAL_RESTART_FRAMES: i64 = 256;
+
 #[derive(Default)]
 struct Queue {
     queued: usize,
     failed: Option<String>,
+    /// Checkpoints asked for and not yet through.
+    checkpoints: usize,
+    /// Frames in the WAL at the last checkpoint.
+    wal_frames: i64,
 }
 
 enum Job {
@@ -80,10 +92,13 @@ impl WriteBehind {
                         if checkpointer.is_none() {
                             checkpointer = crate::storage::open(&path, crate::storage::DbKind::Sql).ok();
                         }
-                        // PASSIVE: copies what is committed, waiting for no reader or writer.
-                        if let Some(c) = &checkpointer {
-                            let _ = c.execute_batch("PRAGMA wal_checkpoint(PASSIVE)");
-                        }
+                        // PASSIVE: copies what is committed, waiting for no reader or
+                        // writer; answers (busy, frames in the WAL, frames copied).
+                        let frames = checkpointer.as_ref().and_then(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)).ok());
+                        let mut q = st.0.lock().unwrap_or_else(|e| e.into_inner());
+                        q.checkpoints -= 1;
+                        q.wal_frames = frames.unwrap_or(0);
+                        st.1.notify_all();
                         continue;
                     }
                 };
@@ -113,10 +128,24 @@ impl WriteBehind {
         })
     }
 
-    /// Checkpoints the database after what is queued (nobody waits for it).
+    /// Checkpoints the database after what is queued (nobody waits for it,
+    /// unless the WAL grows long: `let_wal_restart`).
     pub fn checkpoint(&self) {
         if let Some(jobs) = &self.jobs {
-            let _ = jobs.send(Job::Checkpoint);
+            self.state.0.lock().unwrap_or_else(|e| e.into_inner()).checkpoints += 1;
+            if jobs.send(Job::Checkpoint).is_err() {
+                self.state.0.lock().unwrap_or_else(|e| e.into_inner()).checkpoints -= 1;
+            }
+        }
+    }
+
+    /// Between transactions: if the WAL has grown long, waits for the
+    /// checkpoints under way, so the next transaction can start it over.
+    pub fn let_wal_restart(&self) {
+        let (m, cv) = &*self.state;
+        let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+        while q.wal_frames >= WAL_RESTART_FRAMES && q.checkpoints > 0 {
+            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
         }
     }
 
