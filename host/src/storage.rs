@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::write_behind::{self, WriteBehind};
+use crate::write_behind::{self, TxEnd, WriteBehind};
 
 // ---- SQLite connection pools ---------------------------------------------------
 
@@ -244,17 +244,24 @@ pub trait SqlConnection: Send {
 /// Spin's `type = "spin"` SQLite database: a local file. Bulk inserts inside a
 /// transaction are written behind (`write_behind`).
 pub struct SpinSqlite {
-    behind: Option<WriteBehind>,
     conn: write_behind::Shared,
-    /// Inside a transaction after the last statement run here (queued ones
-    /// are INSERTs, which never change that).
-    in_tx: bool,
     path: PathBuf,
+    /// Inside a transaction after the last statement run here.
+    in_tx: bool,
+    /// The worker, once this connection has written behind.
+    behind: Option<WriteBehind>,
+    /// This transaction writes behind: its plain INSERTs are queued, and
+    /// SQLite's automatic checkpoint (this many pages before) is off.
+    active: Option<i64>,
+    /// A queued insert failed and the transaction was rolled back: every
+    /// statement fails with this until the guest ends the transaction.
+    poisoned: Option<String>,
 }
 
 impl SpinSqlite {
     pub fn open(pools: &Pools, path: &Path) -> Result<SpinSqlite> {
-        Ok(SpinSqlite { behind: None, conn: Arc::new(Mutex::new(pools.get(path, DbKind::Sql)?)), in_tx: false, path: path.to_path_buf() })
+        let conn = Arc::new(Mutex::new(pools.get(path, DbKind::Sql)?));
+        Ok(SpinSqlite { conn, path: path.to_path_buf(), in_tx: false, behind: None, active: None, poisoned: None })
     }
 
     fn run(&mut self, statement: &str, params: &[SqlValue]) -> Result<SqlRows, String> {
@@ -263,44 +270,89 @@ impl SpinSqlite {
         let ended = self.in_tx && conn.is_autocommit();
         self.in_tx = !conn.is_autocommit();
         drop(conn);
-        if let (true, Some(b)) = (ended, &self.behind) {
-            b.checkpoint();
+        if ended {
+            self.deactivate(true);
         }
         out
     }
 
-    /// Starts writing behind: the worker, and no automatic checkpoint at COMMIT
-    /// (the worker checkpoints instead) until the connection goes back.
-    fn start_behind(&mut self) {
-        let Ok(b) = WriteBehind::start(self.conn.clone(), self.path.clone()) else { return };
-        if write_behind::lock(&self.conn).execute_batch("PRAGMA wal_autocheckpoint = 0").is_ok() {
-            self.behind = Some(b);
+    /// This transaction starts writing behind (the worker is started once per
+    /// connection); if no thread can be had, statements simply run inline.
+    fn activate(&mut self) {
+        if self.behind.is_none() {
+            self.behind = WriteBehind::start(self.conn.clone(), self.path.clone()).ok();
+        }
+        if self.behind.is_some() {
+            let conn = write_behind::lock(&self.conn);
+            let before = conn.query_row("PRAGMA wal_autocheckpoint", [], |r| r.get::<_, i64>(0)).unwrap_or(1000);
+            if conn.execute_batch("PRAGMA wal_autocheckpoint = 0").is_ok() {
+                self.active = Some(before);
+            }
+        }
+    }
+
+    /// The transaction that wrote behind is over: SQLite's automatic
+    /// checkpoint is back, and (if it committed) the worker checkpoints now.
+    fn deactivate(&mut self, checkpoint: bool) {
+        let Some(before) = self.active.take() else { return };
+        let _ = write_behind::lock(&self.conn).execute_batch(&format!("PRAGMA wal_autocheckpoint = {before}"));
+        if let (true, Some(b)) = (checkpoint, &self.behind) {
+            b.checkpoint();
+        }
+    }
+
+    /// Rolls back what is left of a transaction (a failed ROLLBACK leaves the
+    /// poison in place: COMMIT is then refused, never run).
+    fn roll_back(&mut self) -> bool {
+        let conn = write_behind::lock(&self.conn);
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        self.in_tx = !conn.is_autocommit();
+        !self.in_tx
+    }
+
+    /// A statement while the transaction is poisoned.
+    fn poisoned(&mut self, statement: &str, failed: String) -> Result<SqlRows, String> {
+        match write_behind::tx_end(statement) {
+            Some(end) => {
+                if self.roll_back() {
+                    self.poisoned = None;
+                }
+                match end {
+                    TxEnd::Rollback => Ok(SqlRows::default()),
+                    TxEnd::Commit => Err(failed),
+                }
+            }
+            None => Err(failed),
         }
     }
 }
 
 impl Drop for SpinSqlite {
     fn drop(&mut self) {
-        if self.behind.take().is_some() {
-            // The pooled connection serves others next: SQLite's default again.
-            let _ = write_behind::lock(&self.conn).execute_batch("PRAGMA wal_autocheckpoint = 1000");
-        }
+        // The worker is through (what it still had is skipped) before the
+        // connection, SQLite's checkpoint setting restored, goes back.
+        drop(self.behind.take());
+        self.deactivate(false);
     }
 }
 
 impl SqlConnection for SpinSqlite {
     fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<SqlRows, String> {
-        if self.in_tx && (self.behind.is_some() || params.len() >= write_behind::MIN_PARAMS) && write_behind::is_plain_insert(statement) {
-            if self.behind.is_none() {
-                // No thread to be had: the statement simply runs inline.
-                self.start_behind();
+        if let Some(failed) = self.poisoned.clone() {
+            return self.poisoned(statement, failed);
+        }
+        if self.in_tx && (self.active.is_some() || params.len() >= write_behind::MIN_PARAMS) && write_behind::is_plain_insert(statement) {
+            if self.active.is_none() {
+                self.activate();
             }
-            let params = match &self.behind {
-                Some(b) => match b.push(statement, params) {
+            let params = match (&self.active, &self.behind) {
+                (Some(_), Some(b)) => match b.push(statement, params) {
                     Ok(()) => return Ok(SqlRows::default()),
                     Err(params) => params,
                 },
-                None => params,
+                _ => params,
             };
             return self.run(statement, &params);
         }
@@ -308,12 +360,11 @@ impl SqlConnection for SpinSqlite {
             b.let_wal_restart();
         }
         if let Some(failed) = self.behind.as_ref().and_then(WriteBehind::settle) {
-            let conn = write_behind::lock(&self.conn);
-            if !conn.is_autocommit() {
-                let _ = conn.execute_batch("ROLLBACK");
-            }
-            self.in_tx = !conn.is_autocommit();
-            return Err(format!("an insert earlier in this transaction failed, and the transaction was rolled back: {failed}"));
+            let failed = format!("an insert earlier in this transaction failed, so the transaction was rolled back: {failed}");
+            self.roll_back();
+            self.deactivate(false);
+            self.poisoned = Some(failed.clone());
+            return self.poisoned(statement, failed);
         }
         self.run(statement, &params)
     }
@@ -405,28 +456,42 @@ mod tests {
     fn bulk_inserts_written_behind_take_effect_in_order() {
         let pools = Pools::new(Duration::from_secs(60));
         let mut c = SpinSqlite::open(&pools, &tmp("behind").join("db.sqlite")).unwrap();
-        c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", vec![]).unwrap();
+        c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY, v TEXT)", vec![]).unwrap();
+        c.execute("PRAGMA wal_autocheckpoint = 500", vec![]).unwrap();
         c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
         for i in 0..20 {
             let (sql, p) = bulk(i * 1000, 1000);
             assert!(c.execute(&sql, p).unwrap().rows.is_empty());
-            assert!(c.behind.is_some(), "a {}-parameter insert goes behind", 1000);
+            assert!(c.active.is_some(), "a 1000-parameter insert goes behind");
         }
+        // Queued in order: the first writer of a key wins an INSERT OR IGNORE.
+        let marks = vec!["(?, ?)"; 200].join(", ");
+        let params = (19_900..20_100).flat_map(|i| [SqlValue::Integer(i), SqlValue::Text("second".into())]).collect();
+        c.execute(&format!("INSERT OR IGNORE INTO t (x, v) VALUES {marks}"), params).unwrap();
         // A small insert after them queues too, and a read sees every row.
         c.execute("INSERT INTO t (x) VALUES (?)", vec![SqlValue::Integer(-1)]).unwrap();
-        assert_eq!(count(&mut c), SqlValue::Integer(20_001));
+        assert_eq!(count(&mut c), SqlValue::Integer(20_101));
+        let v = |c: &mut SpinSqlite, x: i64| c.execute("SELECT v FROM t WHERE x = ?", vec![SqlValue::Integer(x)]).unwrap().rows[0][0].clone();
+        assert_eq!(v(&mut c, 19_950), SqlValue::Null);
+        assert_eq!(v(&mut c, 20_050), SqlValue::Text("second".into()));
+        assert_eq!(c.execute("PRAGMA wal_autocheckpoint", vec![]).unwrap().rows[0][0], SqlValue::Integer(0), "no checkpoint at this COMMIT");
         c.execute("COMMIT", vec![]).unwrap();
-        // Outside a transaction statements run inline, whatever their size.
+        assert!(c.active.is_none());
+        assert_eq!(c.execute("PRAGMA wal_autocheckpoint", vec![]).unwrap().rows[0][0], SqlValue::Integer(500), "the guest's setting is back");
+        // Outside a transaction statements run inline, whatever their size; so
+        // do small inserts of a later transaction.
         let (sql, p) = bulk(100_000, 300);
         c.execute(&sql, p).unwrap();
-        assert_eq!(count(&mut c), SqlValue::Integer(20_301));
+        c.execute("BEGIN", vec![]).unwrap();
+        c.execute("INSERT INTO t (x) VALUES (?)", vec![SqlValue::Integer(-2)]).unwrap();
+        assert!(c.active.is_none());
+        c.execute("COMMIT", vec![]).unwrap();
+        assert_eq!(count(&mut c), SqlValue::Integer(20_402));
         let path = c.path.clone();
         drop(c);
         // The worker checkpointed after the commit (too few pages for SQLite's own
-        // checkpoint), and the pooled connection has SQLite's default back.
+        // checkpoint).
         assert!(std::fs::metadata(&path).unwrap().len() > 100_000, "the rows are in the database file");
-        let mut again = SpinSqlite::open(&pools, &path).unwrap();
-        assert_eq!(again.execute("PRAGMA wal_autocheckpoint", vec![]).unwrap().rows[0][0], SqlValue::Integer(1000));
     }
 
     #[test]
@@ -435,23 +500,39 @@ mod tests {
         let path = tmp("behind-fail").join("db.sqlite");
         let mut c = SpinSqlite::open(&pools, &path).unwrap();
         c.execute("CREATE TABLE t (x INTEGER PRIMARY KEY)", vec![]).unwrap();
-        c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
-        let (sql, p) = bulk(0, 500);
-        c.execute(&sql, p).unwrap();
-        // Overlaps the first: fails on the worker, answered as if fine.
-        let (sql, p) = bulk(499, 500);
-        c.execute(&sql, p).unwrap();
-        let (sql, p) = bulk(5000, 500);
-        c.execute(&sql, p).unwrap();
+        let fail = |c: &mut SpinSqlite| {
+            c.execute("BEGIN IMMEDIATE", vec![]).unwrap();
+            let (sql, p) = bulk(0, 500);
+            c.execute(&sql, p).unwrap();
+            // Overlaps the first: fails on the worker, answered as if fine.
+            let (sql, p) = bulk(499, 500);
+            c.execute(&sql, p).unwrap();
+            let (sql, p) = bulk(5000, 500);
+            c.execute(&sql, p).unwrap();
+        };
+        fail(&mut c);
         // The guest's next statement, even COMMIT, gets the error.
         let e = c.execute("COMMIT", vec![]).unwrap_err();
         assert!(e.contains("UNIQUE constraint failed"), "{e}");
-        // Nothing of the transaction stayed; the connection works on.
-        assert!(c.execute("ROLLBACK", vec![]).is_err(), "already rolled back");
         assert_eq!(count(&mut c), SqlValue::Integer(0));
+
+        // A guest that ignores the error commits nothing, not even in part.
+        fail(&mut c);
+        assert!(c.execute("SELECT 1", vec![]).is_err());
+        assert!(c.execute("INSERT INTO t (x) VALUES (?)", vec![SqlValue::Integer(-1)]).is_err(), "refused, not autocommitted");
+        assert!(c.execute("COMMIT", vec![]).is_err());
+        assert_eq!(count(&mut c), SqlValue::Integer(0));
+
+        // The usual guest rolls back: that is answered as done.
+        fail(&mut c);
+        assert!(c.execute("SELECT 1", vec![]).is_err());
+        c.execute("ROLLBACK", vec![]).unwrap();
+        c.execute("INSERT INTO t (x) VALUES (?)", vec![SqlValue::Integer(-1)]).unwrap();
+        assert_eq!(count(&mut c), SqlValue::Integer(1));
         drop(c);
         let mut again = SpinSqlite::open(&pools, &path).unwrap();
-        assert_eq!(count(&mut again), SqlValue::Integer(0));
+        assert_eq!(count(&mut again), SqlValue::Integer(1));
+        assert_eq!(again.execute("PRAGMA wal_autocheckpoint", vec![]).unwrap().rows[0][0], SqlValue::Integer(1000));
     }
 
     #[test]
@@ -465,6 +546,7 @@ mod tests {
             let (sql, p) = bulk(i * 1000, 1000);
             c.execute(&sql, p).unwrap();
         }
+        assert!(c.active.is_some());
         drop(c); // a guest that trapped mid-load
         let mut again = SpinSqlite::open(&pools, &path).unwrap();
         assert_eq!(count(&mut again), SqlValue::Integer(0));
@@ -489,6 +571,7 @@ mod tests {
             }
             c.execute("COMMIT", vec![]).unwrap();
         }
+        assert!(c.behind.is_some());
         assert_eq!(count(&mut c), SqlValue::Integer(200_000));
         let wal = std::fs::metadata(path.with_extension("sqlite-wal")).unwrap().len();
         assert!(wal < 10 << 20, "the WAL restarted along the way: {wal} bytes");

@@ -9,27 +9,42 @@
 //! guest goes on. Every other statement (reads, updates, COMMIT) first waits
 //! for the queued ones, so statements still take effect in the guest's order.
 //!
-//! Checkpoints move too: while a connection writes behind, SQLite's automatic
+//! Checkpoints move too: while a transaction writes behind, SQLite's automatic
 //! checkpoint (copying the WAL into the database at COMMIT, with an fsync, on
-//! the guest's thread) is off, and after each commit the worker checkpoints
-//! on a connection of its own, so the guest's next statements run meanwhile.
+//! the guest's thread) is off, and when it ends the worker checkpoints on a
+//! connection of its own, so the guest's next statements run meanwhile.
 //!
 //! Errors come late, never lost: if a queued INSERT fails, the rest of the
-//! queue is skipped, the transaction is rolled back, and the guest's next
-//! statement fails with that error, so a transaction with a failed write can
-//! never commit.
+//! queue is skipped, the transaction is rolled back, and every statement the
+//! guest sends fails with that error until its ROLLBACK (answered as done) or
+//! COMMIT (answered with the error), so a transaction with a failed write can
+//! never commit, not even in part.
 
 use crate::storage::{PooledConn, SqlValue};
+use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 /// A statement with this many parameters starts writing behind (a multi-row
-/// insert; a single-row write never pays for the thread). Once started, every
-/// plain INSERT of the transaction follows it, small ones included, so they
-/// keep their order without waiting.
+/// insert; a single-row write never pays for the queue). Until its
+/// transaction ends, every plain INSERT follows it, small ones included, so
+/// they keep their order without waiting.
 pub const MIN_PARAMS: usize = 256;
+
+/// Statements queued at most; a guest that builds faster than SQLite writes
+/// waits here rather than pile its parameters up in host memory (a 500-row
+/// insert of contacts carries about a megabyte).
+const QUEUE: usize = 64;
+
+/// A WAL this long (frames, ~4 KiB each) is let restart: the next transaction
+/// waits for the worker's checkpoint to finish, so it writes from the start of
+/// the WAL again instead of growing it by the whole load.
+#[cfg(not(test))]
+pub const WAL_RESTART_FRAMES: i64 = 65_536;
+#[cfg(test)]
+pub const WAL_RESTART_FRAMES: i64 = 256;
 
 /// Whether a statement may be written behind: an INSERT that returns nothing.
 pub fn is_plain_insert(sql: &str) -> bool {
@@ -40,20 +55,30 @@ pub fn is_plain_insert(sql: &str) -> bool {
         && !head.windows(9).any(|w| w.eq_ignore_ascii_case(b"RETURNING"))
 }
 
-pub type Shared = Arc<Mutex<PooledConn>>;
-
-pub fn lock(conn: &Shared) -> MutexGuard<'_, PooledConn> {
-    // A panic elsewhere cannot leave the connection half-changed in Rust terms.
-    conn.lock().unwrap_or_else(|e| e.into_inner())
+/// How a statement ends the transaction, if it does.
+#[derive(Debug, PartialEq)]
+pub enum TxEnd {
+    Commit,
+    Rollback,
 }
 
-/// A WAL this long (frames, ~4 KiB each) is let restart: the next transaction
-/// waits for the worker's checkpoint to finish, so it writes from the start of
-/// the WAL again instead of growing it by the whole load.
-#[cfg(not(test))]
-pub const WAL_RESTART_FRAMES: i64 = 65_536;
-#[cfg(test)]
-pub const WAL_RESTART_FRAMES: i64 = 256;
+pub fn tx_end(sql: &str) -> Option<TxEnd> {
+    let words: Vec<String> = sql.split(|c: char| c.is_whitespace() || c == ';').filter(|w| !w.is_empty()).take(3).map(str::to_ascii_uppercase).collect();
+    match words.first().map(String::as_str) {
+        Some("COMMIT" | "END") => Some(TxEnd::Commit),
+        // ROLLBACK [TRANSACTION] TO <savepoint> ends nothing.
+        Some("ROLLBACK") if !words.iter().any(|w| w == "TO") => Some(TxEnd::Rollback),
+        _ => None,
+    }
+}
+
+pub type Shared = Arc<Mutex<PooledConn>>;
+
+/// A poisoned lock is taken anyway: a panic elsewhere cannot leave the
+/// connection or the queue half-changed in Rust terms.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
 
 #[derive(Default)]
 struct Queue {
@@ -65,76 +90,83 @@ struct Queue {
     wal_frames: i64,
 }
 
+type State = Arc<(Mutex<Queue>, Condvar)>;
+
 enum Job {
     Write(String, Vec<SqlValue>),
     Checkpoint,
 }
 
-/// The worker of one connection, alive while it has a transaction writing behind.
+/// The worker of one connection: started by its first bulk insert, it serves
+/// the connection's later transactions too until the connection is dropped.
 pub struct WriteBehind {
-    jobs: Option<mpsc::Sender<Job>>,
-    state: Arc<(Mutex<Queue>, Condvar)>,
+    jobs: Option<mpsc::SyncSender<Job>>,
+    state: State,
     worker: Option<JoinHandle<()>>,
 }
 
 impl WriteBehind {
     /// Starts the worker of `conn`, the database at `path`.
     pub fn start(conn: Shared, path: PathBuf) -> std::io::Result<WriteBehind> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        let state: Arc<(Mutex<Queue>, Condvar)> = Arc::default();
+        let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
+        let state: State = Arc::default();
         let st = state.clone();
         let worker = std::thread::Builder::new().name("sqlite-write-behind".into()).spawn(move || {
-            let mut checkpointer = None;
+            let _exit = Exit(st.clone());
+            // Opened at the first checkpoint, once: if it cannot be, checkpoints are skipped.
+            let mut checkpointer: Option<Option<Connection>> = None;
             for job in rx {
-                let (sql, params) = match job {
-                    Job::Write(sql, params) => (sql, params),
-                    Job::Checkpoint => {
-                        if checkpointer.is_none() {
-                            checkpointer = crate::storage::open(&path, crate::storage::DbKind::Sql).ok();
+                match job {
+                    Job::Write(sql, params) => {
+                        let skip = lock(&st.0).failed.is_some();
+                        let result = if skip { Ok(()) } else { run(&lock(&conn), &sql, &params) };
+                        let mut q = lock(&st.0);
+                        q.queued -= 1;
+                        if let Err(e) = result {
+                            q.failed.get_or_insert(e);
                         }
+                        st.1.notify_all();
+                    }
+                    Job::Checkpoint => {
+                        let c = checkpointer.get_or_insert_with(|| crate::storage::open(&path, crate::storage::DbKind::Sql).ok());
                         // PASSIVE: copies what is committed, waiting for no reader or
                         // writer; answers (busy, frames in the WAL, frames copied).
-                        let frames = checkpointer.as_ref().and_then(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)).ok());
-                        let mut q = st.0.lock().unwrap_or_else(|e| e.into_inner());
+                        let frames = c.as_ref().and_then(|c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1)).ok());
+                        let mut q = lock(&st.0);
                         q.checkpoints -= 1;
                         q.wal_frames = frames.unwrap_or(0);
                         st.1.notify_all();
-                        continue;
                     }
-                };
-                let skip = st.0.lock().unwrap_or_else(|e| e.into_inner()).failed.is_some();
-                let result = if skip { Ok(()) } else { run(&lock(&conn), &sql, &params) };
-                let mut q = st.0.lock().unwrap_or_else(|e| e.into_inner());
-                q.queued -= 1;
-                if let Err(e) = result {
-                    q.failed.get_or_insert(e);
                 }
-                st.1.notify_all();
             }
         })?;
         Ok(WriteBehind { jobs: Some(tx), state, worker: Some(worker) })
     }
 
-    /// Queues a statement; false if the worker is gone (run it inline then).
+    /// Queues a statement; hands the parameters back if the worker is gone
+    /// (the caller runs it inline then).
     pub fn push(&self, sql: &str, params: Vec<SqlValue>) -> Result<(), Vec<SqlValue>> {
         let Some(jobs) = &self.jobs else { return Err(params) };
-        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).queued += 1;
-        jobs.send(Job::Write(sql.to_owned(), params)).map_err(|e| {
-            self.state.0.lock().unwrap_or_else(|e| e.into_inner()).queued -= 1;
-            match e.0 {
-                Job::Write(_, params) => params,
-                Job::Checkpoint => Vec::new(),
+        lock(&self.state.0).queued += 1;
+        match jobs.send(Job::Write(sql.to_owned(), params)) {
+            Ok(()) => Ok(()),
+            Err(mpsc::SendError(job)) => {
+                lock(&self.state.0).queued -= 1;
+                match job {
+                    Job::Write(_, params) => Err(params),
+                    Job::Checkpoint => Err(Vec::new()),
+                }
             }
-        })
+        }
     }
 
     /// Checkpoints the database after what is queued (nobody waits for it,
     /// unless the WAL grows long: `let_wal_restart`).
     pub fn checkpoint(&self) {
         if let Some(jobs) = &self.jobs {
-            self.state.0.lock().unwrap_or_else(|e| e.into_inner()).checkpoints += 1;
+            lock(&self.state.0).checkpoints += 1;
             if jobs.send(Job::Checkpoint).is_err() {
-                self.state.0.lock().unwrap_or_else(|e| e.into_inner()).checkpoints -= 1;
+                lock(&self.state.0).checkpoints -= 1;
             }
         }
     }
@@ -143,7 +175,7 @@ impl WriteBehind {
     /// checkpoints under way, so the next transaction can start it over.
     pub fn let_wal_restart(&self) {
         let (m, cv) = &*self.state;
-        let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(m);
         while q.wal_frames >= WAL_RESTART_FRAMES && q.checkpoints > 0 {
             q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
         }
@@ -153,7 +185,7 @@ impl WriteBehind {
     /// (taken: the caller rolls the transaction back).
     pub fn settle(&self) -> Option<String> {
         let (m, cv) = &*self.state;
-        let mut q = m.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = lock(m);
         while q.queued > 0 {
             q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
         }
@@ -166,11 +198,27 @@ impl Drop for WriteBehind {
         // Whatever is still queued belongs to a transaction about to be rolled
         // back (the guest left without settling): skip it, then close the
         // channel, which ends the worker.
-        self.state.0.lock().unwrap_or_else(|e| e.into_inner()).failed.get_or_insert_with(|| "connection closed".into());
+        lock(&self.state.0).failed.get_or_insert_with(|| "connection closed".into());
         self.jobs = None;
         if let Some(w) = self.worker.take() {
             let _ = w.join();
         }
+    }
+}
+
+/// Runs when the worker ends, however it ends: if it panicked, whoever waits
+/// is woken with a failure instead of waiting for jobs no one will run.
+struct Exit(State);
+
+impl Drop for Exit {
+    fn drop(&mut self) {
+        let mut q = lock(&self.0 .0);
+        if q.queued > 0 {
+            q.failed.get_or_insert_with(|| "the write-behind worker stopped".into());
+        }
+        q.queued = 0;
+        q.checkpoints = 0;
+        self.0 .1.notify_all();
     }
 }
 
@@ -192,5 +240,16 @@ mod tests {
         assert!(!is_plain_insert("UPDATE t SET a = 1"));
         assert!(!is_plain_insert("SELECT 'INSERT'"));
         assert!(!is_plain_insert("INS"));
+    }
+
+    #[test]
+    fn transaction_ends_are_recognised() {
+        assert_eq!(tx_end("COMMIT"), Some(TxEnd::Commit));
+        assert_eq!(tx_end(" end transaction;"), Some(TxEnd::Commit));
+        assert_eq!(tx_end("ROLLBACK"), Some(TxEnd::Rollback));
+        assert_eq!(tx_end("rollback transaction"), Some(TxEnd::Rollback));
+        assert_eq!(tx_end("ROLLBACK TO sp1"), None);
+        assert_eq!(tx_end("ROLLBACK TRANSACTION TO SAVEPOINT sp1"), None);
+        assert_eq!(tx_end("SELECT 1"), None);
     }
 }

@@ -77,17 +77,19 @@ pub fn drop_indexes<D: Db + ?Sized>(db: &D) -> Result<i64> {
 
 /// Builds the first missing index in its own transaction (at a million rows
 /// about a second, so a call spends at most that past its budget); returns
-/// how many are still missing.
+/// how many are still missing. The last one also sets FTS merging back.
 pub fn build_next<D: Db + ?Sized>(db: &D) -> Result<i64> {
     let missing = missing(db)?;
     let Some(first) = missing.first() else { return Ok(0) };
     let sql = DEFERRABLE.iter().find(|(n, _)| n == first).map(|(_, s)| *s).unwrap_or_default();
-    // IF NOT EXISTS: another caller (a tick, a second import) may have built it meanwhile.
-    db.run(&sql.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1), &[])?;
-    if missing.len() == 1 {
-        automerge(db, DEFAULT_AUTOMERGE)?;
-    }
-    Ok(missing.len() as i64 - 1)
+    edge_db::tx(db, || {
+        // IF NOT EXISTS: another caller (a tick, a second import) may have built it meanwhile.
+        db.run(&sql.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1), &[])?;
+        if missing.len() == 1 {
+            automerge(db, DEFAULT_AUTOMERGE)?;
+        }
+        Ok(missing.len() as i64 - 1)
+    })
 }
 
 /// Whether an import is loading without the indexes right now (recently

@@ -111,6 +111,17 @@ impl std::fmt::Display for WrongState {
 }
 impl std::error::Error for WrongState {}
 
+/// The job moved on (another caller ran a batch, or cancelled it) while a
+/// batch was being written: that batch is rolled back.
+#[derive(Debug)]
+struct Moved;
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the import moved on meanwhile")
+    }
+}
+impl std::error::Error for Moved {}
+
 fn wrong(msg: &str) -> anyhow::Error {
     WrongState(msg.into()).into()
 }
@@ -177,8 +188,9 @@ fn chunk<D: Db + ?Sized>(db: &D, id: &str, n: i64) -> Result<Option<Vec<u8>>> {
     }))
 }
 
-/// File bytes loaded ahead of a batch read while the last batch is written.
-const PREFETCH: usize = 2 << 20;
+/// File bytes loaded ahead of a batch read while the last batch is written
+/// (a batch holds at most this much row text).
+const PREFETCH: usize = BATCH_BYTES;
 
 /// Reads records from a byte position, a chunk at a time.
 struct Reader<'a, D: Db + ?Sized> {
@@ -502,6 +514,8 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
     let mut reader: Option<Reader<D>> = None;
     // The next batch, read while the last one was being written.
     let mut ahead: Option<Read> = None;
+    // How long the last batch took: no point reading ahead a batch the budget has no room for.
+    let mut last_batch = std::time::Duration::ZERO;
     loop {
         let job = get(db, id)?.ok_or(NotFound)?;
         match job.status.as_str() {
@@ -519,11 +533,20 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
             "done" | "failed" | "cancelled" => return Ok(job),
             _ => return Err(wrong("set a mapping first")),
         }
-        if reader.as_ref().is_none_or(|r| r.position() != job.position) {
+        // The reader is where this batch ends if it was read ahead, else where it starts.
+        let want = match &ahead {
+            Some(a) if a.from == job.position => a.to,
+            _ => job.position,
+        };
+        if reader.as_ref().is_none_or(|r| r.position() != want) {
             reader = Some(Reader::new(db, &job, job.position));
+            ahead = None;
         }
         let Some(r) = reader.as_mut() else { continue };
-        let done = edge_db::tx(db, || batch(db, w, &job, r, &mut ahead, max_records));
+        let look_ahead = job.entity == Entity::Contact && started.elapsed() + last_batch < budget;
+        let batch_started = std::time::Instant::now();
+        let done = edge_db::tx(db, || batch(db, w, &job, r, &mut ahead, look_ahead, max_records));
+        last_batch = batch_started.elapsed();
         if done.is_err() {
             // The batch rolled back: its reads are undone too.
             reader = None;
@@ -532,6 +555,8 @@ pub fn run<D: Db + ?Sized>(db: &D, w: &Writer, id: &str, budget: std::time::Dura
         match done {
             Ok(true) => return get(db, id)?.ok_or_else(|| NotFound.into()),
             Ok(false) => {}
+            // Another caller moved the job on (or cancelled it) meanwhile: look again.
+            Err(e) if e.downcast_ref::<Moved>().is_some() => {}
             Err(e) if e.downcast_ref::<LimitReached>().is_some() => {
                 let msg = format!("Stopped: {e}. Rows before line {} were imported.", job.rows_done + 2);
                 db.run("UPDATE imports SET status = 'failed', message = ?, finished_at = ?, updated_at = ? WHERE id = ?", &[msg.into(), edge_db::now().into(), edge_db::now().into(), id.into()])?;
@@ -555,6 +580,10 @@ struct Counts {
 
 /// A batch's rows, read and parsed from `from` to `to` in the file, not yet written.
 struct Read {
+    /// Rows of the file before this batch (its first row is line `rows_before + 2`).
+    rows_before: i64,
+    /// The custom fields it was validated against.
+    defs: Vec<FieldDef>,
     rows: Vec<Parsed>,
     problems: Vec<(i64, FieldError)>,
     /// Rows read (blank lines aside), good or not.
@@ -564,12 +593,13 @@ struct Read {
     to: i64,
 }
 
-/// Reads and parses the next batch (rows numbered from `first_row`).
-fn read<D: Db + ?Sized>(job: &Job, reader: &mut Reader<D>, defs: &[FieldDef], mapping: &Mapping, det: &Detected, first_row: i64) -> Result<Read> {
+/// Reads and parses the next batch, after `rows_before` rows of the file.
+fn read<D: Db + ?Sized>(job: &Job, reader: &mut Reader<D>, defs: &[FieldDef], mapping: &Mapping, det: &Detected, rows_before: i64) -> Result<Read> {
     let from = reader.position();
     let mut rows: Vec<Parsed> = Vec::new();
     let mut problems: Vec<(i64, FieldError)> = Vec::new();
-    let mut row_no = first_row;
+    // Line numbers: the header is line 1.
+    let mut row_no = rows_before + 1;
     let mut ended = false;
     let mut seen = 0;
     let mut bytes = 0;
@@ -602,13 +632,14 @@ fn read<D: Db + ?Sized>(job: &Job, reader: &mut Reader<D>, defs: &[FieldDef], ma
         }
     }
     let to = reader.position();
-    Ok(Read { rows, problems, seen, ended: ended || to >= job.total_bytes, from, to })
+    Ok(Read { rows_before, defs: defs.to_vec(), rows, problems, seen, ended: ended || to >= job.total_bytes, from, to })
 }
 
 /// One batch, inside the caller's transaction; true when the file is done.
-/// Once its writes are queued (the host writes them behind), the next batch
-/// is read into `ahead` meanwhile.
-fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, ahead: &mut Option<Read>, max_records: i64) -> Result<bool> {
+/// With `look_ahead`, once its writes are queued (the host writes them
+/// behind), the next batch is read into `ahead` meanwhile.
+#[allow(clippy::too_many_arguments)]
+fn batch<'a, D: Db + ?Sized>(db: &'a D, w: &Writer, job: &Job, reader: &mut Reader<'a, D>, ahead: &mut Option<Read>, look_ahead: bool, max_records: i64) -> Result<bool> {
     let (Some(mapping), Some(det)) = (&job.mapping, &job.detected) else { return Err(wrong("set a mapping first")) };
     let defs = fields::list(db, Some(job.entity))?;
     let indexes_left = match job.entity {
@@ -616,19 +647,29 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
         _ => job.indexes_left,
     };
     let this = match ahead.take() {
-        Some(a) if a.from == job.position => a,
-        _ => read(job, reader, &defs, mapping, det, job.rows_done + 1)?,
+        Some(a) if a.from == job.position && a.rows_before == job.rows_done && a.defs == defs => a,
+        _ => {
+            // Whatever was read ahead does not fit: read again from the job's position.
+            if reader.position() != job.position {
+                *reader = Reader::new(db, job, job.position);
+            }
+            read(job, reader, &defs, mapping, det, job.rows_done)?
+        }
     };
     let Read { rows, mut problems, seen, ended, to, .. } = this;
-    // The next batch's file bytes come in now: reading them later would wait for the writes.
-    reader.prefetch()?;
+    if look_ahead && !ended {
+        // The next batch's file bytes come in now: reading them once the writes
+        // are queued would wait for those.
+        reader.prefetch()?;
+    }
     let mut counts = Counts::default();
     match job.entity {
         Entity::Contact => import_contacts(db, w, mapping, &defs, rows, max_records, &mut counts, &mut problems)?,
         Entity::Company => import_companies(db, w, mapping, &defs, rows, &mut counts, &mut problems)?,
     }
-    if !ended && reader.position() == to {
-        *ahead = Some(read(job, reader, &defs, mapping, det, job.rows_done + seen as i64 + 1)?);
+    if look_ahead && !ended && reader.position() == to {
+        // A batch that cannot be read now is read again (and reports) in its own turn.
+        *ahead = read(job, reader, &defs, mapping, det, job.rows_done + seen as i64).ok();
     }
     let failed_rows: std::collections::BTreeSet<i64> = problems.iter().map(|(r, _)| *r).collect();
     counts.failed = failed_rows.len() as i64;
@@ -646,8 +687,11 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
         })
         .collect();
     insert_multi(db, "INSERT OR REPLACE INTO import_errors (import_id, row_no, seq, field, message)", 5, err_rows)?;
-    db.run(
-        "UPDATE imports SET status = ?, position = ?, rows_done = rows_done + ?, created = created + ?, updated = updated + ?, unchanged = unchanged + ?, failed = failed + ?, indexes_left = ?, updated_at = ? WHERE id = ?",
+    // Only from where this batch began, and only while the job runs: another
+    // caller may have moved it on, or cancelled it, since it was read.
+    let moved = db.run(
+        "UPDATE imports SET status = ?, position = ?, rows_done = rows_done + ?, created = created + ?, updated = updated + ?, unchanged = unchanged + ?, failed = failed + ?, indexes_left = ?, updated_at = ? \
+         WHERE id = ? AND position = ? AND status IN ('ready', 'running') RETURNING id",
         &[
             (if ended && indexes_left > 0 { "indexing" } else { "running" }).into(),
             Val::Int(to),
@@ -659,8 +703,12 @@ fn batch<D: Db + ?Sized>(db: &D, w: &Writer, job: &Job, reader: &mut Reader<D>, 
             Val::Int(indexes_left),
             edge_db::now().into(),
             job.id.as_str().into(),
+            Val::Int(job.position),
         ],
     )?;
+    if moved.first().is_none() {
+        return Err(Moved.into());
+    }
     if ended {
         // The file is no longer needed.
         db.run("DELETE FROM import_chunks WHERE import_id = ?", &[job.id.as_str().into()])?;
@@ -1123,6 +1171,61 @@ mod tests {
         assert_eq!((done.created, done.updated, done.failed), (1, 1, 5), "Ada, then Ada again updates her");
         assert_eq!(count(&db), 1);
         assert!(errors(&db, &job.id, 5, 100).unwrap().len() == 2, "report pages");
+    }
+
+    /// Counts the file chunks a run reads.
+    struct Counting<'a>(&'a edge_db::native::Connection, std::cell::Cell<usize>);
+    impl Db for Counting<'_> {
+        fn run(&self, sql: &str, params: &[Val]) -> Result<edge_db::Rows> {
+            if sql.starts_with("SELECT data FROM import_chunks") {
+                self.1.set(self.1.get() + 1);
+            }
+            self.0.run(sql, params)
+        }
+    }
+
+    #[test]
+    fn batches_read_ahead_report_exact_lines_and_read_each_chunk_once() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        // Three batches; a bad email in the second and in the third.
+        let mut f = String::from("First Name,Email\n");
+        for i in 1..=25_000 {
+            let email = if i == 12_345 || i == 23_456 { "not-an-email".to_string() } else { format!("p{i}@example.com") };
+            f.push_str(&format!("Person{i},{email}\n"));
+        }
+        let job = upload(&db, &w, f.as_bytes());
+        let a = complete_upload(&db, &job).unwrap();
+        set_mapping(&db, &a.job, &a.suggested, None).unwrap();
+        let counting = Counting(&db, Default::default());
+        let done = run(&counting, &w, &job.id, Duration::from_secs(600), i64::MAX).unwrap();
+        assert_eq!((done.status.as_str(), done.rows_done, done.created, done.failed), ("done", 25_000, 24_998, 2));
+        let rows: Vec<i64> = errors(&db, &job.id, 0, 10).unwrap().iter().map(|r| r.row).collect();
+        assert_eq!(rows, vec![12_346, 23_457], "line numbers count the header");
+        assert_eq!(counting.1.get() as i64, chunks_expected(job.total_bytes), "each chunk read once");
+        assert_eq!(count(&db), 24_998);
+    }
+
+    #[test]
+    fn companies_import_across_batches() {
+        let db = db();
+        let w = writer("user:u_01HZZZZZZZZZZZZZZZZZZZZZZZ");
+        let mut f = String::from("Company,Domain\n");
+        for i in 1..=(BATCH + 2_000) {
+            let domain = if i == BATCH + 1_000 { "not a domain".to_string() } else { format!("co{i}.example") };
+            f.push_str(&format!("Company {i},{domain}\n"));
+        }
+        let job = create(&db, &w, Entity::Company, "companies.csv", f.len() as i64).unwrap();
+        for (n, c) in f.as_bytes().chunks(CHUNK as usize).enumerate() {
+            put_chunk(&db, &job, n as i64, c).unwrap();
+        }
+        let a = complete_upload(&db, &get(&db, &job.id).unwrap().unwrap()).unwrap();
+        set_mapping(&db, &a.job, &a.suggested, None).unwrap();
+        let done = run(&db, &w, &job.id, Duration::from_secs(600), i64::MAX).unwrap();
+        assert_eq!((done.status.as_str(), done.created, done.failed), ("done", BATCH as i64 + 1_999, 1));
+        assert_eq!(errors(&db, &job.id, 0, 10).unwrap().iter().map(|r| r.row).collect::<Vec<_>>(), vec![BATCH as i64 + 1_001]);
+        let n = db.run("SELECT count(*) FROM companies WHERE deleted_at IS NULL", &[]).unwrap().scalar_i64();
+        assert_eq!(n, Some(BATCH as i64 + 1_999));
     }
 
     #[test]
