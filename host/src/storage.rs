@@ -280,7 +280,7 @@ impl SpinSqlite {
     /// connection); if no thread can be had, statements simply run inline.
     fn activate(&mut self) {
         if self.behind.is_none() {
-            self.behind = WriteBehind::start(self.conn.clone(), self.path.clone()).ok();
+            self.behind = WriteBehind::start(&self.conn, self.path.clone()).ok();
         }
         if self.behind.is_some() {
             let conn = write_behind::lock(&self.conn);
@@ -331,8 +331,8 @@ impl SpinSqlite {
 
 impl Drop for SpinSqlite {
     fn drop(&mut self) {
-        // The worker is through (what it still had is skipped) before the
-        // connection, SQLite's checkpoint setting restored, goes back.
+        // The worker is through with the connection (what it still had is
+        // skipped) before it goes back, SQLite's checkpoint setting restored.
         drop(self.behind.take());
         self.deactivate(false);
     }
@@ -487,10 +487,11 @@ mod tests {
         assert!(c.active.is_none());
         c.execute("COMMIT", vec![]).unwrap();
         assert_eq!(count(&mut c), SqlValue::Integer(20_402));
-        let path = c.path.clone();
-        drop(c);
         // The worker checkpointed after the commit (too few pages for SQLite's own
         // checkpoint).
+        c.behind.as_ref().unwrap().wait_for_checkpoints();
+        let path = c.path.clone();
+        drop(c);
         assert!(std::fs::metadata(&path).unwrap().len() > 100_000, "the rows are in the database file");
     }
 

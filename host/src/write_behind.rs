@@ -25,7 +25,6 @@ use rusqlite::Connection;
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 
 /// A statement with this many parameters starts writing behind (a multi-row
 /// insert; a single-row write never pays for the queue). Until its
@@ -102,16 +101,19 @@ enum Job {
 pub struct WriteBehind {
     jobs: Option<mpsc::SyncSender<Job>>,
     state: State,
-    worker: Option<JoinHandle<()>>,
 }
 
 impl WriteBehind {
-    /// Starts the worker of `conn`, the database at `path`.
-    pub fn start(conn: Shared, path: PathBuf) -> std::io::Result<WriteBehind> {
+    /// Starts the worker of `conn`, the database at `path`. The worker holds
+    /// the connection weakly: once its owner is through with it, it goes back
+    /// to the pool even while the worker still checkpoints (on a connection of
+    /// its own).
+    pub fn start(conn: &Shared, path: PathBuf) -> std::io::Result<WriteBehind> {
         let (tx, rx) = mpsc::sync_channel::<Job>(QUEUE);
         let state: State = Arc::default();
         let st = state.clone();
-        let worker = std::thread::Builder::new().name("sqlite-write-behind".into()).spawn(move || {
+        let conn = Arc::downgrade(conn);
+        std::thread::Builder::new().name("sqlite-write-behind".into()).spawn(move || {
             let _exit = Exit(st.clone());
             // Opened at the first checkpoint, once: if it cannot be, checkpoints are skipped.
             let mut checkpointer: Option<Option<Connection>> = None;
@@ -119,7 +121,12 @@ impl WriteBehind {
                 match job {
                     Job::Write(sql, params) => {
                         let skip = lock(&st.0).failed.is_some();
-                        let result = if skip { Ok(()) } else { run(&lock(&conn), &sql, &params) };
+                        // The strong reference ends before the write is counted done.
+                        let result = match (skip, conn.upgrade()) {
+                            (true, _) => Ok(()),
+                            (false, Some(c)) => run(&lock(&c), &sql, &params),
+                            (false, None) => Err("connection closed".into()),
+                        };
                         let mut q = lock(&st.0);
                         q.queued -= 1;
                         if let Err(e) = result {
@@ -140,7 +147,7 @@ impl WriteBehind {
                 }
             }
         })?;
-        Ok(WriteBehind { jobs: Some(tx), state, worker: Some(worker) })
+        Ok(WriteBehind { jobs: Some(tx), state })
     }
 
     /// Queues a statement; hands the parameters back if the worker is gone
@@ -181,6 +188,16 @@ impl WriteBehind {
         }
     }
 
+    /// Waits until the checkpoints asked for are through.
+    #[cfg(test)]
+    pub fn wait_for_checkpoints(&self) {
+        let (m, cv) = &*self.state;
+        let mut q = lock(m);
+        while q.checkpoints > 0 {
+            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
     /// Waits until every queued statement has run; the first failure, if any
     /// (taken: the caller rolls the transaction back).
     pub fn settle(&self) -> Option<String> {
@@ -196,13 +213,12 @@ impl WriteBehind {
 impl Drop for WriteBehind {
     fn drop(&mut self) {
         // Whatever is still queued belongs to a transaction about to be rolled
-        // back (the guest left without settling): skip it, then close the
-        // channel, which ends the worker.
+        // back (the guest left without settling): skip it, and wait only for a
+        // write under way. Closing the channel ends the worker once it has run
+        // the checkpoints asked for; nobody waits for those (the request is over).
         lock(&self.state.0).failed.get_or_insert_with(|| "connection closed".into());
         self.jobs = None;
-        if let Some(w) = self.worker.take() {
-            let _ = w.join();
-        }
+        let _ = self.settle();
     }
 }
 
