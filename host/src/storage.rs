@@ -347,12 +347,13 @@ impl SqlConnection for SpinSqlite {
             if self.active.is_none() {
                 self.activate();
             }
-            let params = match (&self.active, &self.behind) {
-                (Some(_), Some(b)) => match b.push(statement, params) {
+            // Active only with a worker; without one it runs inline.
+            let params = match self.active.and(self.behind.as_ref()) {
+                Some(b) => match b.push(statement, params) {
                     Ok(()) => return Ok(SqlRows::default()),
                     Err(params) => params,
                 },
-                _ => params,
+                None => params,
             };
             return self.run(statement, &params);
         }

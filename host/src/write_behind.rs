@@ -181,32 +181,25 @@ impl WriteBehind {
     /// Between transactions: if the WAL has grown long, waits for the
     /// checkpoints under way, so the next transaction can start it over.
     pub fn let_wal_restart(&self) {
-        let (m, cv) = &*self.state;
-        let mut q = lock(m);
-        while q.wal_frames >= WAL_RESTART_FRAMES && q.checkpoints > 0 {
-            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
-        }
+        drop(self.wait_while(|q| q.wal_frames >= WAL_RESTART_FRAMES && q.checkpoints > 0));
     }
 
     /// Waits until the checkpoints asked for are through.
     #[cfg(test)]
     pub fn wait_for_checkpoints(&self) {
-        let (m, cv) = &*self.state;
-        let mut q = lock(m);
-        while q.checkpoints > 0 {
-            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
-        }
+        drop(self.wait_while(|q| q.checkpoints > 0));
     }
 
     /// Waits until every queued statement has run; the first failure, if any
     /// (taken: the caller rolls the transaction back).
     pub fn settle(&self) -> Option<String> {
+        self.wait_while(|q| q.queued > 0).failed.take()
+    }
+
+    /// The queue once `busy` no longer holds (the worker notifies each change).
+    fn wait_while(&self, mut busy: impl FnMut(&mut Queue) -> bool) -> MutexGuard<'_, Queue> {
         let (m, cv) = &*self.state;
-        let mut q = lock(m);
-        while q.queued > 0 {
-            q = cv.wait(q).unwrap_or_else(|e| e.into_inner());
-        }
-        q.failed.take()
+        cv.wait_while(lock(m), |q| busy(q)).unwrap_or_else(|e| e.into_inner())
     }
 }
 
